@@ -1,0 +1,42 @@
+# whosthat: two commands for a newcomer, `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+export WHOSTHAT_HOME ?= $(CURDIR)/var
+export WHOSTHAT_DATA ?= $(abspath $(CURDIR)/../shared/data)
+
+.PHONY: run test bench lint install clean e2e-deps
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[train,dev]'
+	# mediapipe depends on the GUI build of OpenCV (needs libGL); keep the headless one only.
+	$(PIP) uninstall -q -y opencv-contrib-python opencv-python || true
+	$(PIP) install -q --force-reinstall --no-deps 'opencv-python-headless>=4.9,<4.12'
+	$(PY) -c "import cv2, mediapipe, dlib, onnxruntime; print('whosthat: environment ready, OpenCV', cv2.__version__)"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/whosthat serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+
+e2e-deps:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium: browser tests will skip"; }
+
+test: $(STAMP) e2e-deps
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(VENV)/bin/whosthat bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

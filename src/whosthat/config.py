@@ -1,0 +1,66 @@
+"""Settings from WHOSTHAT_* environment variables, in one place.
+
+Every part of the app reads its configuration through `get_settings()`; tests override it by
+setting environment variables and calling `get_settings.cache_clear()`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WHOSTHAT_", extra="ignore")
+
+    # Where all state lives: database, key file, caches, uploads.
+    home: Path = Field(default=Path("var"))
+    # Research datasets (LFW, CEW eye patches, NUAA); optional.
+    data: Path | None = None
+    # SQLAlchemy URL; default is a SQLite file under `home`.
+    database_url: str | None = None
+    # Key for AES-GCM template encryption (base64, 32 bytes). Default: a 0600 key file under `home`.
+    secret_key: str | None = None
+
+    # Face pipeline.
+    detector: Literal["mediapipe", "hog"] = "mediapipe"
+    embedder: str = "dlib-resnet-v1"
+    flip_tta: bool = True
+    # Override the embedder's calibrated match threshold (distance; lower = stricter).
+    match_threshold: float | None = None
+    # Decoding limits.
+    max_image_pixels: int = 25_000_000
+    max_upload_bytes: int = 10 * 1024 * 1024
+
+    # Enrollment and storage.
+    keep_chips: bool = True
+
+    # Liveness.
+    liveness_steps: int = 2
+    liveness_timeout_s: float = 30.0
+    pad_mode: Literal["off", "warn", "enforce"] = "warn"
+
+    # Security.
+    session_https_only: bool = False
+    face_login_max_failures: int = 5
+    face_login_lockout_s: int = 300
+    password_max_failures: int = 5
+    password_lockout_s: int = 900
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'whosthat.sqlite3').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
