@@ -23,7 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 eval_app = typer.Typer(help="Evaluate a model on a dataset: metrics, plots and a report.", no_args_is_help=True)
-train_app = typer.Typer(help="Train a model (needs the [train] extra).", no_args_is_help=True)
+train_app = typer.Typer(help="Train a model (needs the 'train' extra: torch, lightning).", no_args_is_help=True)
 admin_app = typer.Typer(help="Manage administrators.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None
 
     # Face pipeline.
-    detector: Literal["mediapipe", "hog"] = "mediapipe"
+    detector: Literal["auto", "mediapipe", "hog"] = "auto"
     embedder: str = "dlib-resnet-v1"
     flip_tta: bool = True
     # Override the embedder's calibrated match threshold (distance; lower = stricter).
@@ -38,6 +38,8 @@ class Settings(BaseSettings):
 
     # Enrollment and storage.
     keep_chips: bool = True
+    # IANA time zone for attendance days and worked hours (events are stored in UTC).
+    timezone: str = "UTC"
 
     # Liveness.
     liveness_steps: int = 2

