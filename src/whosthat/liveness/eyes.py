@@ -1,0 +1,125 @@
+"""Eye-state classifier at serve time: 24x24 gray eye patches (like CEW's) -> probability the eye is closed.
+
+The model is a small CNN trained by `whosthat train eyes` (see `liveness/train_eyes.py`) and shipped as
+`whosthat/models/eye_state.onnx`; this module runs it with onnxruntime on the CPU only.
+
+Input convention shared by training and serving (`prepare_patches`): gray uint8 patches of any size
+are resized to 24x24 and standardised per patch (zero mean, unit variance), which removes most of
+the lighting difference between CEW photos and webcam frames.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from whosthat.errors import BadInputError
+
+PATCH_SIZE = 24
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_EYE_MODEL = MODELS_DIR / "eye_state.onnx"
+
+# CEW layout: folder name -> (closed label, side)
+CEW_FOLDERS = {
+    "openLeftEyes": (0, "L"),
+    "openRightEyes": (0, "R"),
+    "closedLeftEyes": (1, "L"),
+    "closedRightEyes": (1, "R"),
+}
+
+
+def prepare_patches(patches: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    """Gray (or RGB) uint8 patches of any size -> float32[N, 1, 24, 24], standardised per patch."""
+    import cv2
+
+    out = np.empty((len(patches), 1, PATCH_SIZE, PATCH_SIZE), np.float32)
+    for i, p in enumerate(patches):
+        p = np.asarray(p)
+        if p.ndim == 3:
+            p = cv2.cvtColor(p, cv2.COLOR_RGB2GRAY) if p.shape[2] == 3 else p[..., 0]
+        if p.shape != (PATCH_SIZE, PATCH_SIZE):
+            interp = cv2.INTER_AREA if min(p.shape) > PATCH_SIZE else cv2.INTER_LINEAR
+            p = cv2.resize(p, (PATCH_SIZE, PATCH_SIZE), interpolation=interp)
+        x = p.astype(np.float32)
+        out[i, 0] = (x - x.mean()) / (x.std() + 8.0)  # +8 keeps flat (featureless) patches near zero
+    return out
+
+
+class EyeStateClassifier:
+    """`closed_prob(patches)` -> float32[N] in [0, 1]; patches are gray uint8 eye images of any size."""
+
+    def __init__(self, path: str | Path = DEFAULT_EYE_MODEL):
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise BadInputError(f"eye-state model not found: {path} (train one with `whosthat train eyes`)")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        self.path = path
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.name = meta.get("whosthat_name", path.stem)
+        self.threshold = float(meta.get("whosthat_threshold", 0.5))
+        self._lock = threading.Lock()
+
+    def closed_prob(self, patches) -> np.ndarray:
+        if len(patches) == 0:
+            return np.zeros(0, np.float32)
+        x = prepare_patches(patches)
+        with self._lock:  # onnxruntime sessions are thread-safe, but one thread each keeps latency flat
+            (prob,) = self.session.run(None, {self.input_name: x})
+        return np.asarray(prob, np.float32).reshape(-1)
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str) -> EyeStateClassifier:
+    return EyeStateClassifier(path)
+
+
+def get_eye_classifier(path: str | Path | None = None) -> EyeStateClassifier | None:
+    """The shipped classifier (cached), or None when no model file exists (EAR alone is then used)."""
+    path = Path(path) if path else DEFAULT_EYE_MODEL
+    if not path.is_file():
+        return None
+    return _cached(str(path))
+
+
+def list_cew(folder: str | Path) -> list[tuple[Path, int, str, str]]:
+    """Files of a CEW-layout folder: (path, closed 0/1, side L/R, face key pairing both eyes of one face).
+
+    Open patches are named `<LFW name>_<NNNN>_<L|R>.jpg`, closed ones `closed_eye_<NNNN>.<ext>_face_<k>_<L|R>.jpg`;
+    stripping the trailing `_L`/`_R` gives the face they were cut from.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BadInputError(f"not a folder: {folder}")
+    items = []
+    for name, (label, side) in CEW_FOLDERS.items():
+        sub = folder / name
+        if not sub.is_dir():
+            continue
+        for f in sorted(sub.iterdir()):
+            if f.suffix.lower() not in {".jpg", ".jpeg", ".png", ".bmp"}:
+                continue
+            stem = f.stem
+            face = stem[:-2] if stem.endswith(("_L", "_R")) else stem
+            items.append((f, label, side, f"{label}:{face}"))
+    if not items:
+        raise BadInputError(f"{folder} has no CEW-layout images ({', '.join(CEW_FOLDERS)})")
+    return items
+
+
+def person_of_face(face_key: str) -> str:
+    """The identity behind a face key: LFW name for open eyes (same person, several photos), else the face."""
+    label, face = face_key.split(":", 1)
+    if label == "0":
+        parts = face.rsplit("_", 1)
+        if len(parts) == 2 and parts[1].isdigit():
+            return "0:" + parts[0]
+    return face_key

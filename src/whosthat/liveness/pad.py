@@ -1,0 +1,92 @@
+"""Print-attack detector at serve time: face crop -> probability that the camera sees a printed photo.
+
+Trained by `whosthat train pad` on NUAA (live webcam frames vs. printed-photo frames, see
+`liveness/train_pad.py`) and shipped as `whosthat/models/pad.onnx`; run with onnxruntime on the CPU.
+Presentation-attack detection (PAD) terms follow ISO/IEC 30107-3: APCER = attacks accepted as live,
+BPCER = live faces rejected as attacks, ACER = their mean.
+
+Crop convention shared by training and serving (`face_crop`): the face box, made square around its
+centre and enlarged by CROP_SCALE (so some background and the photo's edge are in view), resized to
+CROP_SIZE x CROP_SIZE RGB.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from whosthat.errors import BadInputError
+
+CROP_SIZE = 64
+CROP_SCALE = 1.6
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_PAD_MODEL = MODELS_DIR / "pad.onnx"
+
+
+def face_crop(rgb: np.ndarray, box, size: int = CROP_SIZE, scale: float = CROP_SCALE) -> np.ndarray:
+    """uint8[size, size, 3]: the square around `box` (left, top, right, bottom), `scale` x its side."""
+    import cv2
+
+    left, top, right, bottom = (float(v) for v in box)
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    side = max(right - left, bottom - top) * scale
+    zoom = size / max(side, 1.0)
+    m = np.array([[zoom, 0, size / 2 - cx * zoom], [0, zoom, size / 2 - cy * zoom]], np.float64)
+    return cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def prepare_crops(crops: np.ndarray) -> np.ndarray:
+    """uint8[N, S, S, 3] RGB -> float32[N, 3, S, S] in [-1, 1]."""
+    x = np.asarray(crops, np.float32).transpose(0, 3, 1, 2)
+    return (x / 255.0 - 0.5) / 0.5
+
+
+class PrintAttackDetector:
+    """`attack_prob(crops)` -> float32[N]; `threshold` is the operating point chosen on validation data."""
+
+    def __init__(self, path: str | Path = DEFAULT_PAD_MODEL):
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise BadInputError(f"print-attack model not found: {path} (train one with `whosthat train pad`)")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        self.path = path
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.name = meta.get("whosthat_name", path.stem)
+        self.threshold = float(meta.get("whosthat_threshold", 0.5))
+        self.crop_size = int(meta.get("whosthat_crop_size", CROP_SIZE))
+        self.crop_scale = float(meta.get("whosthat_crop_scale", CROP_SCALE))
+        self._lock = threading.Lock()
+
+    def attack_prob(self, crops: np.ndarray) -> np.ndarray:
+        if len(crops) == 0:
+            return np.zeros(0, np.float32)
+        with self._lock:
+            (prob,) = self.session.run(None, {self.input_name: prepare_crops(crops)})
+        return np.asarray(prob, np.float32).reshape(-1)
+
+    def attack_prob_box(self, rgb: np.ndarray, box) -> float:
+        crop = face_crop(rgb, box, self.crop_size, self.crop_scale)
+        return float(self.attack_prob(crop[None])[0])
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str) -> PrintAttackDetector:
+    return PrintAttackDetector(path)
+
+
+def get_pad_detector(path: str | Path | None = None) -> PrintAttackDetector | None:
+    """The shipped detector (cached), or None when no model file exists."""
+    path = Path(path) if path else DEFAULT_PAD_MODEL
+    if not path.is_file():
+        return None
+    return _cached(str(path))
