@@ -1,0 +1,163 @@
+"""In-memory face search: one exact nearest-neighbour index per embedder, kept in step with the database.
+
+`GalleryIndex` holds the decrypted, L2 distance-searchable matrix of one embedder's templates.
+`Gallery` owns one index per embedder name and, before each search, compares the database's gallery
+change counter with the value it last loaded; when it moved (in this process or in another replica
+sharing the database) it loads the added templates and drops the removed ones, decrypting only the new
+rows. A search returns people, not templates: each person's best (smallest) distance counts.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from whosthat.store import repositories as repo
+from whosthat.store.crypto import DecryptionError, TemplateCipher
+
+
+@dataclass(frozen=True)
+class Match:
+    """One candidate: the person, their closest template and its Euclidean distance to the probe."""
+
+    person_id: int
+    template_id: int
+    distance: float
+
+
+class GalleryIndex:
+    """Exact top-k search over the templates of one embedder (Euclidean distance)."""
+
+    def __init__(self, embedder: str):
+        self.embedder = embedder
+        self._rows: dict[int, tuple[int, np.ndarray]] = {}  # template id -> (person id, vector)
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._sq_norms = np.zeros(0, dtype=np.float32)
+        self._template_ids = np.zeros(0, dtype=np.int64)
+        self._person_ids = np.zeros(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._template_ids)
+
+    @property
+    def template_ids(self) -> set[int]:
+        return set(self._rows)
+
+    @property
+    def person_count(self) -> int:
+        return len(np.unique(self._person_ids))
+
+    def update(self, added: dict[int, tuple[int, np.ndarray]], removed: set[int]) -> None:
+        """Add {template id: (person id, vector)} and drop the given template ids, then rebuild."""
+        for tid in removed:
+            self._rows.pop(tid, None)
+        self._rows.update(added)
+        ids = np.fromiter(self._rows.keys(), dtype=np.int64, count=len(self._rows))
+        if len(ids):
+            vectors = [self._rows[int(t)][1] for t in ids]
+            self._matrix = np.ascontiguousarray(np.stack(vectors).astype(np.float32))
+            self._person_ids = np.array([self._rows[int(t)][0] for t in ids], dtype=np.int64)
+        else:
+            self._matrix = np.zeros((0, 0), dtype=np.float32)
+            self._person_ids = np.zeros(0, dtype=np.int64)
+        self._template_ids = ids
+        self._sq_norms = np.einsum("ij,ij->i", self._matrix, self._matrix) if len(ids) else np.zeros(0)
+
+    def distances(self, query: np.ndarray) -> np.ndarray:
+        """Euclidean distance from `query` (float[D]) to every template, in index order."""
+        q = np.asarray(query, dtype=np.float32).ravel()
+        if len(self) == 0:
+            return np.zeros(0, dtype=np.float32)
+        if q.shape[0] != self._matrix.shape[1]:
+            raise ValueError(f"query has {q.shape[0]} dimensions, the {self.embedder} gallery {self._matrix.shape[1]}")
+        sq = self._sq_norms + float(q @ q) - 2.0 * (self._matrix @ q)
+        return np.sqrt(np.maximum(sq, 0.0))
+
+    def search(self, query: np.ndarray, k: int = 1) -> list[Match]:
+        """The k closest people (best template each), nearest first."""
+        if len(self) == 0 or k <= 0:
+            return []
+        d = self.distances(query)
+        order = np.argsort(d, kind="stable")
+        seen: set[int] = set()
+        out: list[Match] = []
+        for i in order:
+            pid = int(self._person_ids[i])
+            if pid in seen:
+                continue
+            seen.add(pid)
+            out.append(Match(pid, int(self._template_ids[i]), float(d[i])))
+            if len(out) == k:
+                break
+        return out
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(template ids, person ids, matrix) copies, for calibration and benchmarks."""
+        return self._template_ids.copy(), self._person_ids.copy(), self._matrix.copy()
+
+
+class Gallery:
+    """All indexes of one process, synchronised with the database through the change counter."""
+
+    def __init__(self, cipher: TemplateCipher):
+        self.cipher = cipher
+        self._indexes: dict[str, GalleryIndex] = {}
+        self._versions: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.reloads = 0  # how many times an index was refreshed (exposed in /metrics)
+        self.decrypt_failures = 0
+
+    def index(self, session: Session, embedder: str) -> GalleryIndex:
+        """The up-to-date index for `embedder` (reloads changed rows when the counter moved)."""
+        version = repo.gallery_version(session)
+        with self._lock:
+            index = self._indexes.get(embedder)
+            if index is not None and self._versions.get(embedder) == version:
+                return index
+            if index is None:
+                index = GalleryIndex(embedder)
+            refs = repo.active_template_refs(session, embedder)
+            wanted = {r.id: r.person_id for r in refs}
+            have = index.template_ids
+            removed = have - wanted.keys()
+            new_ids = sorted(wanted.keys() - have)
+            added: dict[int, tuple[int, np.ndarray]] = {}
+            for tid, pid, name, blob in repo.iter_template_blobs(session, new_ids):
+                try:
+                    added[tid] = (pid, self.cipher.decrypt_embedding(blob, pid, name))
+                except DecryptionError:
+                    # A row encrypted with another key or tampered with is never searchable.
+                    self.decrypt_failures += 1
+            index.update(added, removed)
+            self._indexes[embedder] = index
+            self._versions[embedder] = version
+            self.reloads += 1
+            return index
+
+    def search(self, session: Session, embedder: str, embedding: np.ndarray, k: int = 1) -> list[Match]:
+        return self.index(session, embedder).search(embedding, k)
+
+    def identify(
+        self, session: Session, embedder: str, embedding: np.ndarray, threshold: float
+    ) -> tuple[Match | None, Match | None]:
+        """(the match if its distance is at most `threshold` else None, the nearest candidate or None)."""
+        best = self.search(session, embedder, embedding, k=1)
+        if not best:
+            return None, None
+        return (best[0] if best[0].distance <= threshold else None), best[0]
+
+    def sizes(self) -> dict[str, int]:
+        with self._lock:
+            return {name: len(index) for name, index in self._indexes.items()}
+
+
+def resolve_threshold(embedder_threshold: float | None, override: float | None) -> float:
+    """The match threshold: the settings override when given, else the embedder's LFW-calibrated one."""
+    if override is not None:
+        return float(override)
+    if embedder_threshold is None:
+        raise ValueError("the embedder declares no threshold; set WHOSTHAT_MATCH_THRESHOLD")
+    return float(embedder_threshold)

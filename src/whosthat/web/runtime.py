@@ -1,0 +1,90 @@
+"""The per-process state every request and command shares: settings, database, cipher, gallery,
+rate limiters, metrics, the liveness challenge store, and the (lazily loaded) face pipeline.
+
+`Runtime.from_settings()` builds one; `create_app()` keeps it in `app.state.runtime`, the command
+line builds its own. Loading the face pipeline (dlib, MediaPipe) happens on first use, not here.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from whosthat.config import Settings, get_settings
+from whosthat.gallery import Gallery, resolve_threshold
+from whosthat.store.crypto import TemplateCipher, load_or_create_key
+from whosthat.store.db import Database, open_database
+from whosthat.web.metrics import Metrics
+from whosthat.web.security import FailureLimiter, RateLimiter
+
+if TYPE_CHECKING:
+    from whosthat.vision.pipeline import FacePipeline
+
+
+class Runtime:
+    def __init__(self, settings: Settings, database: Database, cipher: TemplateCipher):
+        self.settings = settings
+        self.database = database
+        self.cipher = cipher
+        self.gallery = Gallery(cipher)
+        self.metrics = Metrics()
+        # Face logins: failures per kiosk and per address lock that kiosk/address out for a while.
+        self.face_limiter = FailureLimiter(settings.face_login_max_failures, settings.face_login_lockout_s)
+        # Passwords: per (username, address), plus a wider per-address bound against password spraying.
+        self.password_limiter = FailureLimiter(settings.password_max_failures, settings.password_lockout_s)
+        self.password_address_limiter = FailureLimiter(
+            settings.password_max_failures * 4, settings.password_lockout_s
+        )
+        # Liveness sessions started per address and per kiosk name.
+        self.session_limiter = RateLimiter(limit=30, window_s=60.0)
+        self._pipelines: dict[str | None, FacePipeline] = {}
+        self._lock = threading.Lock()
+        self._challenges = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Runtime:
+        settings = settings or get_settings()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        cipher = TemplateCipher(load_or_create_key(settings.secret_key, settings.home))
+        return cls(settings, open_database(settings), cipher)
+
+    # Face pipeline ---------------------------------------------------------------------------------
+    def pipeline(self, embedder: str | None = None) -> FacePipeline:
+        """The cached face pipeline for `embedder` (default: settings.embedder)."""
+        with self._lock:
+            if embedder not in self._pipelines:
+                from whosthat.vision.pipeline import get_pipeline
+
+                self._pipelines[embedder] = get_pipeline(embedder=embedder) if embedder else get_pipeline()
+            return self._pipelines[embedder]
+
+    def pipeline_loaded(self) -> bool:
+        return bool(self._pipelines)
+
+    @staticmethod
+    def embedder_name(pipeline) -> str:
+        embedder = getattr(pipeline, "embedder", None)
+        return getattr(embedder, "name", None) or getattr(pipeline, "model", None) or get_settings().embedder
+
+    def threshold(self, pipeline=None) -> float:
+        """Match threshold: settings.match_threshold if set, else the embedder's LFW-calibrated one."""
+        if self.settings.match_threshold is not None:
+            return float(self.settings.match_threshold)
+        pipeline = pipeline or self.pipeline()
+        embedder = getattr(pipeline, "embedder", None)
+        return resolve_threshold(getattr(embedder, "threshold", None), None)
+
+    # Liveness --------------------------------------------------------------------------------------
+    def challenges(self):
+        """The in-process liveness ChallengeStore, or None when whosthat.liveness.challenge is absent."""
+        with self._lock:
+            if self._challenges is None:
+                try:
+                    from whosthat.liveness.challenge import ChallengeStore
+                except ImportError:
+                    return None
+                self._challenges = ChallengeStore()
+            return self._challenges
+
+    def close(self) -> None:
+        self.database.dispose()
