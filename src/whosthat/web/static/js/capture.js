@@ -1,0 +1,131 @@
+// Add-person / add-photos forms: take enrollment photos with this computer's camera, with a live
+// quality check done by the server (the same rules as enrollment: one face, large enough, sharp,
+// frontal). Snapshots go into a hidden <input type=file> so the normal form post carries them.
+(function () {
+  "use strict";
+
+  var form = document.querySelector("form[data-quality-url]");
+  if (!form) return;
+  var qualityUrl = form.dataset.qualityUrl;
+  var csrf = (document.querySelector("meta[name=csrf-token]") || {}).content || "";
+  var startBtn = document.getElementById("camera-start");
+  var stopBtn = document.getElementById("camera-stop");
+  var shootBtn = document.getElementById("camera-shoot");
+  var panel = document.getElementById("camera");
+  var box = document.getElementById("camera-box");
+  var video = document.getElementById("camera-video");
+  var list = document.getElementById("quality");
+  var shots = document.getElementById("shots");
+  var shotsEmpty = document.getElementById("shots-empty");
+  var captured = document.getElementById("captured-input");
+  var files = [];
+  var stream = null, timer = null, inFlight = false, counter = 0;
+  var checkCanvas = document.createElement("canvas");
+  var shotCanvas = document.createElement("canvas");
+
+  function grab(canvas, callback) {
+    var w = video.videoWidth, h = video.videoHeight;
+    if (!w || !h) { callback(null); return; }
+    canvas.width = w;
+    canvas.height = h;
+    canvas.getContext("2d").drawImage(video, 0, 0, w, h);
+    canvas.toBlob(callback, "image/jpeg", 0.92);
+  }
+
+  function render(ok, lines) {
+    list.innerHTML = "";
+    lines.forEach(function (line) {
+      var li = document.createElement("li");
+      li.className = ok ? "ok" : "bad";
+      li.textContent = line;
+      list.appendChild(li);
+    });
+    box.classList.toggle("good", ok);
+    box.classList.toggle("bad", !ok);
+  }
+
+  function check() {
+    if (inFlight || !stream) return;
+    inFlight = true;
+    grab(checkCanvas, function (blob) {
+      if (!blob) { inFlight = false; return; }
+      var body = new FormData();
+      body.append("image", blob, "frame.jpg");
+      fetch(qualityUrl, { method: "POST", body: body, credentials: "same-origin",
+                          headers: { "X-CSRF-Token": csrf, "Accept": "application/json" } })
+        .then(function (resp) {
+          return resp.json().catch(function () { return {}; }).then(function (data) {
+            var reasons = data.reasons || (data.quality && data.quality.reasons) || [];
+            var ok = resp.ok && (data.ok === true || data.passed === true || (data.ok === undefined && data.passed === undefined && reasons.length === 0));
+            if (ok) render(true, ["Good: one face, large enough, sharp and frontal. Take the photo."]);
+            else if (reasons.length) render(false, reasons);
+            else render(false, [data.detail || "No usable face yet."]);
+          });
+        })
+        .catch(function () { render(false, ["The quality check is not reachable."]); })
+        .then(function () { inFlight = false; });
+    });
+  }
+
+  function syncInput() {
+    var dt = new DataTransfer();
+    files.forEach(function (f) { dt.items.add(f); });
+    captured.files = dt.files;
+    shotsEmpty.classList.toggle("hidden", files.length > 0);
+  }
+
+  function addShot(blob) {
+    counter += 1;
+    var file = new File([blob], "camera-" + counter + ".jpg", { type: "image/jpeg" });
+    files.push(file);
+    var fig = document.createElement("figure");
+    var thumb = document.createElement("canvas"); // a canvas, not <img src=blob:>, keeps the CSP strict
+    thumb.width = 96; thumb.height = 72;
+    thumb.getContext("2d").drawImage(shotCanvas, 0, 0, 96, 72);
+    thumb.setAttribute("role", "img");
+    thumb.setAttribute("aria-label", "Photo " + counter);
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "btn btn-secondary btn-small";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", "Remove photo " + counter);
+    remove.addEventListener("click", function () {
+      files = files.filter(function (f) { return f !== file; });
+      fig.remove();
+      syncInput();
+    });
+    fig.appendChild(thumb);
+    fig.appendChild(remove);
+    shots.appendChild(fig);
+    syncInput();
+  }
+
+  function stop() {
+    if (timer) { clearInterval(timer); timer = null; }
+    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
+    panel.classList.add("hidden");
+    startBtn.classList.remove("hidden");
+  }
+
+  startBtn.addEventListener("click", function () {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      render(false, ["This browser cannot use a camera here (it needs HTTPS or localhost)."]);
+      panel.classList.remove("hidden");
+      return;
+    }
+    panel.classList.remove("hidden");
+    startBtn.classList.add("hidden");
+    navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
+      .then(function (s) {
+        stream = s;
+        video.srcObject = s;
+        timer = setInterval(check, 900);
+      })
+      .catch(function (err) {
+        render(false, ["The camera could not be opened: " + (err && err.name ? err.name : "unknown error") + "."]);
+      });
+  });
+  stopBtn.addEventListener("click", stop);
+  shootBtn.addEventListener("click", function () { grab(shotCanvas, function (blob) { if (blob) addShot(blob); }); });
+  form.addEventListener("submit", function () { if (timer) clearInterval(timer); });
+})();

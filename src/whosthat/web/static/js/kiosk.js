@@ -1,0 +1,239 @@
+// Kiosk page: camera preview, one liveness session per attempt, JPEG frames over a WebSocket.
+// The server decides everything (prompts, pass/fail, who it is); this script only shows what it says.
+// Protocol: docs/api.md, "Kiosk protocol".
+(function () {
+  "use strict";
+
+  var root = document.getElementById("kiosk");
+  var kiosk = root.dataset.kiosk || "kiosk";
+  var sessionsUrl = root.dataset.sessionsUrl;
+  var resetMs = parseInt(root.dataset.resetMs || "6000", 10);
+  var video = document.getElementById("video");
+  var videoBox = document.getElementById("video-box");
+  var els = {
+    title: document.getElementById("title"),
+    guidance: document.getElementById("guidance"),
+    prompt: document.getElementById("prompt"),
+    steps: document.getElementById("steps"),
+    result: document.getElementById("result"),
+    detail: document.getElementById("detail"),
+    start: document.getElementById("start"),
+    clock: document.getElementById("clock"),
+  };
+
+  // Plain words for the failure reasons the server can send.
+  var REASONS = {
+    timeout: "Time ran out before all the steps were done. Please try again.",
+    face_lost: "We lost sight of your face. Please stay in front of the camera.",
+    face_changed: "The face changed during the check. One person at a time, please.",
+    multiple_faces: "More than one face was in view. One person at a time, please.",
+    no_face: "No face was found. Please look at the camera.",
+    no_blink: "We did not see a blink. Please blink slowly when asked.",
+    no_turn: "We did not see your head turn. Please turn when asked.",
+    wrong_step: "That was not the movement asked for. Please follow the instructions.",
+    print_attack: "This does not look like a live person. Photos and screens are not accepted.",
+    frame_timing: "The camera picture was interrupted. Please try again.",
+    not_recognised: "Sorry, we do not recognise you. Please ask an administrator to register you.",
+    inactive: "Your account is not active. Please ask an administrator.",
+    locked_out: "Too many failed attempts. Please wait a moment, then try again.",
+    expired: "The check took too long. Please try again.",
+    connection: "The connection to the server was lost. Please try again.",
+    camera: "The camera is not available on this kiosk.",
+  };
+
+  var state = { ws: null, timer: null, busy: false, stream: null, resetTimer: null, gotResult: false };
+  var canvas = document.createElement("canvas");
+
+  function text(el, value) { el.textContent = value || ""; }
+  function show(el, visible) { el.classList.toggle("hidden", !visible); }
+
+  function tick() {
+    var now = new Date();
+    text(els.clock, now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+  }
+  tick();
+  setInterval(tick, 10000);
+
+  function idle(message) {
+    stopStreaming();
+    text(els.title, "Look at the camera");
+    text(els.guidance, message || "");
+    text(els.prompt, "");
+    els.steps.innerHTML = "";
+    show(els.result, false);
+    els.result.className = "kiosk-result hidden";
+    text(els.detail, "");
+    els.start.disabled = !state.stream;
+    show(els.start, true);
+    els.start.focus();
+    videoBox.classList.remove("good", "bad");
+  }
+
+  function renderSteps(n, completed, current) {
+    els.steps.innerHTML = "";
+    for (var i = 0; i < n; i++) {
+      var li = document.createElement("li");
+      if (i < completed) li.className = "done";
+      else if (i === current) li.className = "current";
+      li.setAttribute("aria-label", "Step " + (i + 1) + (i < completed ? " done" : ""));
+      els.steps.appendChild(li);
+    }
+  }
+
+  function wsUrl(path) {
+    var u = new URL(path, window.location.href);
+    u.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
+    return u.toString();
+  }
+
+  function stopStreaming() {
+    if (state.timer) { clearInterval(state.timer); state.timer = null; }
+    if (state.ws) {
+      try { state.ws.close(); } catch (e) { /* already closed */ }
+      state.ws = null;
+    }
+    state.busy = false;
+  }
+
+  function sendFrame() {
+    var ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || state.busy) return;
+    if (ws.bufferedAmount > 512 * 1024) return; // the network is behind: skip rather than queue
+    var w = video.videoWidth, h = video.videoHeight;
+    if (!w || !h) return;
+    var scale = Math.min(1, 640 / w, 480 / h);
+    canvas.width = Math.round(w * scale);
+    canvas.height = Math.round(h * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    state.busy = true;
+    canvas.toBlob(function (blob) {
+      state.busy = false;
+      if (blob && state.ws === ws && ws.readyState === WebSocket.OPEN) ws.send(blob);
+    }, "image/jpeg", 0.85);
+  }
+
+  function finish(msg) {
+    state.gotResult = true;
+    stopStreaming();
+    text(els.guidance, "");
+    text(els.prompt, "");
+    show(els.result, true);
+    if (msg.passed) {
+      els.result.className = "kiosk-result ok";
+      var name = msg.person ? msg.person.name : "";
+      text(els.title, name ? "Welcome, " + name : "Welcome");
+      text(els.result, msg.message || "Welcome");
+      videoBox.classList.add("good");
+      if (msg.redirect) {
+        text(els.detail, "Opening your page…");
+        var target = new URL(msg.redirect, window.location.href);
+        target.searchParams.set("kiosk", kiosk);
+        setTimeout(function () { window.location.assign(target.toString()); }, 2500);
+        return;
+      }
+    } else {
+      els.result.className = "kiosk-result fail";
+      text(els.title, "Not signed in");
+      text(els.result, REASONS[msg.reason] || msg.message || "The check did not pass. Please try again.");
+      if (msg.message && REASONS[msg.reason]) text(els.detail, msg.message);
+      els.result.dataset.reason = msg.reason || "";
+      videoBox.classList.add("bad");
+    }
+    state.resetTimer = setTimeout(function () { idle(); }, resetMs);
+  }
+
+  function onMessage(ev) {
+    var msg;
+    try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    if (msg.type === "guidance") {
+      text(els.guidance, msg.message);
+      videoBox.classList.toggle("bad", !!msg.message);
+    } else if (msg.type === "prompt") {
+      text(els.prompt, msg.instruction);
+      text(els.guidance, "");
+      renderSteps(msg.of, msg.step, msg.step);
+    } else if (msg.type === "progress") {
+      renderSteps(msg.of, msg.completed, msg.completed);
+    } else if (msg.type === "result") {
+      finish(msg);
+    }
+  }
+
+  function start() {
+    if (!state.stream || state.ws) return;
+    if (state.resetTimer) { clearTimeout(state.resetTimer); state.resetTimer = null; }
+    show(els.start, false);
+    show(els.result, false);
+    text(els.detail, "");
+    text(els.title, "Hold still…");
+    text(els.guidance, "");
+    state.gotResult = false;
+    fetch(sessionsUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify({ kiosk: kiosk }),
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (body) {
+        if (resp.status === 429) {
+          var wait = parseInt(resp.headers.get("Retry-After") || "0", 10);
+          finish({ passed: false, reason: "locked_out",
+                   message: wait ? "Try again in " + Math.ceil(wait / 60) + " min." : body.detail });
+          return;
+        }
+        if (!resp.ok) {
+          finish({ passed: false, reason: body.error, message: body.detail || "The kiosk could not start a check." });
+          return;
+        }
+        run(body);
+      });
+    }).catch(function () {
+      finish({ passed: false, reason: "connection" });
+    });
+  }
+
+  function run(session) {
+    text(els.title, "Follow the instructions");
+    renderSteps(session.steps.length, 0, 0);
+    if (session.prompts && session.prompts.length) text(els.prompt, session.prompts[0]);
+    var interval = session.frame_interval_ms || 100;
+    var ws = new WebSocket(wsUrl(session.ws_url));
+    ws.binaryType = "arraybuffer";
+    state.ws = ws;
+    ws.onopen = function () {
+      sendFrame();
+      state.timer = setInterval(sendFrame, interval);
+    };
+    ws.onmessage = onMessage;
+    ws.onclose = function () {
+      if (state.ws === ws) state.ws = null;
+      if (!state.gotResult) finish({ passed: false, reason: "connection" });
+    };
+  }
+
+  els.start.addEventListener("click", start);
+  document.addEventListener("keydown", function (ev) {
+    if ((ev.key === "Enter" || ev.key === " ") && !els.start.classList.contains("hidden") && !els.start.disabled
+        && document.activeElement !== els.start) {
+      ev.preventDefault();
+      start();
+    }
+  });
+
+  els.start.disabled = true;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    finish({ passed: false, reason: "camera" });
+    return;
+  }
+  navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false })
+    .then(function (stream) {
+      state.stream = stream;
+      video.srcObject = stream;
+      idle();
+      if (new URLSearchParams(window.location.search).get("auto") === "1") start();
+    })
+    .catch(function () {
+      text(els.title, "Camera not available");
+      text(els.guidance, REASONS.camera);
+    });
+})();
