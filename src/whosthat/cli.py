@@ -26,10 +26,13 @@ eval_app = typer.Typer(help="Evaluate a model on a dataset: metrics, plots and a
 train_app = typer.Typer(help="Train a model (needs the 'train' extra: torch, lightning).", no_args_is_help=True)
 admin_app = typer.Typer(help="Manage administrators.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+# `whosthat bench` alone measures the face pipeline; areas add `whosthat bench <what>` sub-commands.
+bench_app = typer.Typer(help="Latency and throughput benchmarks on real images.", invoke_without_command=True)
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.add_typer(admin_app, name="admin")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(bench_app, name="bench")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
