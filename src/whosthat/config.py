@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Liveness.
     liveness_steps: int = 2
     liveness_timeout_s: float = 30.0
+    # Comma-separated step kinds the server may ask for (liveness.challenge.STEP_KINDS).
+    liveness_step_kinds: str = "blink,turn_left,turn_right"
     pad_mode: Literal["off", "warn", "enforce"] = "warn"
 
     # Security.
