@@ -21,7 +21,7 @@ CHIP_SIZE = 150
 CHIP_PADDING = 0.25
 
 
-class AlignKind(str, enum.Enum):
+class AlignKind(enum.StrEnum):
     ROTATION = "rotation"
     SIMPLE = "simple"
 
@@ -34,9 +34,9 @@ def dlib_chip(rgb: np.ndarray, shape, size: int = CHIP_SIZE, padding: float = CH
 
 
 def eye_angle_deg(landmarks5: np.ndarray) -> float:
-    """Angle of the line from the right eye (image left) to the left eye, in degrees (0 = horizontal)."""
-    right, left = eye_centers(landmarks5)
-    dx, dy = left - right
+    """Angle of the eye line from the image-left eye to the image-right eye, degrees (0 = horizontal)."""
+    image_left, image_right = eye_centers(landmarks5)
+    dx, dy = image_right - image_left
     return float(np.degrees(np.arctan2(dy, dx)))
 
 
@@ -67,8 +67,8 @@ class FaceAlignTransform:
         if self.kind is AlignKind.ROTATION and landmarks5 is not None:
             angle = eye_angle_deg(landmarks5)
             # Rotate about the eyes' midpoint so the eye line becomes horizontal in the output.
-            right_eye, left_eye = eye_centers(landmarks5)
-            mx, my = (right_eye + left_eye) / 2
+            eye_a, eye_b = eye_centers(landmarks5)
+            mx, my = (eye_a + eye_b) / 2
             rot = cv2.getRotationMatrix2D((float(mx), float(my)), angle, 1.0)
             cx, cy = rot @ np.array([cx, cy, 1.0])  # the box centre moves with the rotation
             matrix = np.vstack([rot, [0, 0, 1]])

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
 
-from whosthat.cli import app, eval_app
-from whosthat.errors import BadInputError, MultipleFacesError, NoFaceError
+from whosthat.cli import app, bench_app, eval_app
+from whosthat.errors import BadInputError
 
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="embedder name (see `whosthat models`)")]
-DetectorOpt = Annotated[Optional[str], typer.Option("--detector", help="auto (MediaPipe, HOG fallback), mediapipe or hog")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="embedder name (see `whosthat models`)")]
+DetectorOpt = Annotated[str | None, typer.Option("--detector", help="auto (MediaPipe, HOG fallback), mediapipe or hog")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
 
 
@@ -60,7 +61,7 @@ def embed_command(
     images: Annotated[list[Path], typer.Argument(help="image files")],
     model: ModelOpt = None,
     detector: DetectorOpt = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="write paths, embeddings, found, model to FILE.npz")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write paths, embeddings, found, model to FILE.npz")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Embed the dominant face of each image. Files without a usable face are reported, not dropped."""
@@ -130,10 +131,10 @@ def _lfw_root(data: Path) -> tuple[Path, Path]:
 @eval_app.command("lfw")
 def eval_lfw_command(
     data: Annotated[Path, typer.Option("--data", help="LFW folder (pairs.txt + lfw-deepfunneled/)")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="report folder")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
     model: ModelOpt = None,
     detector: DetectorOpt = None,
-    flip: Annotated[Optional[bool], typer.Option("--flip/--no-flip", help="mirror test-time augmentation")] = None,
+    flip: Annotated[bool | None, typer.Option("--flip/--no-flip", help="mirror test-time augmentation")] = None,
     limit_folds: Annotated[int, typer.Option(help="evaluate only the first N folds (quick checks)")] = 10,
     as_json: JsonOpt = False,
 ) -> None:
@@ -141,7 +142,13 @@ def eval_lfw_command(
     from whosthat.config import get_settings
     from whosthat.vision.cache import embed_files
     from whosthat.vision.embedders import DEFAULT_EMBEDDER
-    from whosthat.vision.evaluation import lfw_image_path, plot_roc, read_pairs, roc_metrics, ten_fold_accuracy
+    from whosthat.vision.evaluation import (
+        lfw_image_path,
+        plot_roc,
+        read_pairs,
+        roc_metrics,
+        ten_fold_accuracy,
+    )
 
     settings = get_settings()
     model = model or settings.embedder or DEFAULT_EMBEDDER
@@ -252,3 +259,103 @@ def calibrate_boxes_command(
              "statistic": "median of per-image ratios, relative to the MediaPipe box size"}
     CALIBRATION_FILE.write_text(json.dumps(calib, indent=2) + "\n")
     typer.echo(json.dumps(calib, indent=2))
+
+
+def _bench_images(data: Path | None, count: int) -> tuple[list[bytes], str]:
+    """Encoded real photos for the benchmark: NUAA webcam frames (640x480) when the data is there,
+    else LFW, else the astronaut portrait placed on a 640x480 canvas."""
+    from whosthat.config import get_settings
+    from whosthat.vision.image import encode_jpeg
+
+    root = data or get_settings().data
+    if root:
+        for pattern, label in (("nuaa/ClientRaw/*/*.jpg", "NUAA live webcam frames, 640x480"),
+                               ("lfw/lfw-deepfunneled/*/*.jpg", "LFW deep-funneled, 250x250")):
+            files = sorted(Path(root).glob(pattern))
+            if len(files) >= count:
+                step = len(files) / count
+                return [files[int(i * step)].read_bytes() for i in range(count)], label
+    from skimage import data as skdata
+
+    canvas = np.full((480, 640, 3), 128, np.uint8)
+    canvas[:, 64:576] = skdata.astronaut()[32:512]
+    return [encode_jpeg(canvas)] * count, "the astronaut portrait on a 640x480 canvas (no WHOSTHAT_DATA)"
+
+
+@bench_app.callback()
+def bench_command(
+    ctx: typer.Context,
+    images: Annotated[int, typer.Option(help="how many real images")] = 120,
+    data: Annotated[Path | None, typer.Option("--data", help="dataset root (default WHOSTHAT_DATA)")] = None,
+    detector: DetectorOpt = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Median per-stage CPU latency of the face pipeline (decode, detect, landmarks, align, embed),
+    1:N search time at gallery sizes up to 100,000, and end-to-end throughput."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import platform
+
+    from tqdm import tqdm
+
+    from whosthat.vision.align import dlib_chip
+    from whosthat.vision.image import decode_image
+    from whosthat.vision.pipeline import FacePipeline
+
+    encoded, source = _bench_images(data, images)
+    pipe = FacePipeline(detector=detector or "auto", embedder=model or "dlib-resnet-v1", flip=False)
+    pipe.embed_single(decode_image(encoded[0]))  # warm up: models load lazily
+    stages: dict[str, list[float]] = {k: [] for k in ("decode", "detect", "landmarks", "align", "embed", "total")}
+    faces = 0
+    for blob in tqdm(encoded, desc="benchmark", file=sys.stderr):
+        t0 = time.perf_counter()
+        rgb = decode_image(blob)
+        t1 = time.perf_counter()
+        dets = pipe.detect(rgb)
+        t2 = time.perf_counter()
+        if not dets:
+            continue
+        shape = pipe.landmarker.shape(rgb, dets[0])
+        t3 = time.perf_counter()
+        chip = dlib_chip(rgb, shape)
+        t4 = time.perf_counter()
+        pipe.embedder.embed(chip[None])
+        t5 = time.perf_counter()
+        faces += 1
+        for key, value in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0), strict=True):
+            stages[key].append(value * 1000)
+    if not faces:
+        raise BadInputError("no face found in any benchmark image")
+    # 1:N search: exact Euclidean top-1 over random unit vectors (the cost does not depend on content).
+    rng = np.random.default_rng(0)
+    search = {}
+    for n in (1_000, 10_000, 100_000):
+        gallery = rng.standard_normal((n, 128)).astype(np.float32)
+        gallery /= np.linalg.norm(gallery, axis=1, keepdims=True)
+        sq = (gallery**2).sum(1)
+        probe = gallery[7] + 0.01
+        times = []
+        for _ in range(30):
+            t = time.perf_counter()
+            d = sq - 2 * gallery @ probe
+            int(np.argmin(d))
+            times.append((time.perf_counter() - t) * 1000)
+        search[n] = float(np.median(times))
+    report = {
+        "images": len(encoded), "faces": faces, "source": source, "detector": pipe.detector_name, "model": pipe.model,
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "median_ms": {k: round(float(np.median(v)), 2) for k, v in stages.items()},
+        "p90_ms": {k: round(float(np.percentile(v, 90)), 2) for k, v in stages.items()},
+        "search_top1_ms": {str(k): round(v, 3) for k, v in search.items()},
+        "throughput_faces_per_s": round(1000 / float(np.median(stages["total"])), 2),
+    }
+    if as_json:
+        _echo_json(report)
+        return
+    typer.echo(f"face pipeline, {faces} faces from {source} ({report['machine']}):")
+    typer.echo(f"{'stage':<10} {'median ms':>10} {'p90 ms':>9}")
+    for k in stages:
+        typer.echo(f"{k:<10} {report['median_ms'][k]:>10.2f} {report['p90_ms'][k]:>9.2f}")
+    typer.echo("1:N exact search, top-1: " + ", ".join(f"{k:,}: {v:.2f} ms" for k, v in search.items()))
+    typer.echo(f"throughput: {report['throughput_faces_per_s']} faces/s on one core")

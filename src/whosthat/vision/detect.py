@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -71,16 +71,19 @@ class HogDetector:
 
     name = "hog"
 
-    def __init__(self, upsample: int = 1):
+    def __init__(self, upsample: int = 1, min_score: float = 0.2):
         import dlib
 
         self.upsample = upsample
+        # dlib's default cut-off is 0.0; weak hits between 0 and 0.2 are mostly textures (badges,
+        # patterns on clothes) and would trip the one-person rule.
+        self.min_score = min_score
         self._detector = dlib.get_frontal_face_detector()
         self._lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         with self._lock:
-            rects, scores, _ = self._detector.run(rgb, self.upsample, 0.0)
+            rects, scores, _ = self._detector.run(rgb, self.upsample, self.min_score)
         found = [
             Detection(box=(float(r.left()), float(r.top()), float(r.right()), float(r.bottom())),
                       score=float(s), source="hog")
@@ -170,7 +173,7 @@ def calibrated_box(raw: tuple[float, float, float, float], calibration: dict | N
 DETECTORS = {"mediapipe": MediaPipeDetector, "hog": HogDetector, "auto": AutoDetector}
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_detector(name: str = "auto"):
     """A shared detector instance by name: "auto" (default), "mediapipe" or "hog"."""
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -170,7 +170,7 @@ def list_embedders() -> list[str]:
     return [DEFAULT_EMBEDDER] + [m.name for m in list_onnx_models() if m.kind == "embedder"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_embedder(name: str = DEFAULT_EMBEDDER, flip: bool = False) -> Embedder:
     """A shared embedder by registry name; `flip` turns on mirror test-time augmentation."""
     if name == DEFAULT_EMBEDDER:

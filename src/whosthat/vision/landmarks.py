@@ -16,10 +16,10 @@ import numpy as np
 
 from whosthat.vision.detect import Detection
 
-# dlib 5-point order: right eye outer and inner corner (image left side), left eye outer and inner
-# corner, base of the nose.
-RIGHT_EYE = (0, 1)
-LEFT_EYE = (2, 3)
+# dlib 5-point order: the two corners of the eye on the image's right (the person's left eye), the two
+# corners of the eye on the image's left, then the base of the nose.
+IMAGE_RIGHT_EYE = (0, 1)
+IMAGE_LEFT_EYE = (2, 3)
 NOSE = 4
 
 
@@ -57,8 +57,8 @@ class FivePointLandmarker:
 
 
 def eye_centers(landmarks5: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(right eye centre, left eye centre) from 5-point landmarks; the right eye is on the image's left."""
-    return landmarks5[list(RIGHT_EYE)].mean(axis=0), landmarks5[list(LEFT_EYE)].mean(axis=0)
+    """(centre of the eye on the image's left, centre of the eye on the image's right)."""
+    return landmarks5[list(IMAGE_LEFT_EYE)].mean(axis=0), landmarks5[list(IMAGE_RIGHT_EYE)].mean(axis=0)
 
 
 @lru_cache(maxsize=1)

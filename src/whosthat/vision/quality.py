@@ -56,12 +56,12 @@ def estimate_yaw_roll(landmarks5: np.ndarray) -> tuple[float, float]:
     In the eye-line frame the nose base of a frontal face sits under the eyes' midpoint; its sideways
     offset relative to half the eye distance approximates sin(yaw) for a head of average depth.
     """
-    right, left = eye_centers(landmarks5)
-    axis = left - right
+    image_left, image_right = eye_centers(landmarks5)
+    axis = image_right - image_left
     eye_dist = float(np.linalg.norm(axis)) or 1.0
     roll = float(np.degrees(np.arctan2(axis[1], axis[0])))
     unit = axis / eye_dist
-    offset = float(np.dot(landmarks5[NOSE] - (right + left) / 2, unit))
+    offset = float(np.dot(landmarks5[NOSE] - (image_left + image_right) / 2, unit))
     ratio = np.clip(offset / (eye_dist / 2) / 0.9, -1.0, 1.0)
     return float(np.degrees(np.arcsin(ratio))), roll
 
