@@ -1,0 +1,81 @@
+"""The command line as a user runs it: exit codes, --json output, one-line reasons for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import lfw_image
+from whosthat.vision.image import encode_jpeg
+
+
+def whosthat(*args: str, env_home: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "whosthat", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def astronaut_file(tmp_path_factory, astronaut) -> Path:
+    path = tmp_path_factory.mktemp("img") / "astronaut.jpg"
+    path.write_bytes(encode_jpeg(astronaut))
+    return path
+
+
+def test_models_lists_detector_and_embedder_as_json_lines():
+    out = whosthat("models", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    kinds = {r["kind"] for r in rows}
+    assert {"detector", "embedder"} <= kinds
+    assert any(r["name"] == "dlib-resnet-v1" for r in rows)
+
+
+def test_verify_same_person_exits_0_and_reports_json(lfw_root):
+    out = whosthat("verify", str(lfw_image(lfw_root, "Serena_Williams", 1)),
+                   str(lfw_image(lfw_root, "Serena_Williams", 2)), "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["same"] is True and result["distance"] < result["threshold"]
+    assert result["model"] == "dlib-resnet-v1"
+
+
+def test_verify_different_people_exits_1(lfw_root):
+    out = whosthat("verify", str(lfw_image(lfw_root, "Serena_Williams", 1)),
+                   str(lfw_image(lfw_root, "Colin_Powell", 1)), "--json")
+    assert out.returncode == 1, out.stderr
+    assert json.loads(out.stdout)["same"] is False
+
+
+def test_verify_with_a_text_file_exits_2_with_one_line(tmp_path, astronaut_file):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("this is not a photo\n")
+    out = whosthat("verify", str(astronaut_file), str(bad))
+    assert out.returncode == 2
+    lines = [ln for ln in out.stderr.splitlines() if ln.startswith("whosthat:")]
+    assert len(lines) == 1 and "notes.jpg" in lines[0] and "not an image" in lines[0]
+    assert out.stdout == ""
+
+
+def test_embed_writes_npz_and_marks_faceless_files(tmp_path, astronaut_file):
+    from skimage import data
+
+    coffee = tmp_path / "coffee.jpg"
+    coffee.write_bytes(encode_jpeg(data.coffee()))
+    out_file = tmp_path / "e.npz"
+    out = whosthat("embed", str(astronaut_file), str(coffee), "--out", str(out_file))
+    assert out.returncode == 0, out.stderr
+    z = np.load(out_file)
+    assert z["embeddings"].shape == (2, 128)
+    assert list(z["found"]) == [True, False]
+    assert str(z["model"]) == "dlib-resnet-v1"
+    assert np.isnan(z["embeddings"][1]).all() and np.isfinite(z["embeddings"][0]).all()
+
+
+def test_eval_lfw_on_a_folder_without_pairs_exits_2(tmp_path):
+    out = whosthat("eval", "lfw", "--data", str(tmp_path))
+    assert out.returncode == 2
+    assert "pairs.txt" in out.stderr
