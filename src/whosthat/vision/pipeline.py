@@ -7,6 +7,7 @@ settings, so models load once per process, lazily.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ class FacePipeline:
         """Identifies everything that changes an embedding: for caches."""
         from whosthat.vision.detect import CALIBRATION_FILE
 
-        calib = CALIBRATION_FILE.stat().st_mtime_ns if CALIBRATION_FILE.exists() else 0
+        calib = hashlib.sha256(CALIBRATION_FILE.read_bytes()).hexdigest()[:12] if CALIBRATION_FILE.exists() else "none"
         return f"{self.detector_name}|{self.embedder.name}|flip={int(self.flip)}|calib={calib}"
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
