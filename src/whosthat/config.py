@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     # Face pipeline.
     detector: Literal["auto", "mediapipe", "hog"] = "auto"
     embedder: str = "dlib-resnet-v1"
-    flip_tta: bool = True
+    # Mirror test-time augmentation doubles the embedding cost; see docs/benchmarks.md for what it buys.
+    flip_tta: bool = False
     # Override the embedder's calibrated match threshold (distance; lower = stricter).
     match_threshold: float | None = None
     # Decoding limits.
