@@ -1,0 +1,232 @@
+"""Face-verification and retrieval metrics on numpy arrays: LFW 10-fold accuracy, recall@k, NMI, plots.
+
+Conventions: embeddings are float arrays [N, D] compared with Euclidean distance (L2-normalise them
+first when the model says so); a pair is "same" when its distance is <= the threshold. Nothing here
+imports torch, so serving-side evaluation (`whosthat eval lfw`) can reuse `tenfold_accuracy`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
+
+
+def best_threshold(distances: np.ndarray, same: np.ndarray) -> tuple[float, float]:
+    """The distance threshold that maximises accuracy on these pairs, and that accuracy.
+
+    Candidates are midpoints between consecutive sorted distances (plus both ends), so the answer
+    does not depend on a grid. Ties go to the smallest threshold.
+    """
+    d = np.asarray(distances, dtype=np.float64)
+    s = np.asarray(same, dtype=bool)
+    if d.size == 0:
+        raise ValueError("no pairs")
+    order = np.argsort(d, kind="stable")
+    d_sorted, s_sorted = d[order], s[order]
+    # accepting the first i pairs (distance <= threshold): correct = same among them + different after them
+    same_cum = np.concatenate([[0], np.cumsum(s_sorted)])
+    diff_after = (~s_sorted).sum() - np.concatenate([[0], np.cumsum(~s_sorted)])
+    correct = same_cum + diff_after
+    # a threshold can only fall between two distinct distances
+    valid = np.ones(d.size + 1, dtype=bool)
+    valid[1:-1] = d_sorted[1:] > d_sorted[:-1]
+    correct = np.where(valid, correct, -1)
+    i = int(np.argmax(correct))
+    if i == 0:
+        thr = d_sorted[0] - 1e-6
+    elif i == d.size:
+        thr = d_sorted[-1] + 1e-6
+    else:
+        thr = 0.5 * (d_sorted[i - 1] + d_sorted[i])
+    return float(thr), float(correct[i] / d.size)
+
+
+@dataclass
+class TenFoldResult:
+    """Per-fold accuracy on the held-out fold with the threshold chosen on the other folds."""
+
+    accuracies: list[float]
+    thresholds: list[float]
+    mean: float = field(init=False)
+    std: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.mean = float(np.mean(self.accuracies))
+        self.std = float(np.std(self.accuracies))
+
+    def as_dict(self) -> dict:
+        return {"accuracy": self.mean, "std": self.std, "fold_accuracies": self.accuracies,
+                "fold_thresholds": self.thresholds}
+
+
+def tenfold_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -> TenFoldResult:
+    """LFW View-2 protocol: for each fold k, pick the threshold on all other folds, measure accuracy on fold k.
+
+    `distances`, `same`, `folds` are aligned arrays, one entry per pair; `folds` holds the fold index.
+    Pairs with a NaN distance (no face found) count as wrong answers on the test fold and are left out
+    of threshold selection.
+    """
+    d = np.asarray(distances, dtype=np.float64)
+    s = np.asarray(same, dtype=bool)
+    f = np.asarray(folds)
+    accs, thrs = [], []
+    for k in np.unique(f):
+        train = (f != k) & ~np.isnan(d)
+        thr, _ = best_threshold(d[train], s[train])
+        test = f == k
+        correct = (d[test] <= thr) == s[test]
+        correct &= ~np.isnan(d[test])
+        accs.append(float(correct.mean()))
+        thrs.append(thr)
+    return TenFoldResult(accs, thrs)
+
+
+def held_out_fold_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray, test_fold: int) -> tuple[float, float]:
+    """Accuracy on `test_fold` with the threshold chosen on the other folds' pairs: (accuracy, threshold)."""
+    d = np.asarray(distances, dtype=np.float64)
+    s = np.asarray(same, dtype=bool)
+    f = np.asarray(folds)
+    train = (f != test_fold) & ~np.isnan(d)
+    thr, _ = best_threshold(d[train], s[train])
+    test = f == test_fold
+    correct = ((d[test] <= thr) == s[test]) & ~np.isnan(d[test])
+    return float(correct.mean()), thr
+
+
+def pair_distances(embeddings: np.ndarray, index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
+    """Euclidean distance between rows index_a[i] and index_b[i]; NaN where an index is -1 (no embedding)."""
+    e = np.asarray(embeddings, dtype=np.float64)
+    a, b = np.asarray(index_a), np.asarray(index_b)
+    out = np.full(a.shape[0], np.nan)
+    ok = (a >= 0) & (b >= 0)
+    out[ok] = np.linalg.norm(e[a[ok]] - e[b[ok]], axis=1)
+    return out
+
+
+def _squared_distances(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    sq = (x * x).sum(1)
+    return np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0)
+
+
+def recall_at_k(embeddings: np.ndarray, labels: np.ndarray, ks: tuple[int, ...] = (1, 2, 4, 8)) -> dict[int, float]:
+    """Recall@k over the full gallery: each sample with at least one other sample of its class is a query
+    against all other samples; a hit when one of its k nearest neighbours has its label."""
+    labels = np.asarray(labels)
+    d = _squared_distances(embeddings)
+    np.fill_diagonal(d, np.inf)
+    count_of = dict(zip(*np.unique(labels, return_counts=True), strict=True))
+    queries = np.array([count_of[y] >= 2 for y in labels])
+    if not queries.any():
+        raise ValueError("recall@k needs at least one class with two samples")
+    kmax = min(max(ks), len(labels) - 1)
+    nn = np.argsort(d[queries], axis=1, kind="stable")[:, :kmax]
+    hits = labels[nn] == labels[queries][:, None]
+    return {k: float(hits[:, : min(k, kmax)].any(1).mean()) for k in ks}
+
+
+def batch_recall_at_k(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int = 8,
+    m_per_class: int = 3,
+    ks: tuple[int, ...] = (1,),
+    rounds: int = 1,
+    seed: int = 0,
+) -> dict[int, float]:
+    """The seed's recall@1 protocol: cut the data into batches of n classes x m images (classes with at
+    least m images, each class's images used once per round), compute recall@k inside each batch, average
+    over all queries. Far easier than the full gallery (n*m-1 candidates instead of N-1)."""
+    from whosthat.research.sampler import ClassBalancedBatchSampler
+
+    labels = np.asarray(labels)
+    sampler = ClassBalancedBatchSampler(labels, n_classes, m_per_class, seed=seed)
+    hits: dict[int, list[float]] = {k: [] for k in ks}
+    for _ in range(rounds):
+        for batch in sampler:
+            r = recall_at_k(embeddings[batch], labels[batch], ks)
+            for k in ks:
+                hits[k].extend([r[k]] * len(batch))
+    return {k: float(np.mean(v)) for k, v in hits.items()}
+
+
+def nmi(embeddings: np.ndarray, labels: np.ndarray, seed: int = 0) -> float:
+    """Normalised mutual information between the labels and a k-means clustering with one cluster per label."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import normalized_mutual_info_score
+
+    labels = np.asarray(labels)
+    n = len(np.unique(labels))
+    pred = KMeans(n_clusters=n, n_init=1, random_state=seed).fit_predict(np.asarray(embeddings, dtype=np.float64))
+    return float(normalized_mutual_info_score(labels, pred))
+
+
+def roc_points(distances: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(false-accept rate, true-accept rate, AUC) as the threshold sweeps the distances; NaN pairs dropped."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    d = np.asarray(distances, dtype=np.float64)
+    s = np.asarray(same, dtype=bool)
+    ok = ~np.isnan(d)
+    fpr, tpr, _ = roc_curve(s[ok], -d[ok])
+    return fpr, tpr, float(roc_auc_score(s[ok], -d[ok]))
+
+
+def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], out: Path, title: str = "LFW ROC") -> Path:
+    """Write a ROC plot (log false-accept axis) of {label: (distances, same)} to `out` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=120)
+    for label, (d, s) in curves.items():
+        fpr, tpr, auc = roc_points(d, s)
+        ax.plot(np.maximum(fpr, 1e-4), tpr, label=f"{label} (AUC {auc:.4f})")
+    ax.set_xscale("log")
+    ax.set_xlabel("false accept rate")
+    ax.set_ylabel("true accept rate")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def plot_training_curves(metrics_csv: Path, out: Path) -> Path:
+    """Plot every numeric column of a Lightning CSVLogger `metrics.csv` against the step (PNG)."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(csv.DictReader(Path(metrics_csv).open()))
+    cols = [c for c in (rows[0].keys() if rows else []) if c not in ("step", "epoch")]
+    fig, axes = plt.subplots(len(cols) or 1, 1, figsize=(6, 2.2 * max(len(cols), 1)), dpi=110, squeeze=False)
+    for ax, col in zip(axes[:, 0], cols, strict=False):
+        pts = [(float(r["step"]), float(r[col])) for r in rows if r.get(col) not in (None, "")]
+        if pts:
+            xs, ys = zip(*pts, strict=True)
+            ax.plot(xs, ys, marker="." if len(pts) < 50 else None)
+        ax.set_ylabel(col, fontsize=7)
+        ax.grid(True, alpha=0.3)
+    axes[-1, 0].set_xlabel("step")
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

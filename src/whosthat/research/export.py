@@ -1,0 +1,140 @@
+"""Export a trained embedding model to ONNX that the app loads by name (see docs/architecture.md).
+
+The graph is backbone + L2 normalisation; input `features` float32[N, 128] (dlib descriptors) or
+`image` float32[N, 3, S, S]; output `embedding` float32[N, dim]. Metadata: whosthat_name, _kind
+(embedder), _input, _threshold, _card. Every export is checked: ONNX Runtime and PyTorch must agree
+on a batch of inputs to within 1e-4.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+PARITY_TOLERANCE = 1e-4
+
+
+def _wrapper(module):
+    import torch.nn.functional as F
+    from torch import nn
+
+    class Normalised(nn.Module):
+        def __init__(self, backbone):
+            super().__init__()
+            self.backbone = backbone
+
+        def forward(self, x):
+            return F.normalize(self.backbone(x), dim=1)
+
+    return Normalised(module.backbone).eval()
+
+
+def example_input(input_spec: str, n: int = 4, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    kind = input_spec.split(":")
+    if kind[0] == "features":
+        # dlib descriptors live in roughly [-0.3, 0.3] per component
+        return (rng.standard_normal((n, 128)) * 0.1).astype(np.float32)
+    size = int(kind[1])
+    return rng.uniform(-1, 1, (n, 3, size, size)).astype(np.float32)
+
+
+def export_module(module, out: Path, name: str, threshold: float, card: str | None = None,
+                  check_inputs: np.ndarray | None = None) -> dict:
+    """Write `module` (an EmbeddingModule) to `out` with metadata; return parity numbers."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    input_spec = module.hparams.input_spec
+    input_name = "features" if input_spec.startswith("features") else "image"
+    net = _wrapper(module.cpu())
+    dummy = torch.from_numpy(example_input(input_spec, 2))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(net, (dummy,), str(out), input_names=[input_name], output_names=["embedding"],
+                      dynamic_axes={input_name: {0: "batch"}, "embedding": {0: "batch"}}, opset_version=17,
+                      dynamo=False)
+    model = onnx.load(str(out))
+    meta = {"whosthat_name": name, "whosthat_kind": "embedder", "whosthat_input": input_spec,
+            "whosthat_threshold": f"{threshold:.6f}", "whosthat_method": getattr(module, "method", ""),
+            "whosthat_backbone": module.hparams.backbone}
+    if card:
+        meta["whosthat_card"] = card
+    del model.metadata_props[:]
+    for k, v in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = k, v
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out))
+    x = check_inputs if check_inputs is not None else example_input(input_spec, 8, seed=1)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {input_name: x})[0]
+    diff = float(np.abs(expected - got).max())
+    if diff > PARITY_TOLERANCE:
+        raise RuntimeError(f"ONNX and PyTorch disagree by {diff:.2e} (> {PARITY_TOLERANCE:g})")
+    return {"path": str(out), "name": name, "input": input_spec, "threshold": threshold, "parity_max_abs_diff": diff}
+
+
+def export_checkpoint(checkpoint: Path, out: Path, name: str | None = None, threshold: float | None = None) -> dict:
+    """Export a `whosthat train` checkpoint; threshold and card numbers come from the metrics.json beside it."""
+    from whosthat.errors import BadInputError
+    from whosthat.research.modules import load_module
+
+    checkpoint = Path(checkpoint)
+    module = load_module(checkpoint)
+    metrics_file = checkpoint.parent / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    if threshold is None:
+        if "threshold" not in metrics:
+            raise BadInputError(f"no metrics.json beside {checkpoint}: pass --threshold")
+        threshold = float(metrics["threshold"])
+    out = Path(out)
+    name = name or out.stem
+    card_name = f"{out.stem}.md"
+    result = export_module(module, out, name, threshold, card=card_name)
+    (out.parent / card_name).write_text(model_card(name, module, metrics, checkpoint, result))
+    result["card"] = str(out.parent / card_name)
+    return result
+
+
+def model_card(name: str, module, metrics: dict, checkpoint: Path, export: dict) -> str:
+    hp = dict(module.hparams)
+    report_file = checkpoint.parent.parent / "report.json"
+    command = ""
+    if report_file.is_file():
+        command = json.loads(report_file.read_text()).get("command", "")
+    lines = [
+        f"# {name}",
+        "",
+        f"Embedder exported by `whosthat export` from `{checkpoint}`.",
+        "",
+        f"- method: {getattr(module, 'method', '?')}; backbone: {hp.get('backbone')}; embedding size {hp.get('dim')}",
+        f"- input (`whosthat_input`): `{export['input']}`"
+        + (" - the app runs dlib's ResNet on the aligned chip, then this head" if export["input"].startswith("features") else ""),
+        "- output: L2-normalised embedding, compared with Euclidean distance",
+        f"- threshold: {export['threshold']:.4f} (chosen on the pairs of the training folds, never the test fold)",
+        f"- settings: `{json.dumps({k: v for k, v in hp.items() if k not in ('backbone_weights',)}, default=str)}`",
+    ]
+    if command:
+        lines.append(f"- training command: `{command}`")
+    def num(value) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    if metrics:
+        lines += [
+            "",
+            "## Measured (LFW, people of the test fold never seen in training)",
+            "",
+            f"- held-out fold {metrics.get('test_fold')}: accuracy {num(metrics.get('accuracy'))} "
+            f"({metrics.get('test_pairs')} pairs, threshold from the other nine folds), AUC {num(metrics.get('auc'))}",
+            f"- recall@1 over the fold's {metrics.get('test_images')} images: {num((metrics.get('recall_at') or {}).get('1'))}; "
+            f"8x3-batch recall@1: {num(metrics.get('recall1_batch_8x3'))}; NMI {num(metrics.get('nmi'))}",
+            f"- trained on {metrics.get('train_identities')} identities / {metrics.get('train_images')} images in "
+            f"{metrics.get('train_seconds')} s",
+        ]
+    lines += ["", "Data: Labeled Faces in the Wild (Huang et al. 2007), deep-funneled. See docs/research.md.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,273 @@
+"""Train a method on LFW with the fold protocol and evaluate it on the held-out fold.
+
+`train_fold` trains one model on the people of the nine folds other than `test_fold` and measures,
+on the pairs of `test_fold` only, the accuracy at the threshold chosen on the other folds' pairs;
+plus recall@k (full gallery and the seed's 8 x 3 batches) and NMI over the test fold's people.
+`train_folds` repeats that for several test folds: over all ten it is the LFW 10-fold protocol with
+every test fold's people unseen in training.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from whosthat.research import lfw
+from whosthat.research.data import ArraySource, LFWDataModule
+from whosthat.research.evaluation import (
+    batch_recall_at_k,
+    held_out_fold_accuracy,
+    nmi,
+    pair_distances,
+    plot_roc,
+    plot_training_curves,
+    recall_at_k,
+)
+
+DEFAULT_DIMS = {"dlib_features": 128, "small_cnn": 128, "inception_resnet_v1": 512, "bn_inception": 512}
+
+
+@dataclass
+class TrainConfig:
+    method: str = "group_loss"
+    backbone: str = "dlib_features"
+    dim: int | None = None
+    epochs: int = 10
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    n_classes: int = 24
+    m_per_class: int = 2
+    min_images: int = 2
+    val_fold: int | None = None
+    image_size: int | None = None  # resize prepared crops (e.g. 112 -> 64 for the small CNN on a CPU)
+    seed: int = 0
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str = "32-true"
+    limit_train_batches: int | float | None = None
+    num_workers: int = 0
+    backbone_weights: str | None = None
+    backbone_kwargs: dict = field(default_factory=dict)
+    method_kwargs: dict = field(default_factory=dict)
+    progress: bool = True
+    command: str = ""  # the command line that produced the run, for the report and the model card
+
+    def resolved_dim(self) -> int:
+        return self.dim or DEFAULT_DIMS.get(self.backbone, 128)
+
+
+def input_spec(cfg: TrainConfig, source: ArraySource) -> str:
+    """The ONNX `whosthat_input` string for models trained on this source."""
+    if source.kind == "features":
+        return "features:dlib-resnet-v1"
+    size = source.data.shape[1]
+    kind = "simple" if "simple" in source.meta.get("meta_transform", "") else "rotation"
+    return f"image:{size}:{kind}"
+
+
+def resize_source(source: ArraySource, size: int) -> ArraySource:
+    import cv2
+
+    if source.kind != "images" or source.data.shape[1] == size:
+        return source
+    data = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in source.data])
+    return ArraySource(source.paths, data, source.found, source.meta)
+
+
+def embed_source(module, source: ArraySource, batch_size: int = 256, device: str = "cpu") -> np.ndarray:
+    """L2-normalised embeddings [N, dim] of every row of the source (NaN rows where found is False)."""
+    import torch
+
+    from whosthat.research.data import to_tensor
+
+    module = module.to(device).eval()
+    out = np.full((len(source.paths), module.hparams.dim), np.nan, np.float32)
+    rows = np.flatnonzero(source.found)
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            r = rows[start : start + batch_size]
+            x = source.data[r]
+            x = to_tensor(x) if source.kind == "images" else torch.from_numpy(np.asarray(x, np.float32))
+            out[r] = module(x.to(device)).float().cpu().numpy()
+    return out
+
+
+def evaluate_fold(embeddings: np.ndarray, source: ArraySource, root: Path, test_fold: int, seed: int = 0) -> dict:
+    """Metrics of one model on test fold `test_fold` (0-based): pair accuracy with the threshold from
+    the other folds, ROC AUC, recall@1/2/4/8 over the fold's people (full gallery and 8 x 3 batches), NMI."""
+    from whosthat.research.evaluation import roc_points
+
+    pairs = lfw.read_pairs(root, "pairs.txt")
+    index = source.index()
+
+    def row(p: str) -> int:
+        r = index.get(p, -1)
+        return r if r >= 0 and source.found[r] else -1
+
+    a = np.array([row(p.path_a) for p in pairs])
+    b = np.array([row(p.path_b) for p in pairs])
+    same = np.array([p.same for p in pairs])
+    folds = np.array([p.fold for p in pairs])
+    d = pair_distances(embeddings, a, b)
+    acc, thr = held_out_fold_accuracy(d, same, folds, test_fold)
+    test = folds == test_fold
+    _, _, auc = roc_points(d[test], same[test])
+    people = set(lfw.read_people_folds(root, "people.txt")[test_fold])
+    persons = np.array([p.split("/")[0] for p in source.paths])
+    rows = np.flatnonzero(np.isin(persons, list(people)) & source.found)
+    labels = np.unique(persons[rows], return_inverse=True)[1]
+    counts = np.bincount(labels)
+    multi = counts[labels] >= 2
+
+    def optional(fn):
+        try:
+            return fn()
+        except ValueError:  # too few identities for this metric (tiny runs)
+            return None
+
+    result = {
+        "test_fold": test_fold + 1,
+        "accuracy": acc,
+        "threshold": thr,
+        "auc": auc,
+        "recall_at": optional(lambda: {str(k): v for k, v in recall_at_k(embeddings[rows], labels, (1, 2, 4, 8)).items()}),
+        "recall1_batch_8x3": optional(lambda: batch_recall_at_k(embeddings[rows], labels, 8, 3, (1,), rounds=5, seed=seed)[1]),
+        "nmi": optional(lambda: nmi(embeddings[rows][multi], labels[multi], seed=seed)),
+        "test_pairs": int(test.sum()),
+        "test_images": int(len(rows)),
+    }
+    return result, (d[test], same[test])
+
+
+def load_training_source(backbone: str, features: Path | None = None, crops: Path | None = None,
+                         image_size: int | None = None) -> tuple[ArraySource, list[np.ndarray] | None]:
+    from whosthat.research.backbones import is_image_backbone
+    from whosthat.research.prepare import default_crops_path, load_features
+
+    if not is_image_backbone(backbone):
+        src, plain, flipped = load_features(features)
+        return src, [plain, flipped]
+    src = ArraySource.load(crops or default_crops_path(112, "rotation"))
+    if image_size:
+        src = resize_source(src, image_size)
+    return src, None
+
+
+def train_fold(cfg: TrainConfig, source: ArraySource, root: Path, test_fold: int, out_dir: Path,
+               feature_views: list[np.ndarray] | None = None) -> tuple[object, dict]:
+    """Train on every fold but `test_fold` (and `cfg.val_fold`), evaluate on `test_fold`; write logs,
+    checkpoint, plots and `metrics.json` under out_dir/fold<k+1>."""
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    from whosthat.research.modules import build_module
+
+    L.seed_everything(cfg.seed + test_fold, workers=True, verbose=False)
+    fold_dir = Path(out_dir) / f"fold{test_fold + 1}"
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    dm = LFWDataModule(source, root, test_fold=test_fold, val_fold=cfg.val_fold, min_images=cfg.min_images,
+                       n_classes=cfg.n_classes, m_per_class=cfg.m_per_class, num_workers=cfg.num_workers,
+                       seed=cfg.seed, feature_views=feature_views)
+    dm.setup()
+    module = build_module(cfg.method, backbone=cfg.backbone, dim=cfg.resolved_dim(), n_classes=dm.num_train_classes,
+                          lr=cfg.lr, weight_decay=cfg.weight_decay, backbone_weights=cfg.backbone_weights,
+                          backbone_kwargs=cfg.backbone_kwargs, input_spec=input_spec(cfg, source), **cfg.method_kwargs)
+    csv_logger = CSVLogger(str(fold_dir), name="logs", version="")
+    loggers = [csv_logger]
+    try:
+        loggers.append(TensorBoardLogger(str(fold_dir), name="tensorboard", version=""))
+    except ModuleNotFoundError:  # tensorboard is optional
+        pass
+    trainer = L.Trainer(
+        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
+        num_nodes=cfg.num_nodes, precision=cfg.precision, logger=loggers, enable_checkpointing=False,
+        num_sanity_val_steps=0, use_distributed_sampler=False, enable_progress_bar=cfg.progress,
+        enable_model_summary=False, log_every_n_steps=10,
+        limit_train_batches=cfg.limit_train_batches if cfg.limit_train_batches is not None else 1.0,
+    )
+    t0 = time.time()
+    trainer.fit(module, dm)
+    train_seconds = time.time() - t0
+    if trainer.global_rank != 0:
+        return module, {}
+    ckpt = fold_dir / "model.ckpt"
+    trainer.save_checkpoint(str(ckpt))
+    emb = embed_source(module, source)
+    result, (d_test, same_test) = evaluate_fold(emb, source, root, test_fold, cfg.seed)
+    result.update({"train_seconds": round(train_seconds, 1), "train_identities": dm.num_train_classes,
+                   "train_images": int(len(dm.train_indices)), "checkpoint": str(ckpt)})
+    metrics_csv = Path(csv_logger.log_dir) / "metrics.csv"
+    if metrics_csv.is_file():
+        plot_training_curves(metrics_csv, fold_dir / "training_curves.png")
+    plot_roc({f"{cfg.method} on {cfg.backbone}": (d_test, same_test)}, fold_dir / "roc.png",
+             title=f"LFW fold {test_fold + 1} (held out)")
+    (fold_dir / "metrics.json").write_text(json.dumps(result, indent=2))
+    return module, result
+
+
+def hardware() -> str:
+    import platform
+
+    import torch
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def _mean(values) -> float:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def summarise(results: list[dict]) -> dict:
+    accs = [r["accuracy"] for r in results]
+    return {
+        "folds": [r["test_fold"] for r in results],
+        "accuracy": float(np.mean(accs)),
+        "accuracy_std": float(np.std(accs)),
+        "auc": _mean(r["auc"] for r in results),
+        "recall1": _mean((r["recall_at"] or {}).get("1") for r in results),
+        "recall1_batch_8x3": _mean(r["recall1_batch_8x3"] for r in results),
+        "nmi": _mean(r["nmi"] for r in results),
+        "train_seconds": float(np.sum([r.get("train_seconds", 0.0) for r in results])),
+    }
+
+
+def train_folds(cfg: TrainConfig, root: Path, test_folds: list[int], out_dir: Path, features: Path | None = None,
+                crops: Path | None = None) -> dict:
+    """Train one model per test fold; write and return {config, hardware, per_fold, summary}."""
+    source, views = load_training_source(cfg.backbone, features, crops, cfg.image_size)
+    results = []
+    for k in test_folds:
+        _, r = train_fold(cfg, source, root, k, out_dir, views)
+        if r:
+            results.append(r)
+            print(f"whosthat: fold {k + 1}: accuracy {r['accuracy']:.4f}, AUC {r['auc']:.4f}", file=sys.stderr)
+    if not results:
+        return {}
+    report = {"command": cfg.command, "config": asdict(cfg), "hardware": hardware(), "input": input_spec(cfg, source),
+              "per_fold": results, "summary": summarise(results)}
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / "report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def baseline_folds(root: Path, test_folds: list[int], features: Path | None = None, normalise: bool = False) -> dict:
+    """The plain frozen dlib descriptors (flip-averaged, as served) evaluated with exactly the same protocol."""
+    from whosthat.research.evaluation import l2_normalize
+    from whosthat.research.prepare import load_features
+
+    source, _, _ = load_features(features)
+    emb = l2_normalize(source.data) if normalise else source.data.copy()
+    emb[~source.found] = np.nan
+    results = [evaluate_fold(emb, source, root, k)[0] for k in test_folds]
+    return {"config": {"method": "none (dlib-resnet-v1 descriptors)", "normalise": normalise}, "hardware": hardware(),
+            "per_fold": results, "summary": summarise(results)}
