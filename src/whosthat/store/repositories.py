@@ -137,4 +137,4 @@ def iter_template_blobs(
             select(FaceTemplate.id, FaceTemplate.person_id, FaceTemplate.embedder, FaceTemplate.embedding).where(
                 FaceTemplate.id.in_(chunk)
             )
-        ).tuples()
+        ).all()

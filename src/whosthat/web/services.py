@@ -32,7 +32,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from whosthat.errors import BadInputError, MultipleFacesError, NoFaceError, QualityError
+from whosthat.errors import BadInputError, MultipleFacesError, NoFaceError
 from whosthat.store import repositories as repo
 from whosthat.store.crypto import DecryptionError
 from whosthat.store.models import (

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from whosthat.errors import BadInputError
-from whosthat.web.deps import Svc, require_scope
+from whosthat.web.deps import Svc, login_admin, logout, require_scope
 from whosthat.web.errors import PayloadTooLargeError
 from whosthat.web.services import SCOPES, Actor, Services
 
@@ -296,3 +296,23 @@ def audit(svc: Svc, actor: AuditRead, page: int = Query(1, ge=1), size: int = Qu
 @router.get("/scopes", summary="The scopes an API key can carry")
 def scopes() -> dict:
     return SCOPES
+
+
+# Session login for browser scripts and tests (the HTML pages have their own form) -------------------------
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post("/auth/login", summary="Start an admin session (cookie); returns the CSRF token for unsafe calls")
+def login(body: LoginIn, request: Request, svc: Svc) -> dict:
+    admin = svc.authenticate_admin(body.username, body.password)
+    login_admin(request, admin)
+    return {"username": admin.username, "role": admin.role, "csrf_token": request.session["csrf"]}
+
+
+@router.post("/auth/logout", status_code=204, summary="End the session")
+def logout_route(request: Request) -> Response:
+    logout(request)
+    return Response(status_code=204)

@@ -32,6 +32,7 @@ router = APIRouter(prefix="/api/v1/liveness", tags=["liveness"])
 KIOSK_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
 MAX_FRAME_BYTES = 1_000_000
 MAX_FRAME_PIXELS = 1280 * 720
+POLL_S = 0.5
 
 
 class SessionIn(BaseModel):
@@ -157,16 +158,33 @@ async def challenge_socket(websocket: WebSocket, session_id: str, nonce: str = "
     from whosthat.vision.image import decode_image
 
     result: dict | None = None
+    # Frames are timed when they arrive, not when the (slower, serial) analysis gets to them: a reader
+    # task stamps each message on receipt. Otherwise a slow frame (the first one loads the face mesh, a
+    # key frame is embedded) makes the frames queued behind it look like a burst or a gap (frame_timing).
+    inbox: asyncio.Queue = asyncio.Queue(maxsize=64)
+
+    async def read_frames() -> None:
+        try:
+            while True:
+                message = await websocket.receive()
+                await inbox.put((time.time(), message))
+                if message["type"] == "websocket.disconnect":
+                    return
+        except (WebSocketDisconnect, RuntimeError):
+            await inbox.put((time.time(), {"type": "websocket.disconnect"}))
+
+    reader = asyncio.create_task(read_frames())
     try:
         while not session.done:
-            remaining = session.expires_at - time.time()
-            if remaining <= 0:
-                break
+            if time.time() > session.expires_at + 2.0:
+                break  # belt and braces: the session should have failed itself by now
             try:
-                message = await asyncio.wait_for(websocket.receive(), timeout=remaining + 0.5)
+                arrived, message = await asyncio.wait_for(inbox.get(), timeout=POLL_S)
             except TimeoutError:
-                break
-            arrived = time.time()
+                # No frame for a while: let the session fail on expiry or a stalled stream.
+                for out in session.poll(time.time()):
+                    await websocket.send_json(out)
+                continue
             if message["type"] == "websocket.disconnect":
                 store.discard(session.id)
                 return
@@ -201,6 +219,7 @@ async def challenge_socket(websocket: WebSocket, session_id: str, nonce: str = "
         log.exception("liveness session %s failed", session.id)
         result = {"reason": "error", "message": "Something went wrong: please try again"}
     finally:
+        reader.cancel()
         store.discard(session.id)
     await _finish(websocket, result)
 

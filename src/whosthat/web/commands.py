@@ -1,0 +1,208 @@
+"""Command-line verbs of the web app and its store: serve, admin create, apikey create, identify,
+reembed, calibrate --far, bench-identify. All state lives under WHOSTHAT_HOME."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from whosthat.cli import admin_app, apikey_app, app, bench_app
+from whosthat.errors import BadInputError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+
+
+def _runtime():
+    from whosthat.web.runtime import Runtime
+
+    return Runtime.from_settings()
+
+
+def _services(runtime):
+    from whosthat.web.services import Services
+
+    return Services(runtime, runtime.database.session(), address="cli")
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes (each keeps its own gallery copy)")] = 1,
+    proxy_headers: Annotated[bool, typer.Option(help="trust X-Forwarded-* from --forwarded-allow-ips")] = False,
+    forwarded_allow_ips: Annotated[str, typer.Option(help="proxies whose X-Forwarded-For is trusted")] = "127.0.0.1",
+) -> None:
+    """Start the web app (kiosk at /kiosk, admin at /login, API at /api/v1, docs at /docs)."""
+    import uvicorn
+
+    from whosthat.web.app import create_app
+
+    application = create_app()
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    application.state.public_url = f"http://{shown}:{port}"
+    typer.echo(f"whosthat: serving on http://{shown}:{port} (state in {application.state.settings.home.resolve()})",
+               err=True)
+    if workers != 1:
+        typer.echo("whosthat: --workers > 1 needs an import string; run uvicorn "
+                   "'whosthat.web.app:create_app' --factory --workers N instead", err=True)
+        raise typer.Exit(2)
+    uvicorn.run(application, host=host, port=port, proxy_headers=proxy_headers,
+                forwarded_allow_ips=forwarded_allow_ips, log_level="info", ws_max_size=2 * 1024 * 1024)
+
+
+@admin_app.command("create")
+def admin_create_command(
+    name: Annotated[str, typer.Argument(help="user name")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    role: Annotated[str, typer.Option(help="admin (everything) or viewer (read only)")] = "admin",
+) -> None:
+    """Create an administrator (password hashed with argon2id)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    runtime = _runtime()
+    svc = _services(runtime)
+    try:
+        admin = svc.create_admin(name, password, role=role)
+    finally:
+        svc.db.close()
+    typer.echo(f"whosthat: administrator {admin.username!r} ({admin.role}) created", err=True)
+
+
+@apikey_app.command("create")
+def apikey_create_command(
+    name: Annotated[str, typer.Argument(help="what the key is for, e.g. payroll-export")],
+    scopes: Annotated[list[str], typer.Option("--scopes", help="scopes, repeated or comma-separated")] = None,
+) -> None:
+    """Print a new API key on stdout (only its hash is stored)."""
+    from whosthat.web.services import SCOPES
+
+    wanted = [s for item in (scopes or []) for s in item.replace(",", " ").split()]
+    if not wanted:
+        raise BadInputError("give --scopes, any of: " + ", ".join(SCOPES))
+    runtime = _runtime()
+    svc = _services(runtime)
+    try:
+        row, key = svc.create_api_key(name, wanted)
+    finally:
+        svc.db.close()
+    typer.echo(f"whosthat: API key {row.id} {row.name!r} with scopes {row.scopes}", err=True)
+    typer.echo(key)
+
+
+@app.command("identify")
+def identify_command(
+    image: Annotated[Path, typer.Argument(help="image file")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Top match of the one face in IMAGE against the enrolled gallery. Exit 1 when nobody matches."""
+    if not image.is_file():
+        raise BadInputError(f"{image}: no such file")
+    runtime = _runtime()
+    svc = _services(runtime)
+    try:
+        result = svc.identify(image.read_bytes())
+        out = result.to_dict()
+    finally:
+        svc.db.close()
+    out["server_ms"] = round(result.server_ms, 1)
+    if as_json:
+        sys.stdout.write(json.dumps(out) + "\n")
+    elif result.person is not None:
+        typer.echo(f"{result.person.name} {result.person.surname} ({result.person.employee_code}) "
+                   f"distance {result.distance:.3f} <= {result.threshold:.3f}")
+    else:
+        typer.echo(f"no match (threshold {result.threshold:.3f})")
+    if result.person is None:
+        raise typer.Exit(1)
+
+
+@app.command("reembed")
+def reembed_command(
+    to: Annotated[str, typer.Option("--to", help="embedder to move everyone to (see `whosthat models`)")],
+    keep_old: Annotated[bool, typer.Option("--keep-old", help="keep the old templates too")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-embed every stored face chip with another embedder; then set WHOSTHAT_EMBEDDER to it."""
+    runtime = _runtime()
+    svc = _services(runtime)
+    try:
+        report = svc.reembed(to, keep_old=keep_old,
+                             progress=lambda n: typer.echo(f"whosthat: {n} templates re-embedded", err=True))
+    finally:
+        svc.db.close()
+    out = {"to": report.to_model, "people": report.people, "templates": report.templates,
+           "removed_old": report.removed_old, "skipped_no_chip": report.skipped_no_chip, "errors": report.errors}
+    if as_json:
+        sys.stdout.write(json.dumps(out) + "\n")
+    else:
+        typer.echo(f"re-embedded {report.templates} templates of {report.people} people with {report.to_model}; "
+                   f"removed {report.removed_old} old; {report.skipped_no_chip} without chip (re-enrol those)")
+        typer.echo(f"now run the server with WHOSTHAT_EMBEDDER={report.to_model}")
+
+
+@app.command("calibrate")
+def calibrate_command(
+    far: Annotated[float, typer.Option("--far", help="target false-accept rate, e.g. 1e-4")] = 1e-4,
+    model: Annotated[str | None, typer.Option("--model", help="embedder (default: the configured one)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Match threshold reaching FAR on the enrolled gallery's impostor pairs (set it as WHOSTHAT_MATCH_THRESHOLD)."""
+    from whosthat.config import get_settings
+    from whosthat.gallery.calibrate import calibrate_far
+
+    if not 0 < far < 1:
+        raise BadInputError("--far must be between 0 and 1, e.g. 1e-4")
+    runtime = _runtime()
+    embedder = model or get_settings().embedder
+    with runtime.database.session() as db:
+        index = runtime.gallery.index(db, embedder)
+    _, pids, matrix = index.vectors()
+    try:
+        result = calibrate_far(pids, matrix, far)
+    except ValueError as exc:
+        raise BadInputError(f"{exc} (the {embedder} gallery has {len(pids)} templates)") from exc
+    out = {"model": embedder, **result.to_dict()}
+    if as_json:
+        sys.stdout.write(json.dumps(out) + "\n")
+        return
+    typer.echo(f"{embedder}: threshold {result.threshold:.4f} gives FAR {result.far_at_threshold:.2e} on "
+               f"{result.impostor_pairs} impostor pairs ({result.people} people, {result.templates} templates)")
+    if result.frr_at_threshold is not None:
+        typer.echo(f"FRR on {result.genuine_pairs} genuine pairs at that threshold: {result.frr_at_threshold:.3f}")
+    if not result.resolvable:
+        typer.echo(f"warning: {result.impostor_pairs} impostor pairs cannot resolve FAR {far:g}; the threshold "
+                   "is the smallest impostor distance seen (optimistic). Enrol more people.", err=True)
+    typer.echo(f"use it with: export WHOSTHAT_MATCH_THRESHOLD={result.threshold:.4f}")
+
+
+@bench_app.command("identify")
+def bench_identify_command(
+    templates: Annotated[int, typer.Option(help="gallery size to enrol")] = 10_000,
+    requests: Annotated[int, typer.Option(help="timed identify requests")] = 30,
+    image: Annotated[Path | None, typer.Option(help="probe image (default: an LFW face on a 640x480 canvas)")] = None,
+    data: Annotated[Path | None, typer.Option(help="dataset root (default WHOSTHAT_DATA)")] = None,
+    embed_budget: Annotated[int, typer.Option(help="embed at most this many uncached LFW photos")] = 300,
+    as_json: JsonOpt = False,
+) -> None:
+    """Server time of POST /api/v1/identify (one 640x480 JPEG) with TEMPLATES enrolled templates.
+
+    Runs in a throwaway WHOSTHAT_HOME (SQLite): one real LFW template per enrolled person, the rest of the
+    gallery filled with real dlib embeddings of other LFW images (encrypted like any template), then times
+    the identify request through the full app (HTTP in-process, decode, detect, align, embed, search).
+    """
+    from whosthat.web.bench import run_identify_bench
+
+    result = run_identify_bench(templates=templates, requests=requests, image=image, data=data, embed_budget=embed_budget,
+                                log=lambda m: typer.echo(f"whosthat: {m}", err=True))
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+    else:
+        typer.echo(f"identify with {result['templates']} templates: median {result['median_ms']:.1f} ms "
+                   f"(server), p90 {result['p90_ms']:.1f} ms, search only median {result['search_median_ms']:.2f} ms")
+

@@ -1,0 +1,134 @@
+"""Authentication and authorisation: scopes, sessions with CSRF, lockouts, first-run setup, headers."""
+
+from __future__ import annotations
+
+import pytest
+
+from whosthat.web.errors import AuthenticationError, ValidationError
+from whosthat.web.security import FailureLimiter
+
+
+def _person(client, headers, code):
+    return client.post("/api/v1/people", json={"employee_code": code, "name": "A", "surname": "B"}, headers=headers)
+
+
+def test_api_key_scopes_are_enforced_and_revocation_takes_effect(web):
+    svc = web.services()
+    try:
+        row, reader = svc.create_api_key("reader", ["people:read"])
+    finally:
+        svc.db.close()
+    h = {"X-API-Key": reader}
+    assert web.client.get("/api/v1/people", headers=h).status_code == 200
+    r = _person(web.client, h, "SCOPE-1")
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
+    assert web.client.get("/api/v1/apikeys", headers=h).status_code == 403
+    assert web.client.delete(f"/api/v1/apikeys/{row.id}", headers=web.headers).status_code == 204
+    assert web.client.get("/api/v1/people", headers=h).status_code == 401
+    listed = web.client.get("/api/v1/apikeys", headers=web.headers).json()
+    assert all("hash" not in k and "key" not in k for k in listed)
+
+
+def test_admin_session_needs_csrf_for_changes_and_logout_ends_it(web):
+    svc = web.services()
+    try:
+        svc.create_admin("alice", "correct horse battery")
+        svc.create_admin("victor", "viewer password 1", role="viewer")
+        with pytest.raises(ValidationError):
+            svc.create_admin("weak", "short")
+    finally:
+        svc.db.close()
+    client = web.client
+    r = client.post("/api/v1/auth/login", json={"username": "alice", "password": "correct horse battery"})
+    assert r.status_code == 200
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    token = r.json()["csrf_token"]
+    assert client.get("/api/v1/people").status_code == 200
+    no_csrf = _person(client, {}, "CSRF-1")
+    assert no_csrf.status_code == 403 and no_csrf.json()["error"] == "csrf_failed"
+    assert _person(client, {"X-CSRF-Token": "wrong"}, "CSRF-1").status_code == 403
+    assert _person(client, {"X-CSRF-Token": token}, "CSRF-1").status_code == 201
+    assert client.post("/api/v1/auth/logout").status_code == 204
+    assert client.get("/api/v1/people").status_code == 401
+    # A viewer reads but cannot change anything.
+    r = client.post("/api/v1/auth/login", json={"username": "victor", "password": "viewer password 1"})
+    token = r.json()["csrf_token"]
+    assert client.get("/api/v1/people").status_code == 200
+    assert _person(client, {"X-CSRF-Token": token}, "CSRF-2").status_code == 403
+    client.post("/api/v1/auth/logout")
+    client.cookies.clear()
+
+
+def test_repeated_wrong_passwords_lock_the_user_out_for_a_while(web):
+    svc = web.services()
+    try:
+        svc.create_admin("bob", "bob's long password")
+    finally:
+        svc.db.close()
+    limit = web.runtime.settings.password_max_failures
+    for _ in range(limit - 1):
+        r = web.client.post("/api/v1/auth/login", json={"username": "bob", "password": "guess"})
+        assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
+    r = web.client.post("/api/v1/auth/login", json={"username": "bob", "password": "guess"})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    r = web.client.post("/api/v1/auth/login", json={"username": "bob", "password": "bob's long password"})
+    assert r.status_code == 429  # even the right password waits out the lockout
+    web.client.cookies.clear()
+
+
+def test_failure_limiter_locks_then_releases():
+    now = [0.0]
+    limiter = FailureLimiter(3, lockout_s=60, window_s=60, clock=lambda: now[0])
+    assert not limiter.failure("k").locked and not limiter.failure("k").locked
+    assert limiter.failure("k").locked and limiter.check("k").locked
+    assert not limiter.check("other").locked
+    now[0] = 61
+    assert not limiter.check("k").locked and limiter.check("k").failures == 0
+
+
+def test_first_run_setup_token_creates_the_first_admin_once(tmp_path):
+    from tests.store.backends import make_settings
+    from whosthat.web.runtime import Runtime
+    from whosthat.web.services import Services
+
+    runtime = Runtime.from_settings(make_settings("sqlite", tmp_path))
+    try:
+        with runtime.database.session() as db:
+            svc = Services(runtime, db)
+            token = svc.ensure_setup_token()
+            assert token and svc.setup_token_valid(token) and not svc.setup_token_valid("nope")
+            with pytest.raises(ValidationError):  # a weak password leaves the token usable
+                svc.complete_setup(token, "root", "short")
+            assert svc.setup_token_valid(token)
+            admin = svc.complete_setup(token, "root", "a long enough password")
+            assert admin.role == "admin"
+            with pytest.raises(AuthenticationError):
+                svc.complete_setup(token, "root2", "a long enough password")
+            assert svc.ensure_setup_token() is None  # an admin exists: no more setup links
+    finally:
+        runtime.close()
+
+
+def test_security_headers_and_no_inline_script(web):
+    r = web.client.get("/healthz")
+    csp = r.headers["content-security-policy"]
+    script_src = next(p for p in csp.split(";") if p.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+    assert "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    api = web.client.get("/api/v1/people", headers=web.headers)
+    assert api.headers["cache-control"] == "no-store"
+
+
+def test_health_readiness_metrics_and_openapi(web):
+    assert web.client.get("/healthz").json() == {"status": "ok"}
+    assert web.client.get("/readyz").json()["status"] == "ok"
+    metrics = web.client.get("/metrics")
+    assert metrics.status_code == 200 and "whosthat_http_requests_total" in metrics.text
+    spec = web.client.get("/openapi.json").json()
+    for path in ("/api/v1/people", "/api/v1/identify", "/api/v1/people/{person_id}/templates",
+                 "/api/v1/attendance", "/api/v1/attendance/report.csv", "/api/v1/liveness/sessions"):
+        assert path in spec["paths"], path
+    docs = web.client.get("/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text.lower()

@@ -1,0 +1,96 @@
+"""The kiosk liveness route: session creation, WebSocket checks, failures counted toward the lockout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.web.conftest import jpeg
+
+
+def _start(web, kiosk="lobby"):
+    return web.client.post("/api/v1/liveness/sessions", json={"kiosk": kiosk})
+
+
+def _result(ws):
+    while True:
+        message = ws.receive_json()
+        if message["type"] == "result":
+            return message
+
+
+def test_session_follows_the_kiosk_protocol(web):
+    r = _start(web)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert {"id", "nonce", "steps", "prompts", "expires_at", "frame_interval_ms", "ws_url"} <= set(body)
+    assert len(body["steps"]) == len(body["prompts"]) == web.runtime.settings.liveness_steps
+    assert body["ws_url"] == f"/api/v1/liveness/sessions/{body['id']}?nonce={body['nonce']}"
+    assert _start(web, kiosk="bad/name").status_code == 400
+    assert web.client.post("/api/v1/liveness/sessions", content=b"{", headers={"content-type": "application/json"}
+                           ).status_code == 400
+
+
+def test_a_wrong_nonce_never_opens_a_session(web):
+    body = _start(web).json()
+    with web.client.websocket_connect(f"/api/v1/liveness/sessions/{body['id']}?nonce=guess") as ws:
+        result = _result(ws)
+    assert result["passed"] is False and result["reason"] == "invalid_session" and result["redirect"] is None
+
+
+def test_garbage_frames_fail_and_repeated_failures_lock_the_kiosk_out(web):
+    limit = web.runtime.settings.face_login_max_failures
+    for _ in range(limit):
+        body = _start(web, kiosk="door").json()
+        with web.client.websocket_connect(body["ws_url"]) as ws:
+            ws.send_bytes(b"not a jpeg at all")
+            result = _result(ws)
+        assert result["passed"] is False and result["reason"] == "bad_frame" and result["person"] is None
+    locked = _start(web, kiosk="door")
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert locked.json()["error"] == "too_many_attempts"
+
+
+@pytest.mark.slow
+def test_a_still_photo_streamed_to_the_kiosk_does_not_log_in(tmp_path, astronaut):
+    """The public-domain astronaut portrait, streamed at the kiosk's frame rate, never passes: the challenge
+    asks for blinks or head turns that a still picture cannot make, and the session ends failed."""
+    import threading
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from tests.store.backends import make_settings
+    from whosthat.web.app import create_app
+    from whosthat.web.runtime import Runtime
+
+    settings = make_settings("sqlite", tmp_path, liveness_timeout_s=4.0)
+    runtime = Runtime.from_settings(settings)
+    canvas = np.full((480, 640, 3), 128, np.uint8)
+    canvas[:, 64:576] = astronaut[32:512]
+    frame = jpeg(canvas)
+    try:
+        with TestClient(create_app(settings, runtime)) as client:
+            body = client.post("/api/v1/liveness/sessions", json={"kiosk": "photo"}).json()
+            stop = threading.Event()
+            with client.websocket_connect(body["ws_url"]) as ws:
+
+                def stream():
+                    while not stop.is_set():
+                        try:
+                            ws.send_bytes(frame)
+                        except Exception:
+                            return
+                        time.sleep(body["frame_interval_ms"] / 1000)
+
+                sender = threading.Thread(target=stream, daemon=True)
+                sender.start()
+                try:
+                    result = _result(ws)
+                finally:
+                    stop.set()
+                    sender.join(timeout=2)
+    finally:
+        runtime.close()
+    assert result["passed"] is False and result["person"] is None and result["redirect"] is None
+    assert result["reason"] in {"timeout", "no_blink", "no_head_turn", "frame_timing", "face_lost", "print_attack"}
