@@ -77,13 +77,18 @@ class FileEmbeddings:
         return (self.plain + self.flipped) / 2 if flip else self.plain
 
 
+PLAIN_ONLY = "|plain-only"
+
+
 def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib-resnet-v1",
                 fallback_box: tuple[float, float, float, float] | None = None, progress: bool = True,
-                cache: EmbeddingCache | None = None) -> FileEmbeddings:
-    """Embed the dominant (largest) face of each file, plain and mirrored, through the cache.
+                cache: EmbeddingCache | None = None, mirrored: bool = True) -> FileEmbeddings:
+    """Embed the dominant (largest) face of each file through the cache.
 
-    Files where no face is detected get NaN rows and found=False, unless `fallback_box` is given:
-    then that fixed box is used for them instead (and meta says so).
+    mirrored=True embeds the plain and the mirrored chip (flipped[] filled); mirrored=False only the
+    plain chip (half the cost; flipped[] stays NaN), stored under the key + "|plain-only" and also
+    served from full rows. Files where no face is detected get NaN rows and found=False, unless
+    `fallback_box` is given: then that fixed box is used for them instead (and meta says so).
     """
     from tqdm import tqdm
 
@@ -105,6 +110,8 @@ def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib
     for i, path in enumerate(paths):
         digest = file_digest(path)
         hit = cache.get(key, digest)
+        if hit is None and not mirrored:
+            hit = cache.get(key + PLAIN_ONLY, digest)
         if hit is None:
             try:
                 rgb = decode_image(path)
@@ -120,13 +127,15 @@ def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib
                     hit = (False, None, None, {"detector": "none"})
                 else:
                     _, chip = pipe.align(rgb, det)
-                    vecs = pipe.embedder.embed(np.stack([chip, chip[:, ::-1]]))
+                    vecs = pipe.embedder.embed(np.stack([chip, chip[:, ::-1]] if mirrored else [chip]))
                     meta = {"detector": det.source, "box": [round(float(v), 1) for v in det.box], "faces": len(dets)}
-                    hit = (True, vecs[0], vecs[1], meta)
-            cache.put(key, digest, *hit)
+                    hit = (True, vecs[0], vecs[1] if mirrored else None, meta)
+            cache.put(key if mirrored else key + PLAIN_ONLY, digest, *hit)
         ok, p, f, meta = hit
         if ok:
-            plain[i], flipped[i], found[i] = p, f, True
+            plain[i], found[i] = p, True
+            if f is not None:
+                flipped[i] = f
         metas[i] = meta
         bar.update(1)
     bar.close()

@@ -134,7 +134,7 @@ def eval_lfw_command(
     out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
     model: ModelOpt = None,
     detector: DetectorOpt = None,
-    flip: Annotated[bool | None, typer.Option("--flip/--no-flip", help="mirror test-time augmentation")] = None,
+    flip: Annotated[bool | None, typer.Option("--flip/--no-flip", help="mirror test-time augmentation (the plain variant is reported too)")] = None,
     limit_folds: Annotated[int, typer.Option(help="evaluate only the first N folds (quick checks)")] = 10,
     as_json: JsonOpt = False,
 ) -> None:
@@ -161,7 +161,7 @@ def eval_lfw_command(
     if missing:
         raise BadInputError(f"{len(missing)} images named in pairs.txt are missing, e.g. {missing[0]}")
     t0 = time.time()
-    emb = embed_files(files, detector=detector, embedder=model, progress=True)
+    emb = embed_files(files, detector=detector, embedder=model, progress=True, mirrored=flip)
     no_face = int((~emb.found).sum())
     fallback_note = "none"
     if no_face:
@@ -170,7 +170,8 @@ def eval_lfw_command(
         boxes = np.array([m["box"] for m, ok in zip(emb.meta, emb.found, strict=True) if ok])
         median_box = tuple(float(v) for v in np.median(boxes, axis=0))
         lost = [f for f, ok in zip(files, emb.found, strict=True) if not ok]
-        back = embed_files(lost, detector=detector, embedder=model, fallback_box=median_box, progress=False)
+        back = embed_files(lost, detector=detector, embedder=model, fallback_box=median_box, progress=False,
+                           mirrored=flip)
         idx = {f: i for i, f in enumerate(files)}
         for j, f in enumerate(lost):
             i = idx[f]
@@ -186,7 +187,7 @@ def eval_lfw_command(
     for m in emb.meta:
         sources[m.get("detector", "none")] = sources.get(m.get("detector", "none"), 0) + 1
     results, curves = {}, {}
-    for use_flip in (False, True):
+    for use_flip in (False, True) if flip else (False,):
         vecs = emb.embeddings(use_flip)
         d = np.linalg.norm(vecs[ia] - vecs[ib], axis=1)
         r = ten_fold_accuracy(d, same, folds)
