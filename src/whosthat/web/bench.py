@@ -79,11 +79,11 @@ def run_identify_bench(*, templates: int = 10_000, requests: int = 30, image: Pa
 
         cached: list[Path] = []
         if cache is not None:
-            prefix = f"{pipeline_probe.detector_name}|{key_model}|"
-            keys = [k for (k,) in cache._db.execute("SELECT DISTINCT key FROM embeddings") if k.startswith(prefix)]
-            if keys:
-                digests = {d for (d,) in cache._db.execute(
-                    "SELECT digest FROM embeddings WHERE key=? AND found=1", (keys[0],))}
+            # embed_files() keys its cache with the plain (flip=0) pipeline key.
+            key = pipeline_probe.key.replace("|flip=1|", "|flip=0|")
+            digests = {d for (d,) in cache._db.execute(
+                "SELECT digest FROM embeddings WHERE key=? AND found=1", (key,))}
+            if digests:
                 for p in others:
                     if len(cached) >= templates:
                         break
