@@ -53,11 +53,13 @@ def replicator_dynamics(W: torch.Tensor, X: torch.Tensor, iterations: int = 1) -
 
     W [B, B] non-negative with a zero diagonal (how much sample j supports sample i), X [B, C] the
     current class probabilities of each sample. A sample's probability for class c grows with the
-    support it gets from samples that believe in c.
+    support it gets from samples that believe in c. A sample with no support for any of its classes
+    (no positive similarity in the batch) keeps its probabilities instead of dividing 0 by 0.
     """
     for _ in range(iterations):
-        X = X * (W @ X)
-        X = X / X.sum(dim=1, keepdim=True).clamp_min(1e-12)
+        num = X * (W @ X)
+        total = num.sum(dim=1, keepdim=True)
+        X = torch.where(total > 0, num / total.clamp_min(1e-12), X)
     return X
 
 

@@ -1,11 +1,11 @@
 """Prepare LFW once for training: frozen dlib descriptors and aligned crops, cached under $WHOSTHAT_HOME/cache/research.
 
-- `prepare_lfw_features`: every LFW image through the serving pipeline (`vision.cache.embed_files`,
-  detector "auto", dlib ResNet, plain and mirrored chip), sharing the on-disk embedding cache with
-  `whosthat eval lfw`. Where no face is detected, the median detected box stands in (LFW images
-  are aligned crops), exactly as `whosthat eval lfw` does, and the meta records it.
-  The .npz holds `data` = mean of plain and mirrored descriptors (what serving computes with flip
-  test-time augmentation, the default), plus `plain` and `flipped` for augmentation.
+- `embed_lfw_stages` / `collect_lfw_features`: every LFW image through the serving pipeline (detector
+  "auto", dlib 5-point, dlib chip, dlib ResNet), through the on-disk embedding cache shared with
+  `whosthat eval lfw`, most useful images first. The .npz holds `data` = `plain` = the plain chip's
+  descriptor (what serving computes; flip test-time augmentation is off by default) and `flipped`
+  (the mirrored chip's, where known) for augmentation. `prepare_lfw_features` does the same for a
+  list of files with `vision.cache.embed_files` (tests).
 - `prepare_lfw_crops`: `FaceAlignTransform(size, kind)` crops of every LFW image (detector box and
   dlib 5-point landmarks), uint8, stored as JPEG bytes in one .npz (compact enough to carry to a GPU box).
 """
@@ -35,48 +35,85 @@ def default_crops_path(size: int, kind: str) -> Path:
     return research_cache_dir() / f"lfw-crops-{size}-{kind}.npz"
 
 
-def priority_order(root: Path, cap: int = 10) -> list[list[str]]:
-    """LFW images in the order worth embedding, as stages: (1) the 7,701 pair images; (2) images of people
-    with >= 2 images that no pair uses, up to `cap` images per person counting their pair images; (3) the
-    rest of those people's images; (4) everything else."""
+PLAIN_ONLY = "|plain-only"
+
+
+def priority_order(root: Path, test_fold: int = 9, cap: int = 10) -> list[list[str]]:
+    """LFW images in the order worth embedding on a slow machine, as stages: (1) the pair images of
+    `test_fold`; (2) those of the fold before it (training images and threshold pairs); (3) other images
+    of the training people with >= 2 images, up to `cap` per person counting their pair images; (4..)
+    the other folds' pair images, fold by fold downwards; then the rest of the training people's
+    images; then everything else."""
     images = lfw.list_identity_images(root)
-    in_pairs = {q for p in lfw.read_pairs(root, "pairs.txt") for q in (p.path_a, p.path_b)}
-    first, second, third = [], [], []
-    for ps in images.values():
-        rest = [p for p in ps if p not in in_pairs]
-        if len(ps) >= 2:
-            room = max(0, min(cap, len(ps)) - (len(ps) - len(rest)))
-            first += rest[:room]
-            second += rest[room:]
+    pairs = lfw.read_pairs(root, "pairs.txt")
+    fold_of = lfw.fold_of_person(lfw.read_people_folds(root, "people.txt"))
+    in_pairs = {q for p in pairs for q in (p.path_a, p.path_b)}
+
+    def fold_images(k: int) -> list[str]:
+        return sorted({q for p in pairs if p.fold == k for q in (p.path_a, p.path_b)})
+
+    extras, rest_multi, rest = [], [], []
+    for name, ps in images.items():
+        others = [p for p in ps if p not in in_pairs]
+        if len(ps) >= 2 and fold_of.get(name) != test_fold:
+            room = max(0, min(cap, len(ps)) - (len(ps) - len(others)))
+            extras += others[:room]
+            rest_multi += others[room:]
         else:
-            third += rest
-    # pair images in reverse path order: `whosthat eval lfw` walks them in path order, so two
-    # concurrent jobs meet in the middle instead of embedding the same files twice
-    return [sorted(in_pairs, reverse=True), first, second, third]
+            rest += others
+    before = (test_fold - 1) % 10
+    later = [k for k in range(9, -1, -1) if k not in (test_fold, before)]
+    return [fold_images(test_fold), fold_images(before), extras] + [fold_images(k) for k in later] + [rest_multi, rest]
 
 
-def embed_lfw_stages(root: Path, detector: str = "auto", stages: tuple[int, ...] = (0, 1, 2, 3), cap: int = 10,
+def embed_lfw_stages(root: Path, detector: str = "auto", stages: tuple[int, ...] | None = None, cap: int = 10,
                      out: Path | None = None, progress: bool = True) -> Path:
-    """Embed LFW stage by stage through the shared cache (see `priority_order`), rewriting the feature
-    matrix after each stage, so training can start on the first stages while the rest runs."""
-    from whosthat.vision.cache import embed_files
+    """Embed LFW stage by stage (see `priority_order`), rewriting the feature matrix after each stage, so
+    training can start on the first stages while the rest runs.
+
+    Only the plain chip is embedded (serving's default; `whosthat eval lfw` adds the mirrored one):
+    descriptors already in the shared cache under the serving pipeline's key are reused, new ones are
+    stored under that key + "|plain-only", so a two-core machine spends half the time.
+    """
+    from tqdm import tqdm
+
+    from whosthat.vision.cache import EmbeddingCache, file_digest
+    from whosthat.vision.image import decode_image
+    from whosthat.vision.pipeline import FacePipeline
 
     root = lfw.lfw_root(root)
-    order = priority_order(root, cap)
+    order = priority_order(root, cap=cap)
+    pipe = FacePipeline(detector=detector, flip=False)
+    key = pipe.key
+    cache = EmbeddingCache()
     path = None
-    for k in stages:
-        embed_files([root / lfw.IMAGES_DIR / p for p in order[k]], detector=detector, progress=progress)
+    for k in stages if stages is not None else range(len(order)):
+        for p in tqdm(order[k], desc=f"dlib descriptors, stage {k + 1}/{len(order)}", disable=not progress,
+                      file=sys.stderr):
+            digest = file_digest(root / lfw.IMAGES_DIR / p)
+            if cache.get(key, digest) is not None or cache.get(key + PLAIN_ONLY, digest) is not None:
+                continue
+            rgb = decode_image(root / lfw.IMAGES_DIR / p)
+            dets = pipe.detect(rgb)
+            if not dets:
+                cache.put(key + PLAIN_ONLY, digest, False, None, None, {"detector": "none"})
+                continue
+            _, chip = pipe.align(rgb, dets[0])
+            vec = pipe.embedder.embed(chip[None])[0]
+            meta = {"detector": dets[0].source, "box": [round(float(v), 1) for v in dets[0].box], "faces": len(dets)}
+            cache.put(key + PLAIN_ONLY, digest, True, vec, None, meta)
         path = collect_lfw_features(root, out, detector)
-        print(f"whosthat: stage {k + 1}/4 embedded ({len(order[k])} images); features written to {path}", file=sys.stderr)
+        print(f"whosthat: stage {k + 1} embedded ({len(order[k])} images); features written to {path}", file=sys.stderr)
     return path
 
 
 def collect_lfw_features(root: Path, out: Path | None = None, detector: str = "auto") -> Path:
-    """Write the feature matrix of every LFW image whose descriptors are in the shared embedding cache.
+    """Write the feature matrix of every LFW image whose plain-chip descriptor is in the shared embedding cache.
 
-    Images not embedded yet get found=False (left out of training and counted as errors in pairs).
-    Where the detector found no face, the entry `whosthat eval lfw` stored for the median-box fallback
-    is used when there is one (fallback=True), as that command does.
+    Images not embedded yet get found=False (left out of training, counted as errors in pairs). Where
+    the detector found no face, an entry `whosthat eval lfw` stored for its median-box fallback is used
+    when there is one (fallback=True), as that command does. `flipped` holds the mirrored chip's
+    descriptor where the cache has it (else a copy of `plain`); training uses it as augmentation.
     """
     from whosthat.vision.cache import EmbeddingCache, file_digest
     from whosthat.vision.pipeline import FacePipeline
@@ -94,7 +131,7 @@ def collect_lfw_features(root: Path, out: Path | None = None, detector: str = "a
     fallback = np.zeros(n, bool)
     for i, p in enumerate(rel):
         digest = file_digest(root / lfw.IMAGES_DIR / p)
-        hit = cache.get(key, digest)
+        hit = cache.get(key, digest) or cache.get(key + PLAIN_ONLY, digest)
         if hit is not None and not hit[0]:
             for fk in fallback_keys:
                 fb = cache.get(fk, digest)
@@ -102,13 +139,13 @@ def collect_lfw_features(root: Path, out: Path | None = None, detector: str = "a
                     hit, fallback[i] = fb, True
                     break
         if hit is not None and hit[0]:
-            found[i], plain[i], flipped[i] = True, hit[1], hit[2]
-    mean = np.where(found[:, None], (plain + flipped) / 2, 0).astype(np.float32)
+            found[i], plain[i] = True, hit[1]
+            flipped[i] = hit[2] if hit[2] is not None else hit[1]
     out = Path(out) if out else default_features_path()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.npz")
-    np.savez(tmp, paths=np.array(rel), data=mean, plain=plain, flipped=flipped, found=found, fallback=fallback,
-             meta_source=np.array(f"vision.cache.embed_files detector={detector} embedder=dlib-resnet-v1"))
+    np.savez(tmp, paths=np.array(rel), data=plain, plain=plain, flipped=flipped, found=found, fallback=fallback,
+             meta_source=np.array(f"dlib-resnet-v1 descriptors of the plain chip, detector={detector} (vision pipeline)"))
     tmp.replace(out)
     return out
 
@@ -126,9 +163,8 @@ def prepare_lfw_features(root: Path, out: Path | None = None, detector: str = "a
     emb = embed_files([root / lfw.IMAGES_DIR / p for p in rel], detector=detector, progress=progress, cache=cache)
     out = Path(out) if out else default_features_path()
     out.parent.mkdir(parents=True, exist_ok=True)
-    mean = np.where(emb.found[:, None], (emb.plain + emb.flipped) / 2, 0).astype(np.float32)
     tmp = out.with_suffix(".tmp.npz")
-    np.savez(tmp, paths=np.array(rel), data=mean, plain=np.nan_to_num(emb.plain), flipped=np.nan_to_num(emb.flipped),
+    np.savez(tmp, paths=np.array(rel), data=np.nan_to_num(emb.plain), plain=np.nan_to_num(emb.plain), flipped=np.nan_to_num(emb.flipped),
              found=emb.found, fallback=np.zeros(len(rel), bool),
              meta_source=np.array(f"vision.cache.embed_files detector={detector} embedder=dlib-resnet-v1"))
     tmp.replace(out)
@@ -136,7 +172,7 @@ def prepare_lfw_features(root: Path, out: Path | None = None, detector: str = "a
 
 
 def load_features(path: Path | None = None) -> tuple[ArraySource, np.ndarray, np.ndarray]:
-    """(source with flip-averaged descriptors, plain [N,128], flipped [N,128])."""
+    """(source with the plain-chip descriptors, as served, plain [N,128], flipped [N,128])."""
     from whosthat.errors import BadInputError
 
     path = Path(path) if path else default_features_path()
