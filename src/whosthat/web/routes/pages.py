@@ -513,7 +513,9 @@ def _parse_day(value: str | None) -> date | None:
 
 
 def _day_rows(svc: Services, reports) -> list[dict]:
-    """DayReports -> rows for the templates: in/out intervals (end None = missing clock-out)."""
+    """DayReports -> rows for the templates: in/out intervals (end None = no clock-out). An open
+    interval today means "still in"; on an earlier day it is a missing clock-out (flagged, not guessed)."""
+    today = svc.local_day(datetime.now(UTC))
     rows = []
     for r in reports:
         intervals, start = [], None
@@ -532,7 +534,8 @@ def _day_rows(svc: Services, reports) -> list[dict]:
                 "name": r.person.full_name,
                 "intervals": intervals,
                 "worked": r.worked_seconds,
-                "missing_out": r.missing_clock_out,
+                "missing_out": r.missing_clock_out and r.day != today,
+                "still_in": r.missing_clock_out and r.day == today,
             }
         )
     return rows

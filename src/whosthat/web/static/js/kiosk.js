@@ -49,7 +49,7 @@
 
   function tick() {
     var now = new Date();
-    text(els.clock, now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    text(els.clock, now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false }));
   }
   tick();
   setInterval(tick, 10000);
@@ -120,9 +120,9 @@
     show(els.result, true);
     if (msg.passed) {
       els.result.className = "kiosk-result ok";
-      var name = msg.person ? msg.person.name : "";
-      text(els.title, name ? "Welcome, " + name : "Welcome");
+      text(els.title, "Signed in");
       text(els.result, msg.message || "Welcome");
+      videoBox.classList.remove("bad");
       videoBox.classList.add("good");
       if (msg.redirect) {
         text(els.detail, "Opening your page…");
@@ -137,6 +137,7 @@
       text(els.result, REASONS[msg.reason] || msg.message || "The check did not pass. Please try again.");
       if (msg.message && REASONS[msg.reason]) text(els.detail, msg.message);
       els.result.dataset.reason = msg.reason || "";
+      videoBox.classList.remove("good");
       videoBox.classList.add("bad");
     }
     state.resetTimer = setTimeout(function () { idle(); }, resetMs);
@@ -147,12 +148,15 @@
     try { msg = JSON.parse(ev.data); } catch (e) { return; }
     if (msg.type === "guidance") {
       text(els.guidance, msg.message);
-      videoBox.classList.toggle("bad", !!msg.message);
+      // Face problems (no face, too far, several people) turn the oval amber; step hints do not.
+      videoBox.classList.toggle("bad", !!msg.message && !/look back/i.test(msg.message));
     } else if (msg.type === "prompt") {
       text(els.prompt, msg.instruction);
       text(els.guidance, "");
+      videoBox.classList.remove("bad");
       renderSteps(msg.of, msg.step, msg.step);
     } else if (msg.type === "progress") {
+      videoBox.classList.remove("bad");
       renderSteps(msg.of, msg.completed, msg.completed);
     } else if (msg.type === "result") {
       finish(msg);
