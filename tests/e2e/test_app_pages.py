@@ -1,0 +1,199 @@
+"""The HTML pages over HTTP (no browser): sign-in and its protections, pagination, worked hours and the
+missing clock-out flag, roles, and the employee session opened by a kiosk login ticket.
+
+These run in a second or two on a fresh clone (no faces, no Chromium); the browser tests in
+test_app_kiosk.py cover the camera, the kiosk and the JavaScript.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from whosthat.config import Settings
+from whosthat.web.app import create_app
+from whosthat.web.services import Services
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture()
+def app(tmp_path):
+    application = create_app(Settings(home=tmp_path, password_max_failures=3))
+    with application.state.runtime.database.session() as db:
+        svc = Services(application.state.runtime, db)
+        svc.create_admin("alice", PASSWORD)
+        svc.create_admin("victor", PASSWORD, role="viewer")
+    return application
+
+
+def services(app) -> Services:
+    return Services(app.state.runtime, app.state.runtime.database.session())
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def sign_in(client: TestClient, username: str = "alice", password: str = PASSWORD):
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"csrf_token": csrf_of(page.text), "username": username, "password": password},
+        follow_redirects=False,
+    )
+
+
+def test_admin_pages_need_a_signed_in_admin(app):
+    with TestClient(app) as client:
+        for path in (
+            "/admin/people",
+            "/admin/people/new",
+            "/admin/attendance",
+            "/admin/audit",
+            "/admin/apikeys",
+            "/admin/attendance/report.csv",
+        ):
+            r = client.get(path, follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+        assert client.get("/me", follow_redirects=False).headers["location"] == "/kiosk"
+
+
+def test_sign_in_redirects_back_but_never_off_site(app):
+    with TestClient(app) as client:
+        page = client.get("/login?next=/admin/audit")
+        r = client.post(
+            "/login",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "username": "alice",
+                "password": PASSWORD,
+                "next": "/admin/audit",
+            },
+            follow_redirects=False,
+        )
+        assert r.headers["location"] == "/admin/audit"
+    with TestClient(app) as client:
+        page = client.get("/login")
+        r = client.post(
+            "/login",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "username": "alice",
+                "password": PASSWORD,
+                "next": "//evil.example/",
+            },
+            follow_redirects=False,
+        )
+        assert r.headers["location"] == "/admin/people"
+
+
+def test_forms_without_the_csrf_token_change_nothing(app):
+    with TestClient(app) as client:
+        assert sign_in(client).status_code == 303
+        r = client.post(
+            "/admin/people/new", data={"employee_code": "E1", "name": "Ada", "surname": "Lovelace"}
+        )
+        assert r.status_code == 403
+        r = client.post(
+            "/admin/people/new",
+            data={"csrf_token": "forged", "employee_code": "E1", "name": "Ada", "surname": "Lovelace"},
+        )
+        assert r.status_code == 403
+    assert services(app).list_people().total == 0
+
+
+def test_repeated_wrong_passwords_lock_the_sign_in(app):
+    with TestClient(app) as client:
+        codes = [sign_in(client, password="wrong password 1").status_code for _ in range(3)]
+        assert codes == [401, 401, 429]
+        locked = sign_in(client)  # even the right password, while locked out
+        assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+        assert "Too many failed sign-ins" in locked.text
+
+
+def test_people_list_searches_and_pages(app):
+    svc = services(app)
+    for i in range(25):
+        svc.create_person(employee_code=f"E{i:03d}", name=f"Person{i:02d}", surname="Sample")
+    svc.create_person(employee_code="X-1", name="Ada", surname="Lovelace")
+    with TestClient(app) as client:
+        sign_in(client)
+        first = client.get("/admin/people")
+        assert "26 people · page 1 of 2" in first.text and first.text.count("<tr>") == 21  # header + 20
+        second = client.get("/admin/people?page=2")
+        assert second.text.count("<tr>") == 7 and 'rel="prev"' in second.text
+        found = client.get("/admin/people?q=lovel")
+        assert "Ada Lovelace" in found.text and "Person00" not in found.text
+
+
+def test_attendance_computes_worked_hours_and_flags_a_missing_clock_out(app):
+    svc = services(app)
+    ada = svc.create_person(employee_code="E1", name="Ada", surname="Lovelace")
+    day = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=2)
+    for hours, kiosk in ((0, "lobby"), (4, "lobby"), (4.5, "side"), (8.25, "side")):  # 4 h + 3 h 45 min
+        svc.clock(ada.id, at=day + timedelta(hours=hours), kiosk=kiosk, source="manual")
+    svc.clock(ada.id, at=day + timedelta(days=1), kiosk="lobby", source="manual")  # in, never out
+    with TestClient(app) as client:
+        sign_in(client)
+        page = client.get("/admin/attendance").text
+        rows = re.findall(r"<tr>(.*?)</tr>", page.split('id="worked-hours"')[1].split("</table>")[0], re.S)[
+            1:
+        ]
+        assert len(rows) == 2
+        assert "7:45" in rows[0] and "missing" not in rows[0]
+        assert "0:00" in rows[1] and "missing clock-out: not counted" in rows[1]
+        csv_body = client.get("/admin/attendance/report.csv").text.splitlines()
+        assert len(csv_body) == 3 and ",7.75,no," in csv_body[1] and ",yes," in csv_body[2]
+        only_ada = client.get(f"/admin/attendance?person={ada.id}")
+        assert "Attendance: Ada Lovelace" in only_ada.text
+
+
+def test_viewer_can_read_but_not_change(app):
+    svc = services(app)
+    svc.create_person(employee_code="E1", name="Ada", surname="Lovelace")
+    with TestClient(app) as client:
+        sign_in(client, "victor")
+        people = client.get("/admin/people")
+        assert "Ada Lovelace" in people.text and "Add person" not in people.text
+        r = client.post(
+            "/admin/people/new",
+            data={
+                "csrf_token": csrf_of(people.text),
+                "employee_code": "E2",
+                "name": "Eve",
+                "surname": "Viewer",
+            },
+        )
+        assert r.status_code == 403
+        keys = client.get("/admin/apikeys")
+        r = client.post(
+            "/admin/apikeys",
+            data={"csrf_token": csrf_of(keys.text), "name": "x", "scopes": "identify"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and not svc.list_api_keys()
+    assert services(app).list_people().total == 1
+
+
+def test_kiosk_ticket_opens_the_employee_page_once(app):
+    svc = services(app)
+    ada = svc.create_person(employee_code="E1", name="Ada", surname="Lovelace")
+    svc.clock(ada.id, kiosk="lobby", source="manual")
+    ticket = svc.issue_login_ticket(ada.id)
+    with TestClient(app) as client:
+        r = client.get(f"/me/enter?ticket={ticket}&kiosk=lobby", follow_redirects=False)
+        assert r.headers["location"] == "/me"
+        me = client.get("/me")
+        assert "Hello, Ada" in me.text and "In since" in me.text and "still in" in me.text
+        assert 'data-idle-logout-s="30"' in me.text  # a shared kiosk signs the employee out by itself
+        assert client.get("/admin/people", follow_redirects=False).status_code == 303  # not an admin
+        out = client.post("/me/logout", data={"csrf_token": csrf_of(me.text)}, follow_redirects=False)
+        assert out.headers["location"] == "/kiosk?name=lobby"
+        assert client.get("/me", follow_redirects=False).headers["location"] == "/kiosk"
+    with TestClient(app) as client:
+        again = client.get(f"/me/enter?ticket={ticket}")
+        assert again.status_code == 401 and "invalid, used or expired" in again.text
