@@ -1,0 +1,79 @@
+"""Per-frame liveness cost at 640x480: face mesh (video mode) + EAR + head pose + eye patches + eye-state model.
+
+The frame is a real face (scikit-image's public-domain astronaut portrait, or `--image`) on a 640x480
+canvas, shifted by a few pixels each frame so the tracker works as on a live stream. Embedding and
+the print-attack model run only on key frames (about once a second) and are not part of this number.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def face_frame(rgb: np.ndarray | None = None, width: int = 640, height: int = 480, face_px: int = 220) -> np.ndarray:
+    """A width x height frame with the face photo scaled so the face is about `face_px` wide."""
+    import cv2
+
+    if rgb is None:
+        from skimage import data
+
+        rgb = data.astronaut()[20:260, 110:300]  # the head and shoulders of the portrait
+        scale = face_px / 110.0  # the astronaut's face is about 110 px wide in this crop
+    else:
+        scale = min(width / rgb.shape[1], height / rgb.shape[0]) * 0.9
+    img = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    img = img[:height, :width]
+    canvas = np.full((height, width, 3), 90, np.uint8)
+    y0 = (height - img.shape[0]) // 2
+    x0 = (width - img.shape[1]) // 2
+    canvas[y0:y0 + img.shape[0], x0:x0 + img.shape[1]] = img
+    return canvas
+
+
+def bench_liveness(frames: int = 200, image: Path | None = None) -> dict:
+    import cv2
+
+    from whosthat.liveness.blink import ear_closed_prob, fuse_closed_prob
+    from whosthat.liveness.eyes import get_eye_classifier
+    from whosthat.liveness.mesh import FaceMeshTracker, analyse_landmarks
+    from whosthat.vision.image import decode_image
+
+    base = face_frame(decode_image(image) if image else None)
+    eyes = get_eye_classifier()
+    tracker = FaceMeshTracker()
+    totals, mesh_t, rest_t, eye_t = [], [], [], []
+    rng = np.random.default_rng(0)
+    missed = 0
+    for i in range(frames + 10):
+        dx, dy = rng.integers(-3, 4, size=2)
+        frame = np.roll(base, (int(dy), int(dx)), axis=(0, 1))
+        t0 = time.perf_counter()
+        faces = tracker.landmarks(frame)
+        t1 = time.perf_counter()
+        if not faces:
+            missed += 1
+            continue
+        analysis = analyse_landmarks(frame, faces[0], n_faces=len(faces),
+                                     gray=cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
+        t2 = time.perf_counter()
+        p_model = float(eyes.closed_prob(analysis.eye_patches).mean()) if eyes is not None else None
+        fuse_closed_prob(ear_closed_prob(analysis.ear, 0.3), p_model)
+        t3 = time.perf_counter()
+        if i >= 10:  # warm-up frames excluded
+            totals.append(t3 - t0)
+            mesh_t.append(t1 - t0)
+            rest_t.append(t2 - t1)
+            eye_t.append(t3 - t2)
+    tracker.close()
+    ms = np.array(totals) * 1000
+    return {
+        "frames": len(totals), "width": base.shape[1], "height": base.shape[0], "missed": missed,
+        "median_ms": float(np.median(ms)), "p90_ms": float(np.percentile(ms, 90)), "mean_ms": float(ms.mean()),
+        "stages_median_ms": {"mesh": float(np.median(mesh_t) * 1000),
+                             "pose_ear_patches": float(np.median(rest_t) * 1000),
+                             "eye_state": float(np.median(eye_t) * 1000)},
+        "eye_model": str(eyes.path) if eyes is not None else None,
+    }

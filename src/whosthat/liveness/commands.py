@@ -1,0 +1,198 @@
+"""Command-line verbs of liveness: train/eval/run the eye-state model and the print-attack detector,
+and the per-frame liveness benchmark.
+
+    whosthat train eyes --data DIR      whosthat eval eyes --data DIR      whosthat eyes IMG... [--json]
+    whosthat train pad --data DIR       whosthat eval pad --data DIR       whosthat pad IMG... [--json]
+    whosthat bench liveness [--frames N] [--json]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from whosthat.cli import app, bench_app, eval_app, train_app
+from whosthat.errors import BadInputError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+DataOpt = Annotated[Path, typer.Option("--data", help="dataset folder")]
+ModelPathOpt = Annotated[Optional[Path], typer.Option("--model", help="ONNX file (default: the shipped model)")]
+
+
+def _echo_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+
+
+def _need_folder(path: Path) -> Path:
+    if not path.is_dir():
+        raise BadInputError(f"--data {path}: not a folder")
+    return path
+
+
+def _need_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise BadInputError("training needs the [train] extra: pip install 'whosthat[train]'") from exc
+
+
+# ---------------------------------------------------------------- eye state
+@train_app.command("eyes")
+def train_eyes_command(
+    data: DataOpt,
+    out: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed (split, augmentation, initialisation)")] = 0,
+    epochs: Annotated[int, typer.Option(min=1, max=500)] = 30,
+) -> None:
+    """Train the eye-state CNN on CEW-layout patches; x1 / x1.5 / x2 augmentation compared; ONNX export."""
+    _need_folder(data)
+    _need_torch()
+    from whosthat.config import get_settings
+    from whosthat.liveness.train_eyes import train_eyes
+
+    out = out or get_settings().home / "models"
+    report = train_eyes(data, out, seed=seed, epochs=epochs)
+    _echo_json({k: report[k] for k in ("chosen_factor", "threshold", "onnx", "split")} |
+               {"variants": [{"factor": v["factor"], "validation_accuracy": v["validation"]["accuracy"],
+                              "test_accuracy": v["test"]["accuracy"]} for v in report["variants"]],
+                "out": str(out)})
+
+
+@eval_app.command("eyes")
+def eval_eyes_command(
+    data: DataOpt,
+    model: ModelPathOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="write report.json and roc.png here")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accuracy, AUC and confusion matrix of the eye-state model on any CEW-layout folder."""
+    _need_folder(data)
+    from whosthat.liveness.evaluate import evaluate_eyes
+
+    report = evaluate_eyes(data, model, out)
+    if as_json:
+        _echo_json(report)
+        return
+    c = report["confusion"]
+    typer.echo(f"model {report['model']}  data {data}  n={report['n']} (closed {report['n_closed']})")
+    typer.echo(f"accuracy {report['accuracy']:.4f}  AUC {report['auc']:.4f}  threshold {report['threshold']:.3f}")
+    typer.echo("confusion (rows true, cols predicted)   open   closed")
+    typer.echo(f"  open                                {c['true_open_pred_open']:5d}  {c['true_open_pred_closed']:6d}")
+    typer.echo(f"  closed                              {c['true_closed_pred_open']:5d}  {c['true_closed_pred_closed']:6d}")
+
+
+@app.command("eyes")
+def eyes_command(
+    images: Annotated[list[Path], typer.Argument(help="eye images of any size (resized to the model's input)")],
+    model: ModelPathOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Closed-eye probability for each eye image: one JSON line per image {"path", "closed_prob"}."""
+    from whosthat.liveness.eyes import DEFAULT_EYE_MODEL, EyeStateClassifier
+    from whosthat.vision.image import decode_image
+
+    clf = EyeStateClassifier(model or DEFAULT_EYE_MODEL)
+    patches = [decode_image(p) for p in images]
+    probs = clf.closed_prob(patches)
+    for path, p in zip(images, probs):
+        row = {"path": str(path), "closed_prob": round(float(p), 4)}
+        if as_json:
+            _echo_json(row)
+        else:
+            typer.echo(f"{path}\t{'closed' if p >= clf.threshold else 'open'}\t{p:.4f}")
+
+
+# ---------------------------------------------------------------- print attacks
+@train_app.command("pad")
+def train_pad_command(
+    data: DataOpt,
+    out: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    epochs: Annotated[int, typer.Option(min=1, max=500)] = 12,
+) -> None:
+    """Train the print-attack detector on NUAA (ClientRaw live, ImposterRaw printed photos); ONNX export."""
+    _need_folder(data)
+    _need_torch()
+    from whosthat.config import get_settings
+    from whosthat.liveness.train_pad import train_pad
+
+    out = out or get_settings().home / "models"
+    report = train_pad(data, out, seed=seed, epochs=epochs)
+    _echo_json({k: report.get(k) for k in ("chosen", "threshold", "onnx", "split", "test")} | {"out": str(out)})
+
+
+@eval_app.command("pad")
+def eval_pad_command(
+    data: DataOpt,
+    model: ModelPathOpt = None,
+    subjects: Annotated[Optional[str], typer.Option(help="comma-separated subject ids to score (default: all)")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="write report.json and det.png here")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """APCER, BPCER and ACER (ISO/IEC 30107-3) at the model's operating threshold on a NUAA-layout folder."""
+    _need_folder(data)
+    from whosthat.liveness.evaluate import evaluate_pad
+
+    report = evaluate_pad(data, model, out, subjects=subjects)
+    if as_json:
+        _echo_json(report)
+        return
+    typer.echo(f"model {report['model']}  data {data}  live {report['n_live']}  attacks {report['n_attack']}"
+               f"  no face {report['no_face']}")
+    typer.echo(f"threshold {report['threshold']:.3f}  APCER {report['apcer']:.4f}  BPCER {report['bpcer']:.4f}"
+               f"  ACER {report['acer']:.4f}  AUC {report['auc']:.4f}")
+
+
+@app.command("pad")
+def pad_command(
+    images: Annotated[list[Path], typer.Argument(help="photos with one face")],
+    model: ModelPathOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print-attack probability per image: one JSON line {"path", "face_found", "attack_prob"}."""
+    from whosthat.liveness.pad import DEFAULT_PAD_MODEL, PrintAttackDetector
+    from whosthat.vision.detect import get_detector
+    from whosthat.vision.image import decode_image
+
+    det = PrintAttackDetector(model or DEFAULT_PAD_MODEL)
+    detector = get_detector("mediapipe")
+    any_attack = False
+    for path in images:
+        rgb = decode_image(path)
+        faces = detector.detect(rgb)
+        if not faces:
+            row = {"path": str(path), "face_found": False, "attack_prob": None}
+        else:
+            p = det.attack_prob_box(rgb, faces[0].box)
+            any_attack |= p >= det.threshold
+            row = {"path": str(path), "face_found": True, "attack_prob": round(p, 4),
+                   "attack": bool(p >= det.threshold)}
+        if as_json:
+            _echo_json(row)
+        else:
+            verdict = "no face" if not row["face_found"] else ("ATTACK" if row["attack"] else "live")
+            typer.echo(f"{path}\t{verdict}\t{row['attack_prob']}")
+
+
+# ---------------------------------------------------------------- benchmark
+@bench_app.command("liveness")
+def bench_liveness_command(
+    frames: Annotated[int, typer.Option(min=5, max=10000, help="frames to time")] = 200,
+    image: Annotated[Optional[Path], typer.Option(help="face photo to use (default: scikit-image's astronaut)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per-frame liveness processing at 640x480 (face mesh + eye state + head pose): median and p90 in ms."""
+    from whosthat.liveness.bench import bench_liveness
+
+    report = bench_liveness(frames=frames, image=image)
+    if as_json:
+        _echo_json(report)
+        return
+    typer.echo(f"{report['frames']} frames {report['width']}x{report['height']}: median {report['median_ms']:.2f} ms, "
+               f"p90 {report['p90_ms']:.2f} ms (mesh {report['stages_median_ms']['mesh']:.2f}, "
+               f"eye state {report['stages_median_ms']['eye_state']:.2f}, "
+               f"pose+EAR+patches {report['stages_median_ms']['pose_ear_patches']:.2f})")
