@@ -400,7 +400,8 @@ def test_app_kiosk_recognises_enrolled_person_and_records_attendance(
 ):
     """The admin registers a person by uploading two photos; at the kiosk the fake webcam shows other
     photos of that person doing the head turns asked for; the kiosk shows the welcome, opens the
-    employee's page, and the attendance row appears on the admin's attendance page and in the CSV."""
+    employee's page, and the attendance row appears on the admin's attendance page and in the CSV; a second
+    kiosk login clocks them out and the day shows the in/out pair."""
     frames = head_turn_frames(lfw_root, PERSON, KIOSK_FRONTAL, KIOSK_TURN_A, KIOSK_TURN_B)
     video = write_y4m(tmp_path / "kiosk.y4m", frames)
     browser = _launch(playwright_instance, video)
@@ -442,16 +443,33 @@ def test_app_kiosk_recognises_enrolled_person_and_records_attendance(
         assert "In since" in kiosk.inner_text("main")
         shot(kiosk, "employee-page")
 
-        # The admin sees the clock-in (the missing clock-out is flagged, not guessed) and the CSV has it.
+        # The admin sees the clock-in (today's open interval is "still in", not guessed) and the CSV has it.
         admin.goto(server.url + "/admin/attendance")
         events = admin.inner_text("#events")
         assert "Tony Blair" in events and "lobby" in events
-        assert "still in" in admin.inner_text("#worked-hours")  # today: open, not yet missing
-        shot(admin, "admin-attendance")
+        assert "still in" in admin.inner_text("#worked-hours")
         csv_url = admin.get_attribute("text=Export CSV", "href")
-        body = admin.request.get(server.url + csv_url).text()
-        rows = list(csv.DictReader(io.StringIO(body)))
+        rows = list(csv.DictReader(io.StringIO(admin.request.get(server.url + csv_url).text())))
         assert [(r["employee_code"], r["missing_clock_out"]) for r in rows] == [("E-0042", "yes")]
+
+        # The next kiosk login of the same person clocks them out; the day's worked time is the pair.
+        kiosk.click("#me-logout")
+        kiosk.wait_for_url(re.compile(r"/kiosk\?name=lobby$"))
+        kiosk.wait_for_selector("#start:not([disabled])", timeout=10_000)
+        kiosk.click("#start")
+        kiosk.wait_for_selector("#result:not(.hidden)", timeout=45_000)
+        result = kiosk.inner_text("#result").strip()
+        assert re.fullmatch(r"Welcome, Tony: clocked out at \d\d:\d\d", result), (
+            result,
+            server.log()[-3000:],
+        )
+        admin.goto(server.url + "/admin/attendance")
+        assert admin.locator("#events tbody tr").count() == 2
+        hours = admin.inner_text("#worked-hours")
+        assert "still in" not in hours and "missing" not in hours
+        shot(admin, "admin-attendance")
+        rows = list(csv.DictReader(io.StringIO(admin.request.get(server.url + csv_url).text())))
+        assert [(r["employee_code"], r["missing_clock_out"]) for r in rows] == [("E-0042", "no")]
     finally:
         browser.close()
     assert not errors, errors

@@ -33,7 +33,7 @@
     wrong_step: "That was not the movement asked for. Please follow the instructions.",
     print_attack: "This does not look like a live person. Photos and screens are not accepted.",
     frame_timing: "The camera picture was interrupted. Please try again.",
-    not_recognised: "Sorry, we do not recognise you. Please ask an administrator to register you.",
+    not_recognised: "We do not recognise you. Please ask an administrator to register you.",
     inactive: "Your account is not active. Please ask an administrator.",
     locked_out: "Too many failed attempts. Please wait a moment, then try again.",
     expired: "The check took too long. Please try again.",
@@ -135,7 +135,6 @@
       els.result.className = "kiosk-result fail";
       text(els.title, "Not signed in");
       text(els.result, REASONS[msg.reason] || msg.message || "The check did not pass. Please try again.");
-      if (msg.message && REASONS[msg.reason]) text(els.detail, msg.message);
       els.result.dataset.reason = msg.reason || "";
       videoBox.classList.remove("good");
       videoBox.classList.add("bad");
