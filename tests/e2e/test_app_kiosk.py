@@ -14,7 +14,8 @@ server still decides everything: the yaw of each frame, the continuity of the fa
 (the person is enrolled from two other photos of the same person). A slideshow of a person's photos
 passing a head-turn challenge is a known limitation of turn-only liveness, noted in docs.
 
-Screenshots go to $WHOSTHAT_ARTIFACTS (default: artifacts/e2e under the repository).
+Screenshots go to $WHOSTHAT_ARTIFACTS (default: artifacts/e2e under the repository); the kiosk ones
+also as NAME-redacted.png with the camera picture blurred, which are the ones fit for docs/img.
 """
 
 from __future__ import annotations
@@ -258,9 +259,16 @@ def playwright_instance():
         yield p
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, redact: str | None = None) -> None:
+    """Save a full-page screenshot; with `redact` (a CSS selector) also NAME-redacted.png with those
+    elements blurred beyond recognition: the copies for docs/ must not redistribute LFW faces."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if redact:
+        blur = "([sel, f]) => document.querySelectorAll(sel).forEach(e => { e.style.filter = f; })"
+        page.evaluate(blur, [redact, "blur(30px)"])
+        page.screenshot(path=str(ARTIFACTS / f"{name}-redacted.png"), full_page=True)
+        page.evaluate(blur, [redact, ""])
 
 
 def sign_in(page, server, account) -> None:
@@ -428,10 +436,10 @@ def test_app_kiosk_recognises_enrolled_person_and_records_attendance(
         kiosk.wait_for_selector("#start:not([disabled])", timeout=10_000)
         kiosk.click("#start")
         kiosk.wait_for_selector("#prompt:has-text('Turn your head')", timeout=10_000)
-        shot(kiosk, "kiosk-prompt")
+        shot(kiosk, "kiosk-prompt", redact="#video")
         kiosk.wait_for_selector("#result:not(.hidden)", timeout=45_000)
         result = kiosk.inner_text("#result")
-        shot(kiosk, "kiosk-welcome")
+        shot(kiosk, "kiosk-welcome", redact="#video")
         assert re.fullmatch(r"Welcome, Tony: clocked in at \d\d:\d\d", result.strip()), (
             result,
             server.log()[-3000:],
@@ -491,7 +499,7 @@ def test_app_kiosk_turns_away_a_stranger(server, admin_account, playwright_insta
         kiosk.wait_for_selector("#result:not(.hidden)", timeout=45_000)
         assert kiosk.get_attribute("#result", "data-reason") == "not_recognised", server.log()[-3000:]
         assert "do not recognise you" in kiosk.inner_text("#result")
-        shot(kiosk, "kiosk-not-recognised")
+        shot(kiosk, "kiosk-not-recognised", redact="#video")
         assert "/kiosk" in kiosk.url
         kiosk.wait_for_selector("#start:not(.hidden)", timeout=10_000)  # ready for the next person
     finally:
