@@ -134,6 +134,11 @@ def test_kiosk_login_after_a_passed_challenge_clocks_and_issues_a_single_use_tic
     r = web.client.post(f"/api/v1/people/{gerhard}/templates", files=upload(lfw_bytes(lfw_root, "Gerhard_Schroeder", 1)),
                         headers=web.headers)
     assert r.status_code == 201, r.text
+    same = web.client.post("/api/v1/verify", files=upload(lfw_bytes(lfw_root, "Gerhard_Schroeder", 2)),
+                           data={"person_id": str(gerhard)}, headers=web.headers).json()
+    other = web.client.post("/api/v1/verify", files=upload(lfw_bytes(lfw_root, "Colin_Powell", 3)),
+                            data={"person_id": str(gerhard)}, headers=web.headers).json()
+    assert same["same"] is True and other["same"] is False and same["distance"] < other["distance"]
     face = web.runtime.pipeline().embed_single(decode_image(lfw_bytes(lfw_root, "Gerhard_Schroeder", 2)))
     svc = web.services()
     try:

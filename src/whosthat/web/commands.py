@@ -187,7 +187,7 @@ def bench_identify_command(
     requests: Annotated[int, typer.Option(help="timed identify requests")] = 30,
     image: Annotated[Path | None, typer.Option(help="probe image (default: an LFW face on a 640x480 canvas)")] = None,
     data: Annotated[Path | None, typer.Option(help="dataset root (default WHOSTHAT_DATA)")] = None,
-    embed_budget: Annotated[int, typer.Option(help="embed at most this many uncached LFW photos")] = 300,
+    min_real: Annotated[int, typer.Option(help="embed uncached LFW photos until this many real templates")] = 1000,
     as_json: JsonOpt = False,
 ) -> None:
     """Server time of POST /api/v1/identify (one 640x480 JPEG) with TEMPLATES enrolled templates.
@@ -198,7 +198,7 @@ def bench_identify_command(
     """
     from whosthat.web.bench import run_identify_bench
 
-    result = run_identify_bench(templates=templates, requests=requests, image=image, data=data, embed_budget=embed_budget,
+    result = run_identify_bench(templates=templates, requests=requests, image=image, data=data, min_real=min_real,
                                 log=lambda m: typer.echo(f"whosthat: {m}", err=True))
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
