@@ -197,3 +197,38 @@ def test_kiosk_ticket_opens_the_employee_page_once(app):
     with TestClient(app) as client:
         again = client.get(f"/me/enter?ticket={ticket}")
         assert again.status_code == 401 and "invalid, used or expired" in again.text
+
+
+def test_person_page_edits_and_shows_each_template_chip_to_admins_only(app, astronaut):
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(astronaut).save(buf, "JPEG")
+    svc = services(app)
+    person = svc.create_person(employee_code="NASA-1", name="Eileen", surname="Collins")
+    template = svc.enroll_template(person.id, buf.getvalue(), source="upload")
+    chip_url = f"/admin/people/{person.id}/templates/{template.id}/chip.png"
+    with TestClient(app) as client:
+        assert client.get(chip_url).status_code == 401
+        sign_in(client)
+        page = client.get(f"/admin/people/{person.id}")
+        assert chip_url in page.text
+        chip = client.get(chip_url)
+        assert chip.status_code == 200 and chip.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(chip.content)).size == (150, 150)
+        assert "no-store" in chip.headers["cache-control"]
+        r = client.post(
+            f"/admin/people/{person.id}",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "employee_code": "NASA-1",
+                "name": "Eileen M.",
+                "surname": "Collins",
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+    changed = services(app).get_person(person.id)
+    assert changed.name == "Eileen M." and changed.active is False  # the unchecked box deactivates

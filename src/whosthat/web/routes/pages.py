@@ -8,6 +8,7 @@ module only parses forms, checks the session and the CSRF token, and renders Jin
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -469,6 +470,26 @@ async def template_delete(request: Request, svc: deps.Svc, person_id: int, templ
         return _error_page(request, svc, exc, f"/admin/people/{person_id}")
     _flash(request, "ok", "Face template removed.")
     return _redirect(f"/admin/people/{person_id}")
+
+
+@router.get("/admin/people/{person_id}/templates/{template_id}/chip.png")
+def template_chip(request: Request, svc: deps.Svc, person_id: int, template_id: int):
+    """The aligned face chip kept with a template (decrypted), as a PNG for the admin's person page."""
+    admin = _page_admin(request, svc)
+    if not admin:
+        return Response(status_code=401)
+    try:
+        admin.require("people:read")
+        chip = svc.template_chip(person_id, template_id)
+    except BadInputError as exc:
+        return Response(status_code=exc.http_status)
+    if chip is None:
+        return Response(status_code=404)
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(chip).save(buf, "PNG")
+    return Response(buf.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store, private"})
 
 
 @router.get("/admin/people/{person_id}/delete", response_class=HTMLResponse)
