@@ -350,6 +350,13 @@ def test_app_admin_enrols_from_webcam_with_live_quality_feedback(
         assert "No photo was added" in page.inner_text("main")
         page.goto(person_url)
         assert page.locator(".template-card").count() == 1
+        # Over the upload limit: the page says so before sending anything.
+        big = tmp_path / "big.jpg"
+        big.write_bytes(os.urandom(11 * 1024 * 1024))
+        page.set_input_files("#photos-input", str(big))
+        page.click("form[action$='/templates'] button[type=submit]")
+        assert "at most 10 MB can be sent at once" in page.inner_text("#photos-error")
+        assert page.url == person_url
 
         # Search.
         page.goto(server.url + "/admin/people?q=colli")

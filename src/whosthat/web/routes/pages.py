@@ -63,6 +63,7 @@ def _render(request: Request, svc: Services, name: str, status_code: int = 200, 
     context.setdefault("flashes", _pop_flashes(request))
     context["csrf_token"] = deps.csrf_token(request)
     context["tzname"] = str(tz)
+    context["max_upload_bytes"] = svc.rt.settings.max_upload_bytes
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 

@@ -127,5 +127,22 @@
   });
   stopBtn.addEventListener("click", stop);
   shootBtn.addEventListener("click", function () { grab(shotCanvas, function (blob) { if (blob) addShot(blob); }); });
-  form.addEventListener("submit", function () { if (timer) clearInterval(timer); });
+  // The server refuses a request body over its upload limit before reading it; say so here instead.
+  var maxBytes = parseInt(form.dataset.maxBytes || "0", 10);
+  form.addEventListener("submit", function (ev) {
+    var total = 0;
+    form.querySelectorAll("input[type=file]").forEach(function (input) {
+      Array.prototype.forEach.call(input.files || [], function (f) { total += f.size; });
+    });
+    if (maxBytes && total > maxBytes) {
+      ev.preventDefault();
+      var error = document.getElementById("photos-error");
+      error.textContent = "The photos add up to " + (total / 1048576).toFixed(1) + " MB; at most " +
+        (maxBytes / 1048576).toFixed(0) + " MB can be sent at once. Send fewer or smaller photos.";
+      error.classList.remove("hidden");
+      error.scrollIntoView({ block: "center" });
+      return;
+    }
+    if (timer) clearInterval(timer);
+  });
 })();
