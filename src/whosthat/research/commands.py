@@ -100,8 +100,8 @@ def _train(method: str, backbone: str, data: Path | None, test_fold: list[int] |
         raise BadInputError("--epochs must be >= 1")
     if val_fold is not None and not 1 <= val_fold <= 10:
         raise BadInputError("--val-fold is numbered 1..10")
-    root = lfw.lfw_root(data)
     folds = _folds(test_fold)
+    root = lfw.lfw_root(data)
     if val_fold is not None and val_fold - 1 in folds:
         raise BadInputError("the validation fold cannot be a test fold")
     method_kwargs = _parse_params(params)

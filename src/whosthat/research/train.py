@@ -185,20 +185,23 @@ def train_fold(cfg: TrainConfig, source: ArraySource, root: Path, test_fold: int
         loggers.append(TensorBoardLogger(str(fold_dir), name="tensorboard", version=""))
     except ModuleNotFoundError:  # tensorboard is optional
         pass
+    from whosthat.research.sampler import ClassBalancedBatchSampler
+
+    batches = len(ClassBalancedBatchSampler(dm.train_labels, cfg.n_classes, cfg.m_per_class, cfg.seed))
     trainer = L.Trainer(
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
         num_nodes=cfg.num_nodes, precision=cfg.precision, logger=loggers, enable_checkpointing=False,
         num_sanity_val_steps=0, use_distributed_sampler=False, enable_progress_bar=cfg.progress,
-        enable_model_summary=False, log_every_n_steps=10,
+        enable_model_summary=False, log_every_n_steps=max(1, min(10, batches // 2)),
         limit_train_batches=cfg.limit_train_batches if cfg.limit_train_batches is not None else 1.0,
     )
     t0 = time.time()
     trainer.fit(module, dm)
     train_seconds = time.time() - t0
+    ckpt = fold_dir / "model.ckpt"
+    trainer.save_checkpoint(str(ckpt))  # every rank must call it (it holds a barrier); rank 0 writes
     if trainer.global_rank != 0:
         return module, {}
-    ckpt = fold_dir / "model.ckpt"
-    trainer.save_checkpoint(str(ckpt))
     emb = embed_source(module, source)
     result, (d_test, same_test) = evaluate_fold(emb, source, root, test_fold, cfg.seed)
     result.update({"train_seconds": round(train_seconds, 1), "train_identities": dm.num_train_classes,
