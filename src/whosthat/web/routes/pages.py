@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.datastructures import UploadFile
 
 from whosthat.errors import BadInputError, QualityError
@@ -38,11 +39,19 @@ DEFAULT_KEY_SCOPES = ("people:read", "attendance:read")
 QUALITY_URL = "/api/v1/quality"  # the live enrollment quality check (JSON API, admin session + CSRF header)
 
 
-# Template filters ---------------------------------------------------------------------------------------
+# Template filters: times are shown in the app's time zone (settings.timezone), passed as `tz`.
 def _local(value: datetime, tz) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(tz)
+    return value.astimezone(tz or UTC)
+
+
+def _time_filter(fmt: str):
+    @pass_context
+    def render_time(ctx, value) -> str:
+        return _local(value, ctx.get("tz")).strftime(fmt) if value else "–"
+
+    return render_time
 
 
 def _hours(seconds: float | None) -> str:
@@ -51,18 +60,18 @@ def _hours(seconds: float | None) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
+templates.env.filters.update(
+    dt=_time_filter("%Y-%m-%d %H:%M"), hm=_time_filter("%H:%M"), day=_time_filter("%a %d %b"), hours=_hours
+)
+
+
 # Services and session ---------------------------------------------------------------------------------
 def _render(request: Request, svc: Services, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    tz = svc.tz
-    env = templates.env
-    env.filters["dt"] = lambda v: _local(v, tz).strftime("%Y-%m-%d %H:%M") if v else "–"
-    env.filters["hm"] = lambda v: _local(v, tz).strftime("%H:%M") if v else "–"
-    env.filters["day"] = lambda v: _local(v, tz).strftime("%a %d %b") if v else "–"
-    env.filters["hours"] = _hours
     context.setdefault("admin", None)
     context.setdefault("flashes", _pop_flashes(request))
     context["csrf_token"] = deps.csrf_token(request)
-    context["tzname"] = str(tz)
+    context["tz"] = svc.tz
+    context["tzname"] = str(svc.tz)
     context["max_upload_bytes"] = svc.rt.settings.max_upload_bytes
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
@@ -110,7 +119,7 @@ def _error_page(request: Request, svc: Services, exc: BadInputError, back: str =
         "error.html",
         status_code=getattr(exc, "http_status", 400),
         title="That did not work",
-        detail=str(exc),
+        detail=_sentence(str(exc)),
         back=back,
     )
 
