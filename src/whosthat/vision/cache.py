@@ -110,8 +110,9 @@ def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib
     for i, path in enumerate(paths):
         digest = file_digest(path)
         hit = cache.get(key, digest)
-        if hit is None and not mirrored:
-            hit = cache.get(key + PLAIN_ONLY, digest)
+        plain_hit = cache.get(key + PLAIN_ONLY, digest) if hit is None else None
+        if plain_hit is not None and (not mirrored or not plain_hit[0]):
+            hit = plain_hit
         if hit is None:
             try:
                 rgb = decode_image(path)
@@ -127,9 +128,12 @@ def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib
                     hit = (False, None, None, {"detector": "none"})
                 else:
                     _, chip = pipe.align(rgb, det)
-                    vecs = pipe.embedder.embed(np.stack([chip, chip[:, ::-1]] if mirrored else [chip]))
                     meta = {"detector": det.source, "box": [round(float(v), 1) for v in det.box], "faces": len(dets)}
-                    hit = (True, vecs[0], vecs[1] if mirrored else None, meta)
+                    if plain_hit is not None:  # the plain descriptor is known: embed the mirror only
+                        hit = (True, plain_hit[1], pipe.embedder.embed(chip[None, :, ::-1])[0], meta)
+                    else:
+                        vecs = pipe.embedder.embed(np.stack([chip, chip[:, ::-1]] if mirrored else [chip]))
+                        hit = (True, vecs[0], vecs[1] if mirrored else None, meta)
             cache.put(key if mirrored else key + PLAIN_ONLY, digest, *hit)
         ok, p, f, meta = hit
         if ok:

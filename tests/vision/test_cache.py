@@ -1,0 +1,36 @@
+"""The embedding cache: a re-run is served from disk, keyed by content, and the mirror is added later."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from whosthat.vision.cache import EmbeddingCache, embed_files
+from whosthat.vision.image import encode_jpeg
+
+
+def test_cache_serves_reruns_and_adds_the_mirror_later(tmp_path, astronaut):
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(encode_jpeg(astronaut))
+    cache = EmbeddingCache(tmp_path / "cache.sqlite3")
+    plain = embed_files([photo], progress=False, mirrored=False, cache=cache)
+    assert plain.found.all() and np.isnan(plain.flipped).all()
+    both = embed_files([photo], progress=False, mirrored=True, cache=cache)
+    assert np.allclose(both.plain, plain.plain) and np.isfinite(both.flipped).all()
+    # The mirrored descriptor is a different vector of the same face.
+    assert 0 < np.linalg.norm(both.plain - both.flipped) < 0.4
+    # A renamed copy of the same bytes is a cache hit (content-keyed): same vectors, no recomputation.
+    copy = tmp_path / "renamed.jpg"
+    copy.write_bytes(photo.read_bytes())
+    rows = cache._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+    again = embed_files([copy], progress=False, mirrored=True, cache=cache)
+    assert np.array_equal(again.flipped, both.flipped)
+    assert cache._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == rows
+
+
+def test_faceless_file_is_reported_not_dropped(tmp_path):
+    from skimage import data
+
+    photo = tmp_path / "coffee.jpg"
+    photo.write_bytes(encode_jpeg(data.coffee()))
+    result = embed_files([photo], progress=False, cache=EmbeddingCache(tmp_path / "c.sqlite3"))
+    assert list(result.found) == [False] and np.isnan(result.plain).all()
