@@ -103,6 +103,10 @@ def test_bad_input_is_a_4xx_json_error_and_changes_nothing(web, lfw_root):
         ("missing image field", lambda: web.client.post(url, files={"photo": ("a.jpg", b"x")}, headers=web.headers),
          422, "invalid_request"),
         ("bad id type", lambda: web.client.get("/api/v1/people/abc", headers=web.headers), 422, "invalid_request"),
+        ("huge id", lambda: web.client.delete("/api/v1/people/99999999999999999999", headers=web.headers),
+         422, "invalid_request"),
+        ("11 MB image", lambda: web.client.post(url, files=upload(b"\xff" * (11 * 1024 * 1024)), headers=web.headers),
+         413, "payload_too_large"),
         ("bad page", lambda: web.client.get("/api/v1/people?page=0", headers=web.headers), 422, "invalid_request"),
     ]
     for label, call, status, code in cases:

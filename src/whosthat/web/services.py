@@ -257,6 +257,13 @@ def _clean(value: Any, what: str, max_len: int, *, required: bool = True) -> str
     return value
 
 
+MAX_ID = 2**31 - 1  # row ids are 32-bit on every backend; larger ones cannot exist
+
+
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
 def _box(detection) -> list[float]:
     return [round(float(v), 1) for v in detection.box]
 
@@ -333,7 +340,7 @@ class Services:
 
     def get_person(self, person_id: int) -> Person:
         """The person, with `template_count` set; NotFoundError when absent."""
-        person = self.db.get(Person, person_id) if isinstance(person_id, int) else None
+        person = self.db.get(Person, person_id) if _valid_id(person_id) else None
         if person is None:
             raise NotFoundError(f"no person with id {person_id}")
         person.template_count = repo.template_counts(self.db, [person.id]).get(person.id, 0)
@@ -480,7 +487,7 @@ class Services:
     def delete_template(self, person_id: int, template_id: int, *, actor: Actor = SYSTEM) -> None:
         """Delete one template (and its chip)."""
         actor.require("people:write")
-        row = self.db.get(FaceTemplate, template_id)
+        row = self.db.get(FaceTemplate, template_id) if _valid_id(template_id) else None
         if row is None or row.person_id != person_id:
             raise NotFoundError(f"person {person_id} has no template {template_id}")
         self.db.delete(row)
@@ -491,7 +498,7 @@ class Services:
 
     def template_chip(self, person_id: int, template_id: int) -> np.ndarray | None:
         """The decrypted aligned face chip of a template (for an admin's thumbnail), or None if not kept."""
-        row = self.db.get(FaceTemplate, template_id)
+        row = self.db.get(FaceTemplate, template_id) if _valid_id(template_id) else None
         if row is None or row.person_id != person_id:
             raise NotFoundError(f"person {person_id} has no template {template_id}")
         if row.chip is None:
@@ -550,6 +557,8 @@ class Services:
               actor: Actor = SYSTEM) -> AttendanceEvent:
         """Record the person's next event: "in" if their last event of that local day is not an "in",
         else "out" (so events alternate per person per day). Inactive people cannot clock."""
+        if not _valid_id(person_id):
+            raise NotFoundError(f"no person with id {person_id}")
         person = self.db.execute(select(Person).where(Person.id == person_id).with_for_update()).scalar_one_or_none()
         if person is None:
             raise NotFoundError(f"no person with id {person_id}")
@@ -589,6 +598,8 @@ class Services:
         lo, hi = self._parse_range(date_from, date_to)
         stmt = select(AttendanceEvent).options(selectinload(AttendanceEvent.person))
         if person_id is not None:
+            if not _valid_id(person_id):
+                return Page([], page, size, 0)
             stmt = stmt.where(AttendanceEvent.person_id == person_id)
         if lo:
             stmt = stmt.where(AttendanceEvent.at >= lo)
@@ -605,6 +616,8 @@ class Services:
         lo, hi = self._parse_range(date_from, date_to)
         stmt = select(AttendanceEvent).options(selectinload(AttendanceEvent.person))
         if person_id is not None:
+            if not _valid_id(person_id):
+                return []
             stmt = stmt.where(AttendanceEvent.person_id == person_id)
         if lo:
             stmt = stmt.where(AttendanceEvent.at >= lo)
@@ -750,7 +763,7 @@ class Services:
         return self.db.execute(select(Admin.id).limit(1)).first() is not None
 
     def get_admin(self, admin_id: int) -> Admin | None:
-        return self.db.get(Admin, admin_id) if isinstance(admin_id, int) else None
+        return self.db.get(Admin, admin_id) if _valid_id(admin_id) else None
 
     def list_admins(self) -> list[Admin]:
         return list(self.db.execute(select(Admin).order_by(Admin.username)).scalars())
@@ -874,7 +887,7 @@ class Services:
 
     def revoke_api_key(self, key_id: int, *, actor: Actor = SYSTEM) -> ApiKey:
         actor.require("admin")
-        row = self.db.get(ApiKey, key_id)
+        row = self.db.get(ApiKey, key_id) if _valid_id(key_id) else None
         if row is None:
             raise NotFoundError(f"no API key with id {key_id}")
         if row.revoked_at is None:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from whosthat.errors import BadInputError
 from whosthat.web.deps import Svc, login_admin, logout, require_scope
 from whosthat.web.errors import PayloadTooLargeError
-from whosthat.web.services import SCOPES, Actor, Services
+from whosthat.web.services import MAX_ID, SCOPES, Actor, Services
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -27,6 +27,10 @@ AttendanceRead = Annotated[Actor, Depends(require_scope("attendance:read"))]
 AttendanceWrite = Annotated[Actor, Depends(require_scope("attendance:write"))]
 AuditRead = Annotated[Actor, Depends(require_scope("audit:read"))]
 AdminScope = Annotated[Actor, Depends(require_scope("admin"))]
+PersonId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TemplateId = Annotated[int, Path(ge=1, le=MAX_ID)]
+KeyId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PersonFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 # Schemas ---------------------------------------------------------------------------------------------
@@ -80,7 +84,7 @@ class TemplateOut(BaseModel):
 
 class AttendanceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    person_id: int
+    person_id: int = Field(ge=1, le=2**31 - 1)
     kiosk: str | None = Field(default=None, max_length=64)
 
 
@@ -169,12 +173,12 @@ def list_people(svc: Svc, actor: PeopleRead, q: str | None = Query(None, max_len
 
 
 @router.get("/people/{person_id}", response_model=PersonOut, summary="One person")
-def get_person(person_id: int, svc: Svc, actor: PeopleRead) -> PersonOut:
+def get_person(person_id: PersonId, svc: Svc, actor: PeopleRead) -> PersonOut:
     return person_out(svc.get_person(person_id))
 
 
 @router.patch("/people/{person_id}", response_model=PersonOut, summary="Edit a person")
-def update_person(person_id: int, body: PersonPatch, svc: Svc, actor: PeopleWrite) -> PersonOut:
+def update_person(person_id: PersonId, body: PersonPatch, svc: Svc, actor: PeopleWrite) -> PersonOut:
     fields = body.model_dump(exclude_unset=True)
     if any(v is None for v in fields.values()):
         raise BadInputError("fields cannot be set to null")
@@ -182,19 +186,19 @@ def update_person(person_id: int, body: PersonPatch, svc: Svc, actor: PeopleWrit
 
 
 @router.delete("/people/{person_id}", status_code=204, summary="Delete a person, their templates and attendance")
-def delete_person(person_id: int, svc: Svc, actor: PeopleWrite) -> Response:
+def delete_person(person_id: PersonId, svc: Svc, actor: PeopleWrite) -> Response:
     svc.delete_person(person_id, actor=actor)
     return Response(status_code=204)
 
 
 @router.get("/people/{person_id}/templates", response_model=list[TemplateOut], summary="A person's templates")
-def list_templates(person_id: int, svc: Svc, actor: PeopleRead) -> list[TemplateOut]:
+def list_templates(person_id: PersonId, svc: Svc, actor: PeopleRead) -> list[TemplateOut]:
     return [template_out(t) for t in svc.list_templates(person_id)]
 
 
 @router.post("/people/{person_id}/templates", status_code=201, response_model=TemplateOut,
              summary="Enrol a face template from an image (upload or captured frame)")
-def enroll_template(person_id: int, image: ImageField, svc: Svc, actor: PeopleWrite,
+def enroll_template(person_id: PersonId, image: ImageField, svc: Svc, actor: PeopleWrite,
                     source: Annotated[str, Form(max_length=32)] = "api") -> TemplateOut:
     if source not in ("api", "upload", "webcam"):
         raise BadInputError("source must be api, upload or webcam")
@@ -203,7 +207,7 @@ def enroll_template(person_id: int, image: ImageField, svc: Svc, actor: PeopleWr
 
 
 @router.delete("/people/{person_id}/templates/{template_id}", status_code=204, summary="Delete one template")
-def delete_template(person_id: int, template_id: int, svc: Svc, actor: PeopleWrite) -> Response:
+def delete_template(person_id: PersonId, template_id: TemplateId, svc: Svc, actor: PeopleWrite) -> Response:
     svc.delete_template(person_id, template_id, actor=actor)
     return Response(status_code=204)
 
@@ -223,13 +227,13 @@ def identify(image: ImageField, svc: Svc, actor: Identify) -> dict:
 
 
 @router.post("/verify", summary="1:1: is the face in the image this person?")
-def verify(image: ImageField, person_id: Annotated[int, Form()], svc: Svc, actor: Identify) -> dict:
+def verify(image: ImageField, person_id: Annotated[int, Form(ge=1, le=MAX_ID)], svc: Svc, actor: Identify) -> dict:
     return svc.verify(person_id, read_upload(svc, image))
 
 
 # Attendance ----------------------------------------------------------------------------------------------
 @router.get("/attendance", summary="Attendance events, newest first")
-def list_attendance(svc: Svc, actor: AttendanceRead, person: int | None = None,
+def list_attendance(svc: Svc, actor: AttendanceRead, person: PersonFilter = None,
                     date_from: date | None = Query(None, alias="from"), date_to: date | None = Query(None, alias="to"),
                     page: int = Query(1, ge=1), size: int = Query(100, ge=1, le=1000)) -> dict:
     result = svc.list_attendance(person_id=person, date_from=date_from, date_to=date_to, page=page, size=size)
@@ -244,7 +248,7 @@ def record_attendance(body: AttendanceIn, svc: Svc, actor: AttendanceWrite) -> d
 
 
 @router.get("/attendance/days", summary="Worked hours per person and day (missing clock-outs flagged)")
-def attendance_days(svc: Svc, actor: AttendanceRead, person: int | None = None,
+def attendance_days(svc: Svc, actor: AttendanceRead, person: PersonFilter = None,
                     date_from: date | None = Query(None, alias="from"),
                     date_to: date | None = Query(None, alias="to")) -> list[dict]:
     return [{"date": r.day.isoformat(), "person_id": r.person.id, "employee_code": r.person.employee_code,
@@ -257,7 +261,7 @@ def attendance_days(svc: Svc, actor: AttendanceRead, person: int | None = None,
 
 
 @router.get("/attendance/report.csv", summary="The day report as CSV", response_class=Response)
-def attendance_csv(svc: Svc, actor: AttendanceRead, person: int | None = None,
+def attendance_csv(svc: Svc, actor: AttendanceRead, person: PersonFilter = None,
                    date_from: date | None = Query(None, alias="from"),
                    date_to: date | None = Query(None, alias="to")) -> Response:
     body = svc.attendance_csv(person_id=person, date_from=date_from, date_to=date_to)
@@ -279,7 +283,7 @@ def create_key(body: ApiKeyIn, svc: Svc, actor: AdminScope) -> dict:
 
 
 @router.delete("/apikeys/{key_id}", status_code=204, summary="Revoke an API key")
-def revoke_key(key_id: int, svc: Svc, actor: AdminScope) -> Response:
+def revoke_key(key_id: KeyId, svc: Svc, actor: AdminScope) -> Response:
     svc.revoke_api_key(key_id, actor=actor)
     return Response(status_code=204)
 
