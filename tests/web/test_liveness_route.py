@@ -94,3 +94,27 @@ def test_a_still_photo_streamed_to_the_kiosk_does_not_log_in(tmp_path, astronaut
         runtime.close()
     assert result["passed"] is False and result["person"] is None and result["redirect"] is None
     assert result["reason"] in {"timeout", "no_blink", "no_head_turn", "frame_timing", "face_lost", "print_attack"}
+
+
+def test_without_the_liveness_module_face_login_is_off_not_open(tmp_path, monkeypatch):
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from tests.store.backends import make_settings
+    from whosthat.web.app import create_app
+    from whosthat.web.runtime import Runtime
+
+    monkeypatch.setitem(sys.modules, "whosthat.liveness.challenge", None)  # the module cannot be imported
+    settings = make_settings("sqlite", tmp_path)
+    runtime = Runtime.from_settings(settings)
+    try:
+        with TestClient(create_app(settings, runtime)) as client:
+            r = client.post("/api/v1/liveness/sessions", json={"kiosk": "lobby"})
+            assert r.status_code == 503 and r.json()["error"] == "unavailable"
+            assert "liveness unavailable" in r.json()["detail"]
+            with client.websocket_connect("/api/v1/liveness/sessions/anything?nonce=x") as ws:
+                result = _result(ws)
+            assert result["passed"] is False and result["reason"] == "unavailable" and result["redirect"] is None
+    finally:
+        runtime.close()
