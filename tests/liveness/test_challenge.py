@@ -79,7 +79,7 @@ def test_in_plane_motion_does_not_change_the_head_yaw(still):
 
 def test_frames_faster_than_a_camera_fail(still):
     s = ChallengeSession.create("k", steps=["blink"], timeout_s=10, pad_mode="off")
-    drive(s, lambda t: still, fps=100, max_s=2)
+    drive(s, lambda t: still, fps=100, max_s=3)
     assert s.done and s.reason == "frame_timing"
 
 
@@ -87,7 +87,8 @@ def test_stalled_stream_fails(still):
     s = ChallengeSession.create("k", steps=["blink"], timeout_s=10, pad_mode="off")
     s.process_frame(still, now=s.created_at + 0.1)
     assert s.poll(now=s.created_at + 0.5) == [] and not s.done
-    s.poll(now=s.created_at + 2.0)
+    # the gap is measured net of the server's own time on the previous frame (a few hundred ms at most)
+    s.poll(now=s.created_at + 5.0)
     assert s.done and s.reason == "frame_timing"
 
 
