@@ -28,19 +28,31 @@ class Match:
     distance: float
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    template_ids: np.ndarray  # int64[N]
+    person_ids: np.ndarray  # int64[N]
+    matrix: np.ndarray  # float32[N, D]
+    sq_norms: np.ndarray  # float32[N]
+
+
+_EMPTY = _Snapshot(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32), np.zeros(0, np.float32))
+
+
 class GalleryIndex:
-    """Exact top-k search over the templates of one embedder (Euclidean distance)."""
+    """Exact top-k search over the templates of one embedder (Euclidean distance).
+
+    Searches read one immutable snapshot, which `update` replaces in a single assignment, so a search
+    running while another thread reloads sees either the old or the new gallery, never a mix.
+    """
 
     def __init__(self, embedder: str):
         self.embedder = embedder
         self._rows: dict[int, tuple[int, np.ndarray]] = {}  # template id -> (person id, vector)
-        self._matrix = np.zeros((0, 0), dtype=np.float32)
-        self._sq_norms = np.zeros(0, dtype=np.float32)
-        self._template_ids = np.zeros(0, dtype=np.int64)
-        self._person_ids = np.zeros(0, dtype=np.int64)
+        self._snap = _EMPTY
 
     def __len__(self) -> int:
-        return len(self._template_ids)
+        return len(self._snap.template_ids)
 
     @property
     def template_ids(self) -> set[int]:
@@ -48,55 +60,64 @@ class GalleryIndex:
 
     @property
     def person_count(self) -> int:
-        return len(np.unique(self._person_ids))
+        return len(np.unique(self._snap.person_ids))
 
     def update(self, added: dict[int, tuple[int, np.ndarray]], removed: set[int]) -> None:
-        """Add {template id: (person id, vector)} and drop the given template ids, then rebuild."""
+        """Add {template id: (person id, vector)} and drop the given template ids, then swap in the result."""
+        rows = dict(self._rows)
         for tid in removed:
-            self._rows.pop(tid, None)
-        self._rows.update(added)
-        ids = np.fromiter(self._rows.keys(), dtype=np.int64, count=len(self._rows))
-        if len(ids):
-            vectors = [self._rows[int(t)][1] for t in ids]
-            self._matrix = np.ascontiguousarray(np.stack(vectors).astype(np.float32))
-            self._person_ids = np.array([self._rows[int(t)][0] for t in ids], dtype=np.int64)
+            rows.pop(tid, None)
+        rows.update(added)
+        if rows:
+            ids = np.fromiter(rows.keys(), dtype=np.int64, count=len(rows))
+            matrix = np.ascontiguousarray(np.stack([rows[int(t)][1] for t in ids]).astype(np.float32))
+            pids = np.array([rows[int(t)][0] for t in ids], dtype=np.int64)
+            snap = _Snapshot(ids, pids, matrix, np.einsum("ij,ij->i", matrix, matrix))
         else:
-            self._matrix = np.zeros((0, 0), dtype=np.float32)
-            self._person_ids = np.zeros(0, dtype=np.int64)
-        self._template_ids = ids
-        self._sq_norms = np.einsum("ij,ij->i", self._matrix, self._matrix) if len(ids) else np.zeros(0)
+            snap = _EMPTY
+        self._rows = rows
+        self._snap = snap
+
+    @staticmethod
+    def _distances(snap: _Snapshot, query: np.ndarray, embedder: str) -> np.ndarray:
+        q = np.asarray(query, dtype=np.float32).ravel()
+        if len(snap.template_ids) == 0:
+            return np.zeros(0, dtype=np.float32)
+        if q.shape[0] != snap.matrix.shape[1]:
+            raise ValueError(f"query has {q.shape[0]} dimensions, the {embedder} gallery {snap.matrix.shape[1]}")
+        sq = snap.sq_norms + float(q @ q) - 2.0 * (snap.matrix @ q)
+        return np.sqrt(np.maximum(sq, 0.0))
 
     def distances(self, query: np.ndarray) -> np.ndarray:
         """Euclidean distance from `query` (float[D]) to every template, in index order."""
-        q = np.asarray(query, dtype=np.float32).ravel()
-        if len(self) == 0:
-            return np.zeros(0, dtype=np.float32)
-        if q.shape[0] != self._matrix.shape[1]:
-            raise ValueError(f"query has {q.shape[0]} dimensions, the {self.embedder} gallery {self._matrix.shape[1]}")
-        sq = self._sq_norms + float(q @ q) - 2.0 * (self._matrix @ q)
-        return np.sqrt(np.maximum(sq, 0.0))
+        return self._distances(self._snap, query, self.embedder)
 
     def search(self, query: np.ndarray, k: int = 1) -> list[Match]:
         """The k closest people (best template each), nearest first."""
-        if len(self) == 0 or k <= 0:
+        snap = self._snap
+        if len(snap.template_ids) == 0 or k <= 0:
             return []
-        d = self.distances(query)
+        d = self._distances(snap, query, self.embedder)
+        if k == 1:  # the common case (identify): no sort needed
+            i = int(np.argmin(d))
+            return [Match(int(snap.person_ids[i]), int(snap.template_ids[i]), float(d[i]))]
         order = np.argsort(d, kind="stable")
         seen: set[int] = set()
         out: list[Match] = []
         for i in order:
-            pid = int(self._person_ids[i])
+            pid = int(snap.person_ids[i])
             if pid in seen:
                 continue
             seen.add(pid)
-            out.append(Match(pid, int(self._template_ids[i]), float(d[i])))
+            out.append(Match(pid, int(snap.template_ids[i]), float(d[i])))
             if len(out) == k:
                 break
         return out
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(template ids, person ids, matrix) copies, for calibration and benchmarks."""
-        return self._template_ids.copy(), self._person_ids.copy(), self._matrix.copy()
+        snap = self._snap
+        return snap.template_ids.copy(), snap.person_ids.copy(), snap.matrix.copy()
 
 
 class Gallery:
