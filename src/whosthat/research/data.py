@@ -89,9 +89,15 @@ def decode_jpeg_blob(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
     from PIL import Image
 
+    from concurrent.futures import ThreadPoolExecutor
+
     raw = blob.tobytes()
-    out = [np.asarray(Image.open(io.BytesIO(raw[offsets[i] : offsets[i + 1]])).convert("RGB"))
-           for i in range(len(offsets) - 1)]
+
+    def decode(i: int) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(raw[offsets[i] : offsets[i + 1]])).convert("RGB"))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # PIL releases the GIL while decoding
+        out = list(pool.map(decode, range(len(offsets) - 1)))
     return np.stack(out)
 
 

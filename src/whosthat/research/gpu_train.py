@@ -91,19 +91,32 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
     opt = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=args.weight_decay, nesterov=True)
     sampler = ClassBalancedBatchSampler(dm.train_labels, args.batch_classes, args.batch_images, seed=args.seed)
     steps_per_epoch = len(sampler)
-    total = steps_per_epoch * args.epochs
-    warmup = max(1, int(0.05 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, total - warmup))))
+    plan = {"epochs": args.epochs}  # shrunk after the first epoch when --fold-time-s says so
+
+    def lr_factor(s: int) -> float:
+        total = steps_per_epoch * plan["epochs"]
+        warmup = max(1, int(0.05 * total))
+        if s < warmup:
+            return (s + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warmup) / max(1, total - warmup))))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    if args.sanity_eval:  # the untrained network through the whole evaluation: fails fast, and a floor to compare with
+        emb0 = embed_all(module.backbone, data_gpu, device)
+        emb0[~source.found] = np.nan
+        r0, _ = evaluate_fold(emb0, source, root, test_fold, args.seed)
+        print(f"fold {test_fold + 1} untrained: accuracy {r0['accuracy']:.4f} AUC {r0['auc']}", file=sys.stderr, flush=True)
+        (fold_dir / "untrained.json").write_text(json.dumps(r0, indent=2))
     rows = torch.as_tensor(dm.train_indices, device=device)
     labels = torch.as_tensor(dm.train_labels, device=device)
     log = [("step", "epoch", "train_loss", "lr", "margin")]
     t0 = time.time()
     step = 0
-    for epoch in range(args.epochs):
+    epoch = 0
+    while epoch < plan["epochs"]:
         sampler.set_epoch(epoch)
         if args.method == "arcface":  # margin ramps up over the first quarter: hard margins stall from scratch
-            m = args.margin * min(1.0, (epoch + 1) / max(1, args.epochs // 4))
+            m = args.margin * min(1.0, (epoch + 1) / max(1, plan["epochs"] // 4))
             arc = module.arc
             arc.margin, arc.cos_m, arc.sin_m = m, math.cos(m), math.sin(m)
             arc.th, arc.mm = math.cos(math.pi - m), math.sin(math.pi - m) * m
@@ -112,19 +125,29 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
             x = gpu_augment(data_gpu[rows[idx]]).contiguous(memory_format=torch.channels_last)
             y = labels[idx]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                loss = _loss(module, args.method, x, y)
+                features = module.backbone(x)
+            loss = _head_loss(module, args.method, features.float(), y)  # margins and softmax in float32
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             step += 1
-            if step % 20 == 0 or step == total:
+            if step % 20 == 0 or step == 1:
                 log.append((step, epoch, float(loss.detach()), sched.get_last_lr()[0],
                             getattr(getattr(module, "arc", None), "margin", 0.0)))
             if args.max_steps and step >= args.max_steps:
                 break
         if args.max_steps and step >= args.max_steps:
             break
+        if epoch == 0 and args.fold_time_s:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            per_epoch = time.time() - t0
+            plan["epochs"] = max(2, min(args.epochs, int(args.fold_time_s / max(per_epoch, 1e-3))))
+            print(f"first epoch {per_epoch:.1f} s ({steps_per_epoch} steps): training {plan['epochs']} epochs",
+                  file=sys.stderr, flush=True)
+        epoch += 1
+    epoch -= 1
     if device.type == "cuda":
         torch.cuda.synchronize()
     train_seconds = time.time() - t0
@@ -137,27 +160,27 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
                    "train_images": int(len(dm.train_indices)), "epochs": epoch + 1, "steps": step})
     (fold_dir / "metrics.json").write_text(json.dumps(result, indent=2))
     plot_training_curves(fold_dir / "metrics.csv", fold_dir / "training_curves.png")
-    plot_roc({f"{args.method} on {args.backbone}": (d_test, same_test)}, fold_dir / "roc.png",
-             title=f"LFW fold {test_fold + 1} (held out)")
+    if result["auc"] is not None:
+        plot_roc({f"{args.method} on {args.backbone}": (d_test, same_test)}, fold_dir / "roc.png",
+                 title=f"LFW fold {test_fold + 1} (held out)")
     if args.save_checkpoint:
         torch.save({"hyper_parameters": dict(module.hparams), "state_dict": {k: v.cpu() for k, v in module.state_dict().items()}},
                    fold_dir / "model.ckpt")
-    print(f"fold {test_fold + 1}: accuracy {result['accuracy']:.4f} AUC {result['auc']:.4f} "
+    print(f"fold {test_fold + 1}: accuracy {result['accuracy']:.4f} AUC {result['auc']} "
           f"recall@1 {(result['recall_at'] or {}).get('1')} in {train_seconds:.0f} s ({step} steps)", file=sys.stderr, flush=True)
     return result
 
 
-def _loss(module, method: str, x, y):
+def _head_loss(module, method: str, raw, y):
     import torch.nn.functional as F
 
     from whosthat.research import losses
 
     if method == "arcface":
-        return F.cross_entropy(module.arc(module.backbone(x).float(), y), y)
+        return F.cross_entropy(module.arc(raw, y), y)
     if method == "group_loss":
-        raw = module.backbone(x).float()
         return module.criterion(raw, module.classifier(F.normalize(raw, dim=1)), y)["loss"]
-    e = F.normalize(module.backbone(x).float(), dim=1)
+    e = F.normalize(raw, dim=1)
     i, j, same = losses.all_pairs(y)
     if module.pair_head is not None:
         per = F.binary_cross_entropy_with_logits(module.pair_head(e[i], e[j]), same.float(), reduction="none")
@@ -191,6 +214,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--folds", type=int, nargs="+", default=[10])
     ap.add_argument("--budget-s", type=float, default=420.0, help="training seconds for all folds together")
     ap.add_argument("--max-steps", type=int, default=0, help="stop each fold after this many steps (smoke tests)")
+    ap.add_argument("--fold-time-s", type=float, default=0.0,
+                    help="fit the number of epochs (at most --epochs) to this many training seconds per fold")
+    ap.add_argument("--sanity-eval", action="store_true", help="evaluate the untrained network first")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--save-checkpoint", action="store_true")
     args = ap.parse_args(argv)

@@ -225,3 +225,31 @@ def prepare_lfw_crops(root: Path, size: int = 112, kind: str = "rotation", out: 
                       {"meta_detected": np.array(found.sum()), "meta_transform": f"FaceAlignTransform({size}, {kind})"})
     out = Path(out) if out else default_crops_path(size, kind)
     return src.save(out, jpeg_quality=jpeg_quality)
+
+
+def subset_crops(crops: Path, keep: set[str], out: Path) -> Path:
+    """Copy the crops of the relative paths in `keep` into a smaller .npz without re-encoding the JPEGs
+    (to carry training data to a GPU machine)."""
+    z = np.load(crops, allow_pickle=False)
+    if "jpeg" not in z.files:
+        raise ValueError(f"{crops} does not hold JPEG-encoded crops")
+    paths = [str(p) for p in z["paths"]]
+    blob, offsets = z["jpeg"], z["offsets"]
+    rows = [i for i, p in enumerate(paths) if p in keep]
+    chunks = [blob[offsets[i] : offsets[i + 1]] for i in rows]
+    new_offsets = np.concatenate([[0], np.cumsum([len(c) for c in chunks])]).astype(np.int64)
+    extra = {k: z[k] for k in z.files if k.startswith("meta_")}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(out, paths=np.array([paths[i] for i in rows]), found=z["found"][rows], jpeg=np.concatenate(chunks),
+             offsets=new_offsets, **extra)
+    return out
+
+
+def gpu_training_subset(root: Path, crops: Path, out: Path, min_images: int = 2) -> Path:
+    """Crops of every pair image and every image of people with >= `min_images` images: all that the
+    fold protocol trains or tests on; single-image people outside the pairs are left out."""
+    root = lfw.lfw_root(root)
+    keep = {q for p in lfw.read_pairs(root, "pairs.txt") for q in (p.path_a, p.path_b)}
+    keep |= {p for ps in lfw.list_identity_images(root).values() if len(ps) >= min_images for p in ps}
+    return subset_crops(crops, keep, out)

@@ -118,7 +118,8 @@ def evaluate_fold(embeddings: np.ndarray, source: ArraySource, root: Path, test_
     d = pair_distances(embeddings, a, b)
     acc, thr = held_out_fold_accuracy(d, same, folds, test_fold)
     test = folds == test_fold
-    _, _, auc = roc_points(d[test], same[test])
+    scored = test & ~np.isnan(d)
+    auc = roc_points(d[scored], same[scored])[2] if len(np.unique(same[scored])) == 2 else None
     people = set(lfw.read_people_folds(root, "people.txt")[test_fold])
     persons = np.array([p.split("/")[0] for p in source.paths])
     rows = np.flatnonzero(np.isin(persons, list(people)) & source.found)
@@ -209,8 +210,9 @@ def train_fold(cfg: TrainConfig, source: ArraySource, root: Path, test_fold: int
     metrics_csv = Path(csv_logger.log_dir) / "metrics.csv"
     if metrics_csv.is_file():
         plot_training_curves(metrics_csv, fold_dir / "training_curves.png")
-    plot_roc({f"{cfg.method} on {cfg.backbone}": (d_test, same_test)}, fold_dir / "roc.png",
-             title=f"LFW fold {test_fold + 1} (held out)")
+    if result["auc"] is not None:
+        plot_roc({f"{cfg.method} on {cfg.backbone}": (d_test, same_test)}, fold_dir / "roc.png",
+                 title=f"LFW fold {test_fold + 1} (held out)")
     (fold_dir / "metrics.json").write_text(json.dumps(result, indent=2))
     return module, result
 
@@ -253,7 +255,7 @@ def train_folds(cfg: TrainConfig, root: Path, test_folds: list[int], out_dir: Pa
         _, r = train_fold(cfg, source, root, k, out_dir, views)
         if r:
             results.append(r)
-            print(f"whosthat: fold {k + 1}: accuracy {r['accuracy']:.4f}, AUC {r['auc']:.4f}", file=sys.stderr)
+            print(f"whosthat: fold {k + 1}: accuracy {r['accuracy']:.4f}, AUC {r['auc']}", file=sys.stderr)
     if not results:
         return {}
     report = {"command": cfg.command, "config": asdict(cfg), "hardware": hardware(), "input": input_spec(cfg, source),
