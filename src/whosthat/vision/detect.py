@@ -97,14 +97,16 @@ class MediaPipeDetector:
 
     name = "mediapipe"
 
-    def __init__(self, min_confidence: float = 0.5, full_range: bool = True):
+    def __init__(self, min_confidence: float = 0.5, full_range: bool = True, calibrate: bool = True):
         import mediapipe as mp
 
         self._solution = mp.solutions.face_detection.FaceDetection(
             model_selection=1 if full_range else 0, min_detection_confidence=min_confidence
         )
         self._lock = threading.Lock()
-        self._calibration = load_box_calibration()
+        self._calibration = load_box_calibration() if calibrate else None
+        if not calibrate:
+            self.name = "mediapipe-raw"
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         h, w = rgb.shape[:2]
@@ -170,12 +172,18 @@ def calibrated_box(raw: tuple[float, float, float, float], calibration: dict | N
     return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
 
 
-DETECTORS = {"mediapipe": MediaPipeDetector, "hog": HogDetector, "auto": AutoDetector}
+DETECTORS = {
+    "auto": AutoDetector,
+    "mediapipe": MediaPipeDetector,
+    "hog": HogDetector,
+    # MediaPipe boxes as they come, not mapped onto dlib's convention: for the ablation in docs/benchmarks.md.
+    "mediapipe-raw": lambda: MediaPipeDetector(calibrate=False),
+}
 
 
 @cache
 def get_detector(name: str = "auto"):
-    """A shared detector instance by name: "auto" (default), "mediapipe" or "hog"."""
+    """A shared detector instance by name: "auto" (default), "mediapipe", "hog" or "mediapipe-raw"."""
     try:
         factory = DETECTORS[name]
     except KeyError:
