@@ -132,3 +132,26 @@ def test_health_readiness_metrics_and_openapi(web):
         assert path in spec["paths"], path
     docs = web.client.get("/docs")
     assert docs.status_code == 200 and "cdn" not in docs.text.lower()
+
+
+def test_under_https_the_session_cookie_is_secure_and_hsts_is_sent(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from tests.store.backends import make_settings
+    from whosthat.web.app import create_app
+    from whosthat.web.runtime import Runtime
+    from whosthat.web.services import Services
+
+    settings = make_settings("sqlite", tmp_path, session_https_only=True)
+    runtime = Runtime.from_settings(settings)
+    try:
+        with runtime.database.session() as db:
+            Services(runtime, db).create_admin("carol", "carol's long password")
+        with TestClient(create_app(settings, runtime), base_url="https://testserver") as client:
+            r = client.post("/api/v1/auth/login", json={"username": "carol", "password": "carol's long password"})
+            assert r.status_code == 200
+            cookie = r.headers["set-cookie"].lower()
+            assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+            assert r.headers["strict-transport-security"].startswith("max-age=")
+    finally:
+        runtime.close()
