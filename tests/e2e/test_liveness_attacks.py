@@ -1,8 +1,8 @@
 """Liveness attacks end to end: the real app, the real kiosk page in headless Chromium, a fake webcam.
 
 The server (`whosthat serve`, its own WHOSTHAT_HOME) asks the kiosk for one blink
-(WHOSTHAT_LIVENESS_STEP_KINDS=blink, WHOSTHAT_LIVENESS_STEPS=1, a documented setting) with a 10 s
-timeout. Ari Fleischer is enrolled through the JSON API from two LFW photos (0002, 0003). The fake
+(WHOSTHAT_LIVENESS_STEP_KINDS=blink, WHOSTHAT_LIVENESS_STEPS=1, a documented setting) with a 20 s
+timeout (generous: on a busy CI machine the analysis can fall seconds behind the 10 fps stream). Ari Fleischer is enrolled through the JSON API from two LFW photos (0002, 0003). The fake
 webcam (.y4m written here from real LFW photos, looping) shows:
 
 - a still photo of Ari (0011): must fail (no blink);
@@ -52,6 +52,10 @@ pytestmark = [
 ]
 
 FPS = 10
+# A photo that never blinks fails when its time is up: the session's own verdict is "no_blink"; when the
+# server's analysis lags behind the stream (a busy machine) the route may reach the expiry first and say
+# "timeout". Either way nobody is signed in.
+NO_BLINK = ("no_blink", "timeout")
 ENROLLED = "Ari_Fleischer"
 ENROLL_PHOTOS = (2, 3)
 
@@ -60,7 +64,7 @@ ENROLL_PHOTOS = (2, 3)
 def liveness_server(tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e-liveness-home")
     srv = Server(home, {"WHOSTHAT_LIVENESS_STEP_KINDS": "blink", "WHOSTHAT_LIVENESS_STEPS": "1",
-                        "WHOSTHAT_LIVENESS_TIMEOUT_S": "10", "WHOSTHAT_PAD_MODE": "warn",
+                        "WHOSTHAT_LIVENESS_TIMEOUT_S": "20", "WHOSTHAT_PAD_MODE": "warn",
                         "WHOSTHAT_FACE_LOGIN_MAX_FAILURES": "50"})
     yield srv
     srv.stop()
@@ -113,7 +117,7 @@ def run_kiosk(playwright_instance, server, video, kiosk_name: str, name: str) ->
         page.wait_for_selector("#start:not([disabled])", timeout=15_000)
         page.click("#start")
         page.wait_for_selector("#prompt:has-text('Blink')", timeout=15_000)
-        page.wait_for_selector("#result:not(.hidden)", timeout=40_000)
+        page.wait_for_selector("#result:not(.hidden)", timeout=50_000)
         reason = page.get_attribute("#result", "data-reason")
         text = page.inner_text("#result").strip()
         shot(page, f"liveness-{name}")
@@ -147,7 +151,7 @@ def test_liveness_still_photo_of_enrolled_person_fails(liveness_server, enrolled
                                                        tmp_path):
     video = write_y4m(tmp_path / "still.y4m", hold(photo(ENROLLED, 11), 1.0), fps=FPS)
     reason, _ = run_kiosk(playwright_instance, liveness_server, video, "still-door", "still-photo")
-    assert reason == "no_blink", liveness_server.log()[-3000:]
+    assert reason in NO_BLINK, liveness_server.log()[-3000:]
     assert "still-door" not in [e.get("kiosk") for e in attendance_of(liveness_server, enrolled["key"])]
 
 
@@ -164,7 +168,7 @@ def test_liveness_moved_and_rotated_photo_fails(liveness_server, enrolled, photo
         frames.append(cv2.warpAffine(base, m, (640, 480), borderValue=(90, 90, 90)))
     video = write_y4m(tmp_path / "moved.y4m", frames, fps=FPS)
     reason, _ = run_kiosk(playwright_instance, liveness_server, video, "moved-door", "moved-photo")
-    assert reason in ("no_blink", "face_changed", "face_lost"), liveness_server.log()[-3000:]
+    assert reason in NO_BLINK + ("face_changed", "face_lost"), liveness_server.log()[-3000:]
     assert "moved-door" not in [e.get("kiosk") for e in attendance_of(liveness_server, enrolled["key"])]
 
 

@@ -29,6 +29,7 @@ client sends can make a session pass except frames that show the steps.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -38,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from whosthat.liveness.blink import BlinkDetector, OpenEarBaseline, ear_closed_prob, fuse_closed_prob
+
+log = logging.getLogger("whosthat.liveness")
 
 STEP_KINDS = ("blink", "turn_left", "turn_right")
 PROMPTS = {
@@ -60,11 +63,11 @@ class ChallengeConfig:
     turn_deg: float = 20.0             # a turn step needs |yaw - baseline| past this, in its direction
     face_lost_s: float = 1.0           # face missing longer than this fails
     multiple_faces_s: float = 1.5
-    max_gap_s: float = 1.0             # no frame for longer than this fails (stalled / too sparse)
+    max_gap_s: float = 2.5             # no frame for longer than this (net of our own processing) fails
     max_fps: float = 40.0              # frames sustained faster than this over rate_window_s: not a webcam
     rate_window_s: float = 2.0
     max_frame_pixels: int = 1280 * 960
-    embed_every_s: float = 1.0
+    embed_every_s: float = 1.5
     min_embed_frames: int = 2          # embeddings needed (start + end at least) to pass
     jump_frac: float = 0.5             # allowed centre jump per frame, in face widths (+ jump_frac_per_s * dt)
     jump_frac_per_s: float = 1.5
@@ -115,6 +118,7 @@ class ChallengeSession:
         self.done = False
         self.passed = False
         self.reason: str | None = None
+        self.detail = ""                 # what exactly failed, for the stored summary and the log
         self.step_index = 0
         self._tracker = None
         self._eyes = None
@@ -135,6 +139,9 @@ class ChallengeSession:
         self._last_face_t: float | None = None
         self._face_seen = False
         self._first_face_t: float | None = None
+        self._no_face_since: float | None = None
+        self._proc_total_s = 0.0
+        self._proc_max_s = 0.0
         self._multi_since: float | None = None
         self._last_guidance: tuple[str, float] | None = None
 
@@ -256,6 +263,10 @@ class ChallengeSession:
                 self._analyse_frame(rgb, self._signal_t, out)
             finally:
                 self._last_proc_s = time.perf_counter() - started
+                self._proc_total_s += self._last_proc_s
+                self._proc_max_s = max(self._proc_max_s, self._last_proc_s)
+                # A slow frame must not carry the session past its expiry unnoticed.
+                self._check_time(now + self._last_proc_s)
                 if self.done:
                     self._release()
             return out
@@ -276,14 +287,14 @@ class ChallengeSession:
         nominal = cfg.frame_interval_ms / 1000.0
         if self._last_frame_t is not None:
             if now < self._last_frame_t:
-                self._fail("frame_timing")
+                self._fail("frame_timing", "time went backwards")
                 return False
             self._arrivals.append(now)
             while self._arrivals and now - self._arrivals[0] > cfg.rate_window_s:
                 self._arrivals.popleft()
             if now - self._first_frame_t >= cfg.rate_window_s and \
                     len(self._arrivals) > cfg.max_fps * cfg.rate_window_s:
-                self._fail("frame_timing")
+                self._fail("frame_timing", f"{len(self._arrivals)} frames in {cfg.rate_window_s:g} s")
                 return False
             queued = (now - self._last_frame_t) < 0.5 * nominal and self._last_proc_s > 0.5 * nominal
             if queued or self._burst_left > 0:
@@ -300,7 +311,7 @@ class ChallengeSession:
         self._frames += 1
         self._last_frame_t = now
         if self._frames > self.timeout_s * cfg.max_fps + 20:
-            self._fail("frame_timing")
+            self._fail("frame_timing", "too many frames")
             return False
         return True
 
@@ -311,7 +322,8 @@ class ChallengeSession:
             self._fail(self._timeout_reason())
         elif self._last_frame_t is not None and \
                 now - self._last_frame_t - self._last_proc_s > self.config.max_gap_s:
-            self._fail("frame_timing")
+            self._fail("frame_timing", f"no frame for {now - self._last_frame_t:.2f} s "
+                                       f"(our last frame took {self._last_proc_s:.2f} s)")
         if self.done:
             self._release()
 
@@ -335,19 +347,25 @@ class ChallengeSession:
         analysis = self._tracker_().analyse(rgb)
         self._last_analysis = analysis
         if analysis is None:
-            if self._face_seen and self._last_face_t is not None and now - self._last_face_t > cfg.face_lost_s:
-                self._fail("face_lost")
-                return
+            # Lost = frames keep coming without the face for face_lost_s (a pause of the stream itself
+            # is the timing rules' business, and the next face must still pass the continuity checks).
+            if self._face_seen:
+                if self._no_face_since is None:
+                    self._no_face_since = now
+                elif now - self._no_face_since > cfg.face_lost_s:
+                    self._fail("face_lost", f"no face for {now - self._no_face_since:.2f} s")
+                    return
             self._guide(out, "No face: look at the camera", now)
             return
+        if self._no_face_since is not None and now - self._no_face_since > cfg.face_lost_s:
+            self._fail("face_lost", f"no face for {now - self._no_face_since:.2f} s")
+            return
+        self._no_face_since = None
 
         # One continuous face: the landmark box may only move as far as a head moves between frames.
         box = analysis.box
         width = max(box[2] - box[0], 1.0)
         if self._last_box is not None:
-            if now - self._last_face_t > cfg.face_lost_s:
-                self._fail("face_lost")
-                return
             dt = now - self._last_face_t
             lb = self._last_box
             lw = max(lb[2] - lb[0], 1.0)
@@ -355,7 +373,7 @@ class ChallengeSession:
             allowed = max(width, lw) * (cfg.jump_frac + cfg.jump_frac_per_s * dt)
             scale = max(width / lw, lw / width)
             if jump > allowed or scale > cfg.max_scale_change * (1 + dt):
-                self._fail("face_changed")
+                self._fail("face_changed", f"face box jumped {jump:.0f} px / scale x{scale:.2f} in {dt:.2f} s")
                 return
         self._last_box = box
         self._last_face_t = now
@@ -462,7 +480,7 @@ class ChallengeSession:
             d = pipeline.distance(emb, result.embedding)
             self.max_embedding_distance = max(self.max_embedding_distance, d)
             if d > threshold:
-                self._fail("face_changed")
+                self._fail("face_changed", f"embedding distance {d:.3f} > {threshold:.3f}")
                 return False
         self._embeddings.append((t, result.embedding))
         if self._best is None or score >= self._best[0]:
@@ -503,14 +521,19 @@ class ChallengeSession:
         self.passed = True
         self.reason = None
         self._release()
+        log.info("liveness session %s passed: steps %s, %d frames, max embedding distance %.3f", self.id[:8],
+                 self.steps, self._frames, self.max_embedding_distance)
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, reason: str, detail: str = "") -> None:
         if self.done:
             return
         self.done = True
         self.passed = False
         self.reason = reason
+        self.detail = detail
         self._best = None
+        log.warning("liveness session %s failed: %s %s (frames %d, step %d of %s)", self.id[:8], reason, detail,
+                 self._frames, self.step_index, self.steps)
 
     def _release(self) -> None:
         if self._tracker is not None:
@@ -542,6 +565,7 @@ class ChallengeSession:
             return {
                 "passed": self.passed,
                 "reason": self.reason,
+                "detail": self.detail,
                 "steps": list(self.steps),
                 "completed": self.step_index,
                 "kiosk": self.kiosk,
@@ -549,6 +573,8 @@ class ChallengeSession:
                 "duration_s": round(duration, 3),
                 "fps": round((self._frames - 1) / duration, 2) if duration > 0 else None,
                 "blinks": self.blinks,
+                "processing_ms": {"mean": round(1000 * self._proc_total_s / max(self._frames, 1), 1),
+                                  "max": round(1000 * self._proc_max_s, 1)},
                 "embeddings": len(self._embeddings),
                 "max_embedding_distance": round(self.max_embedding_distance, 4),
                 "pad_mode": self.pad_mode,
