@@ -33,17 +33,8 @@ import sys
 
 import numpy as np
 import pytest
-
-from test_app_kiosk import (  # noqa: F401 - playwright_instance is a fixture
-    CHROMIUM,
-    Server,
-    _launch,
-    on_canvas,
-    playwright_instance,
-    shot,
-    watch_console,
-    write_y4m,
-)
+from test_app_kiosk import CHROMIUM, Server, _launch, on_canvas, shot, watch_console, write_y4m
+from test_app_kiosk import playwright_instance as _playwright_fixture  # noqa: F401 - registers `playwright_instance`
 
 pytestmark = [
     pytest.mark.e2e,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,7 +20,7 @@ from whosthat.errors import BadInputError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
 DataOpt = Annotated[Path, typer.Option("--data", help="dataset folder")]
-ModelPathOpt = Annotated[Optional[Path], typer.Option("--model", help="ONNX file (default: the shipped model)")]
+ModelPathOpt = Annotated[Path | None, typer.Option("--model", help="ONNX file (default: the shipped model)")]
 
 
 def _echo_json(obj) -> None:
@@ -44,9 +44,9 @@ def _need_torch() -> None:
 @train_app.command("eyes")
 def train_eyes_command(
     data: DataOpt,
-    out: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")] = None,
     seed: Annotated[int, typer.Option(help="random seed (split, augmentation, initialisation)")] = 0,
-    epochs: Annotated[int, typer.Option(min=1, max=500)] = 30,
+    epochs: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
     """Train the eye-state CNN on CEW-layout patches; x1 / x1.5 / x2 augmentation compared; ONNX export."""
     _need_folder(data)
@@ -56,8 +56,8 @@ def train_eyes_command(
 
     out = out or get_settings().home / "models"
     report = train_eyes(data, out, seed=seed, epochs=epochs)
-    _echo_json({k: report[k] for k in ("chosen_factor", "threshold", "onnx", "split")} |
-               {"variants": [{"factor": v["factor"], "validation_accuracy": v["validation"]["accuracy"],
+    _echo_json({k: report[k] for k in ("chosen", "threshold", "onnx", "split")} |
+               {"variants": [{"name": v["name"], "validation_accuracy": v["validation"]["accuracy"],
                               "test_accuracy": v["test"]["accuracy"]} for v in report["variants"]],
                 "out": str(out)})
 
@@ -66,7 +66,7 @@ def train_eyes_command(
 def eval_eyes_command(
     data: DataOpt,
     model: ModelPathOpt = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="write report.json and roc.png here")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write report.json and roc.png here")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy, AUC and confusion matrix of the eye-state model on any CEW-layout folder."""
@@ -98,7 +98,7 @@ def eyes_command(
     clf = EyeStateClassifier(model or DEFAULT_EYE_MODEL)
     patches = [decode_image(p) for p in images]
     probs = clf.closed_prob(patches)
-    for path, p in zip(images, probs):
+    for path, p in zip(images, probs, strict=True):
         row = {"path": str(path), "closed_prob": round(float(p), 4)}
         if as_json:
             _echo_json(row)
@@ -110,7 +110,7 @@ def eyes_command(
 @train_app.command("pad")
 def train_pad_command(
     data: DataOpt,
-    out: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     epochs: Annotated[int, typer.Option(min=1, max=500)] = 12,
 ) -> None:
@@ -129,8 +129,8 @@ def train_pad_command(
 def eval_pad_command(
     data: DataOpt,
     model: ModelPathOpt = None,
-    subjects: Annotated[Optional[str], typer.Option(help="comma-separated subject ids to score (default: all)")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="write report.json and det.png here")] = None,
+    subjects: Annotated[str | None, typer.Option(help="comma-separated subject ids to score (default: all)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write report.json and det.png here")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """APCER, BPCER and ACER (ISO/IEC 30107-3) at the model's operating threshold on a NUAA-layout folder."""
@@ -182,7 +182,7 @@ def pad_command(
 @bench_app.command("liveness")
 def bench_liveness_command(
     frames: Annotated[int, typer.Option(min=5, max=10000, help="frames to time")] = 200,
-    image: Annotated[Optional[Path], typer.Option(help="face photo to use (default: scikit-image's astronaut)")] = None,
+    image: Annotated[Path | None, typer.Option(help="face photo to use (default: scikit-image's astronaut)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Per-frame liveness processing at 640x480 (face mesh + eye state + head pose): median and p90 in ms."""

@@ -36,7 +36,7 @@ FOREHEAD = 10
 
 # Eye patches like CEW's: 24x24 gray, the eye centred, the patch side this many eye widths.
 EYE_PATCH_SIZE = 24
-EYE_PATCH_SCALE = 1.6
+EYE_PATCH_SCALE = 1.45
 
 # Neutral (frontal) position of the nose between eye line and chin; about 0.42 on the mesh's
 # canonical face. Pitch is reported for guidance only, not used to decide a step.

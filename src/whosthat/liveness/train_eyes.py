@@ -138,19 +138,22 @@ def train_one(x_train, y_train, x_val, y_val, *, seed: int, epochs: int, batch_s
     xv = torch.from_numpy(prepare_patches(x_val))
     gen = torch.Generator().manual_seed(seed)
     best, best_acc, history = None, -1.0, []
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         model.train()
         perm = torch.randperm(len(xt), generator=gen)
         for i in range(0, len(xt), batch_size):
             b = perm[i:i + batch_size]
+            xb = xt[b]
+            flip = torch.rand(len(b), generator=gen) < 0.5  # a mirrored eye is still an eye in the same state
+            xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
             opt.zero_grad()
-            loss = loss_fn(model(xt[b]).squeeze(1), yt[b])
+            loss = loss_fn(model(xb).squeeze(1), yt[b])
             loss.backward()
             opt.step()
             sched.step()
         model.eval()
         with torch.no_grad():
-            pv = torch.sigmoid(model(xv).squeeze(1)).numpy()
+            pv = EyeStateNet([model])(xv).numpy()
         acc = float(((pv >= 0.5) == y_val).mean())
         history.append(acc)
         if acc > best_acc:  # ties keep the earlier epoch
@@ -160,11 +163,29 @@ def train_one(x_train, y_train, x_val, y_val, *, seed: int, epochs: int, batch_s
     return model, history
 
 
-def predict(model, x: np.ndarray) -> np.ndarray:
+def EyeStateNet(models):  # noqa: N802 - a class built lazily so that importing this module needs no torch
+    """Closed probability = mean over `models` and over the patch and its mirror image (test-time flip)."""
     import torch
 
+    class _Net(torch.nn.Module):
+        def __init__(self, ms):
+            super().__init__()
+            self.ms = torch.nn.ModuleList(ms)
+
+        def forward(self, x):
+            probs = [torch.sigmoid(m(v)).squeeze(1) for m in self.ms for v in (x, x.flip(3))]
+            return torch.stack(probs, 0).mean(0)
+
+    return _Net(models).eval()
+
+
+def predict(model, x: np.ndarray) -> np.ndarray:
+    """model: a trained CNN or an EyeStateNet; returns closed probabilities with test-time flip."""
+    import torch
+
+    net = model if hasattr(model, "ms") else EyeStateNet([model])
     with torch.no_grad():
-        return torch.sigmoid(model(torch.from_numpy(prepare_patches(x))).squeeze(1)).numpy()
+        return net(torch.from_numpy(prepare_patches(x))).numpy()
 
 
 def metrics(prob: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> dict:
@@ -187,15 +208,7 @@ def export_onnx(model, path: Path, metadata: dict[str, str]) -> None:
     import onnx
     import torch
 
-    class WithSigmoid(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, x):
-            return torch.sigmoid(self.m(x)).squeeze(1)
-
-    wrapped = WithSigmoid(model).eval()
+    wrapped = model if hasattr(model, "ms") else EyeStateNet([model])
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(wrapped, (torch.zeros(1, 1, PATCH_SIZE, PATCH_SIZE),), str(path), dynamo=False,
                       input_names=["patches"], output_names=["closed_prob"], opset_version=17,
@@ -207,12 +220,12 @@ def export_onnx(model, path: Path, metadata: dict[str, str]) -> None:
     onnx.save(proto, str(path))
 
 
-def train_eyes(data: Path, out: Path, *, seed: int = 0, epochs: int = 30,
+def train_eyes(data: Path, out: Path, *, seed: int = 0, epochs: int = 20,
                factors: tuple[float, ...] = (1.0, 1.5, 2.0)) -> dict:
     t0 = time.time()
     x, y, groups, _paths = load_cew(data)
     split = split_groups(groups, seed)
-    counts = {name: {"patches": int((split == i).sum()), "groups": len({g for g, s in zip(groups, split) if s == i}),
+    counts = {name: {"patches": int((split == i).sum()), "groups": len({g for g, s in zip(groups, split, strict=True) if s == i}),
                      "closed": int(((split == i) & (y == 1)).sum())}
               for i, name in enumerate(("train", "validation", "test"))}
     _log(f"CEW patches: {len(x)}; split by face/photo: {counts}")
@@ -229,8 +242,16 @@ def train_eyes(data: Path, out: Path, *, seed: int = 0, epochs: int = 30,
              f"(AUC {val['auc']:.4f}) in {time.time() - t1:.0f}s")
         variants.append({"factor": factor, "train_size": int(len(xa)), "validation": val,
                          "best_epoch": int(np.argmax(history)) + 1, "model": model})
-    # Choose on validation only: best accuracy, then AUC; ties go to the smaller training set.
-    chosen = max(variants, key=lambda v: (v["validation"]["accuracy"], v["validation"]["auc"], -v["factor"]))
+    # A fourth candidate: the three variants averaged (one ONNX file, three small nets).
+    ensemble = EyeStateNet([v["model"] for v in variants])
+    variants.append({"factor": 0.0, "name": "ensemble of " + ", ".join(f"x{v['factor']:g}" for v in variants),
+                     "train_size": int(sum(v["train_size"] for v in variants)), "best_epoch": 0,
+                     "validation": metrics(predict(ensemble, xva), yva), "model": ensemble})
+    for v in variants:
+        v.setdefault("name", f"x{v['factor']:g}")
+    _log(f"{variants[-1]['name']}: validation accuracy {variants[-1]['validation']['accuracy']:.4f}")
+    # Choose on validation only: best accuracy, then AUC; ties go to the simpler model (listed first).
+    chosen = max(variants, key=lambda v: (v["validation"]["accuracy"], v["validation"]["auc"], -variants.index(v)))
     model = chosen["model"]
     # Threshold: 0.5 unless another validation threshold is strictly better.
     pv = predict(model, xva)
@@ -250,25 +271,29 @@ def train_eyes(data: Path, out: Path, *, seed: int = 0, epochs: int = 30,
         "command": f"whosthat train eyes --data {data} --seed {seed} --epochs {epochs}",
         "data": str(data), "seed": seed, "epochs": epochs, "split": counts,
         "split_rule": "by face: both eyes of one face, all faces of one CEW photo, all photos of one LFW person",
-        "variants": [{k: v[k] for k in ("factor", "train_size", "best_epoch", "validation", "test")} for v in variants],
-        "chosen_factor": chosen["factor"], "threshold": threshold, "parameters": n_params,
+        "variants": [{k: v[k] for k in ("name", "factor", "train_size", "best_epoch", "validation", "test")}
+                     for v in variants],
+        "chosen": chosen["name"], "chosen_factor": chosen["factor"], "threshold": threshold, "parameters": n_params,
         "onnx": onnx_path.name, "onnx_bytes": onnx_path.stat().st_size, "train_seconds": round(time.time() - t0, 1),
     }
     (out / "eye_state.json").write_text(json.dumps(report, indent=2) + "\n")
     write_card(report, out / card)
-    _log(f"exported {onnx_path} ({onnx_path.stat().st_size} bytes), chosen x{chosen['factor']:g}, "
+    _log(f"exported {onnx_path} ({onnx_path.stat().st_size} bytes), chosen {chosen['name']}, "
          f"threshold {threshold:.2f}, held-out test accuracy {chosen['test']['accuracy']:.4f}")
     return report
 
 
 def write_card(report: dict, path: Path) -> None:
     """The model card beside the ONNX file, every number taken from `report` (this training run)."""
-    chosen = next(v for v in report["variants"] if v["factor"] == report["chosen_factor"])
+    from whosthat.liveness.mesh import EYE_PATCH_SCALE
+
+    chosen = next(v for v in report["variants"] if v["name"] == report["chosen"])
     t = chosen["test"]
     c = t["confusion"]
     rows = "\n".join(
-        f"| x{v['factor']:g} | {v['train_size']} | {v['best_epoch']} | {v['validation']['accuracy']:.4f} | "
-        f"{v['validation']['auc']:.4f} | {v['test']['accuracy']:.4f} | {v['test']['auc']:.4f} |"
+        f"| {v['name']} | {v['train_size'] if v['factor'] else '-'} | {v['best_epoch'] or '-'} | "
+        f"{v['validation']['accuracy']:.4f} | {v['validation']['auc']:.4f} | {v['test']['accuracy']:.4f} | "
+        f"{v['test']['auc']:.4f} |"
         for v in report["variants"])
     s = report["split"]
     path.write_text(f"""# eye-state-cnn (`eye_state.onnx`)
@@ -278,16 +303,19 @@ fused with the eye aspect ratio from the MediaPipe face mesh.
 
 - **Input** `patches` float32[N, 1, 24, 24]: gray eye patch resized to 24x24, standardised per patch
   (`whosthat.liveness.eyes.prepare_patches`). At serve time the patch is cut from the face mesh like
-  the CEW patches: centred on the eye, eye line horizontal, side 1.6 x the eye's corner-to-corner width.
+  the CEW patches: centred on the eye, eye line horizontal, side {EYE_PATCH_SCALE} x the eye's corner-to-corner width.
 - **Output** `closed_prob` float32[N]; closed when >= {report['threshold']:.3f} (metadata `whosthat_threshold`).
-- **Architecture** 5 conv layers (16-16-32-32-64 channels, BatchNorm, ReLU, two max-pools), global average
-  pool, dropout, one linear unit; {report['parameters']} parameters, {report['onnx_bytes'] / 1024:.0f} KiB.
+- **Architecture** a small CNN: 5 conv layers (16-16-32-32-64 channels, BatchNorm, ReLU, two max-pools),
+  global average pool, dropout, one linear unit; the output averages the patch and its mirror image (and,
+  for an ensemble, the member networks); {report['parameters']} parameters in all,
+  {report['onnx_bytes'] / 1024:.0f} KiB.
 - **Data** CEW eye patches (`$WHOSTHAT_DATA/cew_eyes`: closed eyes from the Closed Eyes In The Wild faces,
   open eyes from LFW faces; Song, Tan, Liu, Chen, Pattern Recognition 47(9), 2014). Not redistributed.
 - **Split** {report['split_rule']}; seed {report['seed']}: train {s['train']['patches']} patches
   ({s['train']['groups']} faces/people), validation {s['validation']['patches']} ({s['validation']['groups']}),
   test {s['test']['patches']} ({s['test']['groups']}). The test faces were never seen in training or in any choice.
-- **Training** AdamW, one-cycle LR 2e-3, batch 64, {report['epochs']} epochs, best validation epoch kept,
+- **Training** AdamW, one-cycle LR 2e-3, batch 64, random mirror flips, {report['epochs']} epochs, best
+  validation epoch kept,
   CPU, {report['train_seconds']:.0f} s for all three variants on this (shared) machine.
 
 ## Augmentation comparison (the seed's x1 / x1.5 / x2 training sets)
@@ -299,7 +327,8 @@ gamma/contrast/brightness change, sometimes blur or sensor noise; drawn once wit
 |---|---|---|---|---|---|---|
 {rows}
 
-Chosen on validation accuracy: **x{report['chosen_factor']:g}**. Test (held-out faces) at threshold
+Test columns use threshold 0.5, except the chosen model's, which uses its own threshold.
+Chosen on validation accuracy: **{report['chosen']}**. Test (held-out faces) at threshold
 {report['threshold']:.3f}: accuracy **{t['accuracy']:.4f}**, AUC {t['auc']:.4f}; confusion (rows true,
 columns predicted): open {c['true_open_pred_open']} / {c['true_open_pred_closed']}, closed
 {c['true_closed_pred_open']} / {c['true_closed_pred_closed']}.
