@@ -82,13 +82,15 @@ PLAIN_ONLY = "|plain-only"
 
 def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib-resnet-v1",
                 fallback_box: tuple[float, float, float, float] | None = None, progress: bool = True,
-                cache: EmbeddingCache | None = None, mirrored: bool = True) -> FileEmbeddings:
+                cache: EmbeddingCache | None = None, mirrored: bool = True, choose: str = "largest") -> FileEmbeddings:
     """Embed the dominant (largest) face of each file through the cache.
 
     mirrored=True embeds the plain and the mirrored chip (flipped[] filled); mirrored=False only the
     plain chip (half the cost; flipped[] stays NaN), stored under the key + "|plain-only" and also
     served from full rows. Files where no face is detected get NaN rows and found=False, unless
     `fallback_box` is given: then that fixed box is used for them instead (and meta says so).
+    choose: which face of a multi-face photo: "largest" (the app's dominant face) or "central" (the
+    one nearest the image centre: LFW's convention, its labelled person is centred in the crop).
     """
     from tqdm import tqdm
 
@@ -97,7 +99,8 @@ def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib
     from whosthat.vision.pipeline import FacePipeline
 
     pipe = FacePipeline(detector=detector, embedder=embedder, flip=False)
-    key = pipe.key + (f"|fallback={','.join(f'{v:.1f}' for v in fallback_box)}" if fallback_box else "")
+    base = pipe.key + (f"|fallback={','.join(f'{v:.1f}' for v in fallback_box)}" if fallback_box else "")
+    key = base + ("|central" if choose == "central" else "")
     cache = cache or EmbeddingCache()
     n = len(paths)
     dim = pipe.embedder.dim or 128
@@ -110,6 +113,13 @@ def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib
     for i, path in enumerate(paths):
         digest = file_digest(path)
         hit = cache.get(key, digest)
+        if hit is None and choose == "central":
+            # With a single face (most photos) the choice makes no difference: reuse those rows.
+            for k in (base, base + PLAIN_ONLY):
+                row = cache.get(k, digest)
+                if row is not None and row[3].get("faces", 1) <= 1 and (row[2] is not None or not mirrored):
+                    hit = row
+                    break
         plain_hit = cache.get(key + PLAIN_ONLY, digest) if hit is None else None
         if plain_hit is not None and (not mirrored or not plain_hit[0]):
             hit = plain_hit
@@ -120,6 +130,9 @@ def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib
                 hit = (False, None, None, {"error": str(exc)})
             else:
                 dets = pipe.detect(rgb)
+                if choose == "central" and len(dets) > 1:
+                    h, w = rgb.shape[:2]
+                    dets = sorted(dets, key=lambda d: (d.center[0] - w / 2) ** 2 + (d.center[1] - h / 2) ** 2)
                 det = dets[0] if dets else None
                 meta = {}
                 if det is None and fallback_box is not None:

@@ -161,7 +161,8 @@ def eval_lfw_command(
     if missing:
         raise BadInputError(f"{len(missing)} images named in pairs.txt are missing, e.g. {missing[0]}")
     t0 = time.time()
-    emb = embed_files(files, detector=detector, embedder=model, progress=True, mirrored=flip)
+    # LFW's labelled person is the face at the centre of each crop; other faces are bystanders.
+    emb = embed_files(files, detector=detector, embedder=model, progress=True, mirrored=flip, choose="central")
     no_face = int((~emb.found).sum())
     fallback_note = "none"
     if no_face:
@@ -171,7 +172,7 @@ def eval_lfw_command(
         median_box = tuple(float(v) for v in np.median(boxes, axis=0))
         lost = [f for f, ok in zip(files, emb.found, strict=True) if not ok]
         back = embed_files(lost, detector=detector, embedder=model, fallback_box=median_box, progress=False,
-                           mirrored=flip)
+                           mirrored=flip, choose="central")
         idx = {f: i for i, f in enumerate(files)}
         for j, f in enumerate(lost):
             i = idx[f]
