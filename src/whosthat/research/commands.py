@@ -98,11 +98,11 @@ def _train(method: str, backbone: str, data: Path | None, test_fold: list[int] |
         raise BadInputError(f"unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}")
     if epochs < 1:
         raise BadInputError("--epochs must be >= 1")
-    if val_fold is not None and not 1 <= val_fold <= 10:
-        raise BadInputError("--val-fold is numbered 1..10")
+    if val_fold is not None and not 0 <= val_fold <= 10:
+        raise BadInputError("--val-fold is numbered 1..10 (0: none)")
     folds = _folds(test_fold)
     root = lfw.lfw_root(data)
-    if val_fold is not None and val_fold - 1 in folds:
+    if val_fold and val_fold - 1 in folds:
         raise BadInputError("the validation fold cannot be a test fold")
     method_kwargs = _parse_params(params)
     backbone_kwargs = {k[len("backbone."):]: method_kwargs.pop(k) for k in list(method_kwargs) if k.startswith("backbone.")}
@@ -112,7 +112,7 @@ def _train(method: str, backbone: str, data: Path | None, test_fold: list[int] |
         devices=int(devices) if devices.isdigit() else devices, strategy=strategy, num_nodes=num_nodes,
         backbone_weights=str(weights) if weights else None, method_kwargs=method_kwargs,
         backbone_kwargs=backbone_kwargs, limit_train_batches=limit_train_batches,
-        val_fold=val_fold - 1 if val_fold else None, seed=seed,
+        val_fold=val_fold - 1 if val_fold is not None else None, seed=seed,
         command="whosthat " + " ".join(sys.argv[1:]),
     )
     from whosthat.config import get_settings
@@ -136,7 +136,7 @@ def _register_train(cli_name: str, method: str) -> None:
         backbone: Annotated[str, typer.Option(help="dlib_features, small_cnn, inception_resnet_v1, bn_inception")] = "dlib_features",
         data: DataOpt = None,
         test_fold: FoldsOpt = None,
-        val_fold: Annotated[Optional[int], typer.Option(help="also hold out this fold for validation (tuning)")] = None,
+        val_fold: Annotated[Optional[int], typer.Option(help="fold left out of training whose pairs choose the threshold (default: the one before the test fold; 0: none, threshold from the trained-on folds)")] = None,
         epochs: Annotated[int, typer.Option(help="training epochs")] = 10,
         lr: Annotated[float, typer.Option(help="learning rate (AdamW, cosine schedule)")] = 1e-3,
         weight_decay: Annotated[float, typer.Option(help="AdamW weight decay")] = 0.0,

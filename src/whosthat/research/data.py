@@ -123,6 +123,18 @@ class ArrayDataset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    def __getitems__(self, items: list[int]):
+        """A whole batch at once for feature inputs (no per-sample Python work); images go sample by sample."""
+        if self.images:
+            return [self.__getitem__(i) for i in items]
+        rows = self.indices[np.asarray(items)]
+        if len(self.views) > 1:
+            pick = self.rng.integers(len(self.views), size=len(rows))
+            x = np.stack([self.views[v][r] for v, r in zip(pick, rows, strict=True)])
+        else:
+            x = self.data[rows]
+        return [(torch.from_numpy(np.asarray(x, dtype=np.float32)), torch.as_tensor(self.labels[np.asarray(items)]))]
+
     def __getitem__(self, i: int):
         view = self.views[self.rng.integers(len(self.views))] if len(self.views) > 1 else self.data
         row = view[self.indices[i]]
@@ -136,6 +148,11 @@ class ArrayDataset(Dataset):
             dy, dx = self.rng.integers(0, 2 * pad + 1, size=2)
             row = padded[dy : dy + row.shape[0], dx : dx + row.shape[1]]
         return to_tensor(row[None])[0], int(self.labels[i])
+
+
+def _batch_collate(batch):
+    """`ArrayDataset.__getitems__` already built the batch for feature inputs."""
+    return batch[0]
 
 
 def _person(relpath: str) -> str:
@@ -218,11 +235,13 @@ class LFWDataModule(L.LightningDataModule):
         ds = ArrayDataset(self.source.data, self.train_indices, self.train_labels, self.augment, self.seed + rank,
                           views=self.feature_views)
         return DataLoader(ds, batch_sampler=sampler, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0)
+                          persistent_workers=self.num_workers > 0,
+                          collate_fn=None if self.source.kind == "images" else _batch_collate)
 
     def val_dataloader(self) -> DataLoader:
         ds = ArrayDataset(self.source.data, self.val_indices, self.val_labels)
-        return DataLoader(ds, batch_size=self.eval_batch_size, shuffle=False, num_workers=0)
+        return DataLoader(ds, batch_size=self.eval_batch_size, shuffle=False, num_workers=0,
+                          collate_fn=None if self.source.kind == "images" else _batch_collate)
 
     # -- evaluation helpers ---------------------------------------------------------------------------
     def pair_indices(self, pairs: list[lfw.Pair]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -327,11 +346,18 @@ def cew_layout(root: str | Path) -> tuple[dict[str, str], dict[str, str]]:
     return label, split
 
 
-def nuaa_layout(root: str | Path, test_subjects: tuple[str, ...] = ("0013", "0014", "0015"),
-                val_subjects: tuple[str, ...] = ("0012",)) -> tuple[dict[str, str], dict[str, str]]:
+def nuaa_layout(root: str | Path, test_subjects: tuple[str, ...] | None = None,
+                val_subjects: tuple[str, ...] | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """NUAA (`ClientRaw/<id>/*.jpg` live, `ImposterRaw/<id>/*.jpg` attack) -> ({relpath: 'live'|'attack'}, split)
-    with whole subjects held out for validation and test (never adjacent frames of one subject)."""
+    with whole subjects held out for validation and test (never adjacent frames of one subject); by
+    default the last two subject ids present are the test set and the one before them validation."""
     root = Path(root)
+    subjects = sorted({d.name for folder in ("ClientRaw", "ImposterRaw") if (root / folder).is_dir()
+                       for d in (root / folder).iterdir() if d.is_dir()})
+    if test_subjects is None:
+        test_subjects = tuple(subjects[-2:])
+    if val_subjects is None:
+        val_subjects = tuple(subjects[-3:-2])
     label, split = {}, {}
     for folder, kind in (("ClientRaw", "live"), ("ImposterRaw", "attack")):
         d = root / folder

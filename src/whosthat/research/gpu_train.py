@@ -78,7 +78,8 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
     torch.manual_seed(args.seed + test_fold)
     fold_dir = out_dir / f"fold{test_fold + 1}"
     fold_dir.mkdir(parents=True, exist_ok=True)
-    dm = LFWDataModule(source, root, test_fold=test_fold, min_images=args.min_images, n_classes=args.batch_classes,
+    val_fold = args.val_fold - 1 if args.val_fold else None
+    dm = LFWDataModule(source, root, test_fold=test_fold, val_fold=val_fold, min_images=args.min_images, n_classes=args.batch_classes,
                        m_per_class=args.batch_images, seed=args.seed)
     dm.setup()
     size = source.data.shape[1]
@@ -155,7 +156,8 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
         csv.writer(f).writerows(log)
     emb = embed_all(module.backbone, data_gpu, device)
     emb[~source.found] = np.nan
-    result, (d_test, same_test) = evaluate_fold(emb, source, root, test_fold, args.seed)
+    result, (d_test, same_test) = evaluate_fold(emb, source, root, test_fold, args.seed,
+                                                threshold_folds=[val_fold] if val_fold is not None else None)
     result.update({"train_seconds": round(train_seconds, 1), "train_identities": dm.num_train_classes,
                    "train_images": int(len(dm.train_indices)), "epochs": epoch + 1, "steps": step})
     (fold_dir / "metrics.json").write_text(json.dumps(result, indent=2))
@@ -216,6 +218,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--max-steps", type=int, default=0, help="stop each fold after this many steps (smoke tests)")
     ap.add_argument("--fold-time-s", type=float, default=0.0,
                     help="fit the number of epochs (at most --epochs) to this many training seconds per fold")
+    ap.add_argument("--val-fold", type=int, default=0,
+                    help="fold (1..10) left out of training whose pairs choose the threshold (0: all other folds)")
     ap.add_argument("--sanity-eval", action="store_true", help="evaluate the untrained network first")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--save-checkpoint", action="store_true")

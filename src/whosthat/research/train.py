@@ -43,7 +43,7 @@ class TrainConfig:
     n_classes: int = 24
     m_per_class: int = 2
     min_images: int = 2
-    val_fold: int | None = None
+    val_fold: int | None = None  # 0-based; None: the fold before the test fold; -1: no validation fold
     image_size: int | None = None  # resize prepared crops (e.g. 112 -> 64 for the small CNN on a CPU)
     seed: int = 0
     accelerator: str = "cpu"
@@ -61,6 +61,15 @@ class TrainConfig:
 
     def resolved_dim(self) -> int:
         return self.dim or DEFAULT_DIMS.get(self.backbone, 128)
+
+
+def validation_fold(cfg: TrainConfig, test_fold: int) -> int | None:
+    """The fold left out of training whose pairs choose the threshold (and drive tuning): `cfg.val_fold`,
+    by default the fold before the test fold (fold 10 -> 9, fold 1 -> 10); -1 means none (threshold
+    from all other folds, whose people the model was trained on)."""
+    if cfg.val_fold is None:
+        return (test_fold - 1) % 10
+    return None if cfg.val_fold < 0 else cfg.val_fold
 
 
 def input_spec(cfg: TrainConfig, source: ArraySource) -> str:
@@ -99,7 +108,8 @@ def embed_source(module, source: ArraySource, batch_size: int = 256, device: str
     return out
 
 
-def evaluate_fold(embeddings: np.ndarray, source: ArraySource, root: Path, test_fold: int, seed: int = 0) -> dict:
+def evaluate_fold(embeddings: np.ndarray, source: ArraySource, root: Path, test_fold: int, seed: int = 0,
+                  threshold_folds: list[int] | None = None) -> dict:
     """Metrics of one model on test fold `test_fold` (0-based): pair accuracy with the threshold from
     the other folds, ROC AUC, recall@1/2/4/8 over the fold's people (full gallery and 8 x 3 batches), NMI."""
     from whosthat.research.evaluation import roc_points
@@ -116,7 +126,14 @@ def evaluate_fold(embeddings: np.ndarray, source: ArraySource, root: Path, test_
     same = np.array([p.same for p in pairs])
     folds = np.array([p.fold for p in pairs])
     d = pair_distances(embeddings, a, b)
-    acc, thr = held_out_fold_accuracy(d, same, folds, test_fold)
+    if threshold_folds:
+        # threshold from pairs of people the model never saw (a validation fold): the training folds'
+        # pairs are of trained-on people, whose distances shrink, so their threshold can be far too tight
+        keep = np.isin(folds, threshold_folds) | (folds == test_fold)
+        acc, thr = held_out_fold_accuracy(d[keep], same[keep], folds[keep], test_fold)
+    else:
+        acc, thr = held_out_fold_accuracy(d, same, folds, test_fold)
+    acc_train_folds, thr_train_folds = held_out_fold_accuracy(d, same, folds, test_fold)
     test = folds == test_fold
     scored = test & ~np.isnan(d)
     auc = roc_points(d[scored], same[scored])[2] if len(np.unique(same[scored])) == 2 else None
@@ -137,6 +154,9 @@ def evaluate_fold(embeddings: np.ndarray, source: ArraySource, root: Path, test_
         "test_fold": test_fold + 1,
         "accuracy": acc,
         "threshold": thr,
+        "threshold_folds": [k + 1 for k in threshold_folds] if threshold_folds else "all other folds",
+        "accuracy_threshold_all_other_folds": acc_train_folds,
+        "threshold_all_other_folds": thr_train_folds,
         "auc": auc,
         "recall_at": optional(lambda: {str(k): v for k, v in recall_at_k(embeddings[rows], labels, (1, 2, 4, 8)).items()}),
         "recall1_batch_8x3": optional(lambda: batch_recall_at_k(embeddings[rows], labels, 8, 3, (1,), rounds=5, seed=seed)[1]),
@@ -173,7 +193,8 @@ def train_fold(cfg: TrainConfig, source: ArraySource, root: Path, test_fold: int
     L.seed_everything(cfg.seed + test_fold, workers=True, verbose=False)
     fold_dir = Path(out_dir) / f"fold{test_fold + 1}"
     fold_dir.mkdir(parents=True, exist_ok=True)
-    dm = LFWDataModule(source, root, test_fold=test_fold, val_fold=cfg.val_fold, min_images=cfg.min_images,
+    val_fold = validation_fold(cfg, test_fold)
+    dm = LFWDataModule(source, root, test_fold=test_fold, val_fold=val_fold, min_images=cfg.min_images,
                        n_classes=cfg.n_classes, m_per_class=cfg.m_per_class, num_workers=cfg.num_workers,
                        seed=cfg.seed, feature_views=feature_views)
     dm.setup()
@@ -204,7 +225,8 @@ def train_fold(cfg: TrainConfig, source: ArraySource, root: Path, test_fold: int
     if trainer.global_rank != 0:
         return module, {}
     emb = embed_source(module, source)
-    result, (d_test, same_test) = evaluate_fold(emb, source, root, test_fold, cfg.seed)
+    result, (d_test, same_test) = evaluate_fold(emb, source, root, test_fold, cfg.seed,
+                                                threshold_folds=[val_fold] if val_fold is not None else None)
     result.update({"train_seconds": round(train_seconds, 1), "train_identities": dm.num_train_classes,
                    "train_images": int(len(dm.train_indices)), "checkpoint": str(ckpt)})
     metrics_csv = Path(csv_logger.log_dir) / "metrics.csv"
@@ -273,6 +295,8 @@ def baseline_folds(root: Path, test_folds: list[int], features: Path | None = No
     source, _, _ = load_features(features)
     emb = l2_normalize(source.data) if normalise else source.data.copy()
     emb[~source.found] = np.nan
-    results = [evaluate_fold(emb, source, root, k)[0] for k in test_folds]
-    return {"config": {"method": "none (dlib-resnet-v1 descriptors)", "normalise": normalise}, "hardware": hardware(),
+    results = [evaluate_fold(emb, source, root, k, threshold_folds=[(k - 1) % 10])[0] for k in test_folds]
+    return {"config": {"method": "none (dlib-resnet-v1 descriptors)", "normalise": normalise,
+                       "threshold": "from the pairs of the fold before the test fold, as for trained models"},
+            "hardware": hardware(),
             "per_fold": results, "summary": summarise(results)}

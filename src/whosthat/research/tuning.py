@@ -22,7 +22,6 @@ SEARCH_SPACES = {
             "ce_weight": t.suggest_float("ce_weight", 0.1, 2.0, log=True),
             "warmup_epochs": t.suggest_int("warmup_epochs", 0, 2),
         },
-        "m_per_class": t.suggest_categorical("m_per_class", [2, 3]),
     },
     "arcface": lambda t: {
         "lr": t.suggest_float("lr", 1e-4, 3e-2, log=True),
@@ -68,7 +67,8 @@ def validation_score(module, source, root: Path, val_fold: int) -> tuple[float, 
 
 
 def tune(method: str, backbone: str, root: Path, trials: int, test_fold: int, val_fold: int, epochs: int,
-         storage: str, study_name: str, features: Path | None, crops: Path | None, out_dir: Path) -> dict:
+         storage: str, study_name: str, features: Path | None, crops: Path | None, out_dir: Path,
+         batch_classes: int = 24, batch_images: tuple[int, ...] = (2, 3)) -> dict:
     import lightning as L
     import optuna
 
@@ -80,8 +80,9 @@ def tune(method: str, backbone: str, root: Path, trials: int, test_fold: int, va
 
     def objective(trial: optuna.Trial) -> float:
         space = SEARCH_SPACES[method](trial)
-        cfg = TrainConfig(method=method, backbone=backbone, epochs=epochs, lr=space["lr"],
-                          weight_decay=space["weight_decay"], m_per_class=space.get("m_per_class", 2),
+        m = trial.suggest_categorical("m_per_class", list(batch_images)) if len(batch_images) > 1 else batch_images[0]
+        cfg = TrainConfig(method=method, backbone=backbone, epochs=epochs, lr=space["lr"], n_classes=batch_classes,
+                          weight_decay=space["weight_decay"], m_per_class=m,
                           method_kwargs=space["method_kwargs"], progress=False)
         L.seed_everything(trial.number, verbose=False)
         dm = LFWDataModule(source, root, test_fold=test_fold, val_fold=val_fold, n_classes=cfg.n_classes,
