@@ -130,3 +130,10 @@ def test_cew_and_nuaa_layouts_split_cleanly():
     for rel, part in split.items():
         subjects_by_split.setdefault(part, set()).add(rel.split("/")[1])
     assert not subjects_by_split["train"] & subjects_by_split["test"]
+
+
+def test_download_checksums_match_the_shipped_protocol_files(lfw_root):
+    from whosthat.research.download import LFW, verify
+
+    for name in ("pairs.txt", "people.txt", "pairsDevTrain.txt", "pairsDevTest.txt"):
+        assert verify(lfw_root / name, LFW[name]), name

@@ -68,6 +68,7 @@ def prepare_command(
     size: Annotated[int, typer.Option(help="crop size in pixels")] = 112,
     kind: Annotated[str, typer.Option(help="rotation or simple")] = "rotation",
     limit: Annotated[Optional[int], typer.Option(help="only the first N images (by path), for a quick check")] = None,
+    carry_dir: Annotated[Optional[Path], typer.Option(help="also write a compact copy for a GPU machine here: the crops the fold protocol uses + pairs.txt/people.txt")] = None,
 ) -> None:
     """Prepare LFW once: dlib descriptors (through the shared embedding cache) and aligned crops, under $WHOSTHAT_HOME/cache/research."""
     from whosthat.research import lfw
@@ -83,6 +84,15 @@ def prepare_command(
         typer.echo(f"features: {path}", err=True)
     if crops:
         typer.echo(f"crops: {prepare_lfw_crops(root, size=size, kind=kind, limit=limit)}", err=True)
+    if carry_dir is not None:
+        import shutil
+
+        from whosthat.research.prepare import default_crops_path, gpu_training_subset
+
+        (carry_dir / "lfw").mkdir(parents=True, exist_ok=True)
+        for name in ("pairs.txt", "people.txt"):
+            shutil.copy(root / name, carry_dir / "lfw" / name)
+        typer.echo(f"carry: {gpu_training_subset(root, default_crops_path(size, kind), carry_dir / 'crops.npz')}", err=True)
 
 
 def _train(method: str, backbone: str, data: Path | None, test_fold: list[int] | None, epochs: int, lr: float,
