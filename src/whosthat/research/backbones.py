@@ -197,12 +197,16 @@ class DlibFeatureHead(nn.Module):
 
     input_dim = 128
 
-    def __init__(self, dim: int = 128, hidden: int = 0):
+    def __init__(self, dim: int = 128, hidden: int = 0, residual: bool = False):
         super().__init__()
+        # residual=True: out = x + linear(x) with linear zero-initialised, so weight decay pulls the
+        # map towards the identity (the dlib baseline) instead of towards zero
+        self.residual = residual and dim == 128
         self.linear = nn.Linear(128, dim, bias=True)
         with torch.no_grad():
             self.linear.weight.zero_()
-            self.linear.weight[: min(dim, 128), : min(dim, 128)] = torch.eye(min(dim, 128))
+            if not self.residual:
+                self.linear.weight[: min(dim, 128), : min(dim, 128)] = torch.eye(min(dim, 128))
             self.linear.bias.zero_()
         self.mlp = None
         if hidden:
@@ -211,7 +215,7 @@ class DlibFeatureHead(nn.Module):
             nn.init.zeros_(self.mlp[2].bias)
 
     def forward(self, x):
-        out = self.linear(x)
+        out = self.linear(x) + x if self.residual else self.linear(x)
         return out + self.mlp(x) if self.mlp is not None else out
 
 

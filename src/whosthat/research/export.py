@@ -116,7 +116,10 @@ def model_card(name: str, module, metrics: dict, checkpoint: Path, export: dict)
         f"- input (`whosthat_input`): `{export['input']}`"
         + (" - the app runs dlib's ResNet on the aligned chip, then this head" if export["input"].startswith("features") else ""),
         "- output: L2-normalised embedding, compared with Euclidean distance",
-        f"- threshold: {export['threshold']:.4f} (chosen on the pairs of the training folds, never the test fold)",
+        f"- threshold: {export['threshold']:.4f} (chosen on the pairs of "
+        + (f"fold {', '.join(map(str, metrics['threshold_folds']))}, whose people were not trained on"
+           if isinstance(metrics.get("threshold_folds"), list) else "the other folds")
+        + "; never on the test fold)",
         f"- settings: `{json.dumps({k: v for k, v in hp.items() if k not in ('backbone_weights',)}, default=str)}`",
     ]
     if command:
@@ -130,7 +133,7 @@ def model_card(name: str, module, metrics: dict, checkpoint: Path, export: dict)
             "## Measured (LFW, people of the test fold never seen in training)",
             "",
             f"- held-out fold {metrics.get('test_fold')}: accuracy {num(metrics.get('accuracy'))} "
-            f"({metrics.get('test_pairs')} pairs, threshold from the other nine folds), AUC {num(metrics.get('auc'))}",
+            f"({metrics.get('test_pairs')} pairs, threshold as above), AUC {num(metrics.get('auc'))}",
             f"- recall@1 over the fold's {metrics.get('test_images')} images: {num((metrics.get('recall_at') or {}).get('1'))}; "
             f"8x3-batch recall@1: {num(metrics.get('recall1_batch_8x3'))}; NMI {num(metrics.get('nmi'))}",
             f"- trained on {metrics.get('train_identities')} identities / {metrics.get('train_images')} images in "
