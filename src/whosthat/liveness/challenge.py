@@ -411,8 +411,9 @@ class ChallengeSession:
             self.blinks += 1
 
         self._yaw_history.append(analysis.yaw_deg)
-        if self._yaw_baseline is None and len(self._yaw_history) >= 3:
-            # The face's own frontal yaw (cameras sit off-axis): the median of the first frames.
+        if self._yaw_baseline is None and len(self._yaw_history) >= 3 and \
+                now - self._first_face_t >= 0.5 * cfg.settle_s:
+            # The face's own frontal yaw (cameras sit off-axis): the median of its first half second.
             self._yaw_baseline = float(np.median(self._yaw_history))
         rel_yaw = analysis.yaw_deg - (self._yaw_baseline if self._yaw_baseline is not None else analysis.yaw_deg)
         frontal = abs(rel_yaw) <= cfg.frontal_deg

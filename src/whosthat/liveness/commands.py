@@ -193,6 +193,6 @@ def bench_liveness_command(
         _echo_json(report)
         return
     typer.echo(f"{report['frames']} frames {report['width']}x{report['height']}: median {report['median_ms']:.2f} ms, "
-               f"p90 {report['p90_ms']:.2f} ms (mesh {report['stages_median_ms']['mesh']:.2f}, "
+               f"p90 {report['p90_ms']:.2f} ms, CPU {report['cpu_median_ms']:.2f} ms, load {report['load_average']} (mesh {report['stages_median_ms']['mesh']:.2f}, "
                f"eye state {report['stages_median_ms']['eye_state']:.2f}, "
                f"pose+EAR+patches {report['stages_median_ms']['pose_ear_patches']:.2f})")

@@ -34,6 +34,8 @@ FACE_SIDE_IMAGE_RIGHT = 454
 CHIN = 152
 FOREHEAD = 10
 
+DOMINANCE_RATIO = 0.6
+
 # Eye patches like CEW's: 24x24 gray, the eye centred, the patch side this many eye widths.
 EYE_PATCH_SIZE = 24
 EYE_PATCH_SCALE = 1.45
@@ -175,7 +177,11 @@ class FaceMeshTracker:
         faces = self.landmarks(rgb)
         if not faces:
             return None
-        return analyse_landmarks(rgb, faces[0], n_faces=len(faces))
+        # Like the recognition pipeline's dominance rule: a face less than 0.6 x as wide as the largest is
+        # someone far behind, not a second person at the kiosk.
+        widths = [float(np.ptp(f[:, 0])) for f in faces]
+        n_close = sum(1 for w in widths if w >= DOMINANCE_RATIO * widths[0])
+        return analyse_landmarks(rgb, faces[0], n_faces=n_close)
 
     def close(self) -> None:
         with self._lock:
