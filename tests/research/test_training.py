@@ -51,19 +51,20 @@ def test_untrained_dlib_head_reproduces_the_plain_descriptors(tiny_features):
     assert np.allclose(out, expected, atol=1e-6)
 
 
-def test_training_uses_no_image_of_the_test_fold_people(lfw_root, tiny_features):
+def test_training_uses_no_image_of_the_test_or_validation_fold_people(lfw_root, tiny_features):
     from whosthat.research import lfw
     from whosthat.research.data import LFWDataModule
     from whosthat.research.prepare import load_features
 
     source, _, _ = load_features(tiny_features)
-    dm = LFWDataModule(source, lfw_root, test_fold=0, n_classes=2, m_per_class=2)
+    dm = LFWDataModule(source, lfw_root, test_fold=0, val_fold=9, n_classes=2, m_per_class=2)
     dm.setup()
-    test_people = set(lfw.read_people_folds(lfw_root)[0])
+    folds = lfw.read_people_folds(lfw_root)
     trained = {source.paths[i].split("/")[0] for i in dm.train_indices}
-    assert trained and not trained & test_people
-    assert all(source.paths[i].split("/")[0] in test_people for i in range(len(source.paths)) if i not in set(dm.train_indices)
-               and source.paths[i].split("/")[0] in trained) is True
+    assert trained and not trained & (set(folds[0]) | set(folds[9]))
+    # the validation pairs are fold 10's, and none of fold 1's (the test fold) is among them
+    a, b, same = dm.val_pairs
+    assert len(same) == 600
 
 
 def test_small_cnn_trains_from_scratch_on_aligned_crops(lfw_root, tiny_crops, tmp_path):

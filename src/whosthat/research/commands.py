@@ -11,7 +11,7 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,9 +21,9 @@ from whosthat.errors import BadInputError
 METHOD_NAMES = {"siamese-bce": "siamese_bce", "siamese-contrastive": "siamese_contrastive",
                 "group-loss": "group_loss", "arcface": "arcface"}
 
-DataOpt = Annotated[Optional[Path], typer.Option("--data", help="LFW folder or a folder holding lfw/ (default: $WHOSTHAT_DATA)")]
+DataOpt = Annotated[Path | None, typer.Option("--data", help="LFW folder or a folder holding lfw/ (default: $WHOSTHAT_DATA)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")]
-FoldsOpt = Annotated[Optional[list[int]], typer.Option("--test-fold", help="held-out LFW fold 1..10 (repeatable; default all ten)")]
+FoldsOpt = Annotated[list[int] | None, typer.Option("--test-fold", help="held-out LFW fold 1..10 (repeatable; default all ten)")]
 
 
 def _parse_params(params: list[str] | None) -> dict:
@@ -67,8 +67,8 @@ def prepare_command(
     crops: Annotated[bool, typer.Option("--crops/--no-crops", help="FaceAlignTransform crops of every image")] = True,
     size: Annotated[int, typer.Option(help="crop size in pixels")] = 112,
     kind: Annotated[str, typer.Option(help="rotation or simple")] = "rotation",
-    limit: Annotated[Optional[int], typer.Option(help="only the first N images (by path), for a quick check")] = None,
-    carry_dir: Annotated[Optional[Path], typer.Option(help="also write a compact copy for a GPU machine here: the crops the fold protocol uses + pairs.txt/people.txt")] = None,
+    limit: Annotated[int | None, typer.Option(help="only the first N images (by path), for a quick check")] = None,
+    carry_dir: Annotated[Path | None, typer.Option(help="also write a compact copy for a GPU machine here: the crops the fold protocol uses + pairs.txt/people.txt")] = None,
 ) -> None:
     """Prepare LFW once: dlib descriptors (through the shared embedding cache) and aligned crops, under $WHOSTHAT_HOME/cache/research."""
     from whosthat.research import lfw
@@ -146,24 +146,24 @@ def _register_train(cli_name: str, method: str) -> None:
         backbone: Annotated[str, typer.Option(help="dlib_features, small_cnn, inception_resnet_v1, bn_inception")] = "dlib_features",
         data: DataOpt = None,
         test_fold: FoldsOpt = None,
-        val_fold: Annotated[Optional[int], typer.Option(help="fold left out of training whose pairs choose the threshold (default: the one before the test fold; 0: none, threshold from the trained-on folds)")] = None,
+        val_fold: Annotated[int | None, typer.Option(help="fold left out of training whose pairs choose the threshold (default: the one before the test fold; 0: none, threshold from the trained-on folds)")] = None,
         epochs: Annotated[int, typer.Option(help="training epochs")] = 10,
         lr: Annotated[float, typer.Option(help="learning rate (AdamW, cosine schedule)")] = 1e-3,
         weight_decay: Annotated[float, typer.Option(help="AdamW weight decay")] = 0.0,
         batch_classes: Annotated[int, typer.Option(help="identities per batch (n)")] = 24,
         batch_images: Annotated[int, typer.Option(help="images per identity in a batch (m)")] = 2,
-        dim: Annotated[Optional[int], typer.Option(help="embedding size (default per backbone)")] = None,
-        image_size: Annotated[Optional[int], typer.Option(help="resize the prepared crops to this size")] = None,
-        weights: Annotated[Optional[Path], typer.Option(help="backbone weights file (state dict or checkpoint)")] = None,
+        dim: Annotated[int | None, typer.Option(help="embedding size (default per backbone)")] = None,
+        image_size: Annotated[int | None, typer.Option(help="resize the prepared crops to this size")] = None,
+        weights: Annotated[Path | None, typer.Option(help="backbone weights file (state dict or checkpoint)")] = None,
         accelerator: Annotated[str, typer.Option(help="cpu, gpu or auto")] = "cpu",
         devices: Annotated[str, typer.Option(help="devices per node (a number or auto)")] = "1",
         strategy: Annotated[str, typer.Option(help="auto, ddp, ddp_spawn, ...")] = "auto",
         num_nodes: Annotated[int, typer.Option(help="nodes for multi-node DDP")] = 1,
-        out: Annotated[Optional[Path], typer.Option(help="run folder (default $WHOSTHAT_HOME/runs/METHOD-BACKBONE)")] = None,
-        param: Annotated[Optional[list[str]], typer.Option("--param", help="method setting key=value, e.g. temperature=5; backbone.KEY=value for the backbone")] = None,
-        features: Annotated[Optional[Path], typer.Option(help="prepared dlib features .npz")] = None,
-        crops: Annotated[Optional[Path], typer.Option(help="prepared crops .npz")] = None,
-        limit_train_batches: Annotated[Optional[int], typer.Option(help="batches per epoch (quick checks)")] = None,
+        out: Annotated[Path | None, typer.Option(help="run folder (default $WHOSTHAT_HOME/runs/METHOD-BACKBONE)")] = None,
+        param: Annotated[list[str] | None, typer.Option("--param", help="method setting key=value, e.g. temperature=5; backbone.KEY=value for the backbone")] = None,
+        features: Annotated[Path | None, typer.Option(help="prepared dlib features .npz")] = None,
+        crops: Annotated[Path | None, typer.Option(help="prepared crops .npz")] = None,
+        limit_train_batches: Annotated[int | None, typer.Option(help="batches per epoch (quick checks)")] = None,
         seed: Annotated[int, typer.Option(help="random seed")] = 0,
         as_json: JsonOpt = False,
     ) -> None:
@@ -183,7 +183,7 @@ for _cli, _method in METHOD_NAMES.items():
 def eval_baseline_command(
     data: DataOpt = None,
     test_fold: FoldsOpt = None,
-    features: Annotated[Optional[Path], typer.Option(help="prepared dlib features .npz")] = None,
+    features: Annotated[Path | None, typer.Option(help="prepared dlib features .npz")] = None,
     normalise: Annotated[bool, typer.Option("--normalise/--raw", help="L2-normalise the descriptors first")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -207,11 +207,11 @@ def tune_command(
     test_fold: Annotated[int, typer.Option(help="fold never looked at while tuning (1..10)")] = 10,
     val_fold: Annotated[int, typer.Option(help="fold the objective is measured on (1..10)")] = 9,
     epochs: Annotated[int, typer.Option(help="epochs per trial")] = 10,
-    storage: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL of the study (default sqlite:///$WHOSTHAT_HOME/optuna.sqlite3)")] = None,
-    study_name: Annotated[Optional[str], typer.Option(help="study name (default tune-METHOD-BACKBONE)")] = None,
-    features: Annotated[Optional[Path], typer.Option(help="prepared dlib features .npz")] = None,
-    crops: Annotated[Optional[Path], typer.Option(help="prepared crops .npz")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="folder for the trials' runs")] = None,
+    storage: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the study (default sqlite:///$WHOSTHAT_HOME/optuna.sqlite3)")] = None,
+    study_name: Annotated[str | None, typer.Option(help="study name (default tune-METHOD-BACKBONE)")] = None,
+    features: Annotated[Path | None, typer.Option(help="prepared dlib features .npz")] = None,
+    crops: Annotated[Path | None, typer.Option(help="prepared crops .npz")] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for the trials' runs")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Optuna search of a method's settings: objective = accuracy on --val-fold pairs; --test-fold is never used.
@@ -241,8 +241,8 @@ def tune_command(
 def export_command(
     checkpoint: Annotated[Path, typer.Argument(help="a checkpoint written by `whosthat train` (fold*/model.ckpt)")],
     out: Annotated[Path, typer.Option("--out", help="FILE.onnx (default folder for the app: $WHOSTHAT_HOME/models/)")],
-    name: Annotated[Optional[str], typer.Option(help="registry name (default: the file name without .onnx)")] = None,
-    threshold: Annotated[Optional[float], typer.Option(help="match threshold (default: the one chosen on the training folds)")] = None,
+    name: Annotated[str | None, typer.Option(help="registry name (default: the file name without .onnx)")] = None,
+    threshold: Annotated[float | None, typer.Option(help="match threshold (default: the one chosen on the training folds)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export a trained model to ONNX with whosthat metadata and a model card; checks ONNX against PyTorch."""

@@ -86,10 +86,9 @@ def encode_jpeg_blob(images: np.ndarray, quality: int) -> tuple[np.ndarray, np.n
 
 def decode_jpeg_blob(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     import io
+    from concurrent.futures import ThreadPoolExecutor
 
     from PIL import Image
-
-    from concurrent.futures import ThreadPoolExecutor
 
     raw = blob.tobytes()
 

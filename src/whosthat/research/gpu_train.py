@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 
 
-def gpu_augment(x, generator=None):
+def gpu_augment(x):
     """uint8 [B, S, S, 3] on the device -> normalised float [B, 3, S, S]: random flip, random scale/shift
     (scale 0.85-1.0, up to 6% shift), brightness/contrast jitter."""
     import torch
     import torch.nn.functional as F
 
-    b, s = x.shape[0], x.shape[1]
+    b = x.shape[0]
     img = x.permute(0, 3, 1, 2).float() / 255.0
     flip = torch.rand(b, device=x.device) < 0.5
     img = torch.where(flip[:, None, None, None], img.flip(3), img)
@@ -67,7 +67,6 @@ def embed_all(backbone, data, device, batch: int = 1024) -> np.ndarray:
 
 def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, out_dir: Path) -> dict:
     import torch
-    import torch.nn.functional as F
 
     from whosthat.research.data import LFWDataModule
     from whosthat.research.evaluation import plot_roc, plot_training_curves

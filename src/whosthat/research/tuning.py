@@ -74,9 +74,12 @@ def tune(method: str, backbone: str, root: Path, trials: int, test_fold: int, va
 
     from whosthat.research.data import LFWDataModule
     from whosthat.research.modules import build_module
-    from whosthat.research.train import TrainConfig, input_spec, load_training_source
-
-    from whosthat.research.train import single_thread_for_small_models
+    from whosthat.research.train import (
+        TrainConfig,
+        input_spec,
+        load_training_source,
+        single_thread_for_small_models,
+    )
 
     source, views = load_training_source(backbone, features, crops)
     single_thread_for_small_models(backbone, "cpu")
