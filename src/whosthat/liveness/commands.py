@@ -67,18 +67,20 @@ def eval_eyes_command(
     data: DataOpt,
     model: ModelPathOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="write report.json and roc.png here")] = None,
+    split: Annotated[str, typer.Option(help="all, or train/validation/test of `train eyes`' face split")] = "all",
+    seed: Annotated[int, typer.Option(help="the split's seed (as given to `train eyes`)")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy, AUC and confusion matrix of the eye-state model on any CEW-layout folder."""
     _need_folder(data)
     from whosthat.liveness.evaluate import evaluate_eyes
 
-    report = evaluate_eyes(data, model, out)
+    report = evaluate_eyes(data, model, out, split=split, seed=seed)
     if as_json:
         _echo_json(report)
         return
     c = report["confusion"]
-    typer.echo(f"model {report['model']}  data {data}  n={report['n']} (closed {report['n_closed']})")
+    typer.echo(f"model {report['model']}  data {data} ({report['split']})  n={report['n']} (closed {report['n_closed']})")
     typer.echo(f"accuracy {report['accuracy']:.4f}  AUC {report['auc']:.4f}  threshold {report['threshold']:.3f}")
     typer.echo("confusion (rows true, cols predicted)   open   closed")
     typer.echo(f"  open                                {c['true_open_pred_open']:5d}  {c['true_open_pred_closed']:6d}")

@@ -37,7 +37,10 @@ def _roc_plot(y: np.ndarray, score: np.ndarray, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def evaluate_eyes(data: Path, model: Path | None = None, out: Path | None = None) -> dict:
+def evaluate_eyes(data: Path, model: Path | None = None, out: Path | None = None, split: str = "all",
+                  seed: int = 0) -> dict:
+    """split: "all", or "train" / "validation" / "test" of the face-disjoint split `whosthat train eyes`
+    draws with `seed` (so the held-out test faces can be scored again with this command)."""
     import cv2
     from sklearn.metrics import roc_auc_score
 
@@ -45,6 +48,14 @@ def evaluate_eyes(data: Path, model: Path | None = None, out: Path | None = None
 
     clf = EyeStateClassifier(model or DEFAULT_EYE_MODEL)
     items = list_cew(data)
+    if split != "all":
+        from whosthat.liveness.train_eyes import group_of, split_groups
+
+        names = ("train", "validation", "test")
+        if split not in names:
+            raise BadInputError(f"--split must be all, {', '.join(names)}")
+        which = split_groups([group_of(face) for _, _, _, face in items], seed)
+        items = [it for it, k in zip(items, which, strict=True) if names[k] == split]
     patches, labels, unreadable = [], [], 0
     for path, label, _side, _face in items:
         img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
@@ -57,7 +68,8 @@ def evaluate_eyes(data: Path, model: Path | None = None, out: Path | None = None
     prob = np.concatenate([clf.closed_prob(patches[i:i + 512]) for i in range(0, len(patches), 512)])
     pred = (prob >= clf.threshold).astype(int)
     report = {
-        "model": clf.name, "model_path": str(clf.path), "data": str(data), "n": int(len(y)),
+        "model": clf.name, "model_path": str(clf.path), "data": str(data), "split": split, "seed": seed,
+        "n": int(len(y)),
         "n_closed": int(y.sum()), "unreadable": unreadable, "threshold": clf.threshold,
         "accuracy": float((pred == y).mean()),
         "auc": float(roc_auc_score(y, prob)) if 0 < y.sum() < len(y) else float("nan"),
