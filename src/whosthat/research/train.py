@@ -99,8 +99,10 @@ def resize_source(source: ArraySource, size: int) -> ArraySource:
     return ArraySource(source.paths, data, source.found, source.meta)
 
 
-def embed_source(module, source: ArraySource, batch_size: int = 256, device: str = "cpu") -> np.ndarray:
-    """L2-normalised embeddings [N, dim] of every row of the source (NaN rows where found is False)."""
+def embed_source(module, source: ArraySource, batch_size: int = 256, device: str = "cpu",
+                 only: np.ndarray | None = None) -> np.ndarray:
+    """L2-normalised embeddings [N, dim] of every row of the source, or of the rows in `only` (NaN rows
+    where found is False or not asked for)."""
     import torch
 
     from whosthat.research.data import to_tensor
@@ -108,6 +110,8 @@ def embed_source(module, source: ArraySource, batch_size: int = 256, device: str
     module = module.to(device).eval()
     out = np.full((len(source.paths), module.hparams.dim), np.nan, np.float32)
     rows = np.flatnonzero(source.found)
+    if only is not None:
+        rows = np.intersect1d(rows, only)
     with torch.no_grad():
         for start in range(0, len(rows), batch_size):
             r = rows[start : start + batch_size]
@@ -176,6 +180,16 @@ def evaluate_fold(embeddings: np.ndarray, source: ArraySource, root: Path, test_
     return result, (d[test], same[test])
 
 
+def evaluation_rows(source: ArraySource, root: Path, test_fold: int, val_fold: int | None) -> np.ndarray:
+    """Rows `evaluate_fold` reads: the images of the test fold's people and of the pairs that choose
+    the threshold (the validation fold's, or all pairs). Image models embed only these."""
+    pairs = lfw.read_pairs(root, "pairs.txt")
+    folds = {test_fold, val_fold} if val_fold is not None else set(range(10))
+    wanted = {q for p in pairs if p.fold in folds for q in (p.path_a, p.path_b)}
+    people = set(lfw.read_people_folds(root, "people.txt")[test_fold])
+    return np.array([i for i, p in enumerate(source.paths) if p in wanted or p.split("/")[0] in people], dtype=np.int64)
+
+
 def load_training_source(backbone: str, features: Path | None = None, crops: Path | None = None,
                          image_size: int | None = None) -> tuple[ArraySource, list[np.ndarray] | None]:
     from whosthat.research.backbones import is_image_backbone
@@ -234,7 +248,7 @@ def train_fold(cfg: TrainConfig, source: ArraySource, root: Path, test_fold: int
     trainer.save_checkpoint(str(ckpt))  # every rank must call it (it holds a barrier); rank 0 writes
     if trainer.global_rank != 0:
         return module, {}
-    emb = embed_source(module, source)
+    emb = embed_source(module, source, only=evaluation_rows(source, root, test_fold, val_fold))
     result, (d_test, same_test) = evaluate_fold(emb, source, root, test_fold, cfg.seed,
                                                 threshold_folds=[val_fold] if val_fold is not None else None)
     result.update({"train_seconds": round(train_seconds, 1), "train_identities": dm.num_train_classes,
