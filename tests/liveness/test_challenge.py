@@ -56,7 +56,7 @@ def test_still_photo_fails_blink(still):
     assert s.recognition() is None
     summary = s.summary()
     assert summary["passed"] is False and summary["reason"] == "no_blink" and summary["blinks"] == 0
-    assert summary["embeddings"] >= 2  # the face was tracked and embedded; it just never blinked
+    assert summary["embeddings"] >= 1  # the face was tracked and embedded; it just never blinked
 
 
 @pytest.mark.parametrize("steps", [["turn_left", "turn_right"], ["blink"]])
@@ -84,11 +84,12 @@ def test_frames_faster_than_a_camera_fail(still):
 
 
 def test_stalled_stream_fails(still):
-    s = ChallengeSession.create("k", steps=["blink"], timeout_s=10, pad_mode="off")
+    s = ChallengeSession.create("k", steps=["blink"], timeout_s=60, pad_mode="off")
     s.process_frame(still, now=s.created_at + 0.1)
     assert s.poll(now=s.created_at + 0.5) == [] and not s.done
-    # the gap is measured net of the server's own time on the previous frame (a few hundred ms at most)
-    s.poll(now=s.created_at + 5.0)
+    # the gap is measured net of the server's own time on the previous frame (the first one loads models)
+    took = s.summary()["processing_ms"]["max"] / 1000
+    s.poll(now=s.created_at + 0.1 + took + 3.0)
     assert s.done and s.reason == "frame_timing"
 
 
