@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - test arguments named after the imported `playwright_instance` fixture
 """Liveness attacks end to end: the real app, the real kiosk page in headless Chromium, a fake webcam.
 
 The server (`whosthat serve`, its own WHOSTHAT_HOME) asks the kiosk for one blink
@@ -33,8 +34,16 @@ import sys
 
 import numpy as np
 import pytest
-from test_app_kiosk import CHROMIUM, Server, _launch, on_canvas, shot, watch_console, write_y4m
-from test_app_kiosk import playwright_instance as _playwright_fixture  # noqa: F401 - registers `playwright_instance`
+from test_app_kiosk import (
+    CHROMIUM,
+    Server,
+    _launch,
+    on_canvas,
+    playwright_instance,  # noqa: F401 - the web-UI engineer's browser fixture
+    shot,
+    watch_console,
+    write_y4m,
+)
 
 pytestmark = [
     pytest.mark.e2e,
