@@ -32,7 +32,9 @@ def _isolated_home(tmp_path_factory):
 def data_root() -> Path:
     root = _data_root()
     if root is None:
-        pytest.skip("WHOSTHAT_DATA is not set or not a folder: real-data tests need ../shared/data (see README)")
+        pytest.skip(
+            "WHOSTHAT_DATA is not set or not a folder: real-data tests need ../shared/data (see README)"
+        )
     return root
 
 

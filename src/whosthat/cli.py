@@ -22,8 +22,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-eval_app = typer.Typer(help="Evaluate a model on a dataset: metrics, plots and a report.", no_args_is_help=True)
-train_app = typer.Typer(help="Train a model (needs the 'train' extra: torch, lightning).", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate a model on a dataset: metrics, plots and a report.", no_args_is_help=True
+)
+train_app = typer.Typer(
+    help="Train a model (needs the 'train' extra: torch, lightning).", no_args_is_help=True
+)
 admin_app = typer.Typer(help="Manage administrators.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 # `whosthat bench` alone measures the face pipeline; areas add `whosthat bench <what>` sub-commands.

@@ -47,8 +47,11 @@ from test_app_kiosk import (
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                       "(`apt-get install -y chromium`; `make test` installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium "
+        "(`apt-get install -y chromium`; `make test` installs it)",
+    ),
 ]
 
 FPS = 10
@@ -63,9 +66,16 @@ ENROLL_PHOTOS = (2, 3)
 @pytest.fixture(scope="module")
 def liveness_server(tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e-liveness-home")
-    srv = Server(home, {"WHOSTHAT_LIVENESS_STEP_KINDS": "blink", "WHOSTHAT_LIVENESS_STEPS": "1",
-                        "WHOSTHAT_LIVENESS_TIMEOUT_S": "20", "WHOSTHAT_PAD_MODE": "warn",
-                        "WHOSTHAT_FACE_LOGIN_MAX_FAILURES": "50"})
+    srv = Server(
+        home,
+        {
+            "WHOSTHAT_LIVENESS_STEP_KINDS": "blink",
+            "WHOSTHAT_LIVENESS_STEPS": "1",
+            "WHOSTHAT_LIVENESS_TIMEOUT_S": "20",
+            "WHOSTHAT_PAD_MODE": "warn",
+            "WHOSTHAT_FACE_LOGIN_MAX_FAILURES": "50",
+        },
+    )
     yield srv
     srv.stop()
 
@@ -86,18 +96,36 @@ def enrolled(liveness_server, lfw_root) -> dict:
     import httpx
 
     env = {**os.environ, "WHOSTHAT_HOME": str(liveness_server.home)}
-    key = subprocess.run([sys.executable, "-c", "from whosthat.cli import main; main()", "apikey", "create", "e2e",
-                          "--scopes", "people:write,people:read,attendance:read"],
-                         env=env, capture_output=True, text=True, check=True, cwd=str(liveness_server.home)).stdout.strip()
+    key = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from whosthat.cli import main; main()",
+            "apikey",
+            "create",
+            "e2e",
+            "--scopes",
+            "people:write,people:read,attendance:read",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(liveness_server.home),
+    ).stdout.strip()
     headers = {"X-API-Key": key}
     with httpx.Client(base_url=liveness_server.url, headers=headers, timeout=60) as client:
-        r = client.post("/api/v1/people", json={"employee_code": "AF-1", "name": "Ari", "surname": "Fleischer"})
+        r = client.post(
+            "/api/v1/people", json={"employee_code": "AF-1", "name": "Ari", "surname": "Fleischer"}
+        )
         assert r.status_code == 201, r.text
         person = r.json()
         for n in ENROLL_PHOTOS:
             path = lfw_root / ENROLLED / f"{ENROLLED}_{n:04d}.jpg"
             with open(path, "rb") as f:
-                t = client.post(f"/api/v1/people/{person['id']}/templates", files={"image": (path.name, f, "image/jpeg")})
+                t = client.post(
+                    f"/api/v1/people/{person['id']}/templates", files={"image": (path.name, f, "image/jpeg")}
+                )
             assert t.status_code == 201, t.text
     return {"person": person, "key": key}
 
@@ -136,8 +164,9 @@ def attendance_of(server, key: str) -> list[dict]:
     return body.get("items", body) if isinstance(body, dict) else body
 
 
-def test_liveness_genuine_blink_passes_and_clocks_in(liveness_server, enrolled, photo, playwright_instance,
-                                                    tmp_path):
+def test_liveness_genuine_blink_passes_and_clocks_in(
+    liveness_server, enrolled, photo, playwright_instance, tmp_path
+):
     frames = hold(photo(ENROLLED, 11), 2.0) + hold(photo(ENROLLED, 12), 0.4) + hold(photo(ENROLLED, 7), 2.0)
     video = write_y4m(tmp_path / "blink.y4m", frames, fps=FPS)
     reason, text = run_kiosk(playwright_instance, liveness_server, video, "lobby", "genuine-blink")
@@ -147,22 +176,27 @@ def test_liveness_genuine_blink_passes_and_clocks_in(liveness_server, enrolled, 
     assert [e.get("kiosk") for e in events].count("lobby") == 1
 
 
-def test_liveness_still_photo_of_enrolled_person_fails(liveness_server, enrolled, photo, playwright_instance,
-                                                       tmp_path):
+def test_liveness_still_photo_of_enrolled_person_fails(
+    liveness_server, enrolled, photo, playwright_instance, tmp_path
+):
     video = write_y4m(tmp_path / "still.y4m", hold(photo(ENROLLED, 11), 1.0), fps=FPS)
     reason, _ = run_kiosk(playwright_instance, liveness_server, video, "still-door", "still-photo")
     assert reason in NO_BLINK, liveness_server.log()[-3000:]
     assert "still-door" not in [e.get("kiosk") for e in attendance_of(liveness_server, enrolled["key"])]
 
 
-def test_liveness_moved_and_rotated_photo_fails(liveness_server, enrolled, photo, playwright_instance, tmp_path):
+def test_liveness_moved_and_rotated_photo_fails(
+    liveness_server, enrolled, photo, playwright_instance, tmp_path
+):
     import cv2
 
     base = photo(ENROLLED, 11)
     frames = []
     for i in range(6 * FPS):  # 6 s of a hand-held photo: translated, rotated in-plane, scaled
         t = i / FPS
-        m = cv2.getRotationMatrix2D((320, 240), 20 * math.sin(2 * math.pi * t / 2.5), 1 + 0.1 * math.sin(t * 2.0))
+        m = cv2.getRotationMatrix2D(
+            (320, 240), 20 * math.sin(2 * math.pi * t / 2.5), 1 + 0.1 * math.sin(t * 2.0)
+        )
         m[0, 2] += 40 * math.sin(2 * math.pi * t / 2.0)
         m[1, 2] += 20 * math.cos(2 * math.pi * t / 2.7)
         frames.append(cv2.warpAffine(base, m, (640, 480), borderValue=(90, 90, 90)))
@@ -172,13 +206,18 @@ def test_liveness_moved_and_rotated_photo_fails(liveness_server, enrolled, photo
     assert "moved-door" not in [e.get("kiosk") for e in attendance_of(liveness_server, enrolled["key"])]
 
 
-def test_liveness_face_swapped_mid_challenge_fails(liveness_server, enrolled, photo, playwright_instance,
-                                                   tmp_path):
+def test_liveness_face_swapped_mid_challenge_fails(
+    liveness_server, enrolled, photo, playwright_instance, tmp_path
+):
     # Ari (enrolled) looks at the camera, then Igor, aligned in the same place, really blinks, then Ari again.
     # Igor's part is short (1.2 s): even a session that starts with it cannot complete his blink within
     # the first second of tracking (settle_s), so every session sees both faces.
-    frames = (hold(photo(ENROLLED, 11), 2.5) + hold(photo("Igor_Ivanov", 2), 0.4) + hold(photo("Igor_Ivanov", 5), 0.3)
-              + hold(photo("Igor_Ivanov", 2), 0.5))
+    frames = (
+        hold(photo(ENROLLED, 11), 2.5)
+        + hold(photo("Igor_Ivanov", 2), 0.4)
+        + hold(photo("Igor_Ivanov", 5), 0.3)
+        + hold(photo("Igor_Ivanov", 2), 0.5)
+    )
     video = write_y4m(tmp_path / "swap.y4m", frames, fps=FPS)
     reason, _ = run_kiosk(playwright_instance, liveness_server, video, "swap-door", "face-swap")
     assert reason == "face_changed", liveness_server.log()[-3000:]

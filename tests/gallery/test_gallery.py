@@ -75,7 +75,9 @@ def test_two_processes_stay_in_sync_through_the_change_counter(database):
         match, nearest = replica_b.identify(db, "m", va, 0.1)
         assert match is None and nearest.person_id == bob.id
         # A template of another embedder never mixes into this one.
-        repo.add_template(db, cipher, bob.id, embedder="other", embedding=va, chip=None, quality=1, source="t")
+        repo.add_template(
+            db, cipher, bob.id, embedder="other", embedding=va, chip=None, quality=1, source="t"
+        )
         db.commit()
         assert len(replica_b.index(db, "m")) == 1 and len(replica_b.index(db, "other")) == 1
 
@@ -88,8 +90,16 @@ def test_rows_that_do_not_decrypt_are_never_searchable(database):
         db.add(p)
         db.flush()
         vec = np.ones(8, np.float32)
-        db.add(FaceTemplate(person_id=p.id, embedder="m", dim=8, embedding=intruder.encrypt_embedding(vec, p.id, "m"),
-                            quality=1.0, source="t"))
+        db.add(
+            FaceTemplate(
+                person_id=p.id,
+                embedder="m",
+                dim=8,
+                embedding=intruder.encrypt_embedding(vec, p.id, "m"),
+                quality=1.0,
+                source="t",
+            )
+        )
         repo.bump_gallery_version(db)
         db.commit()
         gallery = Gallery(cipher)
@@ -106,7 +116,12 @@ def test_calibration_reaches_the_target_far_on_impostor_pairs():
     assert result.impostor_pairs == 600 * 599 // 2 - 200 * 3
     assert result.resolvable and result.far_at_threshold <= 1e-3
     # Just above the threshold the FAR target is exceeded: the threshold is the largest allowed.
-    d = [np.linalg.norm(vectors[i] - vectors[j]) for i in range(600) for j in range(i + 1, 600) if pids[i] != pids[j]]
+    d = [
+        np.linalg.norm(vectors[i] - vectors[j])
+        for i in range(600)
+        for j in range(i + 1, 600)
+        if pids[i] != pids[j]
+    ]
     assert np.mean(np.asarray(d) <= np.nextafter(result.threshold, 10) * 1.0001) > 1e-3 - 1e-5
     small = calibrate_far(pids[:6], vectors[:6], 1e-4)
     assert not small.resolvable

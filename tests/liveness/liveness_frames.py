@@ -23,7 +23,7 @@ def on_canvas(rgb: np.ndarray, face_scale: float = 1.9, width: int = 640, height
     h, w = min(img.shape[0], height), min(img.shape[1], width)
     y0, x0 = (height - h) // 2, (width - w) // 2
     iy, ix = (img.shape[0] - h) // 2, (img.shape[1] - w) // 2
-    canvas[y0:y0 + h, x0:x0 + w] = img[iy:iy + h, ix:ix + w]
+    canvas[y0 : y0 + h, x0 : x0 + w] = img[iy : iy + h, ix : ix + w]
     return canvas
 
 

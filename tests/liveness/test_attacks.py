@@ -31,11 +31,16 @@ def photos(lfw_root):
         return on_canvas(decode_image(lfw_root / name / f"{name}_{n:04d}.jpg"))
 
     return {
-        "ari_open": load("Ari_Fleischer", 11), "ari_open2": load("Ari_Fleischer", 7),
-        "ari_closed": load("Ari_Fleischer", 12), "ari_enrolled": load("Ari_Fleischer", 2),
-        "igor_open": load("Igor_Ivanov", 2), "igor_closed": load("Igor_Ivanov", 5),
-        "tony_front": load("Tony_Blair", 58), "tony_front2": load("Tony_Blair", 48),
-        "tony_left": load("Tony_Blair", 54), "tony_right": load("Tony_Blair", 71),
+        "ari_open": load("Ari_Fleischer", 11),
+        "ari_open2": load("Ari_Fleischer", 7),
+        "ari_closed": load("Ari_Fleischer", 12),
+        "ari_enrolled": load("Ari_Fleischer", 2),
+        "igor_open": load("Igor_Ivanov", 2),
+        "igor_closed": load("Igor_Ivanov", 5),
+        "tony_front": load("Tony_Blair", 58),
+        "tony_front2": load("Tony_Blair", 48),
+        "tony_left": load("Tony_Blair", 54),
+        "tony_right": load("Tony_Blair", 71),
     }
 
 
@@ -59,7 +64,9 @@ def slideshow(plan):
 
 def test_genuine_blink_of_one_person_passes_and_is_recognised(photos, pipeline):
     s = ChallengeSession.create("k", steps=["blink"], timeout_s=8, pad_mode="off", pipeline=pipeline)
-    messages = drive(s, slideshow([(photos["ari_open"], 2.0), (photos["ari_closed"], 0.3), (photos["ari_open2"], 3.0)]))
+    messages = drive(
+        s, slideshow([(photos["ari_open"], 2.0), (photos["ari_closed"], 0.3), (photos["ari_open2"], 3.0)])
+    )
     assert s.done and s.passed, s.summary()
     assert {"type": "progress", "completed": 1, "of": 1} in messages
     face = s.recognition()
@@ -78,14 +85,18 @@ def test_closed_phase_too_long_is_not_a_blink(photos, pipeline):
 
 
 def test_still_photo_of_enrolled_person_fails(photos, pipeline):
-    s = ChallengeSession.create("k", steps=["blink", "turn_left"], timeout_s=4, pad_mode="off", pipeline=pipeline)
+    s = ChallengeSession.create(
+        "k", steps=["blink", "turn_left"], timeout_s=4, pad_mode="off", pipeline=pipeline
+    )
     drive(s, lambda t: photos["ari_open"])
     assert s.done and not s.passed and s.reason == "no_blink"
     assert s.recognition() is None
 
 
 def test_photo_of_enrolled_person_moved_and_rotated_fails(photos, pipeline):
-    s = ChallengeSession.create("k", steps=["turn_right", "blink"], timeout_s=5, pad_mode="off", pipeline=pipeline)
+    s = ChallengeSession.create(
+        "k", steps=["turn_right", "blink"], timeout_s=5, pad_mode="off", pipeline=pipeline
+    )
     drive(s, lambda t: moved(photos["ari_open"], t))
     assert s.done and not s.passed and s.reason in {"no_head_turn", "face_changed", "face_lost"}
     assert s.step_index == 0
@@ -94,22 +105,45 @@ def test_photo_of_enrolled_person_moved_and_rotated_fails(photos, pipeline):
 def test_face_swapped_mid_challenge_fails(photos, pipeline):
     """Ari looks at the camera, then Igor (aligned at the same place) really blinks: the blink must not count."""
     s = ChallengeSession.create("k", steps=["blink"], timeout_s=8, pad_mode="off", pipeline=pipeline)
-    drive(s, slideshow([(photos["ari_open"], 1.5), (photos["igor_open"], 1.5), (photos["igor_closed"], 0.3),
-                        (photos["igor_open"], 1.0), (photos["ari_open"], 3.0)]))
+    drive(
+        s,
+        slideshow(
+            [
+                (photos["ari_open"], 1.5),
+                (photos["igor_open"], 1.5),
+                (photos["igor_closed"], 0.3),
+                (photos["igor_open"], 1.0),
+                (photos["ari_open"], 3.0),
+            ]
+        ),
+    )
     assert s.done and not s.passed and s.reason == "face_changed"
     assert s.summary()["max_embedding_distance"] > pipeline.threshold
 
 
 def test_genuine_head_turns_pass(photos, pipeline):
-    s = ChallengeSession.create("k", steps=["turn_left", "turn_right"], timeout_s=12, pad_mode="off",
-                                pipeline=pipeline)
-    drive(s, slideshow([(photos["tony_front"], 2.0), (photos["tony_left"], 0.8), (photos["tony_front2"], 1.5),
-                        (photos["tony_right"], 0.8), (photos["tony_front"], 3.0)]))
+    s = ChallengeSession.create(
+        "k", steps=["turn_left", "turn_right"], timeout_s=12, pad_mode="off", pipeline=pipeline
+    )
+    drive(
+        s,
+        slideshow(
+            [
+                (photos["tony_front"], 2.0),
+                (photos["tony_left"], 0.8),
+                (photos["tony_front2"], 1.5),
+                (photos["tony_right"], 0.8),
+                (photos["tony_front"], 3.0),
+            ]
+        ),
+    )
     assert s.done and s.passed, s.summary()
     assert s.recognition() is not None
 
 
 def test_head_turn_the_wrong_way_does_not_count(photos, pipeline):
     s = ChallengeSession.create("k", steps=["turn_right"], timeout_s=5, pad_mode="off", pipeline=pipeline)
-    drive(s, slideshow([(photos["tony_front"], 2.0), (photos["tony_left"], 0.8), (photos["tony_front2"], 5.0)]))
+    drive(
+        s, slideshow([(photos["tony_front"], 2.0), (photos["tony_left"], 0.8), (photos["tony_front2"], 5.0)])
+    )
     assert s.done and not s.passed and s.reason == "no_head_turn"

@@ -26,8 +26,16 @@ def eyelid(t: float, close_at: float, closed_for: float) -> float:
     return 0.95 - 0.9 * (t - close_at - closed_for) / travel
 
 
-def run(fps: float, closed_for: float, *, duration: float = 3.0, close_at: float = 1.2, jitter: float = 0.1,
-        seed: int = 0, phase: float = 0.0) -> tuple[list, BlinkDetector]:
+def run(
+    fps: float,
+    closed_for: float,
+    *,
+    duration: float = 3.0,
+    close_at: float = 1.2,
+    jitter: float = 0.1,
+    seed: int = 0,
+    phase: float = 0.0,
+) -> tuple[list, BlinkDetector]:
     rng = random.Random(seed)
     det = BlinkDetector()
     events = []

@@ -18,7 +18,9 @@ from .liveness_frames import on_canvas
 
 
 def whosthat(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "whosthat", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "whosthat", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def _meta(path: Path) -> dict:
@@ -105,7 +107,9 @@ def test_mesh_eye_patches_of_real_faces_read_open_and_closed(lfw_root):
     with FaceMeshTracker(static_image_mode=True) as tracker:
         for name, open_n, closed_n in pairs:
             a_open = tracker.analyse(on_canvas(decode_image(lfw_root / name / f"{name}_{open_n:04d}.jpg")))
-            a_closed = tracker.analyse(on_canvas(decode_image(lfw_root / name / f"{name}_{closed_n:04d}.jpg")))
+            a_closed = tracker.analyse(
+                on_canvas(decode_image(lfw_root / name / f"{name}_{closed_n:04d}.jpg"))
+            )
             p_open = clf.closed_prob(a_open.eye_patches)
             p_closed = clf.closed_prob(a_closed.eye_patches)
             assert p_open.max() < clf.threshold < p_closed.min(), (name, p_open, p_closed)
@@ -157,8 +161,8 @@ def test_pad_error_rates_follow_iso_30107_3():
     attack = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0])
     score = np.array([0.9, 0.8, 0.2, np.nan, 0.1, 0.7, 0.3, np.nan, 0.0])
     r = pad_error_rates(attack, score, 0.5)
-    assert r["apcer"] == pytest.approx(1 / 4)   # the 0.2 attack was accepted; no face = rejected
-    assert r["bpcer"] == pytest.approx(2 / 5)   # 0.7 and the faceless live frame were rejected
+    assert r["apcer"] == pytest.approx(1 / 4)  # the 0.2 attack was accepted; no face = rejected
+    assert r["bpcer"] == pytest.approx(2 / 5)  # 0.7 and the faceless live frame were rejected
     assert r["acer"] == pytest.approx((1 / 4 + 2 / 5) / 2)
 
 

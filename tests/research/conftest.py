@@ -23,7 +23,9 @@ def _lfw_root() -> Path | None:
 def lfw_root() -> Path:
     root = _lfw_root()
     if root is None:
-        pytest.skip("LFW not available: set WHOSTHAT_DATA to a folder holding lfw/ (pairs.txt, lfw-deepfunneled/)")
+        pytest.skip(
+            "LFW not available: set WHOSTHAT_DATA to a folder holding lfw/ (pairs.txt, lfw-deepfunneled/)"
+        )
     return root
 
 
@@ -53,7 +55,9 @@ def tiny_crops(lfw_root, tmp_path_factory) -> Path:
     from whosthat.research.prepare import prepare_lfw_crops
 
     out = tmp_path_factory.mktemp("research") / "crops.npz"
-    return prepare_lfw_crops(lfw_root, size=64, kind="rotation", out=out, paths=tiny_subset(lfw_root), progress=False)
+    return prepare_lfw_crops(
+        lfw_root, size=64, kind="rotation", out=out, paths=tiny_subset(lfw_root), progress=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -62,5 +66,10 @@ def tiny_features(lfw_root, tmp_path_factory) -> Path:
     from whosthat.vision.cache import EmbeddingCache
 
     d = tmp_path_factory.mktemp("research-features")
-    return prepare_lfw_features(lfw_root, out=d / "features.npz", paths=tiny_subset(lfw_root), progress=False,
-                                cache=EmbeddingCache(d / "embeddings.sqlite3"))
+    return prepare_lfw_features(
+        lfw_root,
+        out=d / "features.npz",
+        paths=tiny_subset(lfw_root),
+        progress=False,
+        cache=EmbeddingCache(d / "embeddings.sqlite3"),
+    )

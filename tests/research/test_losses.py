@@ -58,7 +58,9 @@ def test_group_loss_by_hand():
     e = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     labels = torch.tensor([0, 1, 1])
     logits = torch.zeros(3, 2)
-    gl = losses.GroupLoss(temperature=1.0, iterations=1, anchors_per_class=1, similarity="cosine", ce_weight=1.0)
+    gl = losses.GroupLoss(
+        temperature=1.0, iterations=1, anchors_per_class=1, similarity="cosine", ce_weight=1.0
+    )
     # anchors: sample 0 (class 0) and sample 1 (class 1) are one-hot; sample 2 has prior softmax(0, 0) = [.5, .5]
     assert gl.anchor_mask(labels).tolist() == [True, True, False]
     out = gl(e, logits, labels)

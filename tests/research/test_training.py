@@ -20,9 +20,19 @@ METHODS = ["siamese_bce", "siamese_contrastive", "group_loss", "arcface"]
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_each_method_trains_a_dlib_head_and_reports_the_held_out_fold(method, lfw_root, tiny_features, tmp_path):
-    cfg = TrainConfig(method=method, backbone="dlib_features", epochs=3, lr=1e-2, n_classes=4, m_per_class=2,
-                      progress=False, method_kwargs={"warmup_epochs": 1} if method == "group_loss" else {})
+def test_each_method_trains_a_dlib_head_and_reports_the_held_out_fold(
+    method, lfw_root, tiny_features, tmp_path
+):
+    cfg = TrainConfig(
+        method=method,
+        backbone="dlib_features",
+        epochs=3,
+        lr=1e-2,
+        n_classes=4,
+        m_per_class=2,
+        progress=False,
+        method_kwargs={"warmup_epochs": 1} if method == "group_loss" else {},
+    )
     report = train_folds(cfg, lfw_root, [0], tmp_path, features=tiny_features)
     fold = report["per_fold"][0]
     assert fold["test_fold"] == 1 and fold["test_pairs"] == 600
@@ -68,8 +78,14 @@ def test_training_uses_no_image_of_the_test_or_validation_fold_people(lfw_root, 
 
 
 def test_small_cnn_trains_from_scratch_on_aligned_crops(lfw_root, tiny_crops, tmp_path):
-    cfg = TrainConfig(method="siamese_contrastive", backbone="small_cnn", epochs=2, n_classes=4, m_per_class=2,
-                      progress=False)
+    cfg = TrainConfig(
+        method="siamese_contrastive",
+        backbone="small_cnn",
+        epochs=2,
+        n_classes=4,
+        m_per_class=2,
+        progress=False,
+    )
     report = train_folds(cfg, lfw_root, [0], tmp_path, crops=tiny_crops)
     assert report["input"] == "image:64:rotation"
     assert report["per_fold"][0]["test_images"] > 0
@@ -120,7 +136,9 @@ def test_export_parity_and_the_app_loads_the_head_by_name(lfw_root, tiny_feature
 
 
 def test_export_parity_for_an_image_model(lfw_root, tiny_crops, tmp_path):
-    cfg = TrainConfig(method="arcface", backbone="small_cnn", epochs=1, n_classes=4, m_per_class=2, progress=False)
+    cfg = TrainConfig(
+        method="arcface", backbone="small_cnn", epochs=1, n_classes=4, m_per_class=2, progress=False
+    )
     report = train_folds(cfg, lfw_root, [0], tmp_path / "run", crops=tiny_crops)
     result = _export_and_check(Path(report["per_fold"][0]["checkpoint"]), tmp_path / "cnn.onnx")
     assert result["input"] == "image:64:rotation"
@@ -144,19 +162,47 @@ def _whosthat() -> str:
 
 
 def test_cli_rejects_bad_folds_with_exit_2():
-    proc = subprocess.run([_whosthat(), "train", "group-loss", "--test-fold", "11"], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [_whosthat(), "train", "group-loss", "--test-fold", "11"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2
     assert "1..10" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_ddp_trains_in_two_cpu_processes(lfw_root, tiny_crops, tmp_path):
     """Lightning's DDP strategy with two CPU processes (gloo), launched the documented way."""
-    env = {**os.environ, "WHOSTHAT_HOME": str(tmp_path / "home"), "WHOSTHAT_DATA": str(lfw_root.parent),
-           "OMP_NUM_THREADS": "1"}
-    cmd = [_whosthat(), "train", "siamese-contrastive", "--backbone", "small_cnn", "--crops", str(tiny_crops),
-           "--test-fold", "1", "--epochs", "1", "--batch-classes", "2", "--batch-images", "2",
-           "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp", "--out", str(tmp_path / "run"), "--json"]
+    env = {
+        **os.environ,
+        "WHOSTHAT_HOME": str(tmp_path / "home"),
+        "WHOSTHAT_DATA": str(lfw_root.parent),
+        "OMP_NUM_THREADS": "1",
+    }
+    cmd = [
+        _whosthat(),
+        "train",
+        "siamese-contrastive",
+        "--backbone",
+        "small_cnn",
+        "--crops",
+        str(tiny_crops),
+        "--test-fold",
+        "1",
+        "--epochs",
+        "1",
+        "--batch-classes",
+        "2",
+        "--batch-images",
+        "2",
+        "--accelerator",
+        "cpu",
+        "--devices",
+        "2",
+        "--strategy",
+        "ddp",
+        "--out",
+        str(tmp_path / "run"),
+        "--json",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])

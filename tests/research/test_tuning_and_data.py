@@ -47,9 +47,22 @@ def test_tune_runs_trials_into_a_sqlite_study(lfw_root, tiny_features, tmp_path)
     from whosthat.research.tuning import tune
 
     storage = f"sqlite:///{tmp_path / 'study.sqlite3'}"
-    result = tune("group_loss", "dlib_features", lfw_root, trials=2, test_fold=0, val_fold=9, epochs=1,
-                  storage=storage, study_name="t", features=tiny_features, crops=None, out_dir=tmp_path / "runs",
-                  batch_classes=2, batch_images=(2,))
+    result = tune(
+        "group_loss",
+        "dlib_features",
+        lfw_root,
+        trials=2,
+        test_fold=0,
+        val_fold=9,
+        epochs=1,
+        storage=storage,
+        study_name="t",
+        features=tiny_features,
+        crops=None,
+        out_dir=tmp_path / "runs",
+        batch_classes=2,
+        batch_images=(2,),
+    )
     assert result["trials"] == 2 and 0.0 <= result["best_value"] <= 1.01
     # a second process (or machine) pointing at the same URL continues the same study
     assert len(optuna.load_study(study_name="t", storage=storage).trials) == 2
@@ -94,10 +107,17 @@ def test_celeba_layout_from_real_faces(lfw_root, tmp_path):
     from whosthat.research.data import ArraySource
 
     paths = sorted(identity)
-    images = np.stack([np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(root / p).convert("RGB").resize((64, 64)))
-                       for p in paths])
-    dm = FolderIdentityDataModule(ArraySource(paths, images, np.ones(len(paths), bool)), identity, split,
-                                  n_classes=2, m_per_class=2)
+    images = np.stack(
+        [
+            np.asarray(
+                __import__("PIL.Image", fromlist=["Image"]).open(root / p).convert("RGB").resize((64, 64))
+            )
+            for p in paths
+        ]
+    )
+    dm = FolderIdentityDataModule(
+        ArraySource(paths, images, np.ones(len(paths), bool)), identity, split, n_classes=2, m_per_class=2
+    )
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (4, 3, 64, 64) and len(set(y.tolist())) == 2
     assert len(dm.rows["test"][0]) == 3

@@ -85,8 +85,9 @@ def test_deleting_a_person_in_the_database_cascades_to_templates_and_events(data
         db.add(person)
         db.flush()
         v0 = repo.gallery_version(db)
-        repo.add_template(db, cipher, person.id, embedder="m", embedding=np.ones(4), chip=None, quality=0.9,
-                          source="test")
+        repo.add_template(
+            db, cipher, person.id, embedder="m", embedding=np.ones(4), chip=None, quality=0.9, source="test"
+        )
         assert repo.gallery_version(db) == v0 + 1
         db.add(AttendanceEvent(person_id=person.id, kind="in"))
         db.commit()

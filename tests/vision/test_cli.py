@@ -15,7 +15,9 @@ from whosthat.vision.image import encode_jpeg
 
 
 def whosthat(*args: str, env_home: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "whosthat", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "whosthat", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +37,12 @@ def test_models_lists_detector_and_embedder_as_json_lines():
 
 
 def test_verify_same_person_exits_0_and_reports_json(lfw_root):
-    out = whosthat("verify", str(lfw_image(lfw_root, "Serena_Williams", 1)),
-                   str(lfw_image(lfw_root, "Serena_Williams", 2)), "--json")
+    out = whosthat(
+        "verify",
+        str(lfw_image(lfw_root, "Serena_Williams", 1)),
+        str(lfw_image(lfw_root, "Serena_Williams", 2)),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["same"] is True and result["distance"] < result["threshold"]
@@ -44,8 +50,12 @@ def test_verify_same_person_exits_0_and_reports_json(lfw_root):
 
 
 def test_verify_different_people_exits_1(lfw_root):
-    out = whosthat("verify", str(lfw_image(lfw_root, "Serena_Williams", 1)),
-                   str(lfw_image(lfw_root, "Colin_Powell", 1)), "--json")
+    out = whosthat(
+        "verify",
+        str(lfw_image(lfw_root, "Serena_Williams", 1)),
+        str(lfw_image(lfw_root, "Colin_Powell", 1)),
+        "--json",
+    )
     assert out.returncode == 1, out.stderr
     assert json.loads(out.stdout)["same"] is False
 

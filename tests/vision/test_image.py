@@ -18,10 +18,17 @@ def _png_header_only(width: int, height: int) -> bytes:
     """A PNG whose IHDR claims width x height, with one tiny (invalid) IDAT: a decompression-bomb header."""
 
     def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        return (
+            struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_empty_file_is_rejected():
@@ -80,7 +87,7 @@ def test_exif_orientation_is_applied(astronaut):
 
 
 def test_sixteen_bit_grayscale_decodes(astronaut):
-    gray16 = (np.asarray(Image.fromarray(astronaut).convert("L"), np.uint16) * 257)
+    gray16 = np.asarray(Image.fromarray(astronaut).convert("L"), np.uint16) * 257
     buf = io.BytesIO()
     Image.fromarray(gray16).save(buf, format="PNG")
     out = decode_image(buf.getvalue())

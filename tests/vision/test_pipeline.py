@@ -55,7 +55,9 @@ def test_rotated_and_mirrored_astronaut_is_still_the_same_person(pipeline, astro
 def _iris_line_angle(rgb: np.ndarray) -> float:
     import mediapipe as mp
 
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1) as mesh:
+    with mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=True, refine_landmarks=True, max_num_faces=1
+    ) as mesh:
         found = mesh.process(rgb).multi_face_landmarks
     assert found, "face mesh found no face in the aligned output"
     points, (h, w) = found[0].landmark, rgb.shape[:2]
@@ -66,7 +68,9 @@ def _iris_line_angle(rgb: np.ndarray) -> float:
 @pytest.mark.parametrize("degrees", [-20, 0, 14])
 def test_rotation_alignment_makes_the_eye_line_horizontal(astronaut, degrees):
     tilted = _rotate(astronaut, degrees)
-    det = get_detector("hog").detect(tilted)[0] if degrees > 0 else get_detector("mediapipe").detect(tilted)[0]
+    det = (
+        get_detector("hog").detect(tilted)[0] if degrees > 0 else get_detector("mediapipe").detect(tilted)[0]
+    )
     landmarks = get_landmarker().predict(tilted, det)
     if degrees:
         assert abs(_iris_line_angle(tilted)) > 8, "the test image must start tilted"
@@ -119,8 +123,12 @@ def test_head_yaw_estimate_is_frontal_for_a_portrait_and_flips_sign_in_the_mirro
     assert abs(straight.yaw_deg + mirrored.yaw_deg) < 3
 
 
-PEOPLE = {"George_W_Bush": (1, 2, 3), "Colin_Powell": (1, 2, 3), "Serena_Williams": (1, 2, 3),
-          "Gerhard_Schroeder": (1, 2, 3)}
+PEOPLE = {
+    "George_W_Bush": (1, 2, 3),
+    "Colin_Powell": (1, 2, 3),
+    "Serena_Williams": (1, 2, 3),
+    "Gerhard_Schroeder": (1, 2, 3),
+}
 
 
 def test_same_person_pairs_are_closer_than_different_person_pairs(pipeline, lfw_root):

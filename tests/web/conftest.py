@@ -35,8 +35,10 @@ class Web:
     def snapshot(self) -> dict:
         """Everything a bad request must not change: row counts and the gallery counter."""
         with self.runtime.database.session() as db:
-            out = {m.__tablename__: db.execute(select(func.count()).select_from(m)).scalar_one()
-                   for m in (Person, FaceTemplate, AttendanceEvent, AuditLog)}
+            out = {
+                m.__tablename__: db.execute(select(func.count()).select_from(m)).scalar_one()
+                for m in (Person, FaceTemplate, AttendanceEvent, AuditLog)
+            }
             out["gallery"] = db.execute(select(Counter.value)).scalar_one()
         return out
 

@@ -11,8 +11,9 @@ from whosthat.store.models import AuditLog, FaceTemplate
 
 
 def _create(web, code, name, surname):
-    r = web.client.post("/api/v1/people", json={"employee_code": code, "name": name, "surname": surname},
-                        headers=web.headers)
+    r = web.client.post(
+        "/api/v1/people", json={"employee_code": code, "name": name, "surname": surname}, headers=web.headers
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
@@ -26,13 +27,19 @@ def _identify(web, data):
 def test_enrol_two_photos_identify_a_third_reject_unknown_and_delete(web, lfw_root):
     colin = _create(web, "CP-1", "Colin", "Powell")
     for n in (1, 2):
-        r = web.client.post(f"/api/v1/people/{colin}/templates", files=upload(lfw_bytes(lfw_root, "Colin_Powell", n)),
-                            headers=web.headers)
+        r = web.client.post(
+            f"/api/v1/people/{colin}/templates",
+            files=upload(lfw_bytes(lfw_root, "Colin_Powell", n)),
+            headers=web.headers,
+        )
         assert r.status_code == 201, r.text
         assert r.json()["person_id"] == colin and r.json()["quality_detail"]["ok"] is True
     tony = _create(web, "TB-1", "Tony", "Blair")
-    r = web.client.post(f"/api/v1/people/{tony}/templates", files=upload(lfw_bytes(lfw_root, "Tony_Blair", 3)),
-                        headers=web.headers)
+    r = web.client.post(
+        f"/api/v1/people/{tony}/templates",
+        files=upload(lfw_bytes(lfw_root, "Tony_Blair", 3)),
+        headers=web.headers,
+    )
     assert r.status_code == 201, r.text
     assert web.client.get(f"/api/v1/people/{colin}", headers=web.headers).json()["templates"] == 2
 
@@ -49,8 +56,12 @@ def test_enrol_two_photos_identify_a_third_reject_unknown_and_delete(web, lfw_ro
     assert after["match"] is None or after["match"]["person_id"] != colin
     assert web.client.get(f"/api/v1/people/{colin}", headers=web.headers).status_code == 404
     with web.runtime.database.session() as db:
-        assert db.execute(select(func.count()).select_from(FaceTemplate)
-                          .where(FaceTemplate.person_id == colin)).scalar_one() == 0
+        assert (
+            db.execute(
+                select(func.count()).select_from(FaceTemplate).where(FaceTemplate.person_id == colin)
+            ).scalar_one()
+            == 0
+        )
         deletion = db.execute(select(AuditLog).where(AuditLog.action == "person.delete")).scalar_one()
         assert deletion.target == f"person:{colin}" and set(deletion.detail) == {"employee_code", "templates"}
 
@@ -74,40 +85,126 @@ def test_bad_input_is_a_4xx_json_error_and_changes_nothing(web, lfw_root):
     before = web.snapshot()
     url = f"/api/v1/people/{pid}/templates"
     cases = [
-        ("not an image", lambda: web.client.post(url, files=upload(b"hello, I am text", "x.jpg"), headers=web.headers),
-         422, "bad_image"),
-        ("50 MB upload", lambda: web.client.post(url, files=upload(b"\xff" * (50 * 1024 * 1024)), headers=web.headers),
-         413, "payload_too_large"),
-        ("no face", lambda: web.client.post(url, files=upload(_no_face()), headers=web.headers), 422, "no_face"),
-        ("two faces", lambda: web.client.post(url, files=upload(_two_faces(lfw_root)), headers=web.headers),
-         422, "multiple_faces"),
-        ("two faces, identify", lambda: web.client.post("/api/v1/identify", files=upload(_two_faces(lfw_root)),
-                                                        headers=web.headers), 422, "multiple_faces"),
-        ("malformed JSON", lambda: web.client.post("/api/v1/people", content=b'{"employee_code": "X",',
-                                                   headers={**web.headers, "Content-Type": "application/json"}),
-         400, "malformed_json"),
-        ("missing fields", lambda: web.client.post("/api/v1/people", json={"name": "A"}, headers=web.headers),
-         422, "invalid_request"),
-        ("wrong API key", lambda: web.client.post("/api/v1/people", json={"employee_code": "Z", "name": "A",
-                                                                          "surname": "B"},
-                                                  headers={"X-API-Key": "wt_wrong"}), 401, "unauthenticated"),
-        ("no credentials", lambda: web.client.post(url, files=upload(lfw_bytes(lfw_root, "Tony_Blair", 3))),
-         401, "unauthenticated"),
-        ("duplicate code", lambda: web.client.post("/api/v1/people", json={"employee_code": "BAD-1", "name": "A",
-                                                                           "surname": "B"}, headers=web.headers),
-         409, "conflict"),
-        ("unknown person", lambda: web.client.post("/api/v1/people/999999/templates",
-                                                   files=upload(lfw_bytes(lfw_root, "Tony_Blair", 3)),
-                                                   headers=web.headers), 404, "not_found"),
-        ("empty file", lambda: web.client.post(url, files=upload(b""), headers=web.headers), 400, "bad_input"),
-        ("missing image field", lambda: web.client.post(url, files={"photo": ("a.jpg", b"x")}, headers=web.headers),
-         422, "invalid_request"),
-        ("bad id type", lambda: web.client.get("/api/v1/people/abc", headers=web.headers), 422, "invalid_request"),
-        ("huge id", lambda: web.client.delete("/api/v1/people/99999999999999999999", headers=web.headers),
-         422, "invalid_request"),
-        ("11 MB image", lambda: web.client.post(url, files=upload(b"\xff" * (11 * 1024 * 1024)), headers=web.headers),
-         413, "payload_too_large"),
-        ("bad page", lambda: web.client.get("/api/v1/people?page=0", headers=web.headers), 422, "invalid_request"),
+        (
+            "not an image",
+            lambda: web.client.post(url, files=upload(b"hello, I am text", "x.jpg"), headers=web.headers),
+            422,
+            "bad_image",
+        ),
+        (
+            "50 MB upload",
+            lambda: web.client.post(url, files=upload(b"\xff" * (50 * 1024 * 1024)), headers=web.headers),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "no face",
+            lambda: web.client.post(url, files=upload(_no_face()), headers=web.headers),
+            422,
+            "no_face",
+        ),
+        (
+            "two faces",
+            lambda: web.client.post(url, files=upload(_two_faces(lfw_root)), headers=web.headers),
+            422,
+            "multiple_faces",
+        ),
+        (
+            "two faces, identify",
+            lambda: web.client.post(
+                "/api/v1/identify", files=upload(_two_faces(lfw_root)), headers=web.headers
+            ),
+            422,
+            "multiple_faces",
+        ),
+        (
+            "malformed JSON",
+            lambda: web.client.post(
+                "/api/v1/people",
+                content=b'{"employee_code": "X",',
+                headers={**web.headers, "Content-Type": "application/json"},
+            ),
+            400,
+            "malformed_json",
+        ),
+        (
+            "missing fields",
+            lambda: web.client.post("/api/v1/people", json={"name": "A"}, headers=web.headers),
+            422,
+            "invalid_request",
+        ),
+        (
+            "wrong API key",
+            lambda: web.client.post(
+                "/api/v1/people",
+                json={"employee_code": "Z", "name": "A", "surname": "B"},
+                headers={"X-API-Key": "wt_wrong"},
+            ),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "no credentials",
+            lambda: web.client.post(url, files=upload(lfw_bytes(lfw_root, "Tony_Blair", 3))),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "duplicate code",
+            lambda: web.client.post(
+                "/api/v1/people",
+                json={"employee_code": "BAD-1", "name": "A", "surname": "B"},
+                headers=web.headers,
+            ),
+            409,
+            "conflict",
+        ),
+        (
+            "unknown person",
+            lambda: web.client.post(
+                "/api/v1/people/999999/templates",
+                files=upload(lfw_bytes(lfw_root, "Tony_Blair", 3)),
+                headers=web.headers,
+            ),
+            404,
+            "not_found",
+        ),
+        (
+            "empty file",
+            lambda: web.client.post(url, files=upload(b""), headers=web.headers),
+            400,
+            "bad_input",
+        ),
+        (
+            "missing image field",
+            lambda: web.client.post(url, files={"photo": ("a.jpg", b"x")}, headers=web.headers),
+            422,
+            "invalid_request",
+        ),
+        (
+            "bad id type",
+            lambda: web.client.get("/api/v1/people/abc", headers=web.headers),
+            422,
+            "invalid_request",
+        ),
+        (
+            "huge id",
+            lambda: web.client.delete("/api/v1/people/99999999999999999999", headers=web.headers),
+            422,
+            "invalid_request",
+        ),
+        (
+            "11 MB image",
+            lambda: web.client.post(url, files=upload(b"\xff" * (11 * 1024 * 1024)), headers=web.headers),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "bad page",
+            lambda: web.client.get("/api/v1/people?page=0", headers=web.headers),
+            422,
+            "invalid_request",
+        ),
     ]
     for label, call, status, code in cases:
         r = call()
@@ -118,11 +215,14 @@ def test_bad_input_is_a_4xx_json_error_and_changes_nothing(web, lfw_root):
 
 
 def test_quality_feedback_on_a_frame(web, lfw_root):
-    good = web.client.post("/api/v1/quality", files=upload(lfw_bytes(lfw_root, "Tony_Blair", 3)), headers=web.headers)
+    good = web.client.post(
+        "/api/v1/quality", files=upload(lfw_bytes(lfw_root, "Tony_Blair", 3)), headers=web.headers
+    )
     assert good.status_code == 200 and good.json()["ok"] is True
     assert len(good.json()["box"]) == 4 and good.json()["faces"] == 1
-    turned = web.client.post("/api/v1/quality", files=upload(lfw_bytes(lfw_root, "Tony_Blair", 1)),
-                             headers=web.headers).json()
+    turned = web.client.post(
+        "/api/v1/quality", files=upload(lfw_bytes(lfw_root, "Tony_Blair", 1)), headers=web.headers
+    ).json()
     assert turned["ok"] is False and any("frontal" in r for r in turned["reasons"])
     none = web.client.post("/api/v1/quality", files=upload(_no_face()), headers=web.headers).json()
     assert none["ok"] is False and none["box"] is None and none["reasons"]
@@ -135,29 +235,50 @@ def test_kiosk_login_after_a_passed_challenge_clocks_and_issues_a_single_use_tic
     from whosthat.web.errors import AuthenticationError
 
     gerhard = _create(web, "GS-1", "Gerhard", "Schroeder")
-    r = web.client.post(f"/api/v1/people/{gerhard}/templates", files=upload(lfw_bytes(lfw_root, "Gerhard_Schroeder", 1)),
-                        headers=web.headers)
+    r = web.client.post(
+        f"/api/v1/people/{gerhard}/templates",
+        files=upload(lfw_bytes(lfw_root, "Gerhard_Schroeder", 1)),
+        headers=web.headers,
+    )
     assert r.status_code == 201, r.text
-    same = web.client.post("/api/v1/verify", files=upload(lfw_bytes(lfw_root, "Gerhard_Schroeder", 2)),
-                           data={"person_id": str(gerhard)}, headers=web.headers).json()
-    other = web.client.post("/api/v1/verify", files=upload(lfw_bytes(lfw_root, "Colin_Powell", 3)),
-                            data={"person_id": str(gerhard)}, headers=web.headers).json()
+    same = web.client.post(
+        "/api/v1/verify",
+        files=upload(lfw_bytes(lfw_root, "Gerhard_Schroeder", 2)),
+        data={"person_id": str(gerhard)},
+        headers=web.headers,
+    ).json()
+    other = web.client.post(
+        "/api/v1/verify",
+        files=upload(lfw_bytes(lfw_root, "Colin_Powell", 3)),
+        data={"person_id": str(gerhard)},
+        headers=web.headers,
+    ).json()
     assert same["same"] is True and other["same"] is False and same["distance"] < other["distance"]
     face = web.runtime.pipeline().embed_single(decode_image(lfw_bytes(lfw_root, "Gerhard_Schroeder", 2)))
     svc = web.services()
     try:
-        login = svc.complete_kiosk_login(kiosk="lobby", embedding=face.embedding, model=face.model,
-                                         liveness={"passed": True, "steps": ["blink"]})
+        login = svc.complete_kiosk_login(
+            kiosk="lobby",
+            embedding=face.embedding,
+            model=face.model,
+            liveness={"passed": True, "steps": ["blink"]},
+        )
         assert login is not None and login.person.id == gerhard and login.event.kind == "in"
         assert login.message.startswith("Welcome, Gerhard: clocked in at ")
         assert login.event.liveness_passed is True
         assert svc.redeem_login_ticket(login.ticket).id == gerhard
         with pytest.raises(AuthenticationError):
             svc.redeem_login_ticket(login.ticket)
-        second = svc.complete_kiosk_login(kiosk="lobby", embedding=face.embedding, model=face.model, liveness=None)
+        second = svc.complete_kiosk_login(
+            kiosk="lobby", embedding=face.embedding, model=face.model, liveness=None
+        )
         assert second.event.kind == "out"
         stranger = web.runtime.pipeline().embed_single(decode_image(lfw_bytes(lfw_root, "Colin_Powell", 3)))
-        assert svc.complete_kiosk_login(kiosk="lobby", embedding=stranger.embedding, model=stranger.model,
-                                        liveness=None) is None
+        assert (
+            svc.complete_kiosk_login(
+                kiosk="lobby", embedding=stranger.embedding, model=stranger.model, liveness=None
+            )
+            is None
+        )
     finally:
         svc.db.close()

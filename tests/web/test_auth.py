@@ -9,7 +9,9 @@ from whosthat.web.security import FailureLimiter
 
 
 def _person(client, headers, code):
-    return client.post("/api/v1/people", json={"employee_code": code, "name": "A", "surname": "B"}, headers=headers)
+    return client.post(
+        "/api/v1/people", json={"employee_code": code, "name": "A", "surname": "B"}, headers=headers
+    )
 
 
 def test_api_key_scopes_are_enforced_and_revocation_takes_effect(web):
@@ -127,8 +129,14 @@ def test_health_readiness_metrics_and_openapi(web):
     metrics = web.client.get("/metrics")
     assert metrics.status_code == 200 and "whosthat_http_requests_total" in metrics.text
     spec = web.client.get("/openapi.json").json()
-    for path in ("/api/v1/people", "/api/v1/identify", "/api/v1/people/{person_id}/templates",
-                 "/api/v1/attendance", "/api/v1/attendance/report.csv", "/api/v1/liveness/sessions"):
+    for path in (
+        "/api/v1/people",
+        "/api/v1/identify",
+        "/api/v1/people/{person_id}/templates",
+        "/api/v1/attendance",
+        "/api/v1/attendance/report.csv",
+        "/api/v1/liveness/sessions",
+    ):
         assert path in spec["paths"], path
     docs = web.client.get("/docs")
     assert docs.status_code == 200 and "cdn" not in docs.text.lower()
@@ -148,7 +156,9 @@ def test_under_https_the_session_cookie_is_secure_and_hsts_is_sent(tmp_path):
         with runtime.database.session() as db:
             Services(runtime, db).create_admin("carol", "carol's long password")
         with TestClient(create_app(settings, runtime), base_url="https://testserver") as client:
-            r = client.post("/api/v1/auth/login", json={"username": "carol", "password": "carol's long password"})
+            r = client.post(
+                "/api/v1/auth/login", json={"username": "carol", "password": "carol's long password"}
+            )
             assert r.status_code == 200
             cookie = r.headers["set-cookie"].lower()
             assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie

@@ -54,7 +54,9 @@ def test_identify_calibrate_and_reembed_on_real_faces(home, lfw_root):
         svc.enroll_template(tony.id, (lfw_root / "Tony_Blair" / "Tony_Blair_0003.jpg").read_bytes())
         colin = svc.create_person(employee_code="C", name="Colin", surname="Powell")
         for n in (1, 2):
-            svc.enroll_template(colin.id, (lfw_root / "Colin_Powell" / f"Colin_Powell_{n:04d}.jpg").read_bytes())
+            svc.enroll_template(
+                colin.id, (lfw_root / "Colin_Powell" / f"Colin_Powell_{n:04d}.jpg").read_bytes()
+            )
     runtime.close()
     r = run("identify", str(lfw_root / "Colin_Powell" / "Colin_Powell_0003.jpg"), "--json")
     assert r.exit_code == 0, r.output

@@ -27,8 +27,12 @@ def test_session_follows_the_kiosk_protocol(web):
     assert len(body["steps"]) == len(body["prompts"]) == web.runtime.settings.liveness_steps
     assert body["ws_url"] == f"/api/v1/liveness/sessions/{body['id']}?nonce={body['nonce']}"
     assert _start(web, kiosk="bad/name").status_code == 400
-    assert web.client.post("/api/v1/liveness/sessions", content=b"{", headers={"content-type": "application/json"}
-                           ).status_code == 400
+    assert (
+        web.client.post(
+            "/api/v1/liveness/sessions", content=b"{", headers={"content-type": "application/json"}
+        ).status_code
+        == 400
+    )
 
 
 def test_a_wrong_nonce_never_opens_a_session(web):
@@ -93,7 +97,14 @@ def test_a_still_photo_streamed_to_the_kiosk_does_not_log_in(tmp_path, astronaut
     finally:
         runtime.close()
     assert result["passed"] is False and result["person"] is None and result["redirect"] is None
-    assert result["reason"] in {"timeout", "no_blink", "no_head_turn", "frame_timing", "face_lost", "print_attack"}
+    assert result["reason"] in {
+        "timeout",
+        "no_blink",
+        "no_head_turn",
+        "frame_timing",
+        "face_lost",
+        "print_attack",
+    }
 
 
 def test_without_the_liveness_module_face_login_is_off_not_open(tmp_path, monkeypatch):
@@ -115,6 +126,8 @@ def test_without_the_liveness_module_face_login_is_off_not_open(tmp_path, monkey
             assert "liveness unavailable" in r.json()["detail"]
             with client.websocket_connect("/api/v1/liveness/sessions/anything?nonce=x") as ws:
                 result = _result(ws)
-            assert result["passed"] is False and result["reason"] == "unavailable" and result["redirect"] is None
+            assert (
+                result["passed"] is False and result["reason"] == "unavailable" and result["redirect"] is None
+            )
     finally:
         runtime.close()

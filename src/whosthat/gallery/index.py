@@ -36,7 +36,9 @@ class _Snapshot:
     sq_norms: np.ndarray  # float32[N]
 
 
-_EMPTY = _Snapshot(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32), np.zeros(0, np.float32))
+_EMPTY = _Snapshot(
+    np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32), np.zeros(0, np.float32)
+)
 
 
 class GalleryIndex:
@@ -84,7 +86,9 @@ class GalleryIndex:
         if len(snap.template_ids) == 0:
             return np.zeros(0, dtype=np.float32)
         if q.shape[0] != snap.matrix.shape[1]:
-            raise ValueError(f"query has {q.shape[0]} dimensions, the {embedder} gallery {snap.matrix.shape[1]}")
+            raise ValueError(
+                f"query has {q.shape[0]} dimensions, the {embedder} gallery {snap.matrix.shape[1]}"
+            )
         sq = snap.sq_norms + float(q @ q) - 2.0 * (snap.matrix @ q)
         return np.sqrt(np.maximum(sq, 0.0))
 

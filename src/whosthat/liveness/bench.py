@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 
-def face_frame(rgb: np.ndarray | None = None, width: int = 640, height: int = 480, face_px: int = 220) -> np.ndarray:
+def face_frame(
+    rgb: np.ndarray | None = None, width: int = 640, height: int = 480, face_px: int = 220
+) -> np.ndarray:
     """A width x height frame with the face photo scaled so the face is about `face_px` wide."""
     import cv2
 
@@ -30,7 +32,7 @@ def face_frame(rgb: np.ndarray | None = None, width: int = 640, height: int = 48
     canvas = np.full((height, width, 3), 90, np.uint8)
     y0 = (height - img.shape[0]) // 2
     x0 = (width - img.shape[1]) // 2
-    canvas[y0:y0 + img.shape[0], x0:x0 + img.shape[1]] = img
+    canvas[y0 : y0 + img.shape[0], x0 : x0 + img.shape[1]] = img
     return canvas
 
 
@@ -58,8 +60,9 @@ def bench_liveness(frames: int = 200, image: Path | None = None) -> dict:
         if not faces:
             missed += 1
             continue
-        analysis = analyse_landmarks(frame, faces[0], n_faces=len(faces),
-                                     gray=cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
+        analysis = analyse_landmarks(
+            frame, faces[0], n_faces=len(faces), gray=cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        )
         t2 = time.perf_counter()
         p_model = float(eyes.closed_prob(analysis.eye_patches).mean()) if eyes is not None else None
         fuse_closed_prob(ear_closed_prob(analysis.ear, 0.3), p_model)
@@ -74,12 +77,20 @@ def bench_liveness(frames: int = 200, image: Path | None = None) -> dict:
     tracker.close()
     ms = np.array(totals) * 1000
     return {
-        "frames": len(totals), "width": base.shape[1], "height": base.shape[0], "missed": missed,
-        "median_ms": float(np.median(ms)), "p90_ms": float(np.percentile(ms, 90)), "mean_ms": float(ms.mean()),
+        "frames": len(totals),
+        "width": base.shape[1],
+        "height": base.shape[0],
+        "missed": missed,
+        "median_ms": float(np.median(ms)),
+        "p90_ms": float(np.percentile(ms, 90)),
+        "mean_ms": float(ms.mean()),
         "cpu_median_ms": float(np.median(cpu) * 1000),
-        "load_average": [round(x, 2) for x in os.getloadavg()], "cpu_count": os.cpu_count(),
-        "stages_median_ms": {"mesh": float(np.median(mesh_t) * 1000),
-                             "pose_ear_patches": float(np.median(rest_t) * 1000),
-                             "eye_state": float(np.median(eye_t) * 1000)},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "cpu_count": os.cpu_count(),
+        "stages_median_ms": {
+            "mesh": float(np.median(mesh_t) * 1000),
+            "pose_ear_patches": float(np.median(rest_t) * 1000),
+            "eye_state": float(np.median(eye_t) * 1000),
+        },
         "eye_model": str(eyes.path) if eyes is not None else None,
     }

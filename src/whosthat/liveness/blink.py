@@ -56,9 +56,9 @@ def fuse_closed_prob(p_ear: float, p_model: float | None, model_weight: float = 
 
 @dataclass
 class BlinkEvent:
-    t: float                 # time the eye re-opened
-    closed_min_s: float      # shortest closed duration consistent with the frames
-    closed_max_s: float      # longest
+    t: float  # time the eye re-opened
+    closed_min_s: float  # shortest closed duration consistent with the frames
+    closed_max_s: float  # longest
 
 
 class BlinkDetector:
@@ -69,8 +69,15 @@ class BlinkDetector:
     then a closed phase of human length, then open again.
     """
 
-    def __init__(self, *, close_threshold: float = 0.6, open_threshold: float = 0.4,
-                 min_closed_s: float = 0.1, max_closed_s: float = 0.7, max_gap_s: float = 0.6):
+    def __init__(
+        self,
+        *,
+        close_threshold: float = 0.6,
+        open_threshold: float = 0.4,
+        min_closed_s: float = 0.1,
+        max_closed_s: float = 0.7,
+        max_gap_s: float = 0.6,
+    ):
         self.close_threshold = close_threshold
         self.open_threshold = open_threshold
         self.min_closed_s = min_closed_s
@@ -79,7 +86,7 @@ class BlinkDetector:
         self.reset()
 
     def reset(self) -> None:
-        self.state = "unknown"         # unknown | open | closed | closed_too_long
+        self.state = "unknown"  # unknown | open | closed | closed_too_long
         self.last_t: float | None = None
         self.last_open_t: float | None = None
         self.closed_first_t: float | None = None

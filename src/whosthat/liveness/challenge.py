@@ -48,8 +48,18 @@ PROMPTS = {
     "turn_left": "Turn your head to the left",
     "turn_right": "Turn your head to the right",
 }
-FAIL_REASONS = ("timeout", "face_lost", "face_changed", "no_blink", "no_head_turn", "print_attack",
-                "frame_timing", "multiple_faces", "not_recognised", "bad_frame")
+FAIL_REASONS = (
+    "timeout",
+    "face_lost",
+    "face_changed",
+    "no_blink",
+    "no_head_turn",
+    "print_attack",
+    "frame_timing",
+    "multiple_faces",
+    "not_recognised",
+    "bad_frame",
+)
 
 
 @dataclass
@@ -57,25 +67,25 @@ class ChallengeConfig:
     """Tunables, in seconds, degrees and pixels (640x480 frames)."""
 
     frame_interval_ms: int = 100
-    min_face_px: float = 90.0          # mesh box width below which we ask to move closer
-    max_face_frac: float = 0.9         # box wider than this fraction of the frame: move back
-    frontal_deg: float = 12.0          # |yaw - baseline| within this is frontal
-    turn_deg: float = 20.0             # a turn step needs |yaw - baseline| past this, in its direction
-    face_lost_s: float = 1.0           # face missing longer than this fails
+    min_face_px: float = 90.0  # mesh box width below which we ask to move closer
+    max_face_frac: float = 0.9  # box wider than this fraction of the frame: move back
+    frontal_deg: float = 12.0  # |yaw - baseline| within this is frontal
+    turn_deg: float = 20.0  # a turn step needs |yaw - baseline| past this, in its direction
+    face_lost_s: float = 1.0  # face missing longer than this fails
     multiple_faces_s: float = 1.5
-    max_gap_s: float = 2.5             # no frame for longer than this (net of our own processing) fails
-    max_fps: float = 40.0              # frames sustained faster than this over rate_window_s: not a webcam
+    max_gap_s: float = 2.5  # no frame for longer than this (net of our own processing) fails
+    max_fps: float = 40.0  # frames sustained faster than this over rate_window_s: not a webcam
     rate_window_s: float = 2.0
     max_frame_pixels: int = 1280 * 960
     embed_every_s: float = 1.5
-    min_embed_frames: int = 2          # embeddings needed (start + end at least) to pass
-    jump_frac: float = 0.5             # allowed centre jump per frame, in face widths (+ jump_frac_per_s * dt)
+    min_embed_frames: int = 2  # embeddings needed (start + end at least) to pass
+    jump_frac: float = 0.5  # allowed centre jump per frame, in face widths (+ jump_frac_per_s * dt)
     jump_frac_per_s: float = 1.5
-    max_scale_change: float = 1.5      # box width ratio between consecutive frames
+    max_scale_change: float = 1.5  # box width ratio between consecutive frames
     pad_min_samples: int = 3
     guidance_repeat_s: float = 1.5
-    settle_s: float = 1.0              # no step completes in the first second of a tracked face: the
-                                       # identity, open-eye level and frontal yaw are measured first
+    settle_s: float = 1.0  # no step completes in the first second of a tracked face: the
+    # identity, open-eye level and frontal yaw are measured first
 
 
 def _iou(a, b) -> float:
@@ -96,8 +106,17 @@ def _threshold_of(pipeline) -> float:
 class ChallengeSession:
     """One kiosk attempt; all decisions are made here. See the module docstring."""
 
-    def __init__(self, kiosk: str, steps: list[str], *, timeout_s: float, pad_mode: str, pipeline=None,
-                 config: ChallengeConfig | None = None, now: float | None = None):
+    def __init__(
+        self,
+        kiosk: str,
+        steps: list[str],
+        *,
+        timeout_s: float,
+        pad_mode: str,
+        pipeline=None,
+        config: ChallengeConfig | None = None,
+        now: float | None = None,
+    ):
         for s in steps:
             if s not in STEP_KINDS:
                 raise ValueError(f"unknown liveness step {s!r}; known: {', '.join(STEP_KINDS)}")
@@ -118,7 +137,7 @@ class ChallengeSession:
         self.done = False
         self.passed = False
         self.reason: str | None = None
-        self.detail = ""                 # what exactly failed, for the stored summary and the log
+        self.detail = ""  # what exactly failed, for the stored summary and the log
         self.step_index = 0
         self._tracker = None
         self._eyes = None
@@ -130,8 +149,8 @@ class ChallengeSession:
         self._first_frame_t: float | None = None
         self._last_frame_t: float | None = None
         self._arrivals: deque[float] = deque()
-        self._last_proc_s = 0.0          # how long the previous frame took us (it delays the next read)
-        self._signal_t = 0.0             # time stamp of the current frame's signals (see _timing_ok)
+        self._last_proc_s = 0.0  # how long the previous frame took us (it delays the next read)
+        self._signal_t = 0.0  # time stamp of the current frame's signals (see _timing_ok)
         self._burst_left = 0
         self._prompted = False
 
@@ -154,8 +173,8 @@ class ChallengeSession:
 
         self._embeddings: list[tuple[float, np.ndarray]] = []
         self._last_embed_t: float | None = None
-        self._best = None                    # (score, FaceResult)
-        self._candidate = None               # (score, t, rgb) best frontal frame since the last embedding
+        self._best = None  # (score, FaceResult)
+        self._candidate = None  # (score, t, rgb) best frontal frame since the last embedding
         self.max_embedding_distance = 0.0
         self._pad_scores: list[float] = []
         self._completed_at: list[float] = []
@@ -164,9 +183,20 @@ class ChallengeSession:
 
     # ------------------------------------------------------------------ creation and public view
     @classmethod
-    def create(cls, kiosk: str, steps: list[str] | None = None, *, n_steps: int = 2, timeout_s: float = 30.0,
-               pad_mode: str = "warn", pipeline=None, rng=None, step_kinds: tuple[str, ...] = STEP_KINDS,
-               config: ChallengeConfig | None = None, now: float | None = None) -> ChallengeSession:
+    def create(
+        cls,
+        kiosk: str,
+        steps: list[str] | None = None,
+        *,
+        n_steps: int = 2,
+        timeout_s: float = 30.0,
+        pad_mode: str = "warn",
+        pipeline=None,
+        rng=None,
+        step_kinds: tuple[str, ...] = STEP_KINDS,
+        config: ChallengeConfig | None = None,
+        now: float | None = None,
+    ) -> ChallengeSession:
         """A new session; `steps` None draws `n_steps` from `step_kinds` with the server's RNG (secrets)."""
         if steps is None:
             rng = rng or secrets.SystemRandom()
@@ -180,8 +210,9 @@ class ChallengeSession:
                 # No step twice in a row when there is a choice: a repeat is easier to replay.
                 choices = [k for k in kinds if not steps or k != steps[-1]] or kinds
                 steps.append(rng.choice(choices))
-        return cls(kiosk, steps, timeout_s=timeout_s, pad_mode=pad_mode, pipeline=pipeline, config=config,
-                   now=now)
+        return cls(
+            kiosk, steps, timeout_s=timeout_s, pad_mode=pad_mode, pipeline=pipeline, config=config, now=now
+        )
 
     def public(self) -> dict:
         return {
@@ -254,8 +285,14 @@ class ChallengeSession:
                 out.append(self._prompt())
             if not self._timing_ok(now):
                 return out
-            if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 \
-                    or rgb.shape[0] * rgb.shape[1] > self.config.max_frame_pixels or min(rgb.shape[:2]) < 32:
+            if (
+                not isinstance(rgb, np.ndarray)
+                or rgb.ndim != 3
+                or rgb.shape[2] != 3
+                or rgb.dtype != np.uint8
+                or rgb.shape[0] * rgb.shape[1] > self.config.max_frame_pixels
+                or min(rgb.shape[:2]) < 32
+            ):
                 self._fail("bad_frame")
                 return out
             started = time.perf_counter()
@@ -292,8 +329,10 @@ class ChallengeSession:
             self._arrivals.append(now)
             while self._arrivals and now - self._arrivals[0] > cfg.rate_window_s:
                 self._arrivals.popleft()
-            if now - self._first_frame_t >= cfg.rate_window_s and \
-                    len(self._arrivals) > cfg.max_fps * cfg.rate_window_s:
+            if (
+                now - self._first_frame_t >= cfg.rate_window_s
+                and len(self._arrivals) > cfg.max_fps * cfg.rate_window_s
+            ):
                 self._fail("frame_timing", f"{len(self._arrivals)} frames in {cfg.rate_window_s:g} s")
                 return False
             queued = (now - self._last_frame_t) < 0.5 * nominal and self._last_proc_s > 0.5 * nominal
@@ -320,10 +359,15 @@ class ChallengeSession:
             return
         if now > self.expires_at:
             self._fail(self._timeout_reason())
-        elif self._last_frame_t is not None and \
-                now - self._last_frame_t - self._last_proc_s > self.config.max_gap_s:
-            self._fail("frame_timing", f"no frame for {now - self._last_frame_t:.2f} s "
-                                       f"(our last frame took {self._last_proc_s:.2f} s)")
+        elif (
+            self._last_frame_t is not None
+            and now - self._last_frame_t - self._last_proc_s > self.config.max_gap_s
+        ):
+            self._fail(
+                "frame_timing",
+                f"no frame for {now - self._last_frame_t:.2f} s "
+                f"(our last frame took {self._last_proc_s:.2f} s)",
+            )
         if self.done:
             self._release()
 
@@ -340,7 +384,12 @@ class ChallengeSession:
 
     def _prompt(self) -> dict:
         step = self.steps[self.step_index]
-        return {"type": "prompt", "step": self.step_index, "of": len(self.steps), "instruction": PROMPTS[step]}
+        return {
+            "type": "prompt",
+            "step": self.step_index,
+            "of": len(self.steps),
+            "instruction": PROMPTS[step],
+        }
 
     def _analyse_frame(self, rgb: np.ndarray, now: float, out: list[dict]) -> None:
         cfg = self.config
@@ -373,7 +422,9 @@ class ChallengeSession:
             allowed = max(width, lw) * (cfg.jump_frac + cfg.jump_frac_per_s * dt)
             scale = max(width / lw, lw / width)
             if jump > allowed or scale > cfg.max_scale_change * (1 + dt):
-                self._fail("face_changed", f"face box jumped {jump:.0f} px / scale x{scale:.2f} in {dt:.2f} s")
+                self._fail(
+                    "face_changed", f"face box jumped {jump:.0f} px / scale x{scale:.2f} in {dt:.2f} s"
+                )
                 return
         self._last_box = box
         self._last_face_t = now
@@ -394,8 +445,13 @@ class ChallengeSession:
         if width < cfg.min_face_px:
             self._guide(out, "Move closer", now)
             return
-        if width > cfg.max_face_frac * w or box[0] < -0.05 * w or box[2] > 1.05 * w or box[1] < -0.1 * h \
-                or box[3] > 1.1 * h:
+        if (
+            width > cfg.max_face_frac * w
+            or box[0] < -0.05 * w
+            or box[2] > 1.05 * w
+            or box[1] < -0.1 * h
+            or box[3] > 1.1 * h
+        ):
             self._guide(out, "Move back: keep your whole face in the picture", now)
             return
 
@@ -411,11 +467,16 @@ class ChallengeSession:
             self.blinks += 1
 
         self._yaw_history.append(analysis.yaw_deg)
-        if self._yaw_baseline is None and len(self._yaw_history) >= 3 and \
-                now - self._first_face_t >= 0.5 * cfg.settle_s:
+        if (
+            self._yaw_baseline is None
+            and len(self._yaw_history) >= 3
+            and now - self._first_face_t >= 0.5 * cfg.settle_s
+        ):
             # The face's own frontal yaw (cameras sit off-axis): the median of its first half second.
             self._yaw_baseline = float(np.median(self._yaw_history))
-        rel_yaw = analysis.yaw_deg - (self._yaw_baseline if self._yaw_baseline is not None else analysis.yaw_deg)
+        rel_yaw = analysis.yaw_deg - (
+            self._yaw_baseline if self._yaw_baseline is not None else analysis.yaw_deg
+        )
         frontal = abs(rel_yaw) <= cfg.frontal_deg
         eyes_open = closed_prob <= self._blink.open_threshold
 
@@ -444,8 +505,13 @@ class ChallengeSession:
         if completed:
             # The frame that completed the step is itself checked against the session's face, so a
             # stand-in cannot perform a step between two frames of the enrolled person.
-            if self._candidate is not None and self._candidate[1] < now and self._last_embed_t is not None and \
-                    now - self._last_embed_t >= cfg.embed_every_s and not self._embed_candidate(now):
+            if (
+                self._candidate is not None
+                and self._candidate[1] < now
+                and self._last_embed_t is not None
+                and now - self._last_embed_t >= cfg.embed_every_s
+                and not self._embed_candidate(now)
+            ):
                 return
             score = -abs(rel_yaw) - abs(analysis.pitch_deg) * 0.5 + min(width, 250) / 10.0
             self._candidate = (score, now, rgb.copy())
@@ -514,16 +580,25 @@ class ChallengeSession:
             # Too few usable frames for a consistency check: not enough evidence of one face.
             self._fail("face_lost")
             return
-        if self.pad_mode == "enforce" and self._pad is not None and self._pad_scores and \
-                float(np.mean(self._pad_scores)) >= self._pad.threshold:
+        if (
+            self.pad_mode == "enforce"
+            and self._pad is not None
+            and self._pad_scores
+            and float(np.mean(self._pad_scores)) >= self._pad.threshold
+        ):
             self._fail("print_attack")
             return
         self.done = True
         self.passed = True
         self.reason = None
         self._release()
-        log.info("liveness session %s passed: steps %s, %d frames, max embedding distance %.3f", self.id[:8],
-                 self.steps, self._frames, self.max_embedding_distance)
+        log.info(
+            "liveness session %s passed: steps %s, %d frames, max embedding distance %.3f",
+            self.id[:8],
+            self.steps,
+            self._frames,
+            self.max_embedding_distance,
+        )
 
     def _fail(self, reason: str, detail: str = "") -> None:
         if self.done:
@@ -533,8 +608,15 @@ class ChallengeSession:
         self.reason = reason
         self.detail = detail
         self._best = None
-        log.warning("liveness session %s failed: %s %s (frames %d, step %d of %s)", self.id[:8], reason, detail,
-                 self._frames, self.step_index, self.steps)
+        log.warning(
+            "liveness session %s failed: %s %s (frames %d, step %d of %s)",
+            self.id[:8],
+            reason,
+            detail,
+            self._frames,
+            self.step_index,
+            self.steps,
+        )
 
     def _release(self) -> None:
         if self._tracker is not None:
@@ -574,8 +656,10 @@ class ChallengeSession:
                 "duration_s": round(duration, 3),
                 "fps": round((self._frames - 1) / duration, 2) if duration > 0 else None,
                 "blinks": self.blinks,
-                "processing_ms": {"mean": round(1000 * self._proc_total_s / max(self._frames, 1), 1),
-                                  "max": round(1000 * self._proc_max_s, 1)},
+                "processing_ms": {
+                    "mean": round(1000 * self._proc_total_s / max(self._frames, 1), 1),
+                    "max": round(1000 * self._proc_max_s, 1),
+                },
                 "embeddings": len(self._embeddings),
                 "max_embedding_distance": round(self.max_embedding_distance, 4),
                 "pad_mode": self.pad_mode,

@@ -44,7 +44,9 @@ def _need_torch() -> None:
 @train_app.command("eyes")
 def train_eyes_command(
     data: DataOpt,
-    out: Annotated[Path | None, typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="random seed (split, augmentation, initialisation)")] = 0,
     epochs: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
@@ -56,10 +58,20 @@ def train_eyes_command(
 
     out = out or get_settings().home / "models"
     report = train_eyes(data, out, seed=seed, epochs=epochs)
-    _echo_json({k: report[k] for k in ("chosen", "threshold", "onnx", "split")} |
-               {"variants": [{"name": v["name"], "validation_accuracy": v["validation"]["accuracy"],
-                              "test_accuracy": v["test"]["accuracy"]} for v in report["variants"]],
-                "out": str(out)})
+    _echo_json(
+        {k: report[k] for k in ("chosen", "threshold", "onnx", "split")}
+        | {
+            "variants": [
+                {
+                    "name": v["name"],
+                    "validation_accuracy": v["validation"]["accuracy"],
+                    "test_accuracy": v["test"]["accuracy"],
+                }
+                for v in report["variants"]
+            ],
+            "out": str(out),
+        }
+    )
 
 
 @eval_app.command("eyes")
@@ -67,7 +79,9 @@ def eval_eyes_command(
     data: DataOpt,
     model: ModelPathOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="write report.json and roc.png here")] = None,
-    split: Annotated[str, typer.Option(help="all, or train/validation/test of `train eyes`' face split")] = "all",
+    split: Annotated[
+        str, typer.Option(help="all, or train/validation/test of `train eyes`' face split")
+    ] = "all",
     seed: Annotated[int, typer.Option(help="the split's seed (as given to `train eyes`)")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -80,16 +94,26 @@ def eval_eyes_command(
         _echo_json(report)
         return
     c = report["confusion"]
-    typer.echo(f"model {report['model']}  data {data} ({report['split']})  n={report['n']} (closed {report['n_closed']})")
-    typer.echo(f"accuracy {report['accuracy']:.4f}  AUC {report['auc']:.4f}  threshold {report['threshold']:.3f}")
+    typer.echo(
+        f"model {report['model']}  data {data} ({report['split']})  n={report['n']} (closed {report['n_closed']})"
+    )
+    typer.echo(
+        f"accuracy {report['accuracy']:.4f}  AUC {report['auc']:.4f}  threshold {report['threshold']:.3f}"
+    )
     typer.echo("confusion (rows true, cols predicted)   open   closed")
-    typer.echo(f"  open                                {c['true_open_pred_open']:5d}  {c['true_open_pred_closed']:6d}")
-    typer.echo(f"  closed                              {c['true_closed_pred_open']:5d}  {c['true_closed_pred_closed']:6d}")
+    typer.echo(
+        f"  open                                {c['true_open_pred_open']:5d}  {c['true_open_pred_closed']:6d}"
+    )
+    typer.echo(
+        f"  closed                              {c['true_closed_pred_open']:5d}  {c['true_closed_pred_closed']:6d}"
+    )
 
 
 @app.command("eyes")
 def eyes_command(
-    images: Annotated[list[Path], typer.Argument(help="eye images of any size (resized to the model's input)")],
+    images: Annotated[
+        list[Path], typer.Argument(help="eye images of any size (resized to the model's input)")
+    ],
     model: ModelPathOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -112,7 +136,9 @@ def eyes_command(
 @train_app.command("pad")
 def train_pad_command(
     data: DataOpt,
-    out: Annotated[Path | None, typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     epochs: Annotated[int, typer.Option(min=1, max=500)] = 12,
 ) -> None:
@@ -124,14 +150,18 @@ def train_pad_command(
 
     out = out or get_settings().home / "models"
     report = train_pad(data, out, seed=seed, epochs=epochs)
-    _echo_json({k: report.get(k) for k in ("chosen", "threshold", "onnx", "split", "test")} | {"out": str(out)})
+    _echo_json(
+        {k: report.get(k) for k in ("chosen", "threshold", "onnx", "split", "test")} | {"out": str(out)}
+    )
 
 
 @eval_app.command("pad")
 def eval_pad_command(
     data: DataOpt,
     model: ModelPathOpt = None,
-    subjects: Annotated[str | None, typer.Option(help="comma-separated subject ids to score (default: all)")] = None,
+    subjects: Annotated[
+        str | None, typer.Option(help="comma-separated subject ids to score (default: all)")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="write report.json and det.png here")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -143,10 +173,14 @@ def eval_pad_command(
     if as_json:
         _echo_json(report)
         return
-    typer.echo(f"model {report['model']}  data {data}  live {report['n_live']}  attacks {report['n_attack']}"
-               f"  no face {report['no_face']}")
-    typer.echo(f"threshold {report['threshold']:.3f}  APCER {report['apcer']:.4f}  BPCER {report['bpcer']:.4f}"
-               f"  ACER {report['acer']:.4f}  AUC {report['auc']:.4f}")
+    typer.echo(
+        f"model {report['model']}  data {data}  live {report['n_live']}  attacks {report['n_attack']}"
+        f"  no face {report['no_face']}"
+    )
+    typer.echo(
+        f"threshold {report['threshold']:.3f}  APCER {report['apcer']:.4f}  BPCER {report['bpcer']:.4f}"
+        f"  ACER {report['acer']:.4f}  AUC {report['auc']:.4f}"
+    )
 
 
 @app.command("pad")
@@ -171,8 +205,12 @@ def pad_command(
         else:
             p = det.attack_prob_box(rgb, faces[0].box)
             any_attack |= p >= det.threshold
-            row = {"path": str(path), "face_found": True, "attack_prob": round(p, 4),
-                   "attack": bool(p >= det.threshold)}
+            row = {
+                "path": str(path),
+                "face_found": True,
+                "attack_prob": round(p, 4),
+                "attack": bool(p >= det.threshold),
+            }
         if as_json:
             _echo_json(row)
         else:
@@ -184,7 +222,9 @@ def pad_command(
 @bench_app.command("liveness")
 def bench_liveness_command(
     frames: Annotated[int, typer.Option(min=5, max=10000, help="frames to time")] = 200,
-    image: Annotated[Path | None, typer.Option(help="face photo to use (default: scikit-image's astronaut)")] = None,
+    image: Annotated[
+        Path | None, typer.Option(help="face photo to use (default: scikit-image's astronaut)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Per-frame liveness processing at 640x480 (face mesh + eye state + head pose): median and p90 in ms."""
@@ -194,7 +234,9 @@ def bench_liveness_command(
     if as_json:
         _echo_json(report)
         return
-    typer.echo(f"{report['frames']} frames {report['width']}x{report['height']}: median {report['median_ms']:.2f} ms, "
-               f"p90 {report['p90_ms']:.2f} ms, CPU {report['cpu_median_ms']:.2f} ms, load {report['load_average']} (mesh {report['stages_median_ms']['mesh']:.2f}, "
-               f"eye state {report['stages_median_ms']['eye_state']:.2f}, "
-               f"pose+EAR+patches {report['stages_median_ms']['pose_ear_patches']:.2f})")
+    typer.echo(
+        f"{report['frames']} frames {report['width']}x{report['height']}: median {report['median_ms']:.2f} ms, "
+        f"p90 {report['p90_ms']:.2f} ms, CPU {report['cpu_median_ms']:.2f} ms, load {report['load_average']} (mesh {report['stages_median_ms']['mesh']:.2f}, "
+        f"eye state {report['stages_median_ms']['eye_state']:.2f}, "
+        f"pose+EAR+patches {report['stages_median_ms']['pose_ear_patches']:.2f})"
+    )

@@ -37,8 +37,9 @@ def _roc_plot(y: np.ndarray, score: np.ndarray, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def evaluate_eyes(data: Path, model: Path | None = None, out: Path | None = None, split: str = "all",
-                  seed: int = 0) -> dict:
+def evaluate_eyes(
+    data: Path, model: Path | None = None, out: Path | None = None, split: str = "all", seed: int = 0
+) -> dict:
     """split: "all", or "train" / "validation" / "test" of the face-disjoint split `whosthat train eyes`
     draws with `seed` (so the held-out test faces can be scored again with this command)."""
     import cv2
@@ -65,12 +66,18 @@ def evaluate_eyes(data: Path, model: Path | None = None, out: Path | None = None
         patches.append(img)
         labels.append(label)
     y = np.array(labels)
-    prob = np.concatenate([clf.closed_prob(patches[i:i + 512]) for i in range(0, len(patches), 512)])
+    prob = np.concatenate([clf.closed_prob(patches[i : i + 512]) for i in range(0, len(patches), 512)])
     pred = (prob >= clf.threshold).astype(int)
     report = {
-        "model": clf.name, "model_path": str(clf.path), "data": str(data), "split": split, "seed": seed,
+        "model": clf.name,
+        "model_path": str(clf.path),
+        "data": str(data),
+        "split": split,
+        "seed": seed,
         "n": int(len(y)),
-        "n_closed": int(y.sum()), "unreadable": unreadable, "threshold": clf.threshold,
+        "n_closed": int(y.sum()),
+        "unreadable": unreadable,
+        "threshold": clf.threshold,
         "accuracy": float((pred == y).mean()),
         "auc": float(roc_auc_score(y, prob)) if 0 < y.sum() < len(y) else float("nan"),
         "confusion": {
@@ -103,7 +110,11 @@ def nuaa_files(data: Path, subjects: set[str] | None = None) -> list[tuple[Path,
         if listed:
             rels = []
             for lf in listed:
-                rels += [ln.strip().replace("\\", "/") for ln in lf.read_text(errors="replace").splitlines() if ln.strip()]
+                rels += [
+                    ln.strip().replace("\\", "/")
+                    for ln in lf.read_text(errors="replace").splitlines()
+                    if ln.strip()
+                ]
             paths = [root / r for r in rels]
             paths = [p for p in paths if p.is_file()]
         else:
@@ -122,8 +133,13 @@ def parse_nuaa_name(name: str) -> dict:
     parts = Path(name).stem.split("_")
     if len(parts) != 5:
         return {"subject": parts[0], "glasses": "", "pos": "", "session": "", "pic": -1}
-    return {"subject": parts[0], "glasses": parts[1], "pos": parts[2], "session": parts[3],
-            "pic": int(parts[4]) if parts[4].isdigit() else -1}
+    return {
+        "subject": parts[0],
+        "glasses": parts[1],
+        "pos": parts[2],
+        "session": parts[3],
+        "pic": int(parts[4]) if parts[4].isdigit() else -1,
+    }
 
 
 def pad_error_rates(attack: np.ndarray, score: np.ndarray, threshold: float) -> dict:
@@ -157,8 +173,9 @@ def score_pad_images(paths: list[Path], detector=None, pad=None, progress: bool 
     return scores
 
 
-def evaluate_pad(data: Path, model: Path | None = None, out: Path | None = None,
-                 subjects: str | None = None) -> dict:
+def evaluate_pad(
+    data: Path, model: Path | None = None, out: Path | None = None, subjects: str | None = None
+) -> dict:
     from sklearn.metrics import roc_auc_score
 
     from whosthat.liveness.pad import DEFAULT_PAD_MODEL, PrintAttackDetector
@@ -170,11 +187,23 @@ def evaluate_pad(data: Path, model: Path | None = None, out: Path | None = None,
     scores = score_pad_images([p for p, _, _ in files], pad=pad)
     found = ~np.isnan(scores)
     rates = pad_error_rates(attack, scores, pad.threshold)
-    auc = float(roc_auc_score(attack[found], scores[found])) if len(set(attack[found].tolist())) == 2 else float("nan")
-    report = {"model": pad.name, "model_path": str(pad.path), "data": str(data),
-              "subjects": sorted(wanted) if wanted else "all", "n_live": int((attack == 0).sum()),
-              "n_attack": int((attack == 1).sum()), "no_face": int((~found).sum()), "threshold": pad.threshold,
-              **rates, "auc": auc}
+    auc = (
+        float(roc_auc_score(attack[found], scores[found]))
+        if len(set(attack[found].tolist())) == 2
+        else float("nan")
+    )
+    report = {
+        "model": pad.name,
+        "model_path": str(pad.path),
+        "data": str(data),
+        "subjects": sorted(wanted) if wanted else "all",
+        "n_live": int((attack == 0).sum()),
+        "n_attack": int((attack == 1).sum()),
+        "no_face": int((~found).sum()),
+        "threshold": pad.threshold,
+        **rates,
+        "auc": auc,
+    }
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")

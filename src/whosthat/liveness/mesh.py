@@ -26,7 +26,7 @@ import numpy as np
 
 # MediaPipe face-mesh indices (478 points with iris refinement).
 # Eye-aspect-ratio points in the order p1 (corner), p2, p3 (upper lid), p4 (corner), p5, p6 (lower lid).
-EAR_IMAGE_LEFT = (33, 160, 158, 133, 153, 144)    # subject's right eye
+EAR_IMAGE_LEFT = (33, 160, 158, 133, 153, 144)  # subject's right eye
 EAR_IMAGE_RIGHT = (362, 385, 387, 263, 373, 380)  # subject's left eye
 NOSE_TIP = 1
 FACE_SIDE_IMAGE_LEFT = 234
@@ -49,10 +49,10 @@ _NEUTRAL_NOSE_DROP = 0.42
 class FrameAnalysis:
     """What the mesh says about the dominant face in one frame."""
 
-    landmarks: np.ndarray           # float32[478, 3], x/y in pixels, z in MediaPipe units (x-scaled)
+    landmarks: np.ndarray  # float32[478, 3], x/y in pixels, z in MediaPipe units (x-scaled)
     box: tuple[float, float, float, float]  # (left, top, right, bottom) of the landmarks, pixels
     n_faces: int
-    ear_left: float                 # eye aspect ratio, image-left eye
+    ear_left: float  # eye aspect ratio, image-left eye
     ear_right: float
     yaw_deg: float
     pitch_deg: float
@@ -107,8 +107,13 @@ def head_pose(points: np.ndarray) -> tuple[float, float, float]:
     return yaw, pitch, roll
 
 
-def eye_patch(gray: np.ndarray, points: np.ndarray, idx: tuple[int, ...],
-              size: int = EYE_PATCH_SIZE, scale: float = EYE_PATCH_SCALE) -> np.ndarray:
+def eye_patch(
+    gray: np.ndarray,
+    points: np.ndarray,
+    idx: tuple[int, ...],
+    size: int = EYE_PATCH_SIZE,
+    scale: float = EYE_PATCH_SCALE,
+) -> np.ndarray:
     """A `size` x `size` gray patch centred on the eye, the eye line horizontal, side = scale x eye width."""
     import cv2
 
@@ -124,12 +129,18 @@ def eye_patch(gray: np.ndarray, points: np.ndarray, idx: tuple[int, ...],
     m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, zoom)
     m[0, 2] += size / 2.0 - centre[0]
     m[1, 2] += size / 2.0 - centre[1]
-    return cv2.warpAffine(gray, m, (size, size), flags=cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(
+        gray,
+        m,
+        (size, size),
+        flags=cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
-def analyse_landmarks(rgb: np.ndarray, points: np.ndarray, n_faces: int = 1,
-                      gray: np.ndarray | None = None) -> FrameAnalysis:
+def analyse_landmarks(
+    rgb: np.ndarray, points: np.ndarray, n_faces: int = 1, gray: np.ndarray | None = None
+) -> FrameAnalysis:
     """Everything liveness needs from one face's mesh landmarks (pixels) on its frame."""
     import cv2
 
@@ -139,11 +150,20 @@ def analyse_landmarks(rgb: np.ndarray, points: np.ndarray, n_faces: int = 1,
     box = (float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max()))
     yaw, pitch, roll = head_pose(points)
     patches = np.stack([eye_patch(gray, points, EAR_IMAGE_LEFT), eye_patch(gray, points, EAR_IMAGE_RIGHT)])
-    iod = float(np.linalg.norm(points[list(EAR_IMAGE_LEFT), :2].mean(0) - points[list(EAR_IMAGE_RIGHT), :2].mean(0)))
+    iod = float(
+        np.linalg.norm(points[list(EAR_IMAGE_LEFT), :2].mean(0) - points[list(EAR_IMAGE_RIGHT), :2].mean(0))
+    )
     return FrameAnalysis(
-        landmarks=points.astype(np.float32), box=box, n_faces=n_faces,
-        ear_left=eye_aspect_ratio(points, EAR_IMAGE_LEFT), ear_right=eye_aspect_ratio(points, EAR_IMAGE_RIGHT),
-        yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll, eye_patches=patches, inter_ocular_px=iod,
+        landmarks=points.astype(np.float32),
+        box=box,
+        n_faces=n_faces,
+        ear_left=eye_aspect_ratio(points, EAR_IMAGE_LEFT),
+        ear_right=eye_aspect_ratio(points, EAR_IMAGE_RIGHT),
+        yaw_deg=yaw,
+        pitch_deg=pitch,
+        roll_deg=roll,
+        eye_patches=patches,
+        inter_ocular_px=iod,
     )
 
 
@@ -154,8 +174,11 @@ class FaceMeshTracker:
         import mediapipe as mp
 
         self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=static_image_mode, refine_landmarks=True, max_num_faces=max_num_faces,
-            min_detection_confidence=0.5, min_tracking_confidence=0.5,
+            static_image_mode=static_image_mode,
+            refine_landmarks=True,
+            max_num_faces=max_num_faces,
+            min_detection_confidence=0.5,
+            min_tracking_confidence=0.5,
         )
         self._lock = threading.Lock()
 

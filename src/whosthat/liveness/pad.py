@@ -35,8 +35,13 @@ def face_crop(rgb: np.ndarray, box, size: int = CROP_SIZE, scale: float = CROP_S
     side = max(right - left, bottom - top) * scale
     zoom = size / max(side, 1.0)
     m = np.array([[zoom, 0, size / 2 - cx * zoom], [0, zoom, size / 2 - cy * zoom]], np.float64)
-    return cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(
+        rgb,
+        m,
+        (size, size),
+        flags=cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def prepare_crops(crops: np.ndarray) -> np.ndarray:

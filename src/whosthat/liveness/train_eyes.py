@@ -109,17 +109,28 @@ def build_model():
     import torch.nn as nn
 
     def block(cin, cout):
-        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+        )
 
     return nn.Sequential(
-        block(1, 16), block(16, 16), nn.MaxPool2d(2),      # 12x12
-        block(16, 32), block(32, 32), nn.MaxPool2d(2),     # 6x6
-        block(32, 64), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-        nn.Dropout(0.2), nn.Linear(64, 1),
+        block(1, 16),
+        block(16, 16),
+        nn.MaxPool2d(2),  # 12x12
+        block(16, 32),
+        block(32, 32),
+        nn.MaxPool2d(2),  # 6x6
+        block(32, 64),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(64, 1),
     )
 
 
-def train_one(x_train, y_train, x_val, y_val, *, seed: int, epochs: int, batch_size: int = 64, lr: float = 2e-3):
+def train_one(
+    x_train, y_train, x_val, y_val, *, seed: int, epochs: int, batch_size: int = 64, lr: float = 2e-3
+):
     """Train the CNN; returns (model in eval mode, per-epoch validation accuracy). Keeps the best epoch."""
     import copy
 
@@ -131,7 +142,9 @@ def train_one(x_train, y_train, x_val, y_val, *, seed: int, epochs: int, batch_s
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     model = build_model()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * int(np.ceil(len(x_train) / batch_size)))
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=lr, total_steps=epochs * int(np.ceil(len(x_train) / batch_size))
+    )
     loss_fn = torch.nn.BCEWithLogitsLoss()
     xt = torch.from_numpy(prepare_patches(x_train))
     yt = torch.from_numpy(y_train.astype(np.float32))
@@ -142,7 +155,7 @@ def train_one(x_train, y_train, x_val, y_val, *, seed: int, epochs: int, batch_s
         model.train()
         perm = torch.randperm(len(xt), generator=gen)
         for i in range(0, len(xt), batch_size):
-            b = perm[i:i + batch_size]
+            b = perm[i : i + batch_size]
             xb = xt[b]
             flip = torch.rand(len(b), generator=gen) < 0.5  # a mirrored eye is still an eye in the same state
             xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
@@ -198,9 +211,16 @@ def metrics(prob: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> dict:
     tp = int(((pred == 1) & (y == 1)).sum())
     auc = float(roc_auc_score(y, prob)) if len(set(y.tolist())) == 2 else None
     return {
-        "n": int(len(y)), "accuracy": float((pred == y).mean()), "auc": auc, "threshold": threshold,
-        "confusion": {"true_open_pred_open": tn, "true_open_pred_closed": fp,
-                      "true_closed_pred_open": fn, "true_closed_pred_closed": tp},
+        "n": int(len(y)),
+        "accuracy": float((pred == y).mean()),
+        "auc": auc,
+        "threshold": threshold,
+        "confusion": {
+            "true_open_pred_open": tn,
+            "true_open_pred_closed": fp,
+            "true_closed_pred_open": fn,
+            "true_closed_pred_closed": tp,
+        },
     }
 
 
@@ -210,9 +230,16 @@ def export_onnx(model, path: Path, metadata: dict[str, str]) -> None:
 
     wrapped = model if hasattr(model, "ms") else EyeStateNet([model])
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(wrapped, (torch.zeros(1, 1, PATCH_SIZE, PATCH_SIZE),), str(path), dynamo=False,
-                      input_names=["patches"], output_names=["closed_prob"], opset_version=17,
-                      dynamic_axes={"patches": {0: "n"}, "closed_prob": {0: "n"}})
+    torch.onnx.export(
+        wrapped,
+        (torch.zeros(1, 1, PATCH_SIZE, PATCH_SIZE),),
+        str(path),
+        dynamo=False,
+        input_names=["patches"],
+        output_names=["closed_prob"],
+        opset_version=17,
+        dynamic_axes={"patches": {0: "n"}, "closed_prob": {0: "n"}},
+    )
     proto = onnx.load(str(path))
     for k, v in metadata.items():
         entry = proto.metadata_props.add()
@@ -220,14 +247,20 @@ def export_onnx(model, path: Path, metadata: dict[str, str]) -> None:
     onnx.save(proto, str(path))
 
 
-def train_eyes(data: Path, out: Path, *, seed: int = 0, epochs: int = 20,
-               factors: tuple[float, ...] = (1.0, 1.5, 2.0)) -> dict:
+def train_eyes(
+    data: Path, out: Path, *, seed: int = 0, epochs: int = 20, factors: tuple[float, ...] = (1.0, 1.5, 2.0)
+) -> dict:
     t0 = time.time()
     x, y, groups, _paths = load_cew(data)
     split = split_groups(groups, seed)
-    counts = {name: {"patches": int((split == i).sum()), "groups": len({g for g, s in zip(groups, split, strict=True) if s == i}),
-                     "closed": int(((split == i) & (y == 1)).sum())}
-              for i, name in enumerate(("train", "validation", "test"))}
+    counts = {
+        name: {
+            "patches": int((split == i).sum()),
+            "groups": len({g for g, s in zip(groups, split, strict=True) if s == i}),
+            "closed": int(((split == i) & (y == 1)).sum()),
+        }
+        for i, name in enumerate(("train", "validation", "test"))
+    }
     _log(f"CEW patches: {len(x)}; split by face/photo: {counts}")
     xtr, ytr = x[split == 0], y[split == 0]
     xva, yva = x[split == 1], y[split == 1]
@@ -238,20 +271,38 @@ def train_eyes(data: Path, out: Path, *, seed: int = 0, epochs: int = 20,
         t1 = time.time()
         model, history = train_one(xa, ya, xva, yva, seed=seed, epochs=epochs)
         val = metrics(predict(model, xva), yva)
-        _log(f"x{factor:g}: {len(xa)} training patches, validation accuracy {val['accuracy']:.4f} "
-             f"(AUC {val['auc']:.4f}) in {time.time() - t1:.0f}s")
-        variants.append({"factor": factor, "train_size": int(len(xa)), "validation": val,
-                         "best_epoch": int(np.argmax(history)) + 1, "model": model})
+        _log(
+            f"x{factor:g}: {len(xa)} training patches, validation accuracy {val['accuracy']:.4f} "
+            f"(AUC {val['auc']:.4f}) in {time.time() - t1:.0f}s"
+        )
+        variants.append(
+            {
+                "factor": factor,
+                "train_size": int(len(xa)),
+                "validation": val,
+                "best_epoch": int(np.argmax(history)) + 1,
+                "model": model,
+            }
+        )
     # A fourth candidate: the three variants averaged (one ONNX file, three small nets).
     ensemble = EyeStateNet([v["model"] for v in variants])
-    variants.append({"factor": 0.0, "name": "ensemble of " + ", ".join(f"x{v['factor']:g}" for v in variants),
-                     "train_size": int(sum(v["train_size"] for v in variants)), "best_epoch": 0,
-                     "validation": metrics(predict(ensemble, xva), yva), "model": ensemble})
+    variants.append(
+        {
+            "factor": 0.0,
+            "name": "ensemble of " + ", ".join(f"x{v['factor']:g}" for v in variants),
+            "train_size": int(sum(v["train_size"] for v in variants)),
+            "best_epoch": 0,
+            "validation": metrics(predict(ensemble, xva), yva),
+            "model": ensemble,
+        }
+    )
     for v in variants:
         v.setdefault("name", f"x{v['factor']:g}")
     _log(f"{variants[-1]['name']}: validation accuracy {variants[-1]['validation']['accuracy']:.4f}")
     # Choose on validation only: best accuracy, then AUC; ties go to the simpler model (listed first).
-    chosen = max(variants, key=lambda v: (v["validation"]["accuracy"], v["validation"]["auc"], -variants.index(v)))
+    chosen = max(
+        variants, key=lambda v: (v["validation"]["accuracy"], v["validation"]["auc"], -variants.index(v))
+    )
     model = chosen["model"]
     # Threshold: 0.5 unless another validation threshold is strictly better.
     pv = predict(model, xva)
@@ -264,22 +315,39 @@ def train_eyes(data: Path, out: Path, *, seed: int = 0, epochs: int = 20,
     out = Path(out)
     onnx_path = out / "eye_state.onnx"
     card = "eye_state.md"
-    meta = {"whosthat_name": "eye-state-cnn", "whosthat_kind": "eyes", "whosthat_input": "eye:24:gray:standardised",
-            "whosthat_threshold": f"{threshold:.3f}", "whosthat_card": card}
+    meta = {
+        "whosthat_name": "eye-state-cnn",
+        "whosthat_kind": "eyes",
+        "whosthat_input": "eye:24:gray:standardised",
+        "whosthat_threshold": f"{threshold:.3f}",
+        "whosthat_card": card,
+    }
     export_onnx(model, onnx_path, meta)
     report = {
         "command": f"whosthat train eyes --data {data} --seed {seed} --epochs {epochs}",
-        "data": str(data), "seed": seed, "epochs": epochs, "split": counts,
+        "data": str(data),
+        "seed": seed,
+        "epochs": epochs,
+        "split": counts,
         "split_rule": "by face: both eyes of one face, all faces of one CEW photo, all photos of one LFW person",
-        "variants": [{k: v[k] for k in ("name", "factor", "train_size", "best_epoch", "validation", "test")}
-                     for v in variants],
-        "chosen": chosen["name"], "chosen_factor": chosen["factor"], "threshold": threshold, "parameters": n_params,
-        "onnx": onnx_path.name, "onnx_bytes": onnx_path.stat().st_size, "train_seconds": round(time.time() - t0, 1),
+        "variants": [
+            {k: v[k] for k in ("name", "factor", "train_size", "best_epoch", "validation", "test")}
+            for v in variants
+        ],
+        "chosen": chosen["name"],
+        "chosen_factor": chosen["factor"],
+        "threshold": threshold,
+        "parameters": n_params,
+        "onnx": onnx_path.name,
+        "onnx_bytes": onnx_path.stat().st_size,
+        "train_seconds": round(time.time() - t0, 1),
     }
     (out / "eye_state.json").write_text(json.dumps(report, indent=2) + "\n")
     write_card(report, out / card)
-    _log(f"exported {onnx_path} ({onnx_path.stat().st_size} bytes), chosen {chosen['name']}, "
-         f"threshold {threshold:.2f}, held-out test accuracy {chosen['test']['accuracy']:.4f}")
+    _log(
+        f"exported {onnx_path} ({onnx_path.stat().st_size} bytes), chosen {chosen['name']}, "
+        f"threshold {threshold:.2f}, held-out test accuracy {chosen['test']['accuracy']:.4f}"
+    )
     return report
 
 
@@ -294,7 +362,8 @@ def write_card(report: dict, path: Path) -> None:
         f"| {v['name']} | {v['train_size'] if v['factor'] else '-'} | {v['best_epoch'] or '-'} | "
         f"{v['validation']['accuracy']:.4f} | {v['validation']['auc']:.4f} | {v['test']['accuracy']:.4f} | "
         f"{v['test']['auc']:.4f} |"
-        for v in report["variants"])
+        for v in report["variants"]
+    )
     s = report["split"]
     path.write_text(f"""# eye-state-cnn (`eye_state.onnx`)
 
@@ -304,19 +373,19 @@ fused with the eye aspect ratio from the MediaPipe face mesh.
 - **Input** `patches` float32[N, 1, 24, 24]: gray eye patch resized to 24x24, standardised per patch
   (`whosthat.liveness.eyes.prepare_patches`). At serve time the patch is cut from the face mesh like
   the CEW patches: centred on the eye, eye line horizontal, side {EYE_PATCH_SCALE} x the eye's corner-to-corner width.
-- **Output** `closed_prob` float32[N]; closed when >= {report['threshold']:.3f} (metadata `whosthat_threshold`).
+- **Output** `closed_prob` float32[N]; closed when >= {report["threshold"]:.3f} (metadata `whosthat_threshold`).
 - **Architecture** a small CNN: 5 conv layers (16-16-32-32-64 channels, BatchNorm, ReLU, two max-pools),
   global average pool, dropout, one linear unit; the output averages the patch and its mirror image (and,
-  for an ensemble, the member networks); {report['parameters']} parameters in all,
-  {report['onnx_bytes'] / 1024:.0f} KiB.
+  for an ensemble, the member networks); {report["parameters"]} parameters in all,
+  {report["onnx_bytes"] / 1024:.0f} KiB.
 - **Data** CEW eye patches (`$WHOSTHAT_DATA/cew_eyes`: closed eyes from the Closed Eyes In The Wild faces,
   open eyes from LFW faces; Song, Tan, Liu, Chen, Pattern Recognition 47(9), 2014). Not redistributed.
-- **Split** {report['split_rule']}; seed {report['seed']}: train {s['train']['patches']} patches
-  ({s['train']['groups']} faces/people), validation {s['validation']['patches']} ({s['validation']['groups']}),
-  test {s['test']['patches']} ({s['test']['groups']}). The test faces were never seen in training or in any choice.
-- **Training** AdamW, one-cycle LR 2e-3, batch 64, random mirror flips, {report['epochs']} epochs, best
+- **Split** {report["split_rule"]}; seed {report["seed"]}: train {s["train"]["patches"]} patches
+  ({s["train"]["groups"]} faces/people), validation {s["validation"]["patches"]} ({s["validation"]["groups"]}),
+  test {s["test"]["patches"]} ({s["test"]["groups"]}). The test faces were never seen in training or in any choice.
+- **Training** AdamW, one-cycle LR 2e-3, batch 64, random mirror flips, {report["epochs"]} epochs, best
   validation epoch kept,
-  CPU, {report['train_seconds']:.0f} s for all three variants on this (shared) machine.
+  CPU, {report["train_seconds"]:.0f} s for all three variants on this (shared) machine.
 
 ## Augmentation comparison (the seed's x1 / x1.5 / x2 training sets)
 
@@ -328,15 +397,15 @@ gamma/contrast/brightness change, sometimes blur or sensor noise; drawn once wit
 {rows}
 
 Test columns use threshold 0.5, except the chosen model's, which uses its own threshold.
-Chosen on validation accuracy: **{report['chosen']}**. Test (held-out faces) at threshold
-{report['threshold']:.3f}: accuracy **{t['accuracy']:.4f}**, AUC {t['auc']:.4f}; confusion (rows true,
-columns predicted): open {c['true_open_pred_open']} / {c['true_open_pred_closed']}, closed
-{c['true_closed_pred_open']} / {c['true_closed_pred_closed']}.
+Chosen on validation accuracy: **{report["chosen"]}**. Test (held-out faces) at threshold
+{report["threshold"]:.3f}: accuracy **{t["accuracy"]:.4f}**, AUC {t["auc"]:.4f}; confusion (rows true,
+columns predicted): open {c["true_open_pred_open"]} / {c["true_open_pred_closed"]}, closed
+{c["true_closed_pred_open"]} / {c["true_closed_pred_closed"]}.
 
 ## Reproduce
 
 ```
-{report['command']} --out src/whosthat/models
+{report["command"]} --out src/whosthat/models
 ```
 Writes `eye_state.onnx`, `eye_state.json` (every number above) and this card.
 Evaluate on any CEW-layout folder: `whosthat eval eyes --data DIR [--json]`.

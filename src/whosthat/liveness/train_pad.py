@@ -59,11 +59,23 @@ def build_cnn():
     import torch.nn as nn
 
     def block(cin, cout):
-        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
-                             nn.ReLU(inplace=True), nn.MaxPool2d(2))
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+        )
 
-    return nn.Sequential(block(3, 16), block(16, 32), block(32, 48), block(48, 64),  # 64 -> 4
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(64, 1))
+    return nn.Sequential(
+        block(3, 16),
+        block(16, 32),
+        block(32, 48),
+        block(48, 64),  # 64 -> 4
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(0.3),
+        nn.Linear(64, 1),
+    )
 
 
 def _augment_batch(x, gen):
@@ -95,7 +107,7 @@ def train_cnn(x, y, *, seed: int, epochs: int, batch_size: int = 32, lr: float =
         model.train()
         perm = torch.randperm(len(xt), generator=gen)
         for i in range(0, len(xt), batch_size):
-            b = perm[i:i + batch_size]
+            b = perm[i : i + batch_size]
             opt.zero_grad()
             loss = loss_fn(model(_augment_batch(xt[b], gen)).squeeze(1), yt[b])
             loss.backward()
@@ -109,8 +121,12 @@ def cnn_predict(model, x) -> np.ndarray:
     import torch
 
     with torch.no_grad():
-        return np.concatenate([torch.sigmoid(model(torch.from_numpy(prepare_crops(x[i:i + 256]))).squeeze(1)).numpy()
-                               for i in range(0, len(x), 256)])
+        return np.concatenate(
+            [
+                torch.sigmoid(model(torch.from_numpy(prepare_crops(x[i : i + 256]))).squeeze(1)).numpy()
+                for i in range(0, len(x), 256)
+            ]
+        )
 
 
 def lbp_features(x: np.ndarray) -> np.ndarray:
@@ -122,8 +138,12 @@ def lbp_features(x: np.ndarray) -> np.ndarray:
     for crop in x:
         g = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
         codes = local_binary_pattern(g, 8, 1, method="uniform")  # values 0..9
-        parts = [codes] + [codes[r * 21:(r + 1) * 21, c * 21:(c + 1) * 21] for r in range(3) for c in range(3)]
-        feats.append(np.concatenate([np.bincount(p.astype(int).ravel(), minlength=10) / p.size for p in parts]))
+        parts = [codes] + [
+            codes[r * 21 : (r + 1) * 21, c * 21 : (c + 1) * 21] for r in range(3) for c in range(3)
+        ]
+        feats.append(
+            np.concatenate([np.bincount(p.astype(int).ravel(), minlength=10) / p.size for p in parts])
+        )
     return np.array(feats, np.float32)
 
 
@@ -149,9 +169,11 @@ def split_subjects(subjects: list[str], seed: int) -> dict[str, list[str]]:
     rng.shuffle(unique)
     n_val = max(1, round(len(unique) * 2 / 9))
     n_test = max(1, round(len(unique) * 2 / 9))
-    return {"train": sorted(unique[:len(unique) - n_val - n_test]),
-            "validation": sorted(unique[len(unique) - n_val - n_test:len(unique) - n_test]),
-            "test": sorted(unique[len(unique) - n_test:])}
+    return {
+        "train": sorted(unique[: len(unique) - n_val - n_test]),
+        "validation": sorted(unique[len(unique) - n_val - n_test : len(unique) - n_test]),
+        "test": sorted(unique[len(unique) - n_test :]),
+    }
 
 
 def _rates(y, score, threshold) -> dict:
@@ -178,9 +200,16 @@ def export_onnx(model, path: Path, metadata: dict[str, str]) -> None:
             return torch.sigmoid(self.m(x)).squeeze(1)
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(WithSigmoid(model).eval(), (torch.zeros(1, 3, CROP_SIZE, CROP_SIZE),), str(path), dynamo=False,
-                      input_names=["crops"], output_names=["attack_prob"], opset_version=17,
-                      dynamic_axes={"crops": {0: "n"}, "attack_prob": {0: "n"}})
+    torch.onnx.export(
+        WithSigmoid(model).eval(),
+        (torch.zeros(1, 3, CROP_SIZE, CROP_SIZE),),
+        str(path),
+        dynamo=False,
+        input_names=["crops"],
+        output_names=["attack_prob"],
+        opset_version=17,
+        dynamic_axes={"crops": {0: "n"}, "attack_prob": {0: "n"}},
+    )
     proto = onnx.load(str(path))
     for k, v in metadata.items():
         entry = proto.metadata_props.add()
@@ -197,8 +226,10 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
     x, y, subjects, sessions, missing = load_nuaa_crops(data)
     subj = np.array(subjects)
     split = split_subjects(subjects, seed)
-    _log(f"NUAA crops: {len(x)} ({int((y == 0).sum())} live, {int((y == 1).sum())} attack), "
-         f"no face in {missing}; subjects {split}")
+    _log(
+        f"NUAA crops: {len(x)} ({int((y == 0).sum())} live, {int((y == 1).sum())} attack), "
+        f"no face in {missing}; subjects {split}"
+    )
     m_tr, m_va, m_te = (np.isin(subj, split[k]) for k in ("train", "validation", "test"))
 
     # Candidate 1: CNN.
@@ -211,10 +242,14 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
     lbp_val = lbp.predict_proba(f[m_va])[:, 1]
     lbp_thr = eer_threshold(y[m_va], lbp_val)
     candidates = {
-        "cnn": {"validation": _rates(y[m_va], cnn_val, cnn_thr),
-                "test": _rates(y[m_te], cnn_predict(cnn, x[m_te]), cnn_thr)},
-        "lbp_logreg": {"validation": _rates(y[m_va], lbp_val, lbp_thr),
-                       "test": _rates(y[m_te], lbp.predict_proba(f[m_te])[:, 1], lbp_thr)},
+        "cnn": {
+            "validation": _rates(y[m_va], cnn_val, cnn_thr),
+            "test": _rates(y[m_te], cnn_predict(cnn, x[m_te]), cnn_thr),
+        },
+        "lbp_logreg": {
+            "validation": _rates(y[m_va], lbp_val, lbp_thr),
+            "test": _rates(y[m_te], lbp.predict_proba(f[m_te])[:, 1], lbp_thr),
+        },
     }
     for name, c in candidates.items():
         _log(f"{name}: validation {c['validation']}  test {c['test']}")
@@ -239,32 +274,64 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
         cv.append(r)
         _log(f"CNN fold {k}: {r}")
 
-    chosen = "cnn" if candidates["cnn"]["validation"]["acer"] <= candidates["lbp_logreg"]["validation"]["acer"] else "lbp_logreg"
+    chosen = (
+        "cnn"
+        if candidates["cnn"]["validation"]["acer"] <= candidates["lbp_logreg"]["validation"]["acer"]
+        else "lbp_logreg"
+    )
     out = Path(out)
     onnx_path = out / "pad.onnx"
     report = {
         "command": f"whosthat train pad --data {data} --seed {seed} --epochs {epochs}",
-        "data": str(data), "seed": seed, "epochs": epochs, "split": split, "no_face": missing,
+        "data": str(data),
+        "seed": seed,
+        "epochs": epochs,
+        "split": split,
+        "no_face": missing,
         "split_rule": "by subject (no subject in two splits)",
-        "candidates": candidates, "cnn_cross_subject_folds": cv,
-        "cnn_cross_subject_mean": {k: round(float(np.mean([r[k] for r in cv])), 4) for k in ("apcer", "bpcer", "acer", "auc")},
-        "chosen": chosen, "train_seconds": None,
+        "candidates": candidates,
+        "cnn_cross_subject_folds": cv,
+        "cnn_cross_subject_mean": {
+            k: round(float(np.mean([r[k] for r in cv])), 4) for k in ("apcer", "bpcer", "acer", "auc")
+        },
+        "chosen": chosen,
+        "train_seconds": None,
     }
     if chosen == "cnn":
         threshold = cnn_thr
-        export_onnx(cnn, onnx_path, {
-            "whosthat_name": "pad-nuaa-cnn", "whosthat_kind": "pad",
-            "whosthat_input": f"face:{CROP_SIZE}:rgb:box_scale={CROP_SCALE}",
-            "whosthat_threshold": f"{threshold:.4f}", "whosthat_card": "pad.md",
-            "whosthat_crop_size": str(CROP_SIZE), "whosthat_crop_scale": str(CROP_SCALE)})
-        report.update({"threshold": threshold, "onnx": onnx_path.name, "onnx_bytes": onnx_path.stat().st_size,
-                       "parameters": int(sum(p.numel() for p in cnn.parameters())),
-                       "test": candidates["cnn"]["test"]})
+        export_onnx(
+            cnn,
+            onnx_path,
+            {
+                "whosthat_name": "pad-nuaa-cnn",
+                "whosthat_kind": "pad",
+                "whosthat_input": f"face:{CROP_SIZE}:rgb:box_scale={CROP_SCALE}",
+                "whosthat_threshold": f"{threshold:.4f}",
+                "whosthat_card": "pad.md",
+                "whosthat_crop_size": str(CROP_SIZE),
+                "whosthat_crop_scale": str(CROP_SCALE),
+            },
+        )
+        report.update(
+            {
+                "threshold": threshold,
+                "onnx": onnx_path.name,
+                "onnx_bytes": onnx_path.stat().st_size,
+                "parameters": int(sum(p.numel() for p in cnn.parameters())),
+                "test": candidates["cnn"]["test"],
+            }
+        )
     else:
         # The texture model measured better on validation subjects; it is not exportable to ONNX here,
         # so say so rather than ship the worse model silently.
-        report.update({"threshold": lbp_thr, "onnx": None, "test": candidates["lbp_logreg"]["test"],
-                       "note": "LBP baseline chose; no ONNX export for it"})
+        report.update(
+            {
+                "threshold": lbp_thr,
+                "onnx": None,
+                "test": candidates["lbp_logreg"]["test"],
+                "note": "LBP baseline chose; no ONNX export for it",
+            }
+        )
     report["train_seconds"] = round(time.time() - t0, 1)
     out.mkdir(parents=True, exist_ok=True)
     (out / "pad.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -276,13 +343,22 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
 
 def write_card(report: dict, path: Path) -> None:
     """The model card beside pad.onnx, every number taken from `report` (this training run)."""
+
     def row(name, r):
-        return (f"| {name} | {r['n_live']} / {r['n_attack']} | {r['threshold']:.3f} | {r['apcer']:.4f} | "
-                f"{r['bpcer']:.4f} | {r['acer']:.4f} | {r['auc']:.4f} |")
+        return (
+            f"| {name} | {r['n_live']} / {r['n_attack']} | {r['threshold']:.3f} | {r['apcer']:.4f} | "
+            f"{r['bpcer']:.4f} | {r['acer']:.4f} | {r['auc']:.4f} |"
+        )
 
     c = report["candidates"]
-    folds = "\n".join(row(f"CNN, test subjects {', '.join(r['test_subjects'])} (threshold from "
-                          f"{', '.join(r['validation_subjects'])})", r) for r in report["cnn_cross_subject_folds"])
+    folds = "\n".join(
+        row(
+            f"CNN, test subjects {', '.join(r['test_subjects'])} (threshold from "
+            f"{', '.join(r['validation_subjects'])})",
+            r,
+        )
+        for r in report["cnn_cross_subject_folds"]
+    )
     m = report["cnn_cross_subject_mean"]
     sp = report["split"]
     path.write_text(f"""# pad-nuaa-cnn (`pad.onnx`)
@@ -292,36 +368,36 @@ rather than a live face. One signal of the liveness challenge (`WHOSTHAT_PAD_MOD
 
 - **Input** `crops` float32[N, 3, 64, 64], RGB in [-1, 1]: the MediaPipe face box made square around its
   centre, enlarged x{CROP_SCALE} and resized to 64x64 (`whosthat.liveness.pad.face_crop`).
-- **Output** `attack_prob` float32[N]; attack when >= {report['threshold']:.3f} (metadata `whosthat_threshold`),
+- **Output** `attack_prob` float32[N]; attack when >= {report["threshold"]:.3f} (metadata `whosthat_threshold`),
   the equal-error threshold on the *validation* subjects.
 - **Architecture** 4 conv blocks (16-32-48-64 channels, BatchNorm, ReLU, max-pool), global average pool,
-  dropout, one linear unit; {report.get('parameters', 0)} parameters, {report.get('onnx_bytes', 0) / 1024:.0f} KiB.
+  dropout, one linear unit; {report.get("parameters", 0)} parameters, {report.get("onnx_bytes", 0) / 1024:.0f} KiB.
 - **Data** NUAA Photograph Imposter Database (Tan, Li, Liu, Jiang, ECCV 2010), raw webcam frames of the
   official training lists in `$WHOSTHAT_DATA/nuaa` (ClientRaw = live, ImposterRaw = printed photos), every
   second frame; the official test split is kept back. Not redistributed.
-- **Split** {report['split_rule']}, seed {report['seed']}: train subjects {', '.join(sp['train'])};
-  validation {', '.join(sp['validation'])} (threshold and model choice); test {', '.join(sp['test'])}
+- **Split** {report["split_rule"]}, seed {report["seed"]}: train subjects {", ".join(sp["train"])};
+  validation {", ".join(sp["validation"])} (threshold and model choice); test {", ".join(sp["test"])}
   (scored once, at the end). Frames where the detector found no face (left out): {report["no_face"]}.
-- **Training** AdamW, one-cycle LR 2e-3, batch 32, {report['epochs']} epochs, flips and gain/bias jitter, CPU.
+- **Training** AdamW, one-cycle LR 2e-3, batch 32, {report["epochs"]} epochs, flips and gain/bias jitter, CPU.
 
 ## Results (ISO/IEC 30107-3: APCER = attacks accepted, BPCER = live rejected, ACER = mean)
 
 | model, subjects scored | live / attack frames | threshold | APCER | BPCER | ACER | AUC |
 |---|---|---|---|---|---|---|
-{row("CNN, validation subjects", c['cnn']['validation'])}
-{row("**CNN, test subjects (shipped)**", c['cnn']['test'])}
-{row("LBP + logistic regression, validation", c['lbp_logreg']['validation'])}
-{row("LBP + logistic regression, test", c['lbp_logreg']['test'])}
+{row("CNN, validation subjects", c["cnn"]["validation"])}
+{row("**CNN, test subjects (shipped)**", c["cnn"]["test"])}
+{row("LBP + logistic regression, validation", c["lbp_logreg"]["validation"])}
+{row("LBP + logistic regression, test", c["lbp_logreg"]["test"])}
 {folds}
 
-Mean over the {len(report['cnn_cross_subject_folds'])} cross-subject folds of the CNN recipe: APCER {m['apcer']:.4f},
-BPCER {m['bpcer']:.4f}, ACER {m['acer']:.4f}. Chosen on validation ACER: **{report['chosen']}**.
+Mean over the {len(report["cnn_cross_subject_folds"])} cross-subject folds of the CNN recipe: APCER {m["apcer"]:.4f},
+BPCER {m["bpcer"]:.4f}, ACER {m["acer"]:.4f}. Chosen on validation ACER: **{report["chosen"]}**.
 
 ## Reproduce
 
 ```
-{report['command']} --out src/whosthat/models
-whosthat eval pad --data $WHOSTHAT_DATA/nuaa --subjects {','.join(sp['test'])}     # the test subjects
+{report["command"]} --out src/whosthat/models
+whosthat eval pad --data $WHOSTHAT_DATA/nuaa --subjects {",".join(sp["test"])}     # the test subjects
 ```
 
 ## Limits (read before enforcing)

@@ -20,7 +20,11 @@ from torch import nn
 
 
 def conv_bn(cin: int, cout: int, k, stride=1, padding=0) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, padding, bias=False), nn.BatchNorm2d(cout, eps=1e-3), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride, padding, bias=False),
+        nn.BatchNorm2d(cout, eps=1e-3),
+        nn.ReLU(inplace=True),
+    )
 
 
 class Embedding(nn.Module):
@@ -77,7 +81,9 @@ class Block17(nn.Module):
         super().__init__()
         self.scale = scale
         self.b0 = conv_bn(896, 128, 1)
-        self.b1 = nn.Sequential(conv_bn(896, 128, 1), conv_bn(128, 128, (1, 7), 1, (0, 3)), conv_bn(128, 128, (7, 1), 1, (3, 0)))
+        self.b1 = nn.Sequential(
+            conv_bn(896, 128, 1), conv_bn(128, 128, (1, 7), 1, (0, 3)), conv_bn(128, 128, (7, 1), 1, (3, 0))
+        )
         self.conv = nn.Conv2d(256, 896, 1)
         self.relu = nn.ReLU(inplace=True)
 
@@ -91,7 +97,9 @@ class Block8(nn.Module):
         super().__init__()
         self.scale = scale
         self.b0 = conv_bn(1792, 192, 1)
-        self.b1 = nn.Sequential(conv_bn(1792, 192, 1), conv_bn(192, 192, (1, 3), 1, (0, 1)), conv_bn(192, 192, (3, 1), 1, (1, 0)))
+        self.b1 = nn.Sequential(
+            conv_bn(1792, 192, 1), conv_bn(192, 192, (1, 3), 1, (0, 1)), conv_bn(192, 192, (3, 1), 1, (1, 0))
+        )
         self.conv = nn.Conv2d(384, 1792, 1)
         self.relu = nn.ReLU(inplace=True) if relu else nn.Identity()
 
@@ -129,12 +137,21 @@ class InceptionResnetV1(nn.Module):
     def __init__(self, dim: int = 512, dropout: float = 0.4):
         super().__init__()
         self.stem = nn.Sequential(
-            conv_bn(3, 32, 3, 2), conv_bn(32, 32, 3), conv_bn(32, 64, 3, 1, 1), nn.MaxPool2d(3, 2),
-            conv_bn(64, 80, 1), conv_bn(80, 192, 3), conv_bn(192, 256, 3, 2),
+            conv_bn(3, 32, 3, 2),
+            conv_bn(32, 32, 3),
+            conv_bn(32, 64, 3, 1, 1),
+            nn.MaxPool2d(3, 2),
+            conv_bn(64, 80, 1),
+            conv_bn(80, 192, 3),
+            conv_bn(192, 256, 3, 2),
         )
         self.blocks = nn.Sequential(
-            *[Block35() for _ in range(5)], Mixed6a(), *[Block17() for _ in range(10)], Mixed7a(),
-            *[Block8() for _ in range(4)], Block8(scale=1.0, relu=False),
+            *[Block35() for _ in range(5)],
+            Mixed6a(),
+            *[Block17() for _ in range(10)],
+            Mixed7a(),
+            *[Block8() for _ in range(4)],
+            Block8(scale=1.0, relu=False),
         )
         self.embedding = Embedding(1792, dim, dropout)
 
@@ -152,7 +169,9 @@ class InceptionBN(nn.Module):
         super().__init__()
         self.b1 = conv_bn(cin, c1, 1) if c1 else None
         self.b3 = nn.Sequential(conv_bn(cin, c3r, 1), conv_bn(c3r, c3, 3, stride, 1))
-        self.bd = nn.Sequential(conv_bn(cin, cd3r, 1), conv_bn(cd3r, cd3, 3, 1, 1), conv_bn(cd3, cd3, 3, stride, 1))
+        self.bd = nn.Sequential(
+            conv_bn(cin, cd3r, 1), conv_bn(cd3r, cd3, 3, 1, 1), conv_bn(cd3, cd3, 3, stride, 1)
+        )
         pool_layer = nn.AvgPool2d(3, 1, 1) if pool == "avg" else nn.MaxPool2d(3, stride, 1)
         self.bp = nn.Sequential(pool_layer, conv_bn(cin, pool_proj, 1)) if pool_proj else pool_layer
         self.out_channels = c1 + c3 + cd3 + (pool_proj or cin)
@@ -168,13 +187,23 @@ class BNInception(nn.Module):
     def __init__(self, dim: int = 512, dropout: float = 0.0):
         super().__init__()
         self.stem = nn.Sequential(
-            conv_bn(3, 64, 7, 2, 3), nn.MaxPool2d(3, 2, 1), conv_bn(64, 64, 1), conv_bn(64, 192, 3, 1, 1), nn.MaxPool2d(3, 2, 1),
+            conv_bn(3, 64, 7, 2, 3),
+            nn.MaxPool2d(3, 2, 1),
+            conv_bn(64, 64, 1),
+            conv_bn(64, 192, 3, 1, 1),
+            nn.MaxPool2d(3, 2, 1),
         )
         spec = [  # c1, c3r, c3, cd3r, cd3, pool, pool_proj, stride
-            (64, 64, 64, 64, 96, "avg", 32, 1), (64, 64, 96, 64, 96, "avg", 64, 1), (0, 128, 160, 64, 96, "max", 0, 2),
-            (224, 64, 96, 96, 128, "avg", 128, 1), (192, 96, 128, 96, 128, "avg", 128, 1), (160, 128, 160, 128, 160, "avg", 128, 1),
-            (96, 128, 192, 160, 192, "avg", 128, 1), (0, 128, 192, 192, 256, "max", 0, 2),
-            (352, 192, 320, 160, 224, "avg", 128, 1), (352, 192, 320, 192, 224, "max", 128, 1),
+            (64, 64, 64, 64, 96, "avg", 32, 1),
+            (64, 64, 96, 64, 96, "avg", 64, 1),
+            (0, 128, 160, 64, 96, "max", 0, 2),
+            (224, 64, 96, 96, 128, "avg", 128, 1),
+            (192, 96, 128, 96, 128, "avg", 128, 1),
+            (160, 128, 160, 128, 160, "avg", 128, 1),
+            (96, 128, 192, 160, 192, "avg", 128, 1),
+            (0, 128, 192, 192, 256, "max", 0, 2),
+            (352, 192, 320, 160, 224, "avg", 128, 1),
+            (352, 192, 320, 192, 224, "max", 128, 1),
         ]
         layers, cin = [], 192
         for c1, c3r, c3, cd3r, cd3, pool, proj, stride in spec:
@@ -242,7 +271,7 @@ def build_backbone(name: str, dim: int, weights: str | Path | None = None, **kwa
         state = torch.load(path, map_location="cpu", weights_only=False)
         state = state.get("state_dict", state)
         if any(k.startswith("backbone.") for k in state):
-            state = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
+            state = {k[len("backbone.") :]: v for k, v in state.items() if k.startswith("backbone.")}
         missing, unexpected = model.load_state_dict(state, strict=False)
         if unexpected or len(missing) == len(model.state_dict()):
             raise BadInputError(f"{path} does not hold {name} weights ({len(unexpected)} unexpected keys)")

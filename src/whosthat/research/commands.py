@@ -18,12 +18,21 @@ import typer
 from whosthat.cli import app, eval_app, train_app
 from whosthat.errors import BadInputError
 
-METHOD_NAMES = {"siamese-bce": "siamese_bce", "siamese-contrastive": "siamese_contrastive",
-                "group-loss": "group_loss", "arcface": "arcface"}
+METHOD_NAMES = {
+    "siamese-bce": "siamese_bce",
+    "siamese-contrastive": "siamese_contrastive",
+    "group-loss": "group_loss",
+    "arcface": "arcface",
+}
 
-DataOpt = Annotated[Path | None, typer.Option("--data", help="LFW folder or a folder holding lfw/ (default: $WHOSTHAT_DATA)")]
+DataOpt = Annotated[
+    Path | None, typer.Option("--data", help="LFW folder or a folder holding lfw/ (default: $WHOSTHAT_DATA)")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")]
-FoldsOpt = Annotated[list[int] | None, typer.Option("--test-fold", help="held-out LFW fold 1..10 (repeatable; default all ten)")]
+FoldsOpt = Annotated[
+    list[int] | None,
+    typer.Option("--test-fold", help="held-out LFW fold 1..10 (repeatable; default all ten)"),
+]
 
 
 def _parse_params(params: list[str] | None) -> dict:
@@ -63,12 +72,23 @@ def _emit(result: dict, as_json: bool, lines: list[str]) -> None:
 @train_app.command("prepare")
 def prepare_command(
     data: DataOpt = None,
-    features: Annotated[bool, typer.Option("--features/--no-features", help="frozen dlib descriptors of every image")] = True,
-    crops: Annotated[bool, typer.Option("--crops/--no-crops", help="FaceAlignTransform crops of every image")] = True,
+    features: Annotated[
+        bool, typer.Option("--features/--no-features", help="frozen dlib descriptors of every image")
+    ] = True,
+    crops: Annotated[
+        bool, typer.Option("--crops/--no-crops", help="FaceAlignTransform crops of every image")
+    ] = True,
     size: Annotated[int, typer.Option(help="crop size in pixels")] = 112,
     kind: Annotated[str, typer.Option(help="rotation or simple")] = "rotation",
-    limit: Annotated[int | None, typer.Option(help="only the first N images (by path), for a quick check")] = None,
-    carry_dir: Annotated[Path | None, typer.Option(help="also write a compact copy for a GPU machine here: the crops the fold protocol uses + pairs.txt/people.txt")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="only the first N images (by path), for a quick check")
+    ] = None,
+    carry_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="also write a compact copy for a GPU machine here: the crops the fold protocol uses + pairs.txt/people.txt"
+        ),
+    ] = None,
 ) -> None:
     """Prepare LFW once: dlib descriptors (through the shared embedding cache) and aligned crops, under $WHOSTHAT_HOME/cache/research."""
     from whosthat.research import lfw
@@ -92,14 +112,38 @@ def prepare_command(
         (carry_dir / "lfw").mkdir(parents=True, exist_ok=True)
         for name in ("pairs.txt", "people.txt"):
             shutil.copy(root / name, carry_dir / "lfw" / name)
-        typer.echo(f"carry: {gpu_training_subset(root, default_crops_path(size, kind), carry_dir / 'crops.npz')}", err=True)
+        typer.echo(
+            f"carry: {gpu_training_subset(root, default_crops_path(size, kind), carry_dir / 'crops.npz')}",
+            err=True,
+        )
 
 
-def _train(method: str, backbone: str, data: Path | None, test_fold: list[int] | None, epochs: int, lr: float,
-           weight_decay: float, batch_classes: int, batch_images: int, dim: int | None, image_size: int | None,
-           weights: Path | None, accelerator: str, devices: str, strategy: str, num_nodes: int, out: Path | None,
-           params: list[str] | None, features: Path | None, crops: Path | None, limit_train_batches: int | None,
-           val_fold: int | None, seed: int, as_json: bool) -> None:
+def _train(
+    method: str,
+    backbone: str,
+    data: Path | None,
+    test_fold: list[int] | None,
+    epochs: int,
+    lr: float,
+    weight_decay: float,
+    batch_classes: int,
+    batch_images: int,
+    dim: int | None,
+    image_size: int | None,
+    weights: Path | None,
+    accelerator: str,
+    devices: str,
+    strategy: str,
+    num_nodes: int,
+    out: Path | None,
+    params: list[str] | None,
+    features: Path | None,
+    crops: Path | None,
+    limit_train_batches: int | None,
+    val_fold: int | None,
+    seed: int,
+    as_json: bool,
+) -> None:
     from whosthat.research import lfw
     from whosthat.research.backbones import BACKBONES
     from whosthat.research.train import TrainConfig, train_folds
@@ -115,14 +159,29 @@ def _train(method: str, backbone: str, data: Path | None, test_fold: list[int] |
     if val_fold and val_fold - 1 in folds:
         raise BadInputError("the validation fold cannot be a test fold")
     method_kwargs = _parse_params(params)
-    backbone_kwargs = {k[len("backbone."):]: method_kwargs.pop(k) for k in list(method_kwargs) if k.startswith("backbone.")}
+    backbone_kwargs = {
+        k[len("backbone.") :]: method_kwargs.pop(k) for k in list(method_kwargs) if k.startswith("backbone.")
+    }
     cfg = TrainConfig(
-        method=method, backbone=backbone, dim=dim, epochs=epochs, lr=lr, weight_decay=weight_decay,
-        n_classes=batch_classes, m_per_class=batch_images, image_size=image_size, accelerator=accelerator,
-        devices=int(devices) if devices.isdigit() else devices, strategy=strategy, num_nodes=num_nodes,
-        backbone_weights=str(weights) if weights else None, method_kwargs=method_kwargs,
-        backbone_kwargs=backbone_kwargs, limit_train_batches=limit_train_batches,
-        val_fold=val_fold - 1 if val_fold is not None else None, seed=seed,
+        method=method,
+        backbone=backbone,
+        dim=dim,
+        epochs=epochs,
+        lr=lr,
+        weight_decay=weight_decay,
+        n_classes=batch_classes,
+        m_per_class=batch_images,
+        image_size=image_size,
+        accelerator=accelerator,
+        devices=int(devices) if devices.isdigit() else devices,
+        strategy=strategy,
+        num_nodes=num_nodes,
+        backbone_weights=str(weights) if weights else None,
+        method_kwargs=method_kwargs,
+        backbone_kwargs=backbone_kwargs,
+        limit_train_batches=limit_train_batches,
+        val_fold=val_fold - 1 if val_fold is not None else None,
+        seed=seed,
         command="whosthat " + " ".join(sys.argv[1:]),
     )
     from whosthat.config import get_settings
@@ -133,20 +192,31 @@ def _train(method: str, backbone: str, data: Path | None, test_fold: list[int] |
     if not report:
         return  # a DDP worker that is not rank 0
     s = report["summary"]
-    _emit(report, as_json, [
-        f"{method} on {backbone}, held-out folds {s['folds']}: accuracy {s['accuracy']:.4f} +- {s['accuracy_std']:.4f}, "
-        f"AUC {s['auc']:.4f}, recall@1 {s['recall1']:.4f} (8x3 batches {s['recall1_batch_8x3']:.4f}), NMI {s['nmi']:.4f}, "
-        f"train {s['train_seconds']:.0f} s on {report['hardware']}",
-        f"report: {Path(out) / 'report.json'}",
-    ])
+    _emit(
+        report,
+        as_json,
+        [
+            f"{method} on {backbone}, held-out folds {s['folds']}: accuracy {s['accuracy']:.4f} +- {s['accuracy_std']:.4f}, "
+            f"AUC {s['auc']:.4f}, recall@1 {s['recall1']:.4f} (8x3 batches {s['recall1_batch_8x3']:.4f}), NMI {s['nmi']:.4f}, "
+            f"train {s['train_seconds']:.0f} s on {report['hardware']}",
+            f"report: {Path(out) / 'report.json'}",
+        ],
+    )
 
 
 def _register_train(cli_name: str, method: str) -> None:
     def command(
-        backbone: Annotated[str, typer.Option(help="dlib_features, small_cnn, inception_resnet_v1, bn_inception")] = "dlib_features",
+        backbone: Annotated[
+            str, typer.Option(help="dlib_features, small_cnn, inception_resnet_v1, bn_inception")
+        ] = "dlib_features",
         data: DataOpt = None,
         test_fold: FoldsOpt = None,
-        val_fold: Annotated[int | None, typer.Option(help="fold left out of training whose pairs choose the threshold (default: the one before the test fold; 0: none, threshold from the trained-on folds)")] = None,
+        val_fold: Annotated[
+            int | None,
+            typer.Option(
+                help="fold left out of training whose pairs choose the threshold (default: the one before the test fold; 0: none, threshold from the trained-on folds)"
+            ),
+        ] = None,
         epochs: Annotated[int, typer.Option(help="training epochs")] = 10,
         lr: Annotated[float, typer.Option(help="learning rate (AdamW, cosine schedule)")] = 1e-3,
         weight_decay: Annotated[float, typer.Option(help="AdamW weight decay")] = 0.0,
@@ -154,22 +224,57 @@ def _register_train(cli_name: str, method: str) -> None:
         batch_images: Annotated[int, typer.Option(help="images per identity in a batch (m)")] = 2,
         dim: Annotated[int | None, typer.Option(help="embedding size (default per backbone)")] = None,
         image_size: Annotated[int | None, typer.Option(help="resize the prepared crops to this size")] = None,
-        weights: Annotated[Path | None, typer.Option(help="backbone weights file (state dict or checkpoint)")] = None,
+        weights: Annotated[
+            Path | None, typer.Option(help="backbone weights file (state dict or checkpoint)")
+        ] = None,
         accelerator: Annotated[str, typer.Option(help="cpu, gpu or auto")] = "cpu",
         devices: Annotated[str, typer.Option(help="devices per node (a number or auto)")] = "1",
         strategy: Annotated[str, typer.Option(help="auto, ddp, ddp_spawn, ...")] = "auto",
         num_nodes: Annotated[int, typer.Option(help="nodes for multi-node DDP")] = 1,
-        out: Annotated[Path | None, typer.Option(help="run folder (default $WHOSTHAT_HOME/runs/METHOD-BACKBONE)")] = None,
-        param: Annotated[list[str] | None, typer.Option("--param", help="method setting key=value, e.g. temperature=5; backbone.KEY=value for the backbone")] = None,
+        out: Annotated[
+            Path | None, typer.Option(help="run folder (default $WHOSTHAT_HOME/runs/METHOD-BACKBONE)")
+        ] = None,
+        param: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--param",
+                help="method setting key=value, e.g. temperature=5; backbone.KEY=value for the backbone",
+            ),
+        ] = None,
         features: Annotated[Path | None, typer.Option(help="prepared dlib features .npz")] = None,
         crops: Annotated[Path | None, typer.Option(help="prepared crops .npz")] = None,
-        limit_train_batches: Annotated[int | None, typer.Option(help="batches per epoch (quick checks)")] = None,
+        limit_train_batches: Annotated[
+            int | None, typer.Option(help="batches per epoch (quick checks)")
+        ] = None,
         seed: Annotated[int, typer.Option(help="random seed")] = 0,
         as_json: JsonOpt = False,
     ) -> None:
-        _train(method, backbone, data, test_fold, epochs, lr, weight_decay, batch_classes, batch_images, dim, image_size,
-               weights, accelerator, devices, strategy, num_nodes, out, param, features, crops, limit_train_batches,
-               val_fold, seed, as_json)
+        _train(
+            method,
+            backbone,
+            data,
+            test_fold,
+            epochs,
+            lr,
+            weight_decay,
+            batch_classes,
+            batch_images,
+            dim,
+            image_size,
+            weights,
+            accelerator,
+            devices,
+            strategy,
+            num_nodes,
+            out,
+            param,
+            features,
+            crops,
+            limit_train_batches,
+            val_fold,
+            seed,
+            as_json,
+        )
 
     command.__doc__ = f"Train {cli_name} on LFW, one model per held-out fold, and evaluate on that fold."
     train_app.command(cli_name)(command)
@@ -184,7 +289,9 @@ def eval_baseline_command(
     data: DataOpt = None,
     test_fold: FoldsOpt = None,
     features: Annotated[Path | None, typer.Option(help="prepared dlib features .npz")] = None,
-    normalise: Annotated[bool, typer.Option("--normalise/--raw", help="L2-normalise the descriptors first")] = False,
+    normalise: Annotated[
+        bool, typer.Option("--normalise/--raw", help="L2-normalise the descriptors first")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The plain dlib descriptors under the research protocol (same folds, thresholds and metrics as `whosthat train`)."""
@@ -193,21 +300,34 @@ def eval_baseline_command(
 
     report = baseline_folds(lfw.lfw_root(data), _folds(test_fold), features, normalise)
     s = report["summary"]
-    _emit(report, as_json, [f"dlib-resnet-v1 descriptors, folds {s['folds']}: accuracy {s['accuracy']:.4f} +- "
-                            f"{s['accuracy_std']:.4f}, AUC {s['auc']:.4f}, recall@1 {s['recall1']:.4f} "
-                            f"(8x3 batches {s['recall1_batch_8x3']:.4f}), NMI {s['nmi']:.4f}"])
+    _emit(
+        report,
+        as_json,
+        [
+            f"dlib-resnet-v1 descriptors, folds {s['folds']}: accuracy {s['accuracy']:.4f} +- "
+            f"{s['accuracy_std']:.4f}, AUC {s['auc']:.4f}, recall@1 {s['recall1']:.4f} "
+            f"(8x3 batches {s['recall1_batch_8x3']:.4f}), NMI {s['nmi']:.4f}"
+        ],
+    )
 
 
 @app.command("tune")
 def tune_command(
-    method: Annotated[str, typer.Argument(help="siamese-bce, siamese-contrastive, group-loss or arcface")] = "group-loss",
-    backbone: Annotated[str, typer.Option(help="backbone (tuning is meant for dlib_features on a CPU)")] = "dlib_features",
+    method: Annotated[
+        str, typer.Argument(help="siamese-bce, siamese-contrastive, group-loss or arcface")
+    ] = "group-loss",
+    backbone: Annotated[
+        str, typer.Option(help="backbone (tuning is meant for dlib_features on a CPU)")
+    ] = "dlib_features",
     data: DataOpt = None,
     trials: Annotated[int, typer.Option(help="trials to run in this process")] = 20,
     test_fold: Annotated[int, typer.Option(help="fold never looked at while tuning (1..10)")] = 10,
     val_fold: Annotated[int, typer.Option(help="fold the objective is measured on (1..10)")] = 9,
     epochs: Annotated[int, typer.Option(help="epochs per trial")] = 10,
-    storage: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the study (default sqlite:///$WHOSTHAT_HOME/optuna.sqlite3)")] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(help="SQLAlchemy URL of the study (default sqlite:///$WHOSTHAT_HOME/optuna.sqlite3)"),
+    ] = None,
     study_name: Annotated[str | None, typer.Option(help="study name (default tune-METHOD-BACKBONE)")] = None,
     features: Annotated[Path | None, typer.Option(help="prepared dlib features .npz")] = None,
     crops: Annotated[Path | None, typer.Option(help="prepared crops .npz")] = None,
@@ -231,18 +351,44 @@ def tune_command(
     home.mkdir(parents=True, exist_ok=True)
     name = study_name or f"tune-{method}-{backbone}"
     with contextlib.redirect_stdout(sys.stderr):
-        result = tune(METHOD_NAMES[method], backbone, lfw.lfw_root(data), trials, test_fold - 1, val_fold - 1, epochs,
-                      storage, name, features, crops, out or home / "runs" / name)
-    _emit(result, as_json, [f"study {name} ({result['trials']} trials in {storage}): best val accuracy "
-                            f"{result['best_value']:.4f} with {json.dumps(result['best_params'])}"])
+        result = tune(
+            METHOD_NAMES[method],
+            backbone,
+            lfw.lfw_root(data),
+            trials,
+            test_fold - 1,
+            val_fold - 1,
+            epochs,
+            storage,
+            name,
+            features,
+            crops,
+            out or home / "runs" / name,
+        )
+    _emit(
+        result,
+        as_json,
+        [
+            f"study {name} ({result['trials']} trials in {storage}): best val accuracy "
+            f"{result['best_value']:.4f} with {json.dumps(result['best_params'])}"
+        ],
+    )
 
 
 @app.command("export")
 def export_command(
-    checkpoint: Annotated[Path, typer.Argument(help="a checkpoint written by `whosthat train` (fold*/model.ckpt)")],
-    out: Annotated[Path, typer.Option("--out", help="FILE.onnx (default folder for the app: $WHOSTHAT_HOME/models/)")],
-    name: Annotated[str | None, typer.Option(help="registry name (default: the file name without .onnx)")] = None,
-    threshold: Annotated[float | None, typer.Option(help="match threshold (default: the one chosen on the training folds)")] = None,
+    checkpoint: Annotated[
+        Path, typer.Argument(help="a checkpoint written by `whosthat train` (fold*/model.ckpt)")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="FILE.onnx (default folder for the app: $WHOSTHAT_HOME/models/)")
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="registry name (default: the file name without .onnx)")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="match threshold (default: the one chosen on the training folds)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export a trained model to ONNX with whosthat metadata and a model card; checks ONNX against PyTorch."""
@@ -252,5 +398,11 @@ def export_command(
         raise BadInputError("--out must end in .onnx")
     with contextlib.redirect_stdout(sys.stderr):
         result = export_checkpoint(checkpoint, out, name=name, threshold=threshold)
-    _emit(result, as_json, [f"exported {result['name']} to {result['path']} (max |onnx - torch| = {result['parity_max_abs_diff']:.2e}); "
-                            f"card {result['card']}"])
+    _emit(
+        result,
+        as_json,
+        [
+            f"exported {result['name']} to {result['path']} (max |onnx - torch| = {result['parity_max_abs_diff']:.2e}); "
+            f"card {result['card']}"
+        ],
+    )

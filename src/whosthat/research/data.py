@@ -109,8 +109,15 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 class ArrayDataset(Dataset):
     """Rows `indices` of a source with integer `labels`; images get a random flip and a small shift when `augment`."""
 
-    def __init__(self, data: np.ndarray, indices: np.ndarray, labels: np.ndarray, augment: bool = False, seed: int = 0,
-                 views: list[np.ndarray] | None = None):
+    def __init__(
+        self,
+        data: np.ndarray,
+        indices: np.ndarray,
+        labels: np.ndarray,
+        augment: bool = False,
+        seed: int = 0,
+        views: list[np.ndarray] | None = None,
+    ):
         self.data, self.indices, self.labels = data, np.asarray(indices), np.asarray(labels)
         # feature inputs: `views` are alternative versions of `data` (e.g. the plain and the mirrored
         # chip's descriptor); training picks one of data/views at random per sample
@@ -132,7 +139,12 @@ class ArrayDataset(Dataset):
             x = np.stack([self.views[v][r] for v, r in zip(pick, rows, strict=True)])
         else:
             x = self.data[rows]
-        return [(torch.from_numpy(np.asarray(x, dtype=np.float32)), torch.as_tensor(self.labels[np.asarray(items)]))]
+        return [
+            (
+                torch.from_numpy(np.asarray(x, dtype=np.float32)),
+                torch.as_tensor(self.labels[np.asarray(items)]),
+            )
+        ]
 
     def __getitem__(self, i: int):
         view = self.views[self.rng.integers(len(self.views))] if len(self.views) > 1 else self.data
@@ -161,10 +173,22 @@ def _person(relpath: str) -> str:
 class LFWDataModule(L.LightningDataModule):
     """LFW identities for training (n x m batches) and pairs for validation; see the module docstring."""
 
-    def __init__(self, source: ArraySource, root: str | Path, test_fold: int = 9, val_fold: int | None = None,
-                 protocol: str = "view2", min_images: int = 2, n_classes: int = 24, m_per_class: int = 2,
-                 eval_batch_size: int = 256, augment: bool = True, num_workers: int = 0, seed: int = 0,
-                 feature_views: list[np.ndarray] | None = None):
+    def __init__(
+        self,
+        source: ArraySource,
+        root: str | Path,
+        test_fold: int = 9,
+        val_fold: int | None = None,
+        protocol: str = "view2",
+        min_images: int = 2,
+        n_classes: int = 24,
+        m_per_class: int = 2,
+        eval_batch_size: int = 256,
+        augment: bool = True,
+        num_workers: int = 0,
+        seed: int = 0,
+        feature_views: list[np.ndarray] | None = None,
+    ):
         super().__init__()
         self.feature_views = feature_views
         if protocol not in ("view1", "view2"):
@@ -175,8 +199,17 @@ class LFWDataModule(L.LightningDataModule):
             raise BadInputError("the validation fold must differ from the test fold")
         self.source, self.root = source, Path(root)
         self.test_fold, self.val_fold, self.protocol = test_fold, val_fold, protocol
-        self.min_images, self.n_classes, self.m_per_class = max(min_images, m_per_class), n_classes, m_per_class
-        self.eval_batch_size, self.augment, self.num_workers, self.seed = eval_batch_size, augment, num_workers, seed
+        self.min_images, self.n_classes, self.m_per_class = (
+            max(min_images, m_per_class),
+            n_classes,
+            m_per_class,
+        )
+        self.eval_batch_size, self.augment, self.num_workers, self.seed = (
+            eval_batch_size,
+            augment,
+            num_workers,
+            seed,
+        )
         self._ready = False
 
     # -- splits ---------------------------------------------------------------------------------------
@@ -190,8 +223,11 @@ class LFWDataModule(L.LightningDataModule):
             excluded = {self.test_fold} | ({self.val_fold} if self.val_fold is not None else set())
             train_people = {p for p, k in fold_of.items() if k not in excluded}
             all_pairs = lfw.read_pairs(self.root, "pairs.txt")
-            val_pairs = [p for p in all_pairs if (p.fold == self.val_fold if self.val_fold is not None
-                                                   else p.fold != self.test_fold)]
+            val_pairs = [
+                p
+                for p in all_pairs
+                if (p.fold == self.val_fold if self.val_fold is not None else p.fold != self.test_fold)
+            ]
             self.test_people = {p for p, k in fold_of.items() if k == self.test_fold}
         else:
             train_people = set(lfw.read_people_folds(self.root, "peopleDevTrain.txt")[0])
@@ -207,14 +243,20 @@ class LFWDataModule(L.LightningDataModule):
         class_of = {n: i for i, n in enumerate(self.class_names)}
         self.train_labels = np.array([class_of[persons[i]] for i in self.train_indices], dtype=np.int64)
         if len(self.class_names) < self.n_classes:
-            raise BadInputError(f"only {len(self.class_names)} training identities with >= {self.min_images} images")
+            raise BadInputError(
+                f"only {len(self.class_names)} training identities with >= {self.min_images} images"
+            )
         # validation: the images of the validation pairs, pairs as positions in that list
-        val_rows = sorted({index[q] for p in val_pairs for q in (p.path_a, p.path_b) if q in index and src.found[index[q]]})
+        val_rows = sorted(
+            {index[q] for p in val_pairs for q in (p.path_a, p.path_b) if q in index and src.found[index[q]]}
+        )
         pos = {r: k for k, r in enumerate(val_rows)}
         a = np.array([pos.get(index.get(p.path_a, -1), -1) for p in val_pairs])
         b = np.array([pos.get(index.get(p.path_b, -1), -1) for p in val_pairs])
         self.val_indices = np.array(val_rows, dtype=np.int64)
-        self.val_labels = np.unique(persons[self.val_indices], return_inverse=True)[1] if val_rows else np.array([])
+        self.val_labels = (
+            np.unique(persons[self.val_indices], return_inverse=True)[1] if val_rows else np.array([])
+        )
         self.val_pairs = (a, b, np.array([p.same for p in val_pairs]))
         self._ready = True
 
@@ -230,17 +272,34 @@ class LFWDataModule(L.LightningDataModule):
         rank, world = 0, 1
         if self.trainer is not None:
             rank, world = self.trainer.global_rank, self.trainer.world_size
-        sampler = ClassBalancedBatchSampler(self.train_labels, self.n_classes, self.m_per_class, self.seed, rank, world)
-        ds = ArrayDataset(self.source.data, self.train_indices, self.train_labels, self.augment, self.seed + rank,
-                          views=self.feature_views)
-        return DataLoader(ds, batch_sampler=sampler, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0,
-                          collate_fn=None if self.source.kind == "images" else _batch_collate)
+        sampler = ClassBalancedBatchSampler(
+            self.train_labels, self.n_classes, self.m_per_class, self.seed, rank, world
+        )
+        ds = ArrayDataset(
+            self.source.data,
+            self.train_indices,
+            self.train_labels,
+            self.augment,
+            self.seed + rank,
+            views=self.feature_views,
+        )
+        return DataLoader(
+            ds,
+            batch_sampler=sampler,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            collate_fn=None if self.source.kind == "images" else _batch_collate,
+        )
 
     def val_dataloader(self) -> DataLoader:
         ds = ArrayDataset(self.source.data, self.val_indices, self.val_labels)
-        return DataLoader(ds, batch_size=self.eval_batch_size, shuffle=False, num_workers=0,
-                          collate_fn=None if self.source.kind == "images" else _batch_collate)
+        return DataLoader(
+            ds,
+            batch_size=self.eval_batch_size,
+            shuffle=False,
+            num_workers=0,
+            collate_fn=None if self.source.kind == "images" else _batch_collate,
+        )
 
     # -- evaluation helpers ---------------------------------------------------------------------------
     def pair_indices(self, pairs: list[lfw.Pair]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -251,16 +310,30 @@ class LFWDataModule(L.LightningDataModule):
             r = index.get(p, -1)
             return r if r >= 0 and self.source.found[r] else -1
 
-        return (np.array([row(p.path_a) for p in pairs]), np.array([row(p.path_b) for p in pairs]),
-                np.array([p.same for p in pairs]), np.array([p.fold for p in pairs]))
+        return (
+            np.array([row(p.path_a) for p in pairs]),
+            np.array([row(p.path_b) for p in pairs]),
+            np.array([p.same for p in pairs]),
+            np.array([p.fold for p in pairs]),
+        )
 
 
 class FolderIdentityDataModule(L.LightningDataModule):
     """Generic identity classification over an `ArraySource` with a {relpath: identity} map and a
     {relpath: split} map (train/val/test). CelebA, CEW and NUAA are built on it below."""
 
-    def __init__(self, source: ArraySource, identity: dict[str, str], split: dict[str, str], n_classes: int = 24,
-                 m_per_class: int = 2, batch_size: int = 64, augment: bool = True, balanced: bool = True, seed: int = 0):
+    def __init__(
+        self,
+        source: ArraySource,
+        identity: dict[str, str],
+        split: dict[str, str],
+        n_classes: int = 24,
+        m_per_class: int = 2,
+        batch_size: int = 64,
+        augment: bool = True,
+        balanced: bool = True,
+        seed: int = 0,
+    ):
         super().__init__()
         self.source, self.identity, self.split = source, identity, split
         self.n_classes, self.m_per_class, self.batch_size = n_classes, m_per_class, batch_size
@@ -273,10 +346,15 @@ class FolderIdentityDataModule(L.LightningDataModule):
         class_of = {n: i for i, n in enumerate(names)}
         self.rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for part in ("train", "val", "test"):
-            rows = [i for i, p in enumerate(self.source.paths)
-                    if self.source.found[i] and self.split.get(p) == part and p in self.identity]
-            self.rows[part] = (np.array(rows, dtype=np.int64),
-                               np.array([class_of[self.identity[self.source.paths[i]]] for i in rows], dtype=np.int64))
+            rows = [
+                i
+                for i, p in enumerate(self.source.paths)
+                if self.source.found[i] and self.split.get(p) == part and p in self.identity
+            ]
+            self.rows[part] = (
+                np.array(rows, dtype=np.int64),
+                np.array([class_of[self.identity[self.source.paths[i]]] for i in rows], dtype=np.int64),
+            )
 
     def _loader(self, part: str, train: bool) -> DataLoader:
         from whosthat.research.sampler import ClassBalancedBatchSampler
@@ -286,7 +364,10 @@ class FolderIdentityDataModule(L.LightningDataModule):
             raise BadInputError(f"no {part} images")
         ds = ArrayDataset(self.source.data, rows, labels, augment=train and self.augment, seed=self.seed)
         if train and self.balanced:
-            return DataLoader(ds, batch_sampler=ClassBalancedBatchSampler(labels, self.n_classes, self.m_per_class, self.seed))
+            return DataLoader(
+                ds,
+                batch_sampler=ClassBalancedBatchSampler(labels, self.n_classes, self.m_per_class, self.seed),
+            )
         return DataLoader(ds, batch_size=self.batch_size, shuffle=train)
 
     def train_dataloader(self):
@@ -322,7 +403,18 @@ def celeba_layout(root: str | Path) -> tuple[dict[str, str], dict[str, str]]:
                 split[f"{folder}/{name}"] = split_names[part]
     else:  # no partition file: CelebA's own rule (by image number) is not identity-disjoint; split by identity
         for p, ident in identity.items():
-            split[p] = ("train", "train", "train", "train", "train", "train", "train", "train", "val", "test")[int(ident) % 10]
+            split[p] = (
+                "train",
+                "train",
+                "train",
+                "train",
+                "train",
+                "train",
+                "train",
+                "train",
+                "val",
+                "test",
+            )[int(ident) % 10]
     return identity, split
 
 
@@ -345,14 +437,24 @@ def cew_layout(root: str | Path) -> tuple[dict[str, str], dict[str, str]]:
     return label, split
 
 
-def nuaa_layout(root: str | Path, test_subjects: tuple[str, ...] | None = None,
-                val_subjects: tuple[str, ...] | None = None) -> tuple[dict[str, str], dict[str, str]]:
+def nuaa_layout(
+    root: str | Path,
+    test_subjects: tuple[str, ...] | None = None,
+    val_subjects: tuple[str, ...] | None = None,
+) -> tuple[dict[str, str], dict[str, str]]:
     """NUAA (`ClientRaw/<id>/*.jpg` live, `ImposterRaw/<id>/*.jpg` attack) -> ({relpath: 'live'|'attack'}, split)
     with whole subjects held out for validation and test (never adjacent frames of one subject); by
     default the last two subject ids present are the test set and the one before them validation."""
     root = Path(root)
-    subjects = sorted({d.name for folder in ("ClientRaw", "ImposterRaw") if (root / folder).is_dir()
-                       for d in (root / folder).iterdir() if d.is_dir()})
+    subjects = sorted(
+        {
+            d.name
+            for folder in ("ClientRaw", "ImposterRaw")
+            if (root / folder).is_dir()
+            for d in (root / folder).iterdir()
+            if d.is_dir()
+        }
+    )
     if test_subjects is None:
         test_subjects = tuple(subjects[-2:])
     if val_subjects is None:

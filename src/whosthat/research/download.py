@@ -26,31 +26,55 @@ class Remote:
 
 LFW_BASE = "http://vis-www.cs.umass.edu/lfw/"
 LFW = {
-    "lfw-deepfunneled.tgz": Remote(LFW_BASE + "lfw-deepfunneled.tgz", "lfw-deepfunneled.tgz", "68331da3eb755a505a502b5aacb3c201"),
+    "lfw-deepfunneled.tgz": Remote(
+        LFW_BASE + "lfw-deepfunneled.tgz", "lfw-deepfunneled.tgz", "68331da3eb755a505a502b5aacb3c201"
+    ),
     "pairs.txt": Remote(LFW_BASE + "pairs.txt", "pairs.txt", "9f1ba174e4e1c508ff7cdf10ac338a7d"),
     "people.txt": Remote(LFW_BASE + "people.txt", "people.txt", "450f0863dd89e85e73936a6d71a3474b"),
-    "pairsDevTrain.txt": Remote(LFW_BASE + "pairsDevTrain.txt", "pairsDevTrain.txt", "4f27cbf15b2da4a85c1907eb4181ad21"),
-    "pairsDevTest.txt": Remote(LFW_BASE + "pairsDevTest.txt", "pairsDevTest.txt", "5132f7440eb68cf58910c8a45a2ac10b"),
-    "peopleDevTrain.txt": Remote(LFW_BASE + "peopleDevTrain.txt", "peopleDevTrain.txt", "54eaac34beb6d042ed3a7d883e247a21"),
-    "peopleDevTest.txt": Remote(LFW_BASE + "peopleDevTest.txt", "peopleDevTest.txt", "e4bf5be0a43b5dcd9dc5ccfcb8fb19c5"),
+    "pairsDevTrain.txt": Remote(
+        LFW_BASE + "pairsDevTrain.txt", "pairsDevTrain.txt", "4f27cbf15b2da4a85c1907eb4181ad21"
+    ),
+    "pairsDevTest.txt": Remote(
+        LFW_BASE + "pairsDevTest.txt", "pairsDevTest.txt", "5132f7440eb68cf58910c8a45a2ac10b"
+    ),
+    "peopleDevTrain.txt": Remote(
+        LFW_BASE + "peopleDevTrain.txt", "peopleDevTrain.txt", "54eaac34beb6d042ed3a7d883e247a21"
+    ),
+    "peopleDevTest.txt": Remote(
+        LFW_BASE + "peopleDevTest.txt", "peopleDevTest.txt", "e4bf5be0a43b5dcd9dc5ccfcb8fb19c5"
+    ),
 }
 
 # CelebA is distributed through Google Drive folders linked from its page; the files are large and
 # behind a confirmation page, so fetch them with a browser and check them with `verify`.
 CELEBA_PAGE = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
 CELEBA = {
-    "img_align_celeba.zip": Remote(CELEBA_PAGE, "img_align_celeba.zip", "00d2c5bc6d35e252742224ab0c1e8fcb",
-                                   "Google Drive, folder Img/"),
-    "identity_CelebA.txt": Remote(CELEBA_PAGE, "identity_CelebA.txt", "32bd1bd63d3c78cd57e08160ec5ed1e2",
-                                  "Google Drive, folder Anno/"),
-    "list_eval_partition.txt": Remote(CELEBA_PAGE, "list_eval_partition.txt", "d32c9cbf5e040fd4025c592c306e6668",
-                                      "Google Drive, folder Eval/"),
+    "img_align_celeba.zip": Remote(
+        CELEBA_PAGE, "img_align_celeba.zip", "00d2c5bc6d35e252742224ab0c1e8fcb", "Google Drive, folder Img/"
+    ),
+    "identity_CelebA.txt": Remote(
+        CELEBA_PAGE, "identity_CelebA.txt", "32bd1bd63d3c78cd57e08160ec5ed1e2", "Google Drive, folder Anno/"
+    ),
+    "list_eval_partition.txt": Remote(
+        CELEBA_PAGE,
+        "list_eval_partition.txt",
+        "d32c9cbf5e040fd4025c592c306e6668",
+        "Google Drive, folder Eval/",
+    ),
 }
 
-CEW = Remote("http://parnec.nuaa.edu.cn/_upload/tpl/02/db/731/template731/pages/xtan/ClosedEyeDatabases.html",
-             "dataset_B_Eye_Images.rar", None, "Closed Eyes In The Wild, 24x24 eye patches (dataset B); no published checksum")
-NUAA = Remote("http://parnec.nuaa.edu.cn/_upload/tpl/02/db/731/template731/pages/xtan/NUAAImposterDB_download.html",
-              "NUAA.zip", None, "NUAA Photograph Imposter Database; sent on request by the authors; no published checksum")
+CEW = Remote(
+    "http://parnec.nuaa.edu.cn/_upload/tpl/02/db/731/template731/pages/xtan/ClosedEyeDatabases.html",
+    "dataset_B_Eye_Images.rar",
+    None,
+    "Closed Eyes In The Wild, 24x24 eye patches (dataset B); no published checksum",
+)
+NUAA = Remote(
+    "http://parnec.nuaa.edu.cn/_upload/tpl/02/db/731/template731/pages/xtan/NUAAImposterDB_download.html",
+    "NUAA.zip",
+    None,
+    "NUAA Photograph Imposter Database; sent on request by the authors; no published checksum",
+)
 
 
 def md5sum(path: Path, chunk: int = 1 << 20) -> str:

@@ -62,8 +62,12 @@ class TenFoldResult:
         self.std = float(np.std(self.accuracies))
 
     def as_dict(self) -> dict:
-        return {"accuracy": self.mean, "std": self.std, "fold_accuracies": self.accuracies,
-                "fold_thresholds": self.thresholds}
+        return {
+            "accuracy": self.mean,
+            "std": self.std,
+            "fold_accuracies": self.accuracies,
+            "fold_thresholds": self.thresholds,
+        }
 
 
 def tenfold_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -> TenFoldResult:
@@ -88,7 +92,9 @@ def tenfold_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray)
     return TenFoldResult(accs, thrs)
 
 
-def held_out_fold_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray, test_fold: int) -> tuple[float, float]:
+def held_out_fold_accuracy(
+    distances: np.ndarray, same: np.ndarray, folds: np.ndarray, test_fold: int
+) -> tuple[float, float]:
     """Accuracy on `test_fold` with the threshold chosen on the other folds' pairs: (accuracy, threshold)."""
     d = np.asarray(distances, dtype=np.float64)
     s = np.asarray(same, dtype=bool)
@@ -116,7 +122,9 @@ def _squared_distances(x: np.ndarray) -> np.ndarray:
     return np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0)
 
 
-def recall_at_k(embeddings: np.ndarray, labels: np.ndarray, ks: tuple[int, ...] = (1, 2, 4, 8)) -> dict[int, float]:
+def recall_at_k(
+    embeddings: np.ndarray, labels: np.ndarray, ks: tuple[int, ...] = (1, 2, 4, 8)
+) -> dict[int, float]:
     """Recall@k over the full gallery: each sample with at least one other sample of its class is a query
     against all other samples; a hit when one of its k nearest neighbours has its label."""
     labels = np.asarray(labels)
@@ -164,7 +172,9 @@ def nmi(embeddings: np.ndarray, labels: np.ndarray, seed: int = 0) -> float:
 
     labels = np.asarray(labels)
     n = len(np.unique(labels))
-    pred = KMeans(n_clusters=n, n_init=1, random_state=seed).fit_predict(np.asarray(embeddings, dtype=np.float64))
+    pred = KMeans(n_clusters=n, n_init=1, random_state=seed).fit_predict(
+        np.asarray(embeddings, dtype=np.float64)
+    )
     return float(normalized_mutual_info_score(labels, pred))
 
 

@@ -41,8 +41,14 @@ def example_input(input_spec: str, n: int = 4, seed: int = 0) -> np.ndarray:
     return rng.uniform(-1, 1, (n, 3, size, size)).astype(np.float32)
 
 
-def export_module(module, out: Path, name: str, threshold: float, card: str | None = None,
-                  check_inputs: np.ndarray | None = None) -> dict:
+def export_module(
+    module,
+    out: Path,
+    name: str,
+    threshold: float,
+    card: str | None = None,
+    check_inputs: np.ndarray | None = None,
+) -> dict:
     """Write `module` (an EmbeddingModule) to `out` with metadata; return parity numbers."""
     import onnx
     import onnxruntime as ort
@@ -54,13 +60,25 @@ def export_module(module, out: Path, name: str, threshold: float, card: str | No
     dummy = torch.from_numpy(example_input(input_spec, 2))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(net, (dummy,), str(out), input_names=[input_name], output_names=["embedding"],
-                      dynamic_axes={input_name: {0: "batch"}, "embedding": {0: "batch"}}, opset_version=17,
-                      dynamo=False)
+    torch.onnx.export(
+        net,
+        (dummy,),
+        str(out),
+        input_names=[input_name],
+        output_names=["embedding"],
+        dynamic_axes={input_name: {0: "batch"}, "embedding": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
     model = onnx.load(str(out))
-    meta = {"whosthat_name": name, "whosthat_kind": "embedder", "whosthat_input": input_spec,
-            "whosthat_threshold": f"{threshold:.6f}", "whosthat_method": getattr(module, "method", ""),
-            "whosthat_backbone": module.hparams.backbone}
+    meta = {
+        "whosthat_name": name,
+        "whosthat_kind": "embedder",
+        "whosthat_input": input_spec,
+        "whosthat_threshold": f"{threshold:.6f}",
+        "whosthat_method": getattr(module, "method", ""),
+        "whosthat_backbone": module.hparams.backbone,
+    }
     if card:
         meta["whosthat_card"] = card
     del model.metadata_props[:]
@@ -76,10 +94,18 @@ def export_module(module, out: Path, name: str, threshold: float, card: str | No
     diff = float(np.abs(expected - got).max())
     if diff > PARITY_TOLERANCE:
         raise RuntimeError(f"ONNX and PyTorch disagree by {diff:.2e} (> {PARITY_TOLERANCE:g})")
-    return {"path": str(out), "name": name, "input": input_spec, "threshold": threshold, "parity_max_abs_diff": diff}
+    return {
+        "path": str(out),
+        "name": name,
+        "input": input_spec,
+        "threshold": threshold,
+        "parity_max_abs_diff": diff,
+    }
 
 
-def export_checkpoint(checkpoint: Path, out: Path, name: str | None = None, threshold: float | None = None) -> dict:
+def export_checkpoint(
+    checkpoint: Path, out: Path, name: str | None = None, threshold: float | None = None
+) -> dict:
     """Export a `whosthat train` checkpoint; threshold and card numbers come from the metrics.json beside it."""
     from whosthat.errors import BadInputError
     from whosthat.research.modules import load_module
@@ -114,16 +140,24 @@ def model_card(name: str, module, metrics: dict, checkpoint: Path, export: dict)
         "",
         f"- method: {getattr(module, 'method', '?')}; backbone: {hp.get('backbone')}; embedding size {hp.get('dim')}",
         f"- input (`whosthat_input`): `{export['input']}`"
-        + (" - the app runs dlib's ResNet on the aligned chip, then this head" if export["input"].startswith("features") else ""),
+        + (
+            " - the app runs dlib's ResNet on the aligned chip, then this head"
+            if export["input"].startswith("features")
+            else ""
+        ),
         "- output: L2-normalised embedding, compared with Euclidean distance",
         f"- threshold: {export['threshold']:.4f} (chosen on the pairs of "
-        + (f"fold {', '.join(map(str, metrics['threshold_folds']))}, whose people were not trained on"
-           if isinstance(metrics.get("threshold_folds"), list) else "the other folds")
+        + (
+            f"fold {', '.join(map(str, metrics['threshold_folds']))}, whose people were not trained on"
+            if isinstance(metrics.get("threshold_folds"), list)
+            else "the other folds"
+        )
         + "; never on the test fold)",
         f"- settings: `{json.dumps({k: v for k, v in hp.items() if k not in ('backbone_weights',)}, default=str)}`",
     ]
     if command:
         lines.append(f"- training command: `{command}`")
+
     def num(value) -> str:
         return "n/a" if value is None else f"{value:.4f}"
 
@@ -139,5 +173,9 @@ def model_card(name: str, module, metrics: dict, checkpoint: Path, export: dict)
             f"- trained on {metrics.get('train_identities')} identities / {metrics.get('train_images')} images in "
             f"{metrics.get('train_seconds')} s",
         ]
-    lines += ["", "Data: Labeled Faces in the Wild (Huang et al. 2007), deep-funneled. See docs/research.md.", ""]
+    lines += [
+        "",
+        "Data: Labeled Faces in the Wild (Huang et al. 2007), deep-funneled. See docs/research.md.",
+        "",
+    ]
     return "\n".join(lines)

@@ -54,8 +54,12 @@ def embed_all(backbone, data, device, batch: int = 1024) -> np.ndarray:
 
     backbone.eval()
     out = []
-    with torch.no_grad(), torch.autocast("cuda" if device.type == "cuda" else "cpu", dtype=torch.bfloat16,
-                                         enabled=device.type == "cuda"):
+    with (
+        torch.no_grad(),
+        torch.autocast(
+            "cuda" if device.type == "cuda" else "cpu", dtype=torch.bfloat16, enabled=device.type == "cuda"
+        ),
+    ):
         for start in range(0, data.shape[0], batch):
             x = data[start : start + batch].permute(0, 3, 1, 2).float() / 255.0
             x = (x - 0.5) / 0.5
@@ -78,18 +82,36 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
     fold_dir = out_dir / f"fold{test_fold + 1}"
     fold_dir.mkdir(parents=True, exist_ok=True)
     val_fold = args.val_fold - 1 if args.val_fold else None
-    dm = LFWDataModule(source, root, test_fold=test_fold, val_fold=val_fold, min_images=args.min_images, n_classes=args.batch_classes,
-                       m_per_class=args.batch_images, seed=args.seed)
+    dm = LFWDataModule(
+        source,
+        root,
+        test_fold=test_fold,
+        val_fold=val_fold,
+        min_images=args.min_images,
+        n_classes=args.batch_classes,
+        m_per_class=args.batch_images,
+        seed=args.seed,
+    )
     dm.setup()
     size = source.data.shape[1]
     method_kwargs = {"scale": args.scale, "margin": args.margin} if args.method == "arcface" else {}
-    module = build_module(args.method, backbone=args.backbone, dim=args.dim, n_classes=dm.num_train_classes,
-                          lr=args.lr, weight_decay=args.weight_decay, input_spec=f"image:{size}:rotation",
-                          backbone_kwargs={"dropout": args.dropout}, **method_kwargs)
+    module = build_module(
+        args.method,
+        backbone=args.backbone,
+        dim=args.dim,
+        n_classes=dm.num_train_classes,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        input_spec=f"image:{size}:rotation",
+        backbone_kwargs={"dropout": args.dropout},
+        **method_kwargs,
+    )
     module = module.to(device).to(memory_format=torch.channels_last)
     params = [p for p in module.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=args.weight_decay, nesterov=True)
-    sampler = ClassBalancedBatchSampler(dm.train_labels, args.batch_classes, args.batch_images, seed=args.seed)
+    sampler = ClassBalancedBatchSampler(
+        dm.train_labels, args.batch_classes, args.batch_images, seed=args.seed
+    )
     steps_per_epoch = len(sampler)
     plan = {"epochs": args.epochs}  # shrunk after the first epoch when --fold-time-s says so
 
@@ -101,11 +123,17 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
         return 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warmup) / max(1, total - warmup))))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
-    if args.sanity_eval:  # the untrained network through the whole evaluation: fails fast, and a floor to compare with
+    if (
+        args.sanity_eval
+    ):  # the untrained network through the whole evaluation: fails fast, and a floor to compare with
         emb0 = embed_all(module.backbone, data_gpu, device)
         emb0[~source.found] = np.nan
         r0, _ = evaluate_fold(emb0, source, root, test_fold, args.seed)
-        print(f"fold {test_fold + 1} untrained: accuracy {r0['accuracy']:.4f} AUC {r0['auc']}", file=sys.stderr, flush=True)
+        print(
+            f"fold {test_fold + 1} untrained: accuracy {r0['accuracy']:.4f} AUC {r0['auc']}",
+            file=sys.stderr,
+            flush=True,
+        )
         (fold_dir / "untrained.json").write_text(json.dumps(r0, indent=2))
     rows = torch.as_tensor(dm.train_indices, device=device)
     labels = torch.as_tensor(dm.train_labels, device=device)
@@ -115,7 +143,9 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
     epoch = 0
     while epoch < plan["epochs"]:
         sampler.set_epoch(epoch)
-        if args.method == "arcface":  # margin ramps up over the first quarter: hard margins stall from scratch
+        if (
+            args.method == "arcface"
+        ):  # margin ramps up over the first quarter: hard margins stall from scratch
             m = args.margin * min(1.0, (epoch + 1) / max(1, plan["epochs"] // 4))
             arc = module.arc
             arc.margin, arc.cos_m, arc.sin_m = m, math.cos(m), math.sin(m)
@@ -133,8 +163,15 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
             sched.step()
             step += 1
             if step % 20 == 0 or step == 1:
-                log.append((step, epoch, float(loss.detach()), sched.get_last_lr()[0],
-                            getattr(getattr(module, "arc", None), "margin", 0.0)))
+                log.append(
+                    (
+                        step,
+                        epoch,
+                        float(loss.detach()),
+                        sched.get_last_lr()[0],
+                        getattr(getattr(module, "arc", None), "margin", 0.0),
+                    )
+                )
             if args.max_steps and step >= args.max_steps:
                 break
         if args.max_steps and step >= args.max_steps:
@@ -144,8 +181,11 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
                 torch.cuda.synchronize()
             per_epoch = time.time() - t0
             plan["epochs"] = max(2, min(args.epochs, int(args.fold_time_s / max(per_epoch, 1e-3))))
-            print(f"first epoch {per_epoch:.1f} s ({steps_per_epoch} steps): training {plan['epochs']} epochs",
-                  file=sys.stderr, flush=True)
+            print(
+                f"first epoch {per_epoch:.1f} s ({steps_per_epoch} steps): training {plan['epochs']} epochs",
+                file=sys.stderr,
+                flush=True,
+            )
         epoch += 1
     epoch -= 1
     if device.type == "cuda":
@@ -155,20 +195,40 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
         csv.writer(f).writerows(log)
     emb = embed_all(module.backbone, data_gpu, device)
     emb[~source.found] = np.nan
-    result, (d_test, same_test) = evaluate_fold(emb, source, root, test_fold, args.seed,
-                                                threshold_folds=[val_fold] if val_fold is not None else None)
-    result.update({"train_seconds": round(train_seconds, 1), "train_identities": dm.num_train_classes,
-                   "train_images": int(len(dm.train_indices)), "epochs": epoch + 1, "steps": step})
+    result, (d_test, same_test) = evaluate_fold(
+        emb, source, root, test_fold, args.seed, threshold_folds=[val_fold] if val_fold is not None else None
+    )
+    result.update(
+        {
+            "train_seconds": round(train_seconds, 1),
+            "train_identities": dm.num_train_classes,
+            "train_images": int(len(dm.train_indices)),
+            "epochs": epoch + 1,
+            "steps": step,
+        }
+    )
     (fold_dir / "metrics.json").write_text(json.dumps(result, indent=2))
     plot_training_curves(fold_dir / "metrics.csv", fold_dir / "training_curves.png")
     if result["auc"] is not None:
-        plot_roc({f"{args.method} on {args.backbone}": (d_test, same_test)}, fold_dir / "roc.png",
-                 title=f"LFW fold {test_fold + 1} (held out)")
+        plot_roc(
+            {f"{args.method} on {args.backbone}": (d_test, same_test)},
+            fold_dir / "roc.png",
+            title=f"LFW fold {test_fold + 1} (held out)",
+        )
     if args.save_checkpoint:
-        torch.save({"hyper_parameters": dict(module.hparams), "state_dict": {k: v.cpu() for k, v in module.state_dict().items()}},
-                   fold_dir / "model.ckpt")
-    print(f"fold {test_fold + 1}: accuracy {result['accuracy']:.4f} AUC {result['auc']} "
-          f"recall@1 {(result['recall_at'] or {}).get('1')} in {train_seconds:.0f} s ({step} steps)", file=sys.stderr, flush=True)
+        torch.save(
+            {
+                "hyper_parameters": dict(module.hparams),
+                "state_dict": {k: v.cpu() for k, v in module.state_dict().items()},
+            },
+            fold_dir / "model.ckpt",
+        )
+    print(
+        f"fold {test_fold + 1}: accuracy {result['accuracy']:.4f} AUC {result['auc']} "
+        f"recall@1 {(result['recall_at'] or {}).get('1')} in {train_seconds:.0f} s ({step} steps)",
+        file=sys.stderr,
+        flush=True,
+    )
     return result
 
 
@@ -201,7 +261,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--data", type=Path, required=True, help="LFW folder with pairs.txt and people.txt")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--backbone", default="inception_resnet_v1")
-    ap.add_argument("--method", default="arcface", choices=["arcface", "group_loss", "siamese_contrastive", "siamese_bce"])
+    ap.add_argument(
+        "--method", default="arcface", choices=["arcface", "group_loss", "siamese_contrastive", "siamese_bce"]
+    )
     ap.add_argument("--dim", type=int, default=512)
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--lr", type=float, default=0.1)
@@ -214,11 +276,21 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--min-images", type=int, default=2)
     ap.add_argument("--folds", type=int, nargs="+", default=[10])
     ap.add_argument("--budget-s", type=float, default=420.0, help="training seconds for all folds together")
-    ap.add_argument("--max-steps", type=int, default=0, help="stop each fold after this many steps (smoke tests)")
-    ap.add_argument("--fold-time-s", type=float, default=0.0,
-                    help="fit the number of epochs (at most --epochs) to this many training seconds per fold")
-    ap.add_argument("--val-fold", type=int, default=0,
-                    help="fold (1..10) left out of training whose pairs choose the threshold (0: all other folds)")
+    ap.add_argument(
+        "--max-steps", type=int, default=0, help="stop each fold after this many steps (smoke tests)"
+    )
+    ap.add_argument(
+        "--fold-time-s",
+        type=float,
+        default=0.0,
+        help="fit the number of epochs (at most --epochs) to this many training seconds per fold",
+    )
+    ap.add_argument(
+        "--val-fold",
+        type=int,
+        default=0,
+        help="fold (1..10) left out of training whose pairs choose the threshold (0: all other folds)",
+    )
     ap.add_argument("--sanity-eval", action="store_true", help="evaluate the untrained network first")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--save-checkpoint", action="store_true")
@@ -232,8 +304,11 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.time()
     source = ArraySource.load(args.crops)
     data_gpu = torch.as_tensor(source.data, device=device)
-    print(f"loaded {len(source.paths)} crops {tuple(source.data.shape)} in {time.time() - t0:.1f} s on {hardware()}",
-          file=sys.stderr, flush=True)
+    print(
+        f"loaded {len(source.paths)} crops {tuple(source.data.shape)} in {time.time() - t0:.1f} s on {hardware()}",
+        file=sys.stderr,
+        flush=True,
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     results, spent, longest = [], 0.0, 0.0
     for fold in args.folds:
@@ -244,9 +319,15 @@ def main(argv: list[str] | None = None) -> dict:
         results.append(train_one_fold(args, source, args.data, fold - 1, data_gpu, device, args.out))
         longest = max(longest, time.time() - start)
         spent += time.time() - start
-    report = {"command": "python -m whosthat.research.gpu_train " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "hardware": hardware(), "torch": torch.__version__, "config": {k: str(v) for k, v in vars(args).items()},
-              "per_fold": results, "summary": summarise(results)}
+    report = {
+        "command": "python -m whosthat.research.gpu_train "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "hardware": hardware(),
+        "torch": torch.__version__,
+        "config": {k: str(v) for k, v in vars(args).items()},
+        "per_fold": results,
+        "summary": summarise(results),
+    }
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report["summary"]), flush=True)
     return report

@@ -73,8 +73,14 @@ class GroupLoss(nn.Module):
     cross-entropy (weight `ce_weight`) and starts with a classification-only warm-up (in the module).
     """
 
-    def __init__(self, temperature: float = 10.0, iterations: int = 1, anchors_per_class: int = 1,
-                 similarity: str = "pearson", ce_weight: float = 1.0):
+    def __init__(
+        self,
+        temperature: float = 10.0,
+        iterations: int = 1,
+        anchors_per_class: int = 1,
+        similarity: str = "pearson",
+        ce_weight: float = 1.0,
+    ):
         super().__init__()
         if similarity not in ("pearson", "cosine"):
             raise ValueError("similarity must be 'pearson' or 'cosine'")
@@ -106,7 +112,9 @@ class GroupLoss(nn.Module):
         onehot = F.one_hot(labels, logits.shape[1]).to(X.dtype)
         return torch.where(anchors[:, None], onehot, X)
 
-    def forward(self, embeddings: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(
+        self, embeddings: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         anchors = self.anchor_mask(labels)
         W = self.similarity_matrix(embeddings)
         X = replicator_dynamics(W, self.priors(logits, labels, anchors), self.iterations)

@@ -28,9 +28,18 @@ from whosthat.research.backbones import build_backbone
 class EmbeddingModule(L.LightningModule):
     method = "embedding"
 
-    def __init__(self, backbone: str = "dlib_features", dim: int = 128, n_classes: int = 0, lr: float = 1e-3,
-                 weight_decay: float = 0.0, backbone_weights: str | None = None, backbone_kwargs: dict | None = None,
-                 input_spec: str = "features:dlib-resnet-v1", **method_kwargs):
+    def __init__(
+        self,
+        backbone: str = "dlib_features",
+        dim: int = 128,
+        n_classes: int = 0,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        backbone_weights: str | None = None,
+        backbone_kwargs: dict | None = None,
+        input_spec: str = "features:dlib-resnet-v1",
+        **method_kwargs,
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.backbone = build_backbone(backbone, dim, backbone_weights, **(backbone_kwargs or {}))
@@ -100,10 +109,25 @@ class SiameseModule(EmbeddingModule):
 class GroupLossModule(EmbeddingModule):
     method = "group_loss"
 
-    def __init__(self, temperature: float = 10.0, iterations: int = 1, anchors_per_class: int = 1,
-                 similarity: str = "pearson", ce_weight: float = 1.0, warmup_epochs: int = 1, **kwargs):
-        super().__init__(temperature=temperature, iterations=iterations, anchors_per_class=anchors_per_class,
-                         similarity=similarity, ce_weight=ce_weight, warmup_epochs=warmup_epochs, **kwargs)
+    def __init__(
+        self,
+        temperature: float = 10.0,
+        iterations: int = 1,
+        anchors_per_class: int = 1,
+        similarity: str = "pearson",
+        ce_weight: float = 1.0,
+        warmup_epochs: int = 1,
+        **kwargs,
+    ):
+        super().__init__(
+            temperature=temperature,
+            iterations=iterations,
+            anchors_per_class=anchors_per_class,
+            similarity=similarity,
+            ce_weight=ce_weight,
+            warmup_epochs=warmup_epochs,
+            **kwargs,
+        )
         if self.hparams.n_classes < 2:
             raise ValueError("group_loss needs n_classes >= 2 (the training identities)")
         self.classifier = nn.Linear(self.hparams.dim, self.hparams.n_classes)

@@ -63,11 +63,21 @@ def priority_order(root: Path, test_fold: int = 9, cap: int = 10) -> list[list[s
             rest += others
     before = (test_fold - 1) % 10
     later = [k for k in range(9, -1, -1) if k not in (test_fold, before)]
-    return [fold_images(test_fold), fold_images(before), extras] + [fold_images(k) for k in later] + [rest_multi, rest]
+    return (
+        [fold_images(test_fold), fold_images(before), extras]
+        + [fold_images(k) for k in later]
+        + [rest_multi, rest]
+    )
 
 
-def embed_lfw_stages(root: Path, detector: str = "auto", stages: tuple[int, ...] | None = None, cap: int = 10,
-                     out: Path | None = None, progress: bool = True) -> Path:
+def embed_lfw_stages(
+    root: Path,
+    detector: str = "auto",
+    stages: tuple[int, ...] | None = None,
+    cap: int = 10,
+    out: Path | None = None,
+    progress: bool = True,
+) -> Path:
     """Embed LFW stage by stage (see `priority_order`), rewriting the feature matrix after each stage, so
     training can start on the first stages while the rest runs.
 
@@ -88,8 +98,12 @@ def embed_lfw_stages(root: Path, detector: str = "auto", stages: tuple[int, ...]
     cache = EmbeddingCache()
     path = None
     for k in stages if stages is not None else range(len(order)):
-        for p in tqdm(order[k], desc=f"dlib descriptors, stage {k + 1}/{len(order)}", disable=not progress,
-                      file=sys.stderr):
+        for p in tqdm(
+            order[k],
+            desc=f"dlib descriptors, stage {k + 1}/{len(order)}",
+            disable=not progress,
+            file=sys.stderr,
+        ):
             digest = file_digest(root / lfw.IMAGES_DIR / p)
             if cache.get(key, digest) is not None or cache.get(key + PLAIN_ONLY, digest) is not None:
                 continue
@@ -100,10 +114,17 @@ def embed_lfw_stages(root: Path, detector: str = "auto", stages: tuple[int, ...]
                 continue
             _, chip = pipe.align(rgb, dets[0])
             vec = pipe.embedder.embed(chip[None])[0]
-            meta = {"detector": dets[0].source, "box": [round(float(v), 1) for v in dets[0].box], "faces": len(dets)}
+            meta = {
+                "detector": dets[0].source,
+                "box": [round(float(v), 1) for v in dets[0].box],
+                "faces": len(dets),
+            }
             cache.put(key + PLAIN_ONLY, digest, True, vec, None, meta)
         path = collect_lfw_features(root, out, detector)
-        print(f"whosthat: stage {k + 1} embedded ({len(order[k])} images); features written to {path}", file=sys.stderr)
+        print(
+            f"whosthat: stage {k + 1} embedded ({len(order[k])} images); features written to {path}",
+            file=sys.stderr,
+        )
     return path
 
 
@@ -122,8 +143,12 @@ def collect_lfw_features(root: Path, out: Path | None = None, detector: str = "a
     rel = sorted(p for ps in lfw.list_identity_images(root).values() for p in ps)
     key = FacePipeline(detector=detector, flip=False).key
     cache = EmbeddingCache()
-    fallback_keys = [k for (k,) in cache._db.execute(
-        "SELECT DISTINCT key FROM embeddings WHERE key LIKE ?", (key + "|fallback=%",)).fetchall()]
+    fallback_keys = [
+        k
+        for (k,) in cache._db.execute(
+            "SELECT DISTINCT key FROM embeddings WHERE key LIKE ?", (key + "|fallback=%",)
+        ).fetchall()
+    ]
     n = len(rel)
     plain = np.zeros((n, 128), np.float32)
     flipped = np.zeros((n, 128), np.float32)
@@ -144,14 +169,31 @@ def collect_lfw_features(root: Path, out: Path | None = None, detector: str = "a
     out = Path(out) if out else default_features_path()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.npz")
-    np.savez(tmp, paths=np.array(rel), data=plain, plain=plain, flipped=flipped, found=found, fallback=fallback,
-             meta_source=np.array(f"dlib-resnet-v1 descriptors of the plain chip, detector={detector} (vision pipeline)"))
+    np.savez(
+        tmp,
+        paths=np.array(rel),
+        data=plain,
+        plain=plain,
+        flipped=flipped,
+        found=found,
+        fallback=fallback,
+        meta_source=np.array(
+            f"dlib-resnet-v1 descriptors of the plain chip, detector={detector} (vision pipeline)"
+        ),
+    )
     tmp.replace(out)
     return out
 
 
-def prepare_lfw_features(root: Path, out: Path | None = None, detector: str = "auto", limit: int | None = None,
-                         paths: list[str] | None = None, progress: bool = True, cache=None) -> Path:
+def prepare_lfw_features(
+    root: Path,
+    out: Path | None = None,
+    detector: str = "auto",
+    limit: int | None = None,
+    paths: list[str] | None = None,
+    progress: bool = True,
+    cache=None,
+) -> Path:
     """Embed (through the shared cache) all LFW images, the first `limit` sorted by path, or the given
     relative `paths`, and write the matrix."""
     from whosthat.vision.cache import embed_files
@@ -160,13 +202,22 @@ def prepare_lfw_features(root: Path, out: Path | None = None, detector: str = "a
     rel = sorted(paths) if paths else sorted(p for ps in lfw.list_identity_images(root).values() for p in ps)
     if limit:
         rel = rel[:limit]
-    emb = embed_files([root / lfw.IMAGES_DIR / p for p in rel], detector=detector, progress=progress, cache=cache)
+    emb = embed_files(
+        [root / lfw.IMAGES_DIR / p for p in rel], detector=detector, progress=progress, cache=cache
+    )
     out = Path(out) if out else default_features_path()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.npz")
-    np.savez(tmp, paths=np.array(rel), data=np.nan_to_num(emb.plain), plain=np.nan_to_num(emb.plain), flipped=np.nan_to_num(emb.flipped),
-             found=emb.found, fallback=np.zeros(len(rel), bool),
-             meta_source=np.array(f"vision.cache.embed_files detector={detector} embedder=dlib-resnet-v1"))
+    np.savez(
+        tmp,
+        paths=np.array(rel),
+        data=np.nan_to_num(emb.plain),
+        plain=np.nan_to_num(emb.plain),
+        flipped=np.nan_to_num(emb.flipped),
+        found=emb.found,
+        fallback=np.zeros(len(rel), bool),
+        meta_source=np.array(f"vision.cache.embed_files detector={detector} embedder=dlib-resnet-v1"),
+    )
     tmp.replace(out)
     return out
 
@@ -177,10 +228,16 @@ def load_features(path: Path | None = None) -> tuple[ArraySource, np.ndarray, np
 
     path = Path(path) if path else default_features_path()
     if not path.is_file():
-        raise BadInputError(f"no prepared dlib features at {path}: run `whosthat train prepare --features` first")
+        raise BadInputError(
+            f"no prepared dlib features at {path}: run `whosthat train prepare --features` first"
+        )
     z = np.load(path, allow_pickle=False)
-    src = ArraySource([str(p) for p in z["paths"]], z["data"].astype(np.float32), z["found"].astype(bool),
-                      {"source": str(z["meta_source"])})
+    src = ArraySource(
+        [str(p) for p in z["paths"]],
+        z["data"].astype(np.float32),
+        z["found"].astype(bool),
+        {"source": str(z["meta_source"])},
+    )
     return src, z["plain"], z["flipped"]
 
 
@@ -202,9 +259,17 @@ def align_crop(rgb: np.ndarray, size: int, kind: str, detector) -> tuple[np.ndar
     return FaceAlignTransform(size, kind)(rgb, det.box, landmarks), found
 
 
-def prepare_lfw_crops(root: Path, size: int = 112, kind: str = "rotation", out: Path | None = None,
-                      detector: str = "mediapipe", limit: int | None = None, jpeg_quality: int = 90,
-                      progress: bool = True, paths: list[str] | None = None) -> Path:
+def prepare_lfw_crops(
+    root: Path,
+    size: int = 112,
+    kind: str = "rotation",
+    out: Path | None = None,
+    detector: str = "mediapipe",
+    limit: int | None = None,
+    jpeg_quality: int = 90,
+    progress: bool = True,
+    paths: list[str] | None = None,
+) -> Path:
     """Aligned crops of all LFW images (or the first `limit`, sorted by path) into one .npz."""
     from tqdm import tqdm
 
@@ -218,11 +283,17 @@ def prepare_lfw_crops(root: Path, size: int = 112, kind: str = "rotation", out: 
     det = get_detector(detector)
     crops = np.zeros((len(rel), size, size, 3), np.uint8)
     found = np.zeros(len(rel), bool)
-    for i, p in enumerate(tqdm(rel, desc=f"aligning LFW ({size}px, {kind})", disable=not progress, file=sys.stderr)):
+    for i, p in enumerate(
+        tqdm(rel, desc=f"aligning LFW ({size}px, {kind})", disable=not progress, file=sys.stderr)
+    ):
         crops[i], found[i] = align_crop(decode_image(root / lfw.IMAGES_DIR / p), size, kind, det)
     # LFW images are aligned crops: keep the fallback-box crops too, but record how many there were
-    src = ArraySource(rel, crops, np.ones(len(rel), bool),
-                      {"meta_detected": np.array(found.sum()), "meta_transform": f"FaceAlignTransform({size}, {kind})"})
+    src = ArraySource(
+        rel,
+        crops,
+        np.ones(len(rel), bool),
+        {"meta_detected": np.array(found.sum()), "meta_transform": f"FaceAlignTransform({size}, {kind})"},
+    )
     out = Path(out) if out else default_crops_path(size, kind)
     return src.save(out, jpeg_quality=jpeg_quality)
 
@@ -241,8 +312,14 @@ def subset_crops(crops: Path, keep: set[str], out: Path) -> Path:
     extra = {k: z[k] for k in z.files if k.startswith("meta_")}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, paths=np.array([paths[i] for i in rows]), found=z["found"][rows], jpeg=np.concatenate(chunks),
-             offsets=new_offsets, **extra)
+    np.savez(
+        out,
+        paths=np.array([paths[i] for i in rows]),
+        found=z["found"][rows],
+        jpeg=np.concatenate(chunks),
+        offsets=new_offsets,
+        **extra,
+    )
     return out
 
 

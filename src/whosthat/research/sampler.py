@@ -22,7 +22,9 @@ class ClassBalancedBatchSampler:
     processes see disjoint batches (run the Trainer with `use_distributed_sampler=False`).
     """
 
-    def __init__(self, labels, n_classes: int, m_per_class: int, seed: int = 0, rank: int = 0, world_size: int = 1):
+    def __init__(
+        self, labels, n_classes: int, m_per_class: int, seed: int = 0, rank: int = 0, world_size: int = 1
+    ):
         if n_classes < 1 or m_per_class < 1:
             raise ValueError("n_classes and m_per_class must be >= 1")
         self.labels = np.asarray(labels)

@@ -99,8 +99,9 @@ def resize_source(source: ArraySource, size: int) -> ArraySource:
     return ArraySource(source.paths, data, source.found, source.meta)
 
 
-def embed_source(module, source: ArraySource, batch_size: int = 256, device: str = "cpu",
-                 only: np.ndarray | None = None) -> np.ndarray:
+def embed_source(
+    module, source: ArraySource, batch_size: int = 256, device: str = "cpu", only: np.ndarray | None = None
+) -> np.ndarray:
     """L2-normalised embeddings [N, dim] of every row of the source, or of the rows in `only` (NaN rows
     where found is False or not asked for)."""
     import torch
@@ -121,8 +122,14 @@ def embed_source(module, source: ArraySource, batch_size: int = 256, device: str
     return out
 
 
-def evaluate_fold(embeddings: np.ndarray, source: ArraySource, root: Path, test_fold: int, seed: int = 0,
-                  threshold_folds: list[int] | None = None) -> dict:
+def evaluate_fold(
+    embeddings: np.ndarray,
+    source: ArraySource,
+    root: Path,
+    test_fold: int,
+    seed: int = 0,
+    threshold_folds: list[int] | None = None,
+) -> dict:
     """Metrics of one model on test fold `test_fold` (0-based): pair accuracy with the threshold from
     the other folds, ROC AUC, recall@1/2/4/8 over the fold's people (full gallery and 8 x 3 batches), NMI."""
     from whosthat.research.evaluation import roc_points
@@ -171,8 +178,12 @@ def evaluate_fold(embeddings: np.ndarray, source: ArraySource, root: Path, test_
         "accuracy_threshold_all_other_folds": acc_train_folds,
         "threshold_all_other_folds": thr_train_folds,
         "auc": auc,
-        "recall_at": optional(lambda: {str(k): v for k, v in recall_at_k(embeddings[rows], labels, (1, 2, 4, 8)).items()}),
-        "recall1_batch_8x3": optional(lambda: batch_recall_at_k(embeddings[rows], labels, 8, 3, (1,), rounds=5, seed=seed)[1]),
+        "recall_at": optional(
+            lambda: {str(k): v for k, v in recall_at_k(embeddings[rows], labels, (1, 2, 4, 8)).items()}
+        ),
+        "recall1_batch_8x3": optional(
+            lambda: batch_recall_at_k(embeddings[rows], labels, 8, 3, (1,), rounds=5, seed=seed)[1]
+        ),
         "nmi": optional(lambda: nmi(embeddings[rows][multi], labels[multi], seed=seed)),
         "test_pairs": int(test.sum()),
         "test_images": int(len(rows)),
@@ -187,11 +198,14 @@ def evaluation_rows(source: ArraySource, root: Path, test_fold: int, val_fold: i
     folds = {test_fold, val_fold} if val_fold is not None else set(range(10))
     wanted = {q for p in pairs if p.fold in folds for q in (p.path_a, p.path_b)}
     people = set(lfw.read_people_folds(root, "people.txt")[test_fold])
-    return np.array([i for i, p in enumerate(source.paths) if p in wanted or p.split("/")[0] in people], dtype=np.int64)
+    return np.array(
+        [i for i, p in enumerate(source.paths) if p in wanted or p.split("/")[0] in people], dtype=np.int64
+    )
 
 
-def load_training_source(backbone: str, features: Path | None = None, crops: Path | None = None,
-                         image_size: int | None = None) -> tuple[ArraySource, list[np.ndarray] | None]:
+def load_training_source(
+    backbone: str, features: Path | None = None, crops: Path | None = None, image_size: int | None = None
+) -> tuple[ArraySource, list[np.ndarray] | None]:
     from whosthat.research.backbones import is_image_backbone
     from whosthat.research.prepare import default_crops_path, load_features
 
@@ -204,8 +218,14 @@ def load_training_source(backbone: str, features: Path | None = None, crops: Pat
     return src, None
 
 
-def train_fold(cfg: TrainConfig, source: ArraySource, root: Path, test_fold: int, out_dir: Path,
-               feature_views: list[np.ndarray] | None = None) -> tuple[object, dict]:
+def train_fold(
+    cfg: TrainConfig,
+    source: ArraySource,
+    root: Path,
+    test_fold: int,
+    out_dir: Path,
+    feature_views: list[np.ndarray] | None = None,
+) -> tuple[object, dict]:
     """Train on every fold but `test_fold` (and `cfg.val_fold`), evaluate on `test_fold`; write logs,
     checkpoint, plots and `metrics.json` under out_dir/fold<k+1>."""
     import lightning as L
@@ -218,13 +238,31 @@ def train_fold(cfg: TrainConfig, source: ArraySource, root: Path, test_fold: int
     fold_dir = Path(out_dir) / f"fold{test_fold + 1}"
     fold_dir.mkdir(parents=True, exist_ok=True)
     val_fold = validation_fold(cfg, test_fold)
-    dm = LFWDataModule(source, root, test_fold=test_fold, val_fold=val_fold, min_images=cfg.min_images,
-                       n_classes=cfg.n_classes, m_per_class=cfg.m_per_class, num_workers=cfg.num_workers,
-                       seed=cfg.seed, feature_views=feature_views)
+    dm = LFWDataModule(
+        source,
+        root,
+        test_fold=test_fold,
+        val_fold=val_fold,
+        min_images=cfg.min_images,
+        n_classes=cfg.n_classes,
+        m_per_class=cfg.m_per_class,
+        num_workers=cfg.num_workers,
+        seed=cfg.seed,
+        feature_views=feature_views,
+    )
     dm.setup()
-    module = build_module(cfg.method, backbone=cfg.backbone, dim=cfg.resolved_dim(), n_classes=dm.num_train_classes,
-                          lr=cfg.lr, weight_decay=cfg.weight_decay, backbone_weights=cfg.backbone_weights,
-                          backbone_kwargs=cfg.backbone_kwargs, input_spec=input_spec(cfg, source), **cfg.method_kwargs)
+    module = build_module(
+        cfg.method,
+        backbone=cfg.backbone,
+        dim=cfg.resolved_dim(),
+        n_classes=dm.num_train_classes,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        backbone_weights=cfg.backbone_weights,
+        backbone_kwargs=cfg.backbone_kwargs,
+        input_spec=input_spec(cfg, source),
+        **cfg.method_kwargs,
+    )
     csv_logger = CSVLogger(str(fold_dir), name="logs", version="")
     loggers = [csv_logger]
     try:
@@ -235,10 +273,19 @@ def train_fold(cfg: TrainConfig, source: ArraySource, root: Path, test_fold: int
 
     batches = len(ClassBalancedBatchSampler(dm.train_labels, cfg.n_classes, cfg.m_per_class, cfg.seed))
     trainer = L.Trainer(
-        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
-        num_nodes=cfg.num_nodes, precision=cfg.precision, logger=loggers, enable_checkpointing=False,
-        num_sanity_val_steps=0, use_distributed_sampler=False, enable_progress_bar=cfg.progress,
-        enable_model_summary=False, log_every_n_steps=max(1, min(10, batches // 2)),
+        max_epochs=cfg.epochs,
+        accelerator=cfg.accelerator,
+        devices=cfg.devices,
+        strategy=cfg.strategy,
+        num_nodes=cfg.num_nodes,
+        precision=cfg.precision,
+        logger=loggers,
+        enable_checkpointing=False,
+        num_sanity_val_steps=0,
+        use_distributed_sampler=False,
+        enable_progress_bar=cfg.progress,
+        enable_model_summary=False,
+        log_every_n_steps=max(1, min(10, batches // 2)),
         limit_train_batches=cfg.limit_train_batches if cfg.limit_train_batches is not None else 1.0,
     )
     t0 = time.time()
@@ -249,16 +296,26 @@ def train_fold(cfg: TrainConfig, source: ArraySource, root: Path, test_fold: int
     if trainer.global_rank != 0:
         return module, {}
     emb = embed_source(module, source, only=evaluation_rows(source, root, test_fold, val_fold))
-    result, (d_test, same_test) = evaluate_fold(emb, source, root, test_fold, cfg.seed,
-                                                threshold_folds=[val_fold] if val_fold is not None else None)
-    result.update({"train_seconds": round(train_seconds, 1), "train_identities": dm.num_train_classes,
-                   "train_images": int(len(dm.train_indices)), "checkpoint": str(ckpt)})
+    result, (d_test, same_test) = evaluate_fold(
+        emb, source, root, test_fold, cfg.seed, threshold_folds=[val_fold] if val_fold is not None else None
+    )
+    result.update(
+        {
+            "train_seconds": round(train_seconds, 1),
+            "train_identities": dm.num_train_classes,
+            "train_images": int(len(dm.train_indices)),
+            "checkpoint": str(ckpt),
+        }
+    )
     metrics_csv = Path(csv_logger.log_dir) / "metrics.csv"
     if metrics_csv.is_file():
         plot_training_curves(metrics_csv, fold_dir / "training_curves.png")
     if result["auc"] is not None:
-        plot_roc({f"{cfg.method} on {cfg.backbone}": (d_test, same_test)}, fold_dir / "roc.png",
-                 title=f"LFW fold {test_fold + 1} (held out)")
+        plot_roc(
+            {f"{cfg.method} on {cfg.backbone}": (d_test, same_test)},
+            fold_dir / "roc.png",
+            title=f"LFW fold {test_fold + 1} (held out)",
+        )
     (fold_dir / "metrics.json").write_text(json.dumps(result, indent=2))
     return module, result
 
@@ -292,8 +349,14 @@ def summarise(results: list[dict]) -> dict:
     }
 
 
-def train_folds(cfg: TrainConfig, root: Path, test_folds: list[int], out_dir: Path, features: Path | None = None,
-                crops: Path | None = None) -> dict:
+def train_folds(
+    cfg: TrainConfig,
+    root: Path,
+    test_folds: list[int],
+    out_dir: Path,
+    features: Path | None = None,
+    crops: Path | None = None,
+) -> dict:
     """Train one model per test fold; write and return {config, hardware, per_fold, summary}."""
     source, views = load_training_source(cfg.backbone, features, crops, cfg.image_size)
     results = []
@@ -304,14 +367,22 @@ def train_folds(cfg: TrainConfig, root: Path, test_folds: list[int], out_dir: Pa
             print(f"whosthat: fold {k + 1}: accuracy {r['accuracy']:.4f}, AUC {r['auc']}", file=sys.stderr)
     if not results:
         return {}
-    report = {"command": cfg.command, "config": asdict(cfg), "hardware": hardware(), "input": input_spec(cfg, source),
-              "per_fold": results, "summary": summarise(results)}
+    report = {
+        "command": cfg.command,
+        "config": asdict(cfg),
+        "hardware": hardware(),
+        "input": input_spec(cfg, source),
+        "per_fold": results,
+        "summary": summarise(results),
+    }
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / "report.json").write_text(json.dumps(report, indent=2))
     return report
 
 
-def baseline_folds(root: Path, test_folds: list[int], features: Path | None = None, normalise: bool = False) -> dict:
+def baseline_folds(
+    root: Path, test_folds: list[int], features: Path | None = None, normalise: bool = False
+) -> dict:
     """The plain frozen dlib descriptors (flip-averaged, as served) evaluated with exactly the same protocol."""
     from whosthat.research.evaluation import l2_normalize
     from whosthat.research.prepare import load_features
@@ -320,7 +391,13 @@ def baseline_folds(root: Path, test_folds: list[int], features: Path | None = No
     emb = l2_normalize(source.data) if normalise else source.data.copy()
     emb[~source.found] = np.nan
     results = [evaluate_fold(emb, source, root, k, threshold_folds=[(k - 1) % 10])[0] for k in test_folds]
-    return {"config": {"method": "none (dlib-resnet-v1 descriptors)", "normalise": normalise,
-                       "threshold": "from the pairs of the fold before the test fold, as for trained models"},
-            "hardware": hardware(),
-            "per_fold": results, "summary": summarise(results)}
+    return {
+        "config": {
+            "method": "none (dlib-resnet-v1 descriptors)",
+            "normalise": normalise,
+            "threshold": "from the pairs of the fold before the test fold, as for trained models",
+        },
+        "hardware": hardware(),
+        "per_fold": results,
+        "summary": summarise(results),
+    }

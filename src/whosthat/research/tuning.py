@@ -26,8 +26,10 @@ SEARCH_SPACES = {
     "arcface": lambda t: {
         "lr": t.suggest_float("lr", 1e-4, 3e-2, log=True),
         "weight_decay": t.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
-        "method_kwargs": {"scale": t.suggest_float("scale", 8.0, 64.0, log=True),
-                          "margin": t.suggest_float("margin", 0.1, 0.6)},
+        "method_kwargs": {
+            "scale": t.suggest_float("scale", 8.0, 64.0, log=True),
+            "margin": t.suggest_float("margin", 0.1, 0.6),
+        },
     },
     "siamese_contrastive": lambda t: {
         "lr": t.suggest_float("lr", 1e-4, 3e-2, log=True),
@@ -58,7 +60,9 @@ def validation_score(module, source, root: Path, val_fold: int) -> tuple[float, 
         r = index.get(p, -1)
         return r if r >= 0 and source.found[r] else -1
 
-    d = pair_distances(emb, np.array([row(p.path_a) for p in pairs]), np.array([row(p.path_b) for p in pairs]))
+    d = pair_distances(
+        emb, np.array([row(p.path_a) for p in pairs]), np.array([row(p.path_b) for p in pairs])
+    )
     same = np.array([p.same for p in pairs])
     ok = ~np.isnan(d)
     _, acc = best_threshold(d[ok], same[ok])
@@ -66,9 +70,22 @@ def validation_score(module, source, root: Path, val_fold: int) -> tuple[float, 
     return acc, roc_points(d[ok], same[ok])[2]
 
 
-def tune(method: str, backbone: str, root: Path, trials: int, test_fold: int, val_fold: int, epochs: int,
-         storage: str, study_name: str, features: Path | None, crops: Path | None, out_dir: Path,
-         batch_classes: int = 24, batch_images: tuple[int, ...] = (2, 3)) -> dict:
+def tune(
+    method: str,
+    backbone: str,
+    root: Path,
+    trials: int,
+    test_fold: int,
+    val_fold: int,
+    epochs: int,
+    storage: str,
+    study_name: str,
+    features: Path | None,
+    crops: Path | None,
+    out_dir: Path,
+    batch_classes: int = 24,
+    batch_images: tuple[int, ...] = (2, 3),
+) -> dict:
     import lightning as L
     import optuna
 
@@ -86,32 +103,78 @@ def tune(method: str, backbone: str, root: Path, trials: int, test_fold: int, va
 
     def objective(trial: optuna.Trial) -> float:
         space = SEARCH_SPACES[method](trial)
-        m = trial.suggest_categorical("m_per_class", list(batch_images)) if len(batch_images) > 1 else batch_images[0]
-        cfg = TrainConfig(method=method, backbone=backbone, epochs=epochs, lr=space["lr"], n_classes=batch_classes,
-                          weight_decay=space["weight_decay"], m_per_class=m,
-                          method_kwargs=space["method_kwargs"], progress=False)
+        m = (
+            trial.suggest_categorical("m_per_class", list(batch_images))
+            if len(batch_images) > 1
+            else batch_images[0]
+        )
+        cfg = TrainConfig(
+            method=method,
+            backbone=backbone,
+            epochs=epochs,
+            lr=space["lr"],
+            n_classes=batch_classes,
+            weight_decay=space["weight_decay"],
+            m_per_class=m,
+            method_kwargs=space["method_kwargs"],
+            progress=False,
+        )
         L.seed_everything(trial.number, verbose=False)
-        dm = LFWDataModule(source, root, test_fold=test_fold, val_fold=val_fold, n_classes=cfg.n_classes,
-                           m_per_class=cfg.m_per_class, seed=trial.number, feature_views=views)
+        dm = LFWDataModule(
+            source,
+            root,
+            test_fold=test_fold,
+            val_fold=val_fold,
+            n_classes=cfg.n_classes,
+            m_per_class=cfg.m_per_class,
+            seed=trial.number,
+            feature_views=views,
+        )
         dm.setup()
-        module = build_module(method, backbone=backbone, dim=cfg.resolved_dim(), n_classes=dm.num_train_classes,
-                              lr=cfg.lr, weight_decay=cfg.weight_decay, input_spec=input_spec(cfg, source),
-                              **cfg.method_kwargs)
-        trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                            enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                            limit_val_batches=0, use_distributed_sampler=False)
+        module = build_module(
+            method,
+            backbone=backbone,
+            dim=cfg.resolved_dim(),
+            n_classes=dm.num_train_classes,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            input_spec=input_spec(cfg, source),
+            **cfg.method_kwargs,
+        )
+        trainer = L.Trainer(
+            max_epochs=epochs,
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            limit_val_batches=0,
+            use_distributed_sampler=False,
+        )
         trainer.fit(module, dm)
         acc, auc = validation_score(module, source, root, val_fold)
         trial.set_user_attr("val_auc", auc)
         return acc + 1e-3 * auc  # AUC only breaks ties between equal accuracies (one pair = 1/600)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize", load_if_exists=True)
+    study = optuna.create_study(
+        study_name=study_name, storage=storage, direction="maximize", load_if_exists=True
+    )
     study.optimize(objective, n_trials=trials, show_progress_bar=True)
     best = study.best_trial
-    result = {"study": study_name, "storage": storage, "trials": len(study.trials), "best_value": best.value,
-              "best_params": best.params, "best_val_auc": best.user_attrs.get("val_auc"),
-              "test_fold": test_fold + 1, "val_fold": val_fold + 1, "epochs": epochs}
+    result = {
+        "study": study_name,
+        "storage": storage,
+        "trials": len(study.trials),
+        "best_value": best.value,
+        "best_params": best.params,
+        "best_val_auc": best.user_attrs.get("val_auc"),
+        "test_fold": test_fold + 1,
+        "val_fold": val_fold + 1,
+        "epochs": epochs,
+    }
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / "best.json").write_text(json.dumps(result, indent=2))
     return result

@@ -148,7 +148,9 @@ class AuditLog(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(80), nullable=False)  # "admin:alice", "apikey:3:ci", "kiosk:lobby"
+    actor: Mapped[str] = mapped_column(
+        String(80), nullable=False
+    )  # "admin:alice", "apikey:3:ci", "kiosk:lobby"
     action: Mapped[str] = mapped_column(String(64), nullable=False)
     target: Mapped[str | None] = mapped_column(String(120), nullable=True)
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -134,7 +134,7 @@ def iter_template_blobs(
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         yield from session.execute(
-            select(FaceTemplate.id, FaceTemplate.person_id, FaceTemplate.embedder, FaceTemplate.embedding).where(
-                FaceTemplate.id.in_(chunk)
-            )
+            select(
+                FaceTemplate.id, FaceTemplate.person_id, FaceTemplate.embedder, FaceTemplate.embedding
+            ).where(FaceTemplate.id.in_(chunk))
         ).all()

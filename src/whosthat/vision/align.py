@@ -80,8 +80,12 @@ class FaceAlignTransform:
         )
         full = (to_out @ matrix)[:2]
         out = cv2.warpAffine(
-            rgb, full, (self.shape, self.shape), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
+            rgb,
+            full,
+            (self.shape, self.shape),
+            flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0, 0, 0),
         )
         if self.kind is AlignKind.SIMPLE or landmarks5 is None:
             return out
@@ -89,7 +93,12 @@ class FaceAlignTransform:
         mask = np.zeros((self.shape, self.shape), np.uint8)
         half_w, half_h = scale * w / 2, scale * h / 2
         c = self.shape / 2
-        cv2.rectangle(mask, (int(round(c - half_w)), int(round(c - half_h))),
-                      (int(round(c + half_w)) - 1, int(round(c + half_h)) - 1), 255, -1)
+        cv2.rectangle(
+            mask,
+            (int(round(c - half_w)), int(round(c - half_h))),
+            (int(round(c + half_w)) - 1, int(round(c + half_h)) - 1),
+            255,
+            -1,
+        )
         out[mask == 0] = 0
         return out

@@ -80,9 +80,16 @@ class FileEmbeddings:
 PLAIN_ONLY = "|plain-only"
 
 
-def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib-resnet-v1",
-                fallback_box: tuple[float, float, float, float] | None = None, progress: bool = True,
-                cache: EmbeddingCache | None = None, mirrored: bool = True, choose: str = "largest") -> FileEmbeddings:
+def embed_files(
+    paths: list[Path],
+    detector: str = "auto",
+    embedder: str = "dlib-resnet-v1",
+    fallback_box: tuple[float, float, float, float] | None = None,
+    progress: bool = True,
+    cache: EmbeddingCache | None = None,
+    mirrored: bool = True,
+    choose: str = "largest",
+) -> FileEmbeddings:
     """Embed the dominant (largest) face of each file through the cache.
 
     mirrored=True embeds the plain and the mirrored chip (flipped[] filled); mirrored=False only the
@@ -108,8 +115,9 @@ def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib
     flipped = np.full((n, dim), np.nan, np.float32)
     found = np.zeros(n, bool)
     metas: list[dict] = [{} for _ in range(n)]
-    bar = tqdm(total=n, desc=f"embedding ({detector}, {embedder})", unit="img", disable=not progress,
-               file=sys.stderr)
+    bar = tqdm(
+        total=n, desc=f"embedding ({detector}, {embedder})", unit="img", disable=not progress, file=sys.stderr
+    )
     for i, path in enumerate(paths):
         digest = file_digest(path)
         hit = cache.get(key, digest)
@@ -141,7 +149,11 @@ def embed_files(paths: list[Path], detector: str = "auto", embedder: str = "dlib
                     hit = (False, None, None, {"detector": "none"})
                 else:
                     _, chip = pipe.align(rgb, det)
-                    meta = {"detector": det.source, "box": [round(float(v), 1) for v in det.box], "faces": len(dets)}
+                    meta = {
+                        "detector": det.source,
+                        "box": [round(float(v), 1) for v in det.box],
+                        "faces": len(dets),
+                    }
                     if plain_hit is not None:  # the plain descriptor is known: embed the mirror only
                         hit = (True, plain_hit[1], pipe.embedder.embed(chip[None, :, ::-1])[0], meta)
                     else:

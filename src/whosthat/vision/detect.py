@@ -85,8 +85,11 @@ class HogDetector:
         with self._lock:
             rects, scores, _ = self._detector.run(rgb, self.upsample, self.min_score)
         found = [
-            Detection(box=(float(r.left()), float(r.top()), float(r.right()), float(r.bottom())),
-                      score=float(s), source="hog")
+            Detection(
+                box=(float(r.left()), float(r.top()), float(r.right()), float(r.bottom())),
+                score=float(s),
+                source="hog",
+            )
             for r, s in zip(rects, scores, strict=True)
         ]
         return sorted(found, key=lambda d: -d.size)
@@ -116,7 +119,9 @@ class MediaPipeDetector:
         for det in result.detections or []:
             rel = det.location_data.relative_bounding_box
             raw = (rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w, (rel.ymin + rel.height) * h)
-            kps = np.array([[k.x * w, k.y * h] for k in det.location_data.relative_keypoints], dtype=np.float64)
+            kps = np.array(
+                [[k.x * w, k.y * h] for k in det.location_data.relative_keypoints], dtype=np.float64
+            )
             found.append(
                 Detection(
                     box=calibrated_box(raw, self._calibration),
@@ -154,7 +159,9 @@ def load_box_calibration(path: Path = CALIBRATION_FILE) -> dict | None:
     return json.loads(path.read_text())
 
 
-def calibrated_box(raw: tuple[float, float, float, float], calibration: dict | None) -> tuple[float, float, float, float]:
+def calibrated_box(
+    raw: tuple[float, float, float, float], calibration: dict | None
+) -> tuple[float, float, float, float]:
     """Map a MediaPipe box onto dlib's HOG box convention.
 
     The mapping is a shift of the centre and a scale of the size, each relative to the raw box size:

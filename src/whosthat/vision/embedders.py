@@ -63,7 +63,9 @@ class DlibResNetEmbedder:
         self.threshold = 0.6
         if self.card.exists():
             self.threshold = float(json.loads(self.card.read_text())["threshold"])
-        self._model = dlib.face_recognition_model_v1(str(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat")))
+        self._model = dlib.face_recognition_model_v1(
+            str(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat"))
+        )
         self._lock = threading.Lock()
 
     def embed(self, chips: np.ndarray) -> np.ndarray:

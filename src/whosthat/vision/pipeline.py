@@ -80,7 +80,11 @@ class FacePipeline:
         """Identifies everything that changes an embedding: for caches."""
         from whosthat.vision.detect import CALIBRATION_FILE
 
-        calib = hashlib.sha256(CALIBRATION_FILE.read_bytes()).hexdigest()[:12] if CALIBRATION_FILE.exists() else "none"
+        calib = (
+            hashlib.sha256(CALIBRATION_FILE.read_bytes()).hexdigest()[:12]
+            if CALIBRATION_FILE.exists()
+            else "none"
+        )
         return f"{self.detector_name}|{self.embedder.name}|flip={int(self.flip)}|calib={calib}"
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
@@ -117,7 +121,9 @@ class FacePipeline:
         result = self.embed_detection(rgb, detection, purpose=purpose)
         result.timings = {"detect": t1 - t0, **result.timings}
         if purpose == "enroll" and not result.quality.ok:
-            raise QualityError("photo not good enough: " + "; ".join(result.quality.reasons), result.quality.reasons)
+            raise QualityError(
+                "photo not good enough: " + "; ".join(result.quality.reasons), result.quality.reasons
+            )
         if purpose == "login" and not result.quality.ok:
             raise QualityError(result.quality.reasons[0], result.quality.reasons)
         return result
@@ -129,10 +135,18 @@ class FacePipeline:
         t1 = time.perf_counter()
         embedding = self.embedder.embed(chip[None])[0]
         t2 = time.perf_counter()
-        quality = assess_quality(detection.size, landmarks, chip if chip.shape[0] == 150 else dlib_chip_like(chip),
-                                 purpose)
-        return FaceResult(embedding=embedding, detection=detection, landmarks=landmarks, chip=chip,
-                          quality=quality, model=self.model, timings={"align": t1 - t0, "embed": t2 - t1})
+        quality = assess_quality(
+            detection.size, landmarks, chip if chip.shape[0] == 150 else dlib_chip_like(chip), purpose
+        )
+        return FaceResult(
+            embedding=embedding,
+            detection=detection,
+            landmarks=landmarks,
+            chip=chip,
+            quality=quality,
+            model=self.model,
+            timings={"align": t1 - t0, "embed": t2 - t1},
+        )
 
     def embed_all(self, rgb: np.ndarray) -> list[FaceResult]:
         """Every face in the image, largest first (for `whosthat embed` on group photos)."""
@@ -160,7 +174,9 @@ def _pipeline(detector: str, embedder: str, flip: bool) -> FacePipeline:
     return FacePipeline(detector=detector, embedder=embedder, flip=flip)
 
 
-def get_pipeline(embedder: str | None = None, detector: str | None = None, flip: bool | None = None) -> FacePipeline:
+def get_pipeline(
+    embedder: str | None = None, detector: str | None = None, flip: bool | None = None
+) -> FacePipeline:
     """The shared pipeline; unspecified parts come from the settings (WHOSTHAT_DETECTOR, ...)."""
     from whosthat.config import get_settings
 

@@ -74,7 +74,9 @@ def sharpness_of(chip: np.ndarray) -> float:
     return float(cv2.Laplacian(core, cv2.CV_64F).var())
 
 
-def assess_quality(face_px: float, landmarks5: np.ndarray, chip: np.ndarray, purpose: str = "enroll") -> Quality:
+def assess_quality(
+    face_px: float, landmarks5: np.ndarray, chip: np.ndarray, purpose: str = "enroll"
+) -> Quality:
     """Measure a face and list what is wrong with it for `purpose` ("enroll" or "login")."""
     yaw, roll = estimate_yaw_roll(landmarks5)
     sharp = sharpness_of(chip)
@@ -85,7 +87,9 @@ def assess_quality(face_px: float, landmarks5: np.ndarray, chip: np.ndarray, pur
         reasons.append(f"face too small ({face_px:.0f} px, need {min_px}): move closer or use a larger photo")
     if purpose == "enroll":
         if sharp < MIN_SHARPNESS:
-            reasons.append(f"image too blurry (sharpness {sharp:.0f}, need {MIN_SHARPNESS:.0f}): hold still, focus")
+            reasons.append(
+                f"image too blurry (sharpness {sharp:.0f}, need {MIN_SHARPNESS:.0f}): hold still, focus"
+            )
         if abs(yaw) > MAX_YAW_DEG:
             reasons.append(f"face not frontal (turned {abs(yaw):.0f} degrees): look straight at the camera")
         if abs(roll) > MAX_ROLL_DEG:
@@ -100,5 +104,12 @@ def assess_quality(face_px: float, landmarks5: np.ndarray, chip: np.ndarray, pur
         + (1 - np.clip(abs(yaw) / 45, 0, 1)) * 0.3
         + (0.1 if MIN_BRIGHTNESS <= bright <= MAX_BRIGHTNESS else 0.0)
     )
-    return Quality(face_px=float(face_px), sharpness=sharp, yaw_deg=yaw, roll_deg=roll, brightness=bright,
-                   score=score, reasons=reasons)
+    return Quality(
+        face_px=float(face_px),
+        sharpness=sharp,
+        yaw_deg=yaw,
+        roll_deg=roll,
+        brightness=bright,
+        score=score,
+        reasons=reasons,
+    )

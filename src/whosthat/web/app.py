@@ -41,19 +41,21 @@ SESSION_COOKIE = "whosthat_session"
 IMAGES_PER_REQUEST = 3
 MULTIPART_SLACK_BYTES = 64 * 1024
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob: mediastream:",
-    "connect-src 'self' ws: wss:",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob: mediastream:",
+        "connect-src 'self' ws: wss:",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -86,7 +88,9 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [h for h in self.headers if h[0] not in present]
+                message["headers"] = list(message["headers"]) + [
+                    h for h in self.headers if h[0] not in present
+                ]
                 if scope["path"].startswith("/api/") and b"cache-control" not in present:
                     message["headers"].append((b"cache-control", b"no-store"))
             await send(message)
@@ -110,7 +114,9 @@ class BodySizeLimitMiddleware:
             try:
                 too_big = int(length) > self.max_bytes
             except ValueError:
-                response = JSONResponse(error_body("bad_request", "invalid Content-Length header"), status_code=400)
+                response = JSONResponse(
+                    error_body("bad_request", "invalid Content-Length header"), status_code=400
+                )
                 return await response(scope, receive, send)
             if too_big:
                 return await self._reject(scope, receive, send)
@@ -133,7 +139,8 @@ class BodySizeLimitMiddleware:
     async def _reject(self, scope, receive, send):
         response = JSONResponse(
             error_body("payload_too_large", f"request body is over the limit of {self.max_bytes} bytes"),
-            status_code=413, headers={"connection": "close"},
+            status_code=413,
+            headers={"connection": "close"},
         )
         await response(scope, receive, send)
 
@@ -164,12 +171,23 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             route = scope.get("route")
-            path = getattr(route, "path", None) or ("static" if scope["path"].startswith("/static") else "other")
+            path = getattr(route, "path", None) or (
+                "static" if scope["path"].startswith("/static") else "other"
+            )
             m = self.runtime.metrics
-            m.inc("whosthat_http_requests_total", "HTTP requests", method=scope["method"], route=path,
-                  status=f"{status['code'] // 100}xx")
-            m.observe("whosthat_http_request_seconds", "HTTP request latency", time.perf_counter() - start,
-                      route=path)
+            m.inc(
+                "whosthat_http_requests_total",
+                "HTTP requests",
+                method=scope["method"],
+                route=path,
+                status=f"{status['code'] // 100}xx",
+            )
+            m.observe(
+                "whosthat_http_request_seconds",
+                "HTTP request latency",
+                time.perf_counter() - start,
+                route=path,
+            )
 
 
 def _wants_html(request: Request) -> bool:
@@ -183,9 +201,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_html(request) and (WEB_DIR / "templates" / "error.html").exists():
             try:
                 return templates.TemplateResponse(
-                    request, "error.html",
+                    request,
+                    "error.html",
                     {"status": status, "error": code, "detail": detail, "csrf_token": csrf_token(request)},
-                    status_code=status, headers=headers,
+                    status_code=status,
+                    headers=headers,
                 )
             except Exception:  # a broken error page must not hide the error
                 log.exception("error.html failed to render")
@@ -221,11 +241,22 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden",
-                 413: "payload_too_large", 400: "bad_request"}
+        codes = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "unauthenticated",
+            403: "forbidden",
+            413: "payload_too_large",
+            400: "bad_request",
+        }
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return render(request, exc.status_code, codes.get(exc.status_code, "http_error"), detail,
-                      getattr(exc, "headers", None))
+        return render(
+            request,
+            exc.status_code,
+            codes.get(exc.status_code, "http_error"),
+            detail,
+            getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
@@ -273,7 +304,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 "\nwhosthat: no administrator yet. Create one with\n"
                 "    whosthat admin create NAME --password-stdin\n"
                 f"or open this one-time setup link:\n    {base}/setup?token={token}\n",
-                file=sys.stderr, flush=True,
+                file=sys.stderr,
+                flush=True,
             )
         yield
         if getattr(app.state, "owns_runtime", False):
@@ -283,7 +315,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         title="whosthat",
         version="1",
         description="Face login and attendance. JSON API under /api/v1; see docs/api.md.",
-        docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.runtime = runtime
     app.state.settings = settings
@@ -302,7 +337,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         same_site="lax",
         https_only=settings.session_https_only,
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes * IMAGES_PER_REQUEST + MULTIPART_SLACK_BYTES)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_upload_bytes * IMAGES_PER_REQUEST + MULTIPART_SLACK_BYTES,
+    )
     app.add_middleware(MetricsMiddleware, runtime=runtime)
     app.add_middleware(SecurityHeadersMiddleware, https_only=settings.session_https_only)
 
@@ -329,6 +367,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.get("/api/v1", include_in_schema=False)
     def api_root() -> Response:
-        return Response(json.dumps({"openapi": "/openapi.json", "docs": "/docs"}), media_type="application/json")
+        return Response(
+            json.dumps({"openapi": "/openapi.json", "docs": "/docs"}), media_type="application/json"
+        )
 
     return app

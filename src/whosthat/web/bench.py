@@ -48,8 +48,15 @@ def _canvas_jpeg(path: Path) -> bytes:
     return out.getvalue()
 
 
-def run_identify_bench(*, templates: int = 10_000, requests: int = 30, image: Path | None = None,
-                       data: Path | None = None, min_real: int = 1000, log=print) -> dict:
+def run_identify_bench(
+    *,
+    templates: int = 10_000,
+    requests: int = 30,
+    image: Path | None = None,
+    data: Path | None = None,
+    min_real: int = 1000,
+    log=print,
+) -> dict:
     from fastapi.testclient import TestClient
 
     from whosthat.config import Settings, get_settings
@@ -83,8 +90,10 @@ def run_identify_bench(*, templates: int = 10_000, requests: int = 30, image: Pa
         if cache is not None:
             # embed_files() keys its cache with the plain (flip=0) pipeline key.
             key = pipeline_probe.key.replace("|flip=1|", "|flip=0|")
-            digests = {d for (d,) in cache._db.execute(
-                "SELECT digest FROM embeddings WHERE key=? AND found=1", (key,))}
+            digests = {
+                d
+                for (d,) in cache._db.execute("SELECT digest FROM embeddings WHERE key=? AND found=1", (key,))
+            }
             if digests:
                 for p in others:
                     if len(cached) >= templates:
@@ -94,9 +103,12 @@ def run_identify_bench(*, templates: int = 10_000, requests: int = 30, image: Pa
         need = max(0, min(min_real, templates) - len(cached))
         cached_set = set(cached)
         wanted = cached + [p for p in others if p not in cached_set][:need]
-        log(f"gallery filler: {len(cached)} cached LFW embeddings, embedding {len(wanted) - len(cached)} more")
-        emb = embed_files(wanted, detector=pipeline_probe.detector_name, embedder=key_model, progress=True,
-                          cache=cache)
+        log(
+            f"gallery filler: {len(cached)} cached LFW embeddings, embedding {len(wanted) - len(cached)} more"
+        )
+        emb = embed_files(
+            wanted, detector=pipeline_probe.detector_name, embedder=key_model, progress=True, cache=cache
+        )
         real = emb.embeddings(flip=pipeline_probe.flip)[emb.found]
         real_paths = [p for p, f in zip(wanted, emb.found, strict=True) if f]
         n_fill = templates - 2
@@ -104,46 +116,71 @@ def run_identify_bench(*, templates: int = 10_000, requests: int = 30, image: Pa
         rows = []
         for i in range(n_fill):
             j = i % len(real)
-            vec = real[j] if i < len(real) else real[j] + rng.normal(0, 0.02, real.shape[1]).astype(np.float32)
+            vec = (
+                real[j] if i < len(real) else real[j] + rng.normal(0, 0.02, real.shape[1]).astype(np.float32)
+            )
             rows.append((real_paths[j].parent.name, vec))
-        log(f"inserting {n_fill} encrypted templates ({min(n_fill, len(real))} real, "
-            f"{max(0, n_fill - len(real))} noisy copies)")
+        log(
+            f"inserting {n_fill} encrypted templates ({min(n_fill, len(real))} real, "
+            f"{max(0, n_fill - len(real))} noisy copies)"
+        )
         with runtime.database.session() as db:
             people: dict[str, int] = {}
             for name in sorted({n for n, _ in rows}):
-                person = Person(employee_code=f"LFW-{name}"[:64], name=name.split("_")[0],
-                                surname=" ".join(name.split("_")[1:]) or "-")
+                person = Person(
+                    employee_code=f"LFW-{name}"[:64],
+                    name=name.split("_")[0],
+                    surname=" ".join(name.split("_")[1:]) or "-",
+                )
                 db.add(person)
                 db.flush()
                 people[name] = person.id
             for name, vec in rows:
-                db.add(FaceTemplate(person_id=people[name], embedder=key_model, dim=len(vec),
-                                         embedding=runtime.cipher.encrypt_embedding(vec, people[name], key_model),
-                                         chip=None, quality=1.0, source="bench"))
+                db.add(
+                    FaceTemplate(
+                        person_id=people[name],
+                        embedder=key_model,
+                        dim=len(vec),
+                        embedding=runtime.cipher.encrypt_embedding(vec, people[name], key_model),
+                        chip=None,
+                        quality=1.0,
+                        source="bench",
+                    )
+                )
             repo.bump_gallery_version(db)
             db.commit()
             svc = Services(runtime, db)
             admin_key = svc.create_api_key("bench", ["admin"])[1]
         headers = {"X-API-Key": admin_key}
         with TestClient(app) as client:
-            r = client.post("/api/v1/people", json={"employee_code": "PROBE", "name": "Colin", "surname": "Powell"},
-                            headers=headers)
+            r = client.post(
+                "/api/v1/people",
+                json={"employee_code": "PROBE", "name": "Colin", "surname": "Powell"},
+                headers=headers,
+            )
             r.raise_for_status()
             pid = r.json()["id"]
             for p in enrol_paths:
-                client.post(f"/api/v1/people/{pid}/templates", files={"image": (p.name, p.read_bytes(), "image/jpeg")},
-                            headers=headers).raise_for_status()
+                client.post(
+                    f"/api/v1/people/{pid}/templates",
+                    files={"image": (p.name, p.read_bytes(), "image/jpeg")},
+                    headers=headers,
+                ).raise_for_status()
             t0 = time.perf_counter()
-            first = client.post("/api/v1/identify", files={"image": ("probe.jpg", probe_bytes, "image/jpeg")},
-                                headers=headers)
+            first = client.post(
+                "/api/v1/identify", files={"image": ("probe.jpg", probe_bytes, "image/jpeg")}, headers=headers
+            )
             first_ms = (time.perf_counter() - t0) * 1000
             first.raise_for_status()
             match = first.json()["match"]
             times, cpu = [], []
             for _ in range(requests):
                 c0, t0 = time.process_time(), time.perf_counter()
-                r = client.post("/api/v1/identify", files={"image": ("probe.jpg", probe_bytes, "image/jpeg")},
-                                headers=headers)
+                r = client.post(
+                    "/api/v1/identify",
+                    files={"image": ("probe.jpg", probe_bytes, "image/jpeg")},
+                    headers=headers,
+                )
                 times.append((time.perf_counter() - t0) * 1000)
                 cpu.append((time.process_time() - c0) * 1000)  # all threads of this process
                 r.raise_for_status()

@@ -33,8 +33,12 @@ def serve_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes (each keeps its own gallery copy)")] = 1,
-    proxy_headers: Annotated[bool, typer.Option(help="trust X-Forwarded-* from --forwarded-allow-ips")] = False,
-    forwarded_allow_ips: Annotated[str, typer.Option(help="proxies whose X-Forwarded-For is trusted")] = "127.0.0.1",
+    proxy_headers: Annotated[
+        bool, typer.Option(help="trust X-Forwarded-* from --forwarded-allow-ips")
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str, typer.Option(help="proxies whose X-Forwarded-For is trusted")
+    ] = "127.0.0.1",
 ) -> None:
     """Start the web app (kiosk at /kiosk, admin at /login, API at /api/v1, docs at /docs)."""
     import uvicorn
@@ -44,20 +48,34 @@ def serve_command(
     application = create_app()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     application.state.public_url = f"http://{shown}:{port}"
-    typer.echo(f"whosthat: serving on http://{shown}:{port} (state in {application.state.settings.home.resolve()})",
-               err=True)
+    typer.echo(
+        f"whosthat: serving on http://{shown}:{port} (state in {application.state.settings.home.resolve()})",
+        err=True,
+    )
     if workers != 1:
-        typer.echo("whosthat: --workers > 1 needs an import string; run uvicorn "
-                   "'whosthat.web.app:create_app' --factory --workers N instead", err=True)
+        typer.echo(
+            "whosthat: --workers > 1 needs an import string; run uvicorn "
+            "'whosthat.web.app:create_app' --factory --workers N instead",
+            err=True,
+        )
         raise typer.Exit(2)
-    uvicorn.run(application, host=host, port=port, proxy_headers=proxy_headers,
-                forwarded_allow_ips=forwarded_allow_ips, log_level="info", ws_max_size=2 * 1024 * 1024)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_level="info",
+        ws_max_size=2 * 1024 * 1024,
+    )
 
 
 @admin_app.command("create")
 def admin_create_command(
     name: Annotated[str, typer.Argument(help="user name")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
     role: Annotated[str, typer.Option(help="admin (everything) or viewer (read only)")] = "admin",
 ) -> None:
     """Create an administrator (password hashed with argon2id)."""
@@ -114,8 +132,10 @@ def identify_command(
     if as_json:
         sys.stdout.write(json.dumps(out) + "\n")
     elif result.person is not None:
-        typer.echo(f"{result.person.name} {result.person.surname} ({result.person.employee_code}) "
-                   f"distance {result.distance:.3f} <= {result.threshold:.3f}")
+        typer.echo(
+            f"{result.person.name} {result.person.surname} ({result.person.employee_code}) "
+            f"distance {result.distance:.3f} <= {result.threshold:.3f}"
+        )
     else:
         typer.echo(f"no match (threshold {result.threshold:.3f})")
     if result.person is None:
@@ -132,24 +152,37 @@ def reembed_command(
     runtime = _runtime()
     svc = _services(runtime)
     try:
-        report = svc.reembed(to, keep_old=keep_old,
-                             progress=lambda n: typer.echo(f"whosthat: {n} templates re-embedded", err=True))
+        report = svc.reembed(
+            to,
+            keep_old=keep_old,
+            progress=lambda n: typer.echo(f"whosthat: {n} templates re-embedded", err=True),
+        )
     finally:
         svc.db.close()
-    out = {"to": report.to_model, "people": report.people, "templates": report.templates,
-           "removed_old": report.removed_old, "skipped_no_chip": report.skipped_no_chip, "errors": report.errors}
+    out = {
+        "to": report.to_model,
+        "people": report.people,
+        "templates": report.templates,
+        "removed_old": report.removed_old,
+        "skipped_no_chip": report.skipped_no_chip,
+        "errors": report.errors,
+    }
     if as_json:
         sys.stdout.write(json.dumps(out) + "\n")
     else:
-        typer.echo(f"re-embedded {report.templates} templates of {report.people} people with {report.to_model}; "
-                   f"removed {report.removed_old} old; {report.skipped_no_chip} without chip (re-enrol those)")
+        typer.echo(
+            f"re-embedded {report.templates} templates of {report.people} people with {report.to_model}; "
+            f"removed {report.removed_old} old; {report.skipped_no_chip} without chip (re-enrol those)"
+        )
         typer.echo(f"now run the server with WHOSTHAT_EMBEDDER={report.to_model}")
 
 
 @app.command("calibrate")
 def calibrate_command(
     far: Annotated[float, typer.Option("--far", help="target false-accept rate, e.g. 1e-4")] = 1e-4,
-    model: Annotated[str | None, typer.Option("--model", help="embedder (default: the configured one)")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="embedder (default: the configured one)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Match threshold reaching FAR on the enrolled gallery's impostor pairs (set it as WHOSTHAT_MATCH_THRESHOLD)."""
@@ -171,13 +204,20 @@ def calibrate_command(
     if as_json:
         sys.stdout.write(json.dumps(out) + "\n")
         return
-    typer.echo(f"{embedder}: threshold {result.threshold:.4f} gives FAR {result.far_at_threshold:.2e} on "
-               f"{result.impostor_pairs} impostor pairs ({result.people} people, {result.templates} templates)")
+    typer.echo(
+        f"{embedder}: threshold {result.threshold:.4f} gives FAR {result.far_at_threshold:.2e} on "
+        f"{result.impostor_pairs} impostor pairs ({result.people} people, {result.templates} templates)"
+    )
     if result.frr_at_threshold is not None:
-        typer.echo(f"FRR on {result.genuine_pairs} genuine pairs at that threshold: {result.frr_at_threshold:.3f}")
+        typer.echo(
+            f"FRR on {result.genuine_pairs} genuine pairs at that threshold: {result.frr_at_threshold:.3f}"
+        )
     if not result.resolvable:
-        typer.echo(f"warning: {result.impostor_pairs} impostor pairs cannot resolve FAR {far:g}; the threshold "
-                   "is the smallest impostor distance seen (optimistic). Enrol more people.", err=True)
+        typer.echo(
+            f"warning: {result.impostor_pairs} impostor pairs cannot resolve FAR {far:g}; the threshold "
+            "is the smallest impostor distance seen (optimistic). Enrol more people.",
+            err=True,
+        )
     typer.echo(f"use it with: export WHOSTHAT_MATCH_THRESHOLD={result.threshold:.4f}")
 
 
@@ -185,9 +225,13 @@ def calibrate_command(
 def bench_identify_command(
     templates: Annotated[int, typer.Option(help="gallery size to enrol")] = 10_000,
     requests: Annotated[int, typer.Option(help="timed identify requests")] = 30,
-    image: Annotated[Path | None, typer.Option(help="probe image (default: an LFW face on a 640x480 canvas)")] = None,
+    image: Annotated[
+        Path | None, typer.Option(help="probe image (default: an LFW face on a 640x480 canvas)")
+    ] = None,
     data: Annotated[Path | None, typer.Option(help="dataset root (default WHOSTHAT_DATA)")] = None,
-    min_real: Annotated[int, typer.Option(help="embed uncached LFW photos until this many real templates")] = 1000,
+    min_real: Annotated[
+        int, typer.Option(help="embed uncached LFW photos until this many real templates")
+    ] = 1000,
     as_json: JsonOpt = False,
 ) -> None:
     """Server time of POST /api/v1/identify (one 640x480 JPEG) with TEMPLATES enrolled templates.
@@ -198,11 +242,18 @@ def bench_identify_command(
     """
     from whosthat.web.bench import run_identify_bench
 
-    result = run_identify_bench(templates=templates, requests=requests, image=image, data=data, min_real=min_real,
-                                log=lambda m: typer.echo(f"whosthat: {m}", err=True))
+    result = run_identify_bench(
+        templates=templates,
+        requests=requests,
+        image=image,
+        data=data,
+        min_real=min_real,
+        log=lambda m: typer.echo(f"whosthat: {m}", err=True),
+    )
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
     else:
-        typer.echo(f"identify with {result['templates']} templates: median {result['median_ms']:.1f} ms "
-                   f"(server), p90 {result['p90_ms']:.1f} ms, search only median {result['search_median_ms']:.2f} ms")
-
+        typer.echo(
+            f"identify with {result['templates']} templates: median {result['median_ms']:.1f} ms "
+            f"(server), p90 {result['p90_ms']:.1f} ms, search only median {result['search_median_ms']:.2f} ms"
+        )

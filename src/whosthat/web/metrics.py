@@ -14,7 +14,9 @@ _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 def _labels(labels: dict[str, str]) -> str:
     if not labels:
         return ""
-    inner = ",".join(f'{k}="{str(v).replace(chr(92), "/").replace(chr(34), "")}"' for k, v in sorted(labels.items()))
+    inner = ",".join(
+        f'{k}="{str(v).replace(chr(92), "/").replace(chr(34), "")}"' for k, v in sorted(labels.items())
+    )
     return "{" + inner + "}"
 
 

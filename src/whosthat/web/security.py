@@ -87,7 +87,9 @@ class FailureLimiter:
     """Counts failures per key in a sliding window; `max_failures` within `window_s` locks the key
     for `lockout_s`. A success clears the key's failures."""
 
-    def __init__(self, max_failures: int, lockout_s: float, window_s: float | None = None, clock=time.monotonic):
+    def __init__(
+        self, max_failures: int, lockout_s: float, window_s: float | None = None, clock=time.monotonic
+    ):
         self.max_failures = max_failures
         self.lockout_s = lockout_s
         self.window_s = window_s if window_s is not None else max(lockout_s, 60.0)

@@ -157,8 +157,15 @@ class QualityReport:
     height: int = 0
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "reasons": self.reasons, "box": self.box, "faces": self.faces,
-                "quality": self.measures, "width": self.width, "height": self.height}
+        return {
+            "ok": self.ok,
+            "reasons": self.reasons,
+            "box": self.box,
+            "faces": self.faces,
+            "quality": self.measures,
+            "width": self.width,
+            "height": self.height,
+        }
 
 
 @dataclass
@@ -175,11 +182,19 @@ class IdentifyResult:
     def to_dict(self) -> dict:
         match = None
         if self.person is not None:
-            match = {"person_id": self.person.id, "employee_code": self.person.employee_code,
-                     "name": self.person.name, "surname": self.person.surname,
-                     "distance": round(float(self.distance), 4)}
-        return {"match": match, "threshold": round(self.threshold, 4), "model": self.model,
-                "face": {"box": self.box}}
+            match = {
+                "person_id": self.person.id,
+                "employee_code": self.person.employee_code,
+                "name": self.person.name,
+                "surname": self.person.surname,
+                "distance": round(float(self.distance), 4),
+            }
+        return {
+            "match": match,
+            "threshold": round(self.threshold, 4),
+            "model": self.model,
+            "face": {"box": self.box},
+        }
 
 
 @dataclass
@@ -290,11 +305,19 @@ class Services:
     # -- audit -------------------------------------------------------------------------------------------
     def audit(self, actor: Actor, action: str, target: str | None = None, detail: dict | None = None) -> None:
         """Add an audit row to the current transaction (the caller commits). Never pass biometric data."""
-        self.db.add(AuditLog(actor=actor.label, action=action, target=(target or None) and target[:120],
-                             address=self.address, detail=detail))
+        self.db.add(
+            AuditLog(
+                actor=actor.label,
+                action=action,
+                target=(target or None) and target[:120],
+                address=self.address,
+                detail=detail,
+            )
+        )
 
-    def list_audit(self, *, page: int = 1, size: int = 50, action: str | None = None,
-                   actor: str | None = None) -> Page:
+    def list_audit(
+        self, *, page: int = 1, size: int = 50, action: str | None = None, actor: str | None = None
+    ) -> Page:
         """Audit rows, newest first; filter by exact action or actor label prefix."""
         page, size = self._paging(page, size)
         stmt = select(AuditLog)
@@ -303,8 +326,13 @@ class Services:
         if actor:
             stmt = stmt.where(AuditLog.actor.like(f"{actor}%"))
         total = self.db.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-        rows = self.db.execute(stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc())
-                               .offset((page - 1) * size).limit(size)).scalars().all()
+        rows = (
+            self.db.execute(
+                stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc()).offset((page - 1) * size).limit(size)
+            )
+            .scalars()
+            .all()
+        )
         return Page(list(rows), page, size, int(total))
 
     @staticmethod
@@ -323,8 +351,9 @@ class Services:
             raise ConflictError("this conflicts with an existing record (duplicate value)") from exc
 
     # -- people ------------------------------------------------------------------------------------------
-    def list_people(self, q: str | None = None, *, page: int = 1, size: int = 20,
-                    active: bool | None = None) -> Page:
+    def list_people(
+        self, q: str | None = None, *, page: int = 1, size: int = 20, active: bool | None = None
+    ) -> Page:
         """People matching `q` (code, name or surname, case-insensitive), sorted by surname.
 
         Each item is a Person with an extra attribute `template_count`.
@@ -346,13 +375,18 @@ class Services:
         person.template_count = repo.template_counts(self.db, [person.id]).get(person.id, 0)
         return person
 
-    def create_person(self, *, employee_code: str, name: str, surname: str, active: bool = True,
-                      actor: Actor = SYSTEM) -> Person:
+    def create_person(
+        self, *, employee_code: str, name: str, surname: str, active: bool = True, actor: Actor = SYSTEM
+    ) -> Person:
         """Add a person (no templates yet). ConflictError when the employee code is taken."""
         actor.require("people:write")
         code = _clean(employee_code, "employee_code", 64)
-        person = Person(employee_code=code, name=_clean(name, "name", 120),
-                        surname=_clean(surname, "surname", 120), active=bool(active))
+        person = Person(
+            employee_code=code,
+            name=_clean(name, "name", 120),
+            surname=_clean(surname, "surname", 120),
+            active=bool(active),
+        )
         if self.db.execute(select(Person.id).where(Person.employee_code == code)).first():
             raise ConflictError(f"employee code {code!r} is already used")
         self.db.add(person)
@@ -382,8 +416,12 @@ class Services:
             else:
                 value = _clean(value, key, allowed[key])
             if getattr(person, key) != value:
-                if key == "employee_code" and self.db.execute(
-                        select(Person.id).where(Person.employee_code == value, Person.id != person.id)).first():
+                if (
+                    key == "employee_code"
+                    and self.db.execute(
+                        select(Person.id).where(Person.employee_code == value, Person.id != person.id)
+                    ).first()
+                ):
                     raise ConflictError(f"employee code {value!r} is already used")
                 setattr(person, key, value)
                 changed.append(key)
@@ -415,8 +453,11 @@ class Services:
     def list_templates(self, person_id: int) -> list[FaceTemplate]:
         """Template rows of a person (metadata: id, embedder, dim, quality, source, created_at)."""
         self.get_person(person_id)
-        return list(self.db.execute(select(FaceTemplate).where(FaceTemplate.person_id == person_id)
-                                    .order_by(FaceTemplate.id)).scalars())
+        return list(
+            self.db.execute(
+                select(FaceTemplate).where(FaceTemplate.person_id == person_id).order_by(FaceTemplate.id)
+            ).scalars()
+        )
 
     def decode(self, image: bytes | np.ndarray) -> np.ndarray:
         """bytes (any common image format) -> RGB uint8; ImageError / ImageTooLargeError when unusable."""
@@ -430,7 +471,8 @@ class Services:
             from whosthat.web.errors import PayloadTooLargeError
 
             raise PayloadTooLargeError(
-                f"upload of {len(image)} bytes is over the limit of {self.rt.settings.max_upload_bytes}")
+                f"upload of {len(image)} bytes is over the limit of {self.rt.settings.max_upload_bytes}"
+            )
         return decode_image(bytes(image))
 
     def check_quality(self, image: bytes | np.ndarray) -> QualityReport:
@@ -456,11 +498,13 @@ class Services:
 
             chip = dlib_chip_like(chip)
         quality = assess_quality(detection.size, landmarks, chip, "enroll")
-        return QualityReport(quality.ok, list(quality.reasons), _box(detection), len(detections),
-                             quality.to_dict(), w, h)
+        return QualityReport(
+            quality.ok, list(quality.reasons), _box(detection), len(detections), quality.to_dict(), w, h
+        )
 
-    def enroll_template(self, person_id: int, image: bytes | np.ndarray, *, source: str = "upload",
-                        actor: Actor = SYSTEM) -> FaceTemplate:
+    def enroll_template(
+        self, person_id: int, image: bytes | np.ndarray, *, source: str = "upload", actor: Actor = SYSTEM
+    ) -> FaceTemplate:
         """Embed the one face of `image` and store it (encrypted) as a new template of the person.
 
         source: "upload" | "webcam" | "api" | "cli". Raises NoFaceError, MultipleFacesError, QualityError
@@ -473,12 +517,21 @@ class Services:
         pipeline = self.rt.pipeline()
         face = pipeline.embed_single(rgb, purpose="enroll")
         row = repo.add_template(
-            self.db, self.rt.cipher, person.id, embedder=face.model, embedding=face.embedding,
-            chip=face.chip if self.rt.settings.keep_chips else None, quality=face.quality.score,
+            self.db,
+            self.rt.cipher,
+            person.id,
+            embedder=face.model,
+            embedding=face.embedding,
+            chip=face.chip if self.rt.settings.keep_chips else None,
+            quality=face.quality.score,
             source=_clean(source, "source", 32),
         )
-        self.audit(actor, "template.create", f"person:{person.id}", {"template_id": row.id, "source": row.source,
-                                                                     "model": face.model})
+        self.audit(
+            actor,
+            "template.create",
+            f"person:{person.id}",
+            {"template_id": row.id, "source": row.source, "model": face.model},
+        )
         self._commit()
         row.quality_detail = face.quality.to_dict()
         row.box = _box(face.detection)
@@ -521,11 +574,13 @@ class Services:
         threshold = self.rt.threshold(pipeline)
         match, _nearest = self.rt.gallery.identify(self.db, face.model, face.embedding, threshold)
         person = self.db.get(Person, match.person_id) if match else None
-        result = IdentifyResult(person, match.distance if match else None, threshold, face.model,
-                                _box(face.detection))
+        result = IdentifyResult(
+            person, match.distance if match else None, threshold, face.model, _box(face.detection)
+        )
         result.server_ms = (time.perf_counter() - t0) * 1000
-        self.rt.metrics.observe("whosthat_identify_seconds", "server time of one identification",
-                                result.server_ms / 1000)
+        self.rt.metrics.observe(
+            "whosthat_identify_seconds", "server time of one identification", result.server_ms / 1000
+        )
         return result
 
     def verify(self, person_id: int, image: bytes | np.ndarray) -> dict:
@@ -541,8 +596,13 @@ class Services:
         if len(mine) == 0:
             raise ValidationError(f"person {person.id} has no {face.model} template to compare with")
         distance = float(np.min(np.linalg.norm(mine - face.embedding[None, :], axis=1)))
-        return {"person_id": person.id, "same": distance <= threshold, "distance": round(distance, 4),
-                "threshold": round(threshold, 4), "model": face.model}
+        return {
+            "person_id": person.id,
+            "same": distance <= threshold,
+            "distance": round(distance, 4),
+            "threshold": round(threshold, 4),
+            "model": face.model,
+        }
 
     # -- attendance ----------------------------------------------------------------------------------
     def _local_day_bounds(self, day: date) -> tuple[datetime, datetime]:
@@ -552,14 +612,24 @@ class Services:
     def local_day(self, at: datetime) -> date:
         return at.astimezone(self.tz).date()
 
-    def clock(self, person_id: int, *, kiosk: str | None = None, distance: float | None = None,
-              liveness: dict | None = None, source: str = "kiosk", at: datetime | None = None,
-              actor: Actor = SYSTEM) -> AttendanceEvent:
+    def clock(
+        self,
+        person_id: int,
+        *,
+        kiosk: str | None = None,
+        distance: float | None = None,
+        liveness: dict | None = None,
+        source: str = "kiosk",
+        at: datetime | None = None,
+        actor: Actor = SYSTEM,
+    ) -> AttendanceEvent:
         """Record the person's next event: "in" if their last event of that local day is not an "in",
         else "out" (so events alternate per person per day). Inactive people cannot clock."""
         if not _valid_id(person_id):
             raise NotFoundError(f"no person with id {person_id}")
-        person = self.db.execute(select(Person).where(Person.id == person_id).with_for_update()).scalar_one_or_none()
+        person = self.db.execute(
+            select(Person).where(Person.id == person_id).with_for_update()
+        ).scalar_one_or_none()
         if person is None:
             raise NotFoundError(f"no person with id {person_id}")
         if not person.active:
@@ -570,13 +640,23 @@ class Services:
         start, end = self._local_day_bounds(self.local_day(at))
         last = self.db.execute(
             select(AttendanceEvent.kind)
-            .where(AttendanceEvent.person_id == person.id, AttendanceEvent.at >= start, AttendanceEvent.at < at)
-            .order_by(AttendanceEvent.at.desc(), AttendanceEvent.id.desc()).limit(1)
+            .where(
+                AttendanceEvent.person_id == person.id, AttendanceEvent.at >= start, AttendanceEvent.at < at
+            )
+            .order_by(AttendanceEvent.at.desc(), AttendanceEvent.id.desc())
+            .limit(1)
         ).scalar_one_or_none()
         kind = "out" if last == "in" else "in"
-        event = AttendanceEvent(person_id=person.id, kind=kind, at=at, distance=distance,
-                                liveness_passed=None if liveness is None else bool(liveness.get("passed")),
-                                liveness=liveness, kiosk=(kiosk or None) and kiosk[:64], source=source)
+        event = AttendanceEvent(
+            person_id=person.id,
+            kind=kind,
+            at=at,
+            distance=distance,
+            liveness_passed=None if liveness is None else bool(liveness.get("passed")),
+            liveness=liveness,
+            kiosk=(kiosk or None) and kiosk[:64],
+            source=source,
+        )
         self.db.add(event)
         self.db.flush()
         self.audit(actor, f"attendance.{kind}", f"person:{person.id}", {"kiosk": kiosk, "source": source})
@@ -584,15 +664,24 @@ class Services:
         event.person = person
         return event
 
-    def _parse_range(self, date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
+    def _parse_range(
+        self, date_from: date | None, date_to: date | None
+    ) -> tuple[datetime | None, datetime | None]:
         if date_from and date_to and date_from > date_to:
             raise ValidationError("'from' is after 'to'")
         lo = self._local_day_bounds(date_from)[0] if date_from else None
         hi = self._local_day_bounds(date_to)[1] if date_to else None
         return lo, hi
 
-    def list_attendance(self, *, person_id: int | None = None, date_from: date | None = None,
-                        date_to: date | None = None, page: int = 1, size: int = 100) -> Page:
+    def list_attendance(
+        self,
+        *,
+        person_id: int | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        page: int = 1,
+        size: int = 100,
+    ) -> Page:
         """Events (with .person loaded), newest first, between local days date_from..date_to inclusive."""
         page, size = self._paging(page, size, max_size=1000)
         lo, hi = self._parse_range(date_from, date_to)
@@ -606,12 +695,20 @@ class Services:
         if hi:
             stmt = stmt.where(AttendanceEvent.at < hi)
         total = self.db.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-        rows = self.db.execute(stmt.order_by(AttendanceEvent.at.desc(), AttendanceEvent.id.desc())
-                               .offset((page - 1) * size).limit(size)).scalars().all()
+        rows = (
+            self.db.execute(
+                stmt.order_by(AttendanceEvent.at.desc(), AttendanceEvent.id.desc())
+                .offset((page - 1) * size)
+                .limit(size)
+            )
+            .scalars()
+            .all()
+        )
         return Page(list(rows), page, size, int(total))
 
-    def attendance_days(self, *, person_id: int | None = None, date_from: date | None = None,
-                        date_to: date | None = None) -> list[DayReport]:
+    def attendance_days(
+        self, *, person_id: int | None = None, date_from: date | None = None, date_to: date | None = None
+    ) -> list[DayReport]:
         """One DayReport per person and local day with events, sorted by day then surname."""
         lo, hi = self._parse_range(date_from, date_to)
         stmt = select(AttendanceEvent).options(selectinload(AttendanceEvent.person))
@@ -651,24 +748,42 @@ class Services:
                     unmatched_out = True
         return DayReport(person, day, events, worked, open_in is not None, unmatched_out, first_in, last_out)
 
-    def attendance_csv(self, *, person_id: int | None = None, date_from: date | None = None,
-                       date_to: date | None = None) -> str:
+    def attendance_csv(
+        self, *, person_id: int | None = None, date_from: date | None = None, date_to: date | None = None
+    ) -> str:
         """The day report as CSV (header + one line per person and day; local times, hours as decimals)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(["date", "employee_code", "name", "surname", "first_in", "last_out", "worked_hours",
-                         "missing_clock_out", "unmatched_clock_out", "events"])
+        writer.writerow(
+            [
+                "date",
+                "employee_code",
+                "name",
+                "surname",
+                "first_in",
+                "last_out",
+                "worked_hours",
+                "missing_clock_out",
+                "unmatched_clock_out",
+                "events",
+            ]
+        )
         fmt = "%H:%M:%S"
         for r in self.attendance_days(person_id=person_id, date_from=date_from, date_to=date_to):
-            writer.writerow([
-                r.day.isoformat(), _csv_safe(r.person.employee_code), _csv_safe(r.person.name),
-                _csv_safe(r.person.surname),
-                r.first_in.astimezone(self.tz).strftime(fmt) if r.first_in else "",
-                r.last_out.astimezone(self.tz).strftime(fmt) if r.last_out else "",
-                f"{r.worked_hours:.2f}", "yes" if r.missing_clock_out else "no",
-                "yes" if r.unmatched_out else "no",
-                " ".join(f"{e.kind}@{e.at.astimezone(self.tz).strftime(fmt)}" for e in r.events),
-            ])
+            writer.writerow(
+                [
+                    r.day.isoformat(),
+                    _csv_safe(r.person.employee_code),
+                    _csv_safe(r.person.name),
+                    _csv_safe(r.person.surname),
+                    r.first_in.astimezone(self.tz).strftime(fmt) if r.first_in else "",
+                    r.last_out.astimezone(self.tz).strftime(fmt) if r.last_out else "",
+                    f"{r.worked_hours:.2f}",
+                    "yes" if r.missing_clock_out else "no",
+                    "yes" if r.unmatched_out else "no",
+                    " ".join(f"{e.kind}@{e.at.astimezone(self.tz).strftime(fmt)}" for e in r.events),
+                ]
+            )
         return out.getvalue()
 
     def week_summary(self, person_id: int, today: date | None = None) -> WeekSummary:
@@ -693,18 +808,22 @@ class Services:
             state = self.rt.face_limiter.check(key)
             if state.locked:
                 raise LockedOutError(
-                    f"too many failed face logins: try again in {state.retry_after_s} s", state.retry_after_s)
+                    f"too many failed face logins: try again in {state.retry_after_s} s", state.retry_after_s
+                )
 
     def face_login_failed(self, kiosk: str, reason: str, detail: dict | None = None) -> None:
         """Count a failed face login toward the lockout, and audit it (no biometric data)."""
         for key in self._face_keys(kiosk):
             self.rt.face_limiter.failure(key)
         self.rt.metrics.inc("whosthat_face_logins_total", "kiosk face logins by outcome", outcome=reason[:32])
-        self.audit(Actor("kiosk", None, kiosk), "face_login.failed", None, {"reason": reason, **(detail or {})})
+        self.audit(
+            Actor("kiosk", None, kiosk), "face_login.failed", None, {"reason": reason, **(detail or {})}
+        )
         self._commit()
 
-    def complete_kiosk_login(self, *, kiosk: str, embedding: np.ndarray, model: str,
-                             liveness: dict | None) -> KioskLogin | None:
+    def complete_kiosk_login(
+        self, *, kiosk: str, embedding: np.ndarray, model: str, liveness: dict | None
+    ) -> KioskLogin | None:
         """After a PASSED liveness challenge: search the gallery with the challenge's embedding; when a
         person matches, clock them in/out (liveness summary stored with the event) and issue a one-time
         login ticket. Returns None when nobody matches (the caller reports "not_recognised" and calls
@@ -716,8 +835,14 @@ class Services:
         person = self.db.get(Person, match.person_id)
         if person is None or not person.active:
             return None
-        event = self.clock(person.id, kiosk=kiosk, distance=match.distance, liveness=liveness,
-                           source="kiosk", actor=Actor("kiosk", None, kiosk))
+        event = self.clock(
+            person.id,
+            kiosk=kiosk,
+            distance=match.distance,
+            liveness=liveness,
+            source="kiosk",
+            actor=Actor("kiosk", None, kiosk),
+        )
         for key in self._face_keys(kiosk):
             self.rt.face_limiter.success(key)
         ticket = self.issue_login_ticket(person.id)
@@ -730,8 +855,13 @@ class Services:
         """A random single-use ticket (valid `ttl_s`) that /me/enter exchanges for an employee session."""
         token = security.new_token()
         self.db.execute(delete(LoginTicket).where(LoginTicket.expires_at < utcnow()))
-        self.db.add(LoginTicket(token_hash=security.token_hash(token), person_id=person_id,
-                                expires_at=utcnow() + timedelta(seconds=ttl_s)))
+        self.db.add(
+            LoginTicket(
+                token_hash=security.token_hash(token),
+                person_id=person_id,
+                expires_at=utcnow() + timedelta(seconds=ttl_s),
+            )
+        )
         self._commit()
         return token
 
@@ -748,11 +878,18 @@ class Services:
         )
         if result.rowcount != 1:
             self.db.rollback()
-            raise AuthenticationError("this login link is invalid, used or expired: log in at the kiosk again")
-        person_id = self.db.execute(select(LoginTicket.person_id).where(LoginTicket.token_hash == h)).scalar_one()
+            raise AuthenticationError(
+                "this login link is invalid, used or expired: log in at the kiosk again"
+            )
+        person_id = self.db.execute(
+            select(LoginTicket.person_id).where(LoginTicket.token_hash == h)
+        ).scalar_one()
         person = self.db.get(Person, person_id)
-        self.audit(Actor("employee", person_id, person.employee_code if person else str(person_id)),
-                   "employee.session", f"person:{person_id}")
+        self.audit(
+            Actor("employee", person_id, person.employee_code if person else str(person_id)),
+            "employee.session",
+            f"person:{person_id}",
+        )
         self._commit()
         if person is None or not person.active:
             raise AuthenticationError("this person is not active")
@@ -768,7 +905,9 @@ class Services:
     def list_admins(self) -> list[Admin]:
         return list(self.db.execute(select(Admin).order_by(Admin.username)).scalars())
 
-    def create_admin(self, username: str, password: str, *, role: str = "admin", actor: Actor = SYSTEM) -> Admin:
+    def create_admin(
+        self, username: str, password: str, *, role: str = "admin", actor: Actor = SYSTEM
+    ) -> Admin:
         """Create an administrator (argon2id hash). ValidationError for weak passwords, ConflictError if taken."""
         actor.require("admin")
         username = _clean(username, "username", 64)
@@ -790,13 +929,16 @@ class Services:
         """Check a password login. AuthenticationError on a mismatch (same message for an unknown user),
         LockedOutError after too many failures per (username, address) or per address."""
         username = (username or "").strip()[:64]
-        keys = [(self.rt.password_limiter, f"{username.lower()}|{self.address}"),
-                (self.rt.password_address_limiter, f"{self.address}")]
+        keys = [
+            (self.rt.password_limiter, f"{username.lower()}|{self.address}"),
+            (self.rt.password_address_limiter, f"{self.address}"),
+        ]
         for limiter, key in keys:
             state = limiter.check(key)
             if state.locked:
-                raise LockedOutError(f"too many failed logins: try again in {state.retry_after_s} s",
-                                     state.retry_after_s)
+                raise LockedOutError(
+                    f"too many failed logins: try again in {state.retry_after_s} s", state.retry_after_s
+                )
         admin = self.db.execute(select(Admin).where(Admin.username == username)).scalar_one_or_none()
         if not security.verify_password(admin.password_hash if admin else None, password or ""):
             locked = [limiter.failure(key) for limiter, key in keys]
@@ -804,8 +946,9 @@ class Services:
             self._commit()
             state = next((s for s in locked if s.locked), None)
             if state:
-                raise LockedOutError(f"too many failed logins: try again in {state.retry_after_s} s",
-                                     state.retry_after_s)
+                raise LockedOutError(
+                    f"too many failed logins: try again in {state.retry_after_s} s", state.retry_after_s
+                )
             raise AuthenticationError("wrong username or password")
         self.rt.password_limiter.success(keys[0][1])
         if security.password_needs_rehash(admin.password_hash):
@@ -829,8 +972,12 @@ class Services:
             return None
         self.db.execute(delete(SetupToken))
         token = security.new_token()
-        self.db.add(SetupToken(token_hash=security.token_hash(token),
-                               expires_at=utcnow() + timedelta(seconds=SETUP_TOKEN_TTL_S)))
+        self.db.add(
+            SetupToken(
+                token_hash=security.token_hash(token),
+                expires_at=utcnow() + timedelta(seconds=SETUP_TOKEN_TTL_S),
+            )
+        )
         self._commit()
         return token
 
@@ -844,22 +991,34 @@ class Services:
     def complete_setup(self, token: str, username: str, password: str) -> Admin:
         """Create the first administrator with a valid setup token (which is then used up)."""
         if not self.setup_token_valid(token):
-            raise AuthenticationError("this setup link is invalid or used: restart the server for a new one, "
-                                      "or run `whosthat admin create`")
+            raise AuthenticationError(
+                "this setup link is invalid or used: restart the server for a new one, "
+                "or run `whosthat admin create`"
+            )
         now = utcnow()
-        result = self.db.execute(update(SetupToken).where(SetupToken.token_hash == security.token_hash(token),
-                                                          SetupToken.used_at.is_(None)).values(used_at=now))
+        result = self.db.execute(
+            update(SetupToken)
+            .where(SetupToken.token_hash == security.token_hash(token), SetupToken.used_at.is_(None))
+            .values(used_at=now)
+        )
         if result.rowcount != 1:
             self.db.rollback()
             raise AuthenticationError("this setup link was just used")
         try:
-            return self.create_admin(username, password, role="admin", actor=Actor("system", None, "setup", "admin", frozenset(SCOPES)))
+            return self.create_admin(
+                username,
+                password,
+                role="admin",
+                actor=Actor("system", None, "setup", "admin", frozenset(SCOPES)),
+            )
         except BadInputError:
             self.db.rollback()  # the token stays usable after a rejected password
             raise
 
     # -- API keys ------------------------------------------------------------------------------------
-    def create_api_key(self, name: str, scopes: list[str] | str, *, actor: Actor = SYSTEM) -> tuple[ApiKey, str]:
+    def create_api_key(
+        self, name: str, scopes: list[str] | str, *, actor: Actor = SYSTEM
+    ) -> tuple[ApiKey, str]:
         """(row, plaintext key). The plaintext is shown once; only its sha256 is stored."""
         actor.require("admin")
         name = _clean(name, "name", 64)
@@ -872,7 +1031,9 @@ class Services:
         if unknown:
             raise ValidationError(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}")
         key, prefix, digest = security.new_api_key()
-        row = ApiKey(name=name, prefix=prefix, key_hash=digest, scopes=" ".join(scopes), created_by=actor.label)
+        row = ApiKey(
+            name=name, prefix=prefix, key_hash=digest, scopes=" ".join(scopes), created_by=actor.label
+        )
         self.db.add(row)
         self.db.flush()
         self.audit(actor, "apikey.create", f"apikey:{row.id}", {"name": name, "scopes": scopes})
@@ -898,9 +1059,16 @@ class Services:
 
     def authenticate_api_key(self, key: str) -> ApiKey | None:
         """The active key row for a presented plaintext key, or None."""
-        if not key or not isinstance(key, str) or len(key) > 200 or not key.startswith(security.API_KEY_PREFIX):
+        if (
+            not key
+            or not isinstance(key, str)
+            or len(key) > 200
+            or not key.startswith(security.API_KEY_PREFIX)
+        ):
             return None
-        row = self.db.execute(select(ApiKey).where(ApiKey.key_hash == security.token_hash(key))).scalar_one_or_none()
+        row = self.db.execute(
+            select(ApiKey).where(ApiKey.key_hash == security.token_hash(key))
+        ).scalar_one_or_none()
         if row is None or row.revoked_at is not None:
             return None
         now = utcnow()
@@ -910,16 +1078,26 @@ class Services:
         return row
 
     # -- re-embedding ------------------------------------------------------------------------------
-    def reembed(self, to_model: str, *, keep_old: bool = False, actor: Actor = SYSTEM, progress=None) -> ReembedReport:
+    def reembed(
+        self, to_model: str, *, keep_old: bool = False, actor: Actor = SYSTEM, progress=None
+    ) -> ReembedReport:
         """Re-embed every stored chip with `to_model` and add the new templates; unless keep_old, remove
         the templates of other embedders that were re-embedded (templates without a chip are kept and
         counted in skipped_no_chip: those people must enrol again for the new model)."""
         actor.require("admin")
         pipeline = self.rt.pipeline(to_model)
         report = ReembedReport(to_model=pipeline.model)
-        rows = self.db.execute(select(FaceTemplate.id, FaceTemplate.person_id, FaceTemplate.chip,
-                                      FaceTemplate.quality, FaceTemplate.source)
-                               .where(FaceTemplate.embedder != pipeline.model).order_by(FaceTemplate.id)).all()
+        rows = self.db.execute(
+            select(
+                FaceTemplate.id,
+                FaceTemplate.person_id,
+                FaceTemplate.chip,
+                FaceTemplate.quality,
+                FaceTemplate.source,
+            )
+            .where(FaceTemplate.embedder != pipeline.model)
+            .order_by(FaceTemplate.id)
+        ).all()
         people: set[int] = set()
         done_ids: list[int] = []
         batch: list[tuple[int, int, np.ndarray, float, str, bytes]] = []
@@ -930,9 +1108,17 @@ class Services:
             vectors = pipeline.embed_chips(np.stack([item[2] for item in batch]))
             for (tid, pid, _chip, quality, source, blob), vec in zip(batch, vectors, strict=True):
                 # The chip ciphertext is bound to the person, not the embedder: it moves as is.
-                self.db.add(FaceTemplate(person_id=pid, embedder=pipeline.model, dim=int(vec.shape[0]),
-                                         embedding=self.rt.cipher.encrypt_embedding(vec, pid, pipeline.model),
-                                         chip=blob, quality=quality, source=source))
+                self.db.add(
+                    FaceTemplate(
+                        person_id=pid,
+                        embedder=pipeline.model,
+                        dim=int(vec.shape[0]),
+                        embedding=self.rt.cipher.encrypt_embedding(vec, pid, pipeline.model),
+                        chip=blob,
+                        quality=quality,
+                        source=source,
+                    )
+                )
                 done_ids.append(tid)
                 people.add(pid)
                 report.templates += 1
@@ -956,11 +1142,16 @@ class Services:
         if not keep_old and done_ids:
             for start in range(0, len(done_ids), 500):
                 report.removed_old += self.db.execute(
-                    delete(FaceTemplate).where(FaceTemplate.id.in_(done_ids[start:start + 500]))).rowcount
+                    delete(FaceTemplate).where(FaceTemplate.id.in_(done_ids[start : start + 500]))
+                ).rowcount
         report.people = len(people)
         repo.bump_gallery_version(self.db)
-        self.audit(actor, "templates.reembed", None, {"to": report.to_model, "templates": report.templates,
-                                                      "removed_old": report.removed_old})
+        self.audit(
+            actor,
+            "templates.reembed",
+            None,
+            {"to": report.to_model, "templates": report.templates, "removed_old": report.removed_old},
+        )
         self._commit()
         return report
 

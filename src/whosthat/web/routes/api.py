@@ -120,27 +120,60 @@ class ApiKeyOut(BaseModel):
 
 
 def person_out(p) -> PersonOut:
-    return PersonOut(id=p.id, employee_code=p.employee_code, name=p.name, surname=p.surname, active=p.active,
-                     templates=getattr(p, "template_count", 0), created_at=p.created_at, updated_at=p.updated_at)
+    return PersonOut(
+        id=p.id,
+        employee_code=p.employee_code,
+        name=p.name,
+        surname=p.surname,
+        active=p.active,
+        templates=getattr(p, "template_count", 0),
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
 
 
 def template_out(t) -> TemplateOut:
-    return TemplateOut(id=t.id, person_id=t.person_id, embedder=t.embedder, dim=t.dim,
-                       quality=round(t.quality, 3), source=t.source, created_at=t.created_at,
-                       has_chip=t.chip is not None, quality_detail=getattr(t, "quality_detail", None),
-                       box=getattr(t, "box", None))
+    return TemplateOut(
+        id=t.id,
+        person_id=t.person_id,
+        embedder=t.embedder,
+        dim=t.dim,
+        quality=round(t.quality, 3),
+        source=t.source,
+        created_at=t.created_at,
+        has_chip=t.chip is not None,
+        quality_detail=getattr(t, "quality_detail", None),
+        box=getattr(t, "box", None),
+    )
 
 
 def event_out(e) -> EventOut:
-    return EventOut(id=e.id, person_id=e.person_id, employee_code=e.person.employee_code, name=e.person.name,
-                    surname=e.person.surname, kind=e.kind, at=e.at, kiosk=e.kiosk, source=e.source,
-                    distance=None if e.distance is None else round(e.distance, 4),
-                    liveness_passed=e.liveness_passed)
+    return EventOut(
+        id=e.id,
+        person_id=e.person_id,
+        employee_code=e.person.employee_code,
+        name=e.person.name,
+        surname=e.person.surname,
+        kind=e.kind,
+        at=e.at,
+        kiosk=e.kiosk,
+        source=e.source,
+        distance=None if e.distance is None else round(e.distance, 4),
+        liveness_passed=e.liveness_passed,
+    )
 
 
 def key_out(k) -> ApiKeyOut:
-    return ApiKeyOut(id=k.id, name=k.name, prefix=k.prefix, scopes=k.scope_list, created_at=k.created_at,
-                     created_by=k.created_by, last_used_at=k.last_used_at, revoked_at=k.revoked_at)
+    return ApiKeyOut(
+        id=k.id,
+        name=k.name,
+        prefix=k.prefix,
+        scopes=k.scope_list,
+        created_at=k.created_at,
+        created_by=k.created_by,
+        last_used_at=k.last_used_at,
+        revoked_at=k.revoked_at,
+    )
 
 
 def read_upload(svc: Services, upload: UploadFile) -> bytes:
@@ -164,12 +197,22 @@ def create_person(body: PersonIn, svc: Svc, actor: PeopleWrite) -> PersonOut:
 
 
 @router.get("/people", response_model=PeoplePage, summary="List people (search, pagination)")
-def list_people(svc: Svc, actor: PeopleRead, q: str | None = Query(None, max_length=120),
-                page: int = Query(1, ge=1), size: int = Query(20, ge=1, le=200),
-                active: bool | None = None) -> PeoplePage:
+def list_people(
+    svc: Svc,
+    actor: PeopleRead,
+    q: str | None = Query(None, max_length=120),
+    page: int = Query(1, ge=1),
+    size: int = Query(20, ge=1, le=200),
+    active: bool | None = None,
+) -> PeoplePage:
     result = svc.list_people(q, page=page, size=size, active=active)
-    return PeoplePage(items=[person_out(p) for p in result.items], page=result.page, size=result.size,
-                      total=result.total, pages=result.pages)
+    return PeoplePage(
+        items=[person_out(p) for p in result.items],
+        page=result.page,
+        size=result.size,
+        total=result.total,
+        pages=result.pages,
+    )
 
 
 @router.get("/people/{person_id}", response_model=PersonOut, summary="One person")
@@ -185,7 +228,9 @@ def update_person(person_id: PersonId, body: PersonPatch, svc: Svc, actor: Peopl
     return person_out(svc.update_person(person_id, actor=actor, **fields))
 
 
-@router.delete("/people/{person_id}", status_code=204, summary="Delete a person, their templates and attendance")
+@router.delete(
+    "/people/{person_id}", status_code=204, summary="Delete a person, their templates and attendance"
+)
 def delete_person(person_id: PersonId, svc: Svc, actor: PeopleWrite) -> Response:
     svc.delete_person(person_id, actor=actor)
     return Response(status_code=204)
@@ -196,10 +241,19 @@ def list_templates(person_id: PersonId, svc: Svc, actor: PeopleRead) -> list[Tem
     return [template_out(t) for t in svc.list_templates(person_id)]
 
 
-@router.post("/people/{person_id}/templates", status_code=201, response_model=TemplateOut,
-             summary="Enrol a face template from an image (upload or captured frame)")
-def enroll_template(person_id: PersonId, image: ImageField, svc: Svc, actor: PeopleWrite,
-                    source: Annotated[str, Form(max_length=32)] = "api") -> TemplateOut:
+@router.post(
+    "/people/{person_id}/templates",
+    status_code=201,
+    response_model=TemplateOut,
+    summary="Enrol a face template from an image (upload or captured frame)",
+)
+def enroll_template(
+    person_id: PersonId,
+    image: ImageField,
+    svc: Svc,
+    actor: PeopleWrite,
+    source: Annotated[str, Form(max_length=32)] = "api",
+) -> TemplateOut:
     if source not in ("api", "upload", "webcam"):
         raise BadInputError("source must be api, upload or webcam")
     data = read_upload(svc, image)
@@ -227,18 +281,31 @@ def identify(image: ImageField, svc: Svc, actor: Identify) -> dict:
 
 
 @router.post("/verify", summary="1:1: is the face in the image this person?")
-def verify(image: ImageField, person_id: Annotated[int, Form(ge=1, le=MAX_ID)], svc: Svc, actor: Identify) -> dict:
+def verify(
+    image: ImageField, person_id: Annotated[int, Form(ge=1, le=MAX_ID)], svc: Svc, actor: Identify
+) -> dict:
     return svc.verify(person_id, read_upload(svc, image))
 
 
 # Attendance ----------------------------------------------------------------------------------------------
 @router.get("/attendance", summary="Attendance events, newest first")
-def list_attendance(svc: Svc, actor: AttendanceRead, person: PersonFilter = None,
-                    date_from: date | None = Query(None, alias="from"), date_to: date | None = Query(None, alias="to"),
-                    page: int = Query(1, ge=1), size: int = Query(100, ge=1, le=1000)) -> dict:
+def list_attendance(
+    svc: Svc,
+    actor: AttendanceRead,
+    person: PersonFilter = None,
+    date_from: date | None = Query(None, alias="from"),
+    date_to: date | None = Query(None, alias="to"),
+    page: int = Query(1, ge=1),
+    size: int = Query(100, ge=1, le=1000),
+) -> dict:
     result = svc.list_attendance(person_id=person, date_from=date_from, date_to=date_to, page=page, size=size)
-    return {"items": [event_out(e).model_dump(mode="json") for e in result.items], "page": result.page,
-            "size": result.size, "total": result.total, "pages": result.pages}
+    return {
+        "items": [event_out(e).model_dump(mode="json") for e in result.items],
+        "page": result.page,
+        "size": result.size,
+        "total": result.total,
+        "pages": result.pages,
+    }
 
 
 @router.post("/attendance", status_code=201, summary="Record the next in/out event of a person (no face)")
@@ -248,26 +315,46 @@ def record_attendance(body: AttendanceIn, svc: Svc, actor: AttendanceWrite) -> d
 
 
 @router.get("/attendance/days", summary="Worked hours per person and day (missing clock-outs flagged)")
-def attendance_days(svc: Svc, actor: AttendanceRead, person: PersonFilter = None,
-                    date_from: date | None = Query(None, alias="from"),
-                    date_to: date | None = Query(None, alias="to")) -> list[dict]:
-    return [{"date": r.day.isoformat(), "person_id": r.person.id, "employee_code": r.person.employee_code,
-             "name": r.person.name, "surname": r.person.surname, "worked_hours": r.worked_hours,
-             "missing_clock_out": r.missing_clock_out, "unmatched_clock_out": r.unmatched_out,
-             "first_in": r.first_in.isoformat() if r.first_in else None,
-             "last_out": r.last_out.isoformat() if r.last_out else None,
-             "events": [{"kind": e.kind, "at": e.at.isoformat()} for e in r.events]}
-            for r in svc.attendance_days(person_id=person, date_from=date_from, date_to=date_to)]
+def attendance_days(
+    svc: Svc,
+    actor: AttendanceRead,
+    person: PersonFilter = None,
+    date_from: date | None = Query(None, alias="from"),
+    date_to: date | None = Query(None, alias="to"),
+) -> list[dict]:
+    return [
+        {
+            "date": r.day.isoformat(),
+            "person_id": r.person.id,
+            "employee_code": r.person.employee_code,
+            "name": r.person.name,
+            "surname": r.person.surname,
+            "worked_hours": r.worked_hours,
+            "missing_clock_out": r.missing_clock_out,
+            "unmatched_clock_out": r.unmatched_out,
+            "first_in": r.first_in.isoformat() if r.first_in else None,
+            "last_out": r.last_out.isoformat() if r.last_out else None,
+            "events": [{"kind": e.kind, "at": e.at.isoformat()} for e in r.events],
+        }
+        for r in svc.attendance_days(person_id=person, date_from=date_from, date_to=date_to)
+    ]
 
 
 @router.get("/attendance/report.csv", summary="The day report as CSV", response_class=Response)
-def attendance_csv(svc: Svc, actor: AttendanceRead, person: PersonFilter = None,
-                   date_from: date | None = Query(None, alias="from"),
-                   date_to: date | None = Query(None, alias="to")) -> Response:
+def attendance_csv(
+    svc: Svc,
+    actor: AttendanceRead,
+    person: PersonFilter = None,
+    date_from: date | None = Query(None, alias="from"),
+    date_to: date | None = Query(None, alias="to"),
+) -> Response:
     body = svc.attendance_csv(person_id=person, date_from=date_from, date_to=date_to)
     name = f"attendance-{date_from or 'all'}-{date_to or 'all'}.csv"
-    return Response(body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 # Administration ----------------------------------------------------------------------------------------------
@@ -289,12 +376,32 @@ def revoke_key(key_id: KeyId, svc: Svc, actor: AdminScope) -> Response:
 
 
 @router.get("/audit", summary="Audit log, newest first")
-def audit(svc: Svc, actor: AuditRead, page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=200),
-          action: str | None = Query(None, max_length=64)) -> dict:
+def audit(
+    svc: Svc,
+    actor: AuditRead,
+    page: int = Query(1, ge=1),
+    size: int = Query(50, ge=1, le=200),
+    action: str | None = Query(None, max_length=64),
+) -> dict:
     result = svc.list_audit(page=page, size=size, action=action)
-    return {"items": [{"id": a.id, "at": a.at.isoformat(), "actor": a.actor, "action": a.action,
-                       "target": a.target, "address": a.address, "detail": a.detail} for a in result.items],
-            "page": result.page, "size": result.size, "total": result.total, "pages": result.pages}
+    return {
+        "items": [
+            {
+                "id": a.id,
+                "at": a.at.isoformat(),
+                "actor": a.actor,
+                "action": a.action,
+                "target": a.target,
+                "address": a.address,
+                "detail": a.detail,
+            }
+            for a in result.items
+        ],
+        "page": result.page,
+        "size": result.size,
+        "total": result.total,
+        "pages": result.pages,
+    }
 
 
 @router.get("/scopes", summary="The scopes an API key can carry")
@@ -309,7 +416,9 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-@router.post("/auth/login", summary="Start an admin session (cookie); returns the CSRF token for unsafe calls")
+@router.post(
+    "/auth/login", summary="Start an admin session (cookie); returns the CSRF token for unsafe calls"
+)
 def login(body: LoginIn, request: Request, svc: Svc) -> dict:
     admin = svc.authenticate_admin(body.username, body.password)
     login_admin(request, admin)

@@ -43,8 +43,10 @@ class SessionIn(BaseModel):
 def _store_or_fail(request_app):
     store = request_app.state.runtime.challenges()
     if store is None:
-        raise UnavailableError("liveness unavailable: the liveness module (whosthat.liveness.challenge) "
-                               "is not installed on this server, so face login is off")
+        raise UnavailableError(
+            "liveness unavailable: the liveness module (whosthat.liveness.challenge) "
+            "is not installed on this server, so face login is off"
+        )
     return store
 
 
@@ -60,12 +62,18 @@ def create_session(body: SessionIn, request: Request, svc: Svc) -> JSONResponse:
     for key in (f"address:{address}", f"kiosk:{kiosk}"):
         state = svc.rt.session_limiter.hit(key)
         if state.locked:
-            raise LockedOutError(f"too many login attempts: try again in {state.retry_after_s} s",
-                                 state.retry_after_s)
+            raise LockedOutError(
+                f"too many login attempts: try again in {state.retry_after_s} s", state.retry_after_s
+            )
     store = _store_or_fail(request.app)
     settings = svc.rt.settings
-    session = store.create(kiosk, n_steps=settings.liveness_steps, timeout_s=settings.liveness_timeout_s,
-                           pad_mode=settings.pad_mode, pipeline=svc.rt.pipeline())
+    session = store.create(
+        kiosk,
+        n_steps=settings.liveness_steps,
+        timeout_s=settings.liveness_timeout_s,
+        pad_mode=settings.pad_mode,
+        pipeline=svc.rt.pipeline(),
+    )
     body_out = dict(session.public())
     body_out["ws_url"] = f"/api/v1/liveness/sessions/{session.id}?nonce={session.nonce}"
     svc.rt.metrics.inc("whosthat_liveness_sessions_total", "liveness sessions started")
@@ -81,8 +89,16 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 async def _finish(websocket: WebSocket, result: dict) -> None:
-    result = {"type": "result", "passed": False, "reason": None, "message": "", "person": None, "event": None,
-              "redirect": None, **result}
+    result = {
+        "type": "result",
+        "passed": False,
+        "reason": None,
+        "message": "",
+        "person": None,
+        "event": None,
+        "redirect": None,
+        **result,
+    }
     try:
         await websocket.send_json(result)
         await websocket.close(code=1000)
@@ -113,18 +129,29 @@ def _conclude(runtime, kiosk: str, address: str, session) -> dict:
         if not session.passed:
             reason = session.reason or "failed"
             svc.face_login_failed(kiosk, reason, {"steps": summary.get("steps")})
-            return {"passed": False, "reason": reason, "message": _REASON_MESSAGES.get(reason, "Please try again")}
+            return {
+                "passed": False,
+                "reason": reason,
+                "message": _REASON_MESSAGES.get(reason, "Please try again"),
+            }
         face = session.recognition()
         login = None
         if face is not None:
-            login = svc.complete_kiosk_login(kiosk=kiosk, embedding=face.embedding, model=face.model,
-                                             liveness=summary)
+            login = svc.complete_kiosk_login(
+                kiosk=kiosk, embedding=face.embedding, model=face.model, liveness=summary
+            )
         if login is None:
             svc.face_login_failed(kiosk, "not_recognised")
-            return {"passed": False, "reason": "not_recognised", "message": _REASON_MESSAGES["not_recognised"]}
+            return {
+                "passed": False,
+                "reason": "not_recognised",
+                "message": _REASON_MESSAGES["not_recognised"],
+            }
         p = login.person
         return {
-            "passed": True, "reason": None, "message": login.message,
+            "passed": True,
+            "reason": None,
+            "message": login.message,
             "person": {"id": p.id, "name": p.name, "surname": p.surname},
             "event": {"kind": login.event.kind, "at": login.event.at.isoformat()},
             "redirect": f"/me/enter?ticket={login.ticket}",
@@ -146,7 +173,9 @@ async def challenge_socket(websocket: WebSocket, session_id: str, nonce: str = "
         return
     session = store.get(session_id) if len(session_id) <= 128 else None
     if session is None or not nonce or not security.constant_time_equals(nonce, session.nonce):
-        await _finish(websocket, {"reason": "invalid_session", "message": _REASON_MESSAGES["invalid_session"]})
+        await _finish(
+            websocket, {"reason": "invalid_session", "message": _REASON_MESSAGES["invalid_session"]}
+        )
         return
     kiosk = session.kiosk
     # Locked out meanwhile (e.g. failures on another session): refuse before doing any work.
@@ -192,7 +221,10 @@ async def challenge_socket(websocket: WebSocket, session_id: str, nonce: str = "
             if data is None:
                 continue  # text messages (keep-alives) carry nothing the server trusts
             if len(data) > MAX_FRAME_BYTES:
-                result = {"reason": "bad_frame", "message": "frame too large: send JPEG frames of at most 640x480"}
+                result = {
+                    "reason": "bad_frame",
+                    "message": "frame too large: send JPEG frames of at most 640x480",
+                }
                 break
             try:
                 rgb = await run_in_threadpool(decode_image, data)
@@ -200,7 +232,10 @@ async def challenge_socket(websocket: WebSocket, session_id: str, nonce: str = "
                 result = {"reason": "bad_frame", "message": _REASON_MESSAGES["bad_frame"]}
                 break
             if rgb.shape[0] * rgb.shape[1] > MAX_FRAME_PIXELS:
-                result = {"reason": "bad_frame", "message": "frame too large: send JPEG frames of at most 640x480"}
+                result = {
+                    "reason": "bad_frame",
+                    "message": "frame too large: send JPEG frames of at most 640x480",
+                }
                 break
             for out in await run_in_threadpool(session.process_frame, rgb, arrived):
                 await websocket.send_json(out)

@@ -107,11 +107,22 @@ def upgrade() -> None:
         sa.Column("name", sa.String(32), primary_key=True),
         sa.Column("value", sa.BigInteger(), nullable=False),
     )
-    op.bulk_insert(sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.BigInteger)),
-                   [{"name": "gallery", "value": 0}])
+    op.bulk_insert(
+        sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.BigInteger)),
+        [{"name": "gallery", "value": 0}],
+    )
 
 
 def downgrade() -> None:
-    for table in ("counters", "setup_tokens", "login_tickets", "audit_log", "api_keys", "admins",
-                  "attendance_events", "face_templates", "people"):
+    for table in (
+        "counters",
+        "setup_tokens",
+        "login_tickets",
+        "audit_log",
+        "api_keys",
+        "admins",
+        "attendance_events",
+        "face_templates",
+        "people",
+    ):
         op.drop_table(table)
