@@ -34,3 +34,21 @@ def test_faceless_file_is_reported_not_dropped(tmp_path):
     photo.write_bytes(encode_jpeg(data.coffee()))
     result = embed_files([photo], progress=False, cache=EmbeddingCache(tmp_path / "c.sqlite3"))
     assert list(result.found) == [False] and np.isnan(result.plain).all()
+
+
+def test_central_choice_takes_the_face_in_the_middle_not_the_largest(tmp_path, astronaut):
+    import cv2
+
+    canvas = np.full((600, 900, 3), 200, np.uint8)
+    face = astronaut[30:330, 100:356]  # head and shoulders, 300x256
+    canvas[150:450, 322:578] = face  # centred
+    big = cv2.resize(face, None, fx=1.4, fy=1.4)
+    canvas[0 : big.shape[0], 900 - big.shape[1] :] = big  # larger, top right
+    photo = tmp_path / "two.jpg"
+    photo.write_bytes(encode_jpeg(canvas))
+    cache = EmbeddingCache(tmp_path / "c.sqlite3")
+    largest = embed_files([photo], progress=False, mirrored=False, cache=cache)
+    central = embed_files([photo], progress=False, mirrored=False, cache=cache, choose="central")
+    cx = lambda meta: (meta["box"][0] + meta["box"][2]) / 2  # noqa: E731
+    assert largest.meta[0]["faces"] == 2
+    assert cx(largest.meta[0]) > 600 and 322 < cx(central.meta[0]) < 578
