@@ -48,23 +48,29 @@ def prepare_patches(patches: np.ndarray | list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def load_onnx_model(path: str | Path, what: str, train_command: str):
+    """(path, onnxruntime session on the CPU with one thread, input name, whosthat_* metadata) of a
+    project-trained model; a clear BadInputError when the file is missing."""
+    import onnxruntime as ort
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"{what} model not found: {path} (train one with `{train_command}`)")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return path, session, session.get_inputs()[0].name, session.get_modelmeta().custom_metadata_map
+
+
 class EyeStateClassifier:
     """`closed_prob(patches)` -> float32[N] in [0, 1]; patches are gray uint8 eye images of any size."""
 
     def __init__(self, path: str | Path = DEFAULT_EYE_MODEL):
-        import onnxruntime as ort
-
-        path = Path(path)
-        if not path.is_file():
-            raise BadInputError(f"eye-state model not found: {path} (train one with `whosthat train eyes`)")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        self.path = path
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.name = meta.get("whosthat_name", path.stem)
+        self.path, self.session, self.input_name, meta = load_onnx_model(
+            path, "eye-state", "whosthat train eyes"
+        )
+        self.name = meta.get("whosthat_name", self.path.stem)
         self.threshold = float(meta.get("whosthat_threshold", 0.5))
         self._lock = threading.Lock()
 

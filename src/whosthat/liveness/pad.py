@@ -18,8 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from whosthat.errors import BadInputError
-
 CROP_SIZE = 64
 CROP_SCALE = 1.6
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -54,19 +52,12 @@ class PrintAttackDetector:
     """`attack_prob(crops)` -> float32[N]; `threshold` is the operating point chosen on validation data."""
 
     def __init__(self, path: str | Path = DEFAULT_PAD_MODEL):
-        import onnxruntime as ort
+        from whosthat.liveness.eyes import load_onnx_model
 
-        path = Path(path)
-        if not path.is_file():
-            raise BadInputError(f"print-attack model not found: {path} (train one with `whosthat train pad`)")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        self.path = path
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.name = meta.get("whosthat_name", path.stem)
+        self.path, self.session, self.input_name, meta = load_onnx_model(
+            path, "print-attack", "whosthat train pad"
+        )
+        self.name = meta.get("whosthat_name", self.path.stem)
         self.threshold = float(meta.get("whosthat_threshold", 0.5))
         self.crop_size = int(meta.get("whosthat_crop_size", CROP_SIZE))
         self.crop_scale = float(meta.get("whosthat_crop_scale", CROP_SCALE))
