@@ -12,40 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+# One threshold search for serving and research: (threshold, accuracy).
+from whosthat.vision.evaluation import best_threshold_with_accuracy as best_threshold
+
 
 def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
-
-
-def best_threshold(distances: np.ndarray, same: np.ndarray) -> tuple[float, float]:
-    """The distance threshold that maximises accuracy on these pairs, and that accuracy.
-
-    Candidates are midpoints between consecutive sorted distances (plus both ends), so the answer
-    does not depend on a grid. Ties go to the smallest threshold.
-    """
-    d = np.asarray(distances, dtype=np.float64)
-    s = np.asarray(same, dtype=bool)
-    if d.size == 0:
-        raise ValueError("no pairs")
-    order = np.argsort(d, kind="stable")
-    d_sorted, s_sorted = d[order], s[order]
-    # accepting the first i pairs (distance <= threshold): correct = same among them + different after them
-    same_cum = np.concatenate([[0], np.cumsum(s_sorted)])
-    diff_after = (~s_sorted).sum() - np.concatenate([[0], np.cumsum(~s_sorted)])
-    correct = same_cum + diff_after
-    # a threshold can only fall between two distinct distances
-    valid = np.ones(d.size + 1, dtype=bool)
-    valid[1:-1] = d_sorted[1:] > d_sorted[:-1]
-    correct = np.where(valid, correct, -1)
-    i = int(np.argmax(correct))
-    if i == 0:
-        thr = d_sorted[0] - 1e-6
-    elif i == d.size:
-        thr = d_sorted[-1] + 1e-6
-    else:
-        thr = 0.5 * (d_sorted[i - 1] + d_sorted[i])
-    return float(thr), float(correct[i] / d.size)
 
 
 @dataclass

@@ -55,18 +55,39 @@ def lfw_image_path(root: Path, name: str, number: int) -> Path:
     return root / name / f"{name}_{number:04d}.jpg"
 
 
+def best_threshold_with_accuracy(distances: np.ndarray, same: np.ndarray) -> tuple[float, float]:
+    """The distance threshold that maximises accuracy on these pairs, and that accuracy.
+
+    Candidates are midpoints between consecutive sorted distances (plus both ends), so the answer
+    does not depend on a grid. Ties go to the smallest threshold.
+    """
+    d = np.asarray(distances, dtype=np.float64)
+    s = np.asarray(same, dtype=bool)
+    if d.size == 0:
+        raise ValueError("no pairs")
+    order = np.argsort(d, kind="stable")
+    d_sorted, s_sorted = d[order], s[order]
+    # accepting the first i pairs (distance <= threshold): correct = same among them + different after them
+    same_cum = np.concatenate([[0], np.cumsum(s_sorted)])
+    diff_after = (~s_sorted).sum() - np.concatenate([[0], np.cumsum(~s_sorted)])
+    correct = same_cum + diff_after
+    # a threshold can only fall between two distinct distances
+    valid = np.ones(d.size + 1, dtype=bool)
+    valid[1:-1] = d_sorted[1:] > d_sorted[:-1]
+    correct = np.where(valid, correct, -1)
+    i = int(np.argmax(correct))
+    if i == 0:
+        thr = d_sorted[0] - 1e-6
+    elif i == d.size:
+        thr = d_sorted[-1] + 1e-6
+    else:
+        thr = 0.5 * (d_sorted[i - 1] + d_sorted[i])
+    return float(thr), float(correct[i] / d.size)
+
+
 def best_threshold(distances: np.ndarray, same: np.ndarray) -> float:
-    """The distance threshold (same if d < t) with the highest accuracy; midpoints between sorted values."""
-    d = np.sort(np.unique(distances))
-    candidates = np.concatenate([[d[0] - 1e-6], (d[1:] + d[:-1]) / 2, [d[-1] + 1e-6]])
-    # Vectorised accuracy for every candidate via sorting.
-    order = np.argsort(distances)
-    ds, ss = distances[order], same[order].astype(np.int64)
-    pos_below = np.concatenate([[0], np.cumsum(ss)])  # positives with distance < candidate
-    neg_below = np.concatenate([[0], np.cumsum(1 - ss)])
-    idx = np.searchsorted(ds, candidates, side="left")
-    correct = pos_below[idx] + (neg_below[-1] - neg_below[idx])
-    return float(candidates[int(np.argmax(correct))])
+    """The distance threshold (same person if distance <= threshold) with the highest accuracy."""
+    return best_threshold_with_accuracy(distances, same)[0]
 
 
 def ten_fold_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -> dict:
@@ -75,7 +96,7 @@ def ten_fold_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray
     for k in np.unique(folds):
         train, test = folds != k, folds == k
         t = best_threshold(distances[train], same[train])
-        accs.append(float(np.mean((distances[test] < t) == same[test])))
+        accs.append(float(np.mean((distances[test] <= t) == same[test])))
         thresholds.append(t)
     return {
         "accuracy_mean": float(np.mean(accs)),
