@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None
 
     # Face pipeline.
-    detector: Literal["auto", "mediapipe", "hog"] = "auto"
+    detector: Literal["auto", "auto-unrefined", "mediapipe", "hog"] = "auto"
     embedder: str = "dlib-resnet-v1"
     # Mirror test-time augmentation doubles the embedding cost; see docs/benchmarks.md for what it buys.
     flip_tta: bool = False

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import lfw_image
 from whosthat.errors import MultipleFacesError, NoFaceError, QualityError
 from whosthat.vision.align import AlignKind, FaceAlignTransform
-from whosthat.vision.detect import get_detector
+from whosthat.vision.detect import Detection, get_detector, iou
 from whosthat.vision.image import decode_image
 from whosthat.vision.landmarks import get_landmarker
 from whosthat.vision.pipeline import FacePipeline, get_pipeline
@@ -140,3 +140,28 @@ def test_same_person_pairs_are_closer_than_different_person_pairs(pipeline, lfw_
     diff = [pipeline.distance(vecs[a], vecs[b]) for a, b in itertools.combinations(vecs, 2) if a[0] != b[0]]
     assert max(same) < min(diff), f"same-person max {max(same):.3f} vs different-person min {min(diff):.3f}"
     assert max(same) < pipeline.threshold < min(diff)
+
+
+def test_auto_takes_hogs_box_for_the_face_mediapipe_found(astronaut):
+    auto = get_detector("auto").detect(astronaut)
+    hog = get_detector("hog").detect(astronaut)
+    unrefined = get_detector("auto-unrefined").detect(astronaut)
+    assert len(auto) == len(hog) == len(unrefined) == 1
+    assert auto[0].source == "mediapipe+hog"
+    # HOG on a crop around the face gives a box in HOG's convention: closer to HOG's whole-image box than
+    # MediaPipe's mapped box is (not identical: HOG's 8-pixel cell grid starts at the crop's corner)
+    assert auto[0].extra["mapped_box"] == unrefined[0].box
+    assert iou(auto[0].box, hog[0].box) > max(0.8, iou(unrefined[0].box, hog[0].box))
+
+
+def test_refinement_keeps_the_mediapipe_box_where_hog_finds_no_face(astronaut):
+    detector = get_detector("auto")
+    blank = np.full_like(astronaut, 128)
+    fake = Detection(box=(200.0, 100.0, 300.0, 200.0), score=0.9, source="mediapipe")
+    assert detector.refine_box(blank, fake) is fake
+
+
+def test_iou_of_boxes():
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert iou((0, 0, 10, 10), (20, 20, 30, 30)) == 0.0
+    assert abs(iou((0, 0, 10, 10), (5, 0, 15, 10)) - 50 / 150) < 1e-9

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,11 @@ from whosthat.errors import BadInputError
 
 ModelOpt = Annotated[str | None, typer.Option("--model", help="embedder name (see `whosthat models`)")]
 DetectorOpt = Annotated[
-    str | None, typer.Option("--detector", help="auto (MediaPipe, HOG fallback), mediapipe or hog")
+    str | None,
+    typer.Option(
+        "--detector",
+        help="auto (MediaPipe, HOG-refined boxes, HOG fallback), auto-unrefined, mediapipe or hog",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
 
@@ -188,13 +193,25 @@ def eval_lfw_command(
         ),
     ] = None,
     limit_folds: Annotated[int, typer.Option(help="evaluate only the first N folds (quick checks)")] = 10,
+    view: Annotated[
+        int,
+        typer.Option(
+            "--view",
+            min=1,
+            max=2,
+            help="2: pairs.txt, 10 folds (the reported number); 1: threshold on pairsDevTrain, accuracy on "
+            "pairsDevTest (for choosing settings without looking at View 2)",
+        ),
+    ] = 2,
     as_json: JsonOpt = False,
 ) -> None:
-    """LFW View 2, official 10-fold protocol: accuracy (threshold from 9 folds), AUC, TAR@FAR, ROC plot."""
+    """LFW View 2, official 10-fold protocol: accuracy (threshold from 9 folds), AUC, TAR@FAR, ROC plot.
+    `--view 1` evaluates on LFW's development split instead, for choosing settings."""
     from whosthat.config import get_settings
     from whosthat.vision.cache import embed_files
     from whosthat.vision.embedders import DEFAULT_EMBEDDER
     from whosthat.vision.evaluation import (
+        dev_split_accuracy,
         lfw_image_path,
         plot_roc,
         read_pairs,
@@ -207,7 +224,14 @@ def eval_lfw_command(
     detector = detector or settings.detector
     flip = settings.flip_tta if flip is None else flip
     pairs_file, root = _lfw_root(data)
-    pairs = [p for p in read_pairs(pairs_file) if p.fold < limit_folds]
+    if view == 1:
+        pairs = []
+        for fold, name in enumerate(("pairsDevTrain.txt", "pairsDevTest.txt")):
+            if not (pairs_file.parent / name).exists():
+                raise BadInputError(f"View 1 needs {name} next to {pairs_file}")
+            pairs += [replace(p, fold=fold) for p in read_pairs(pairs_file.parent / name)]
+    else:
+        pairs = [p for p in read_pairs(pairs_file) if p.fold < limit_folds]
     files = sorted({lfw_image_path(root, *x) for p in pairs for x in (p.a, p.b)})
     missing = [f for f in files if not f.exists()]
     if missing:
@@ -252,8 +276,12 @@ def eval_lfw_command(
     for use_flip in (False, True) if flip else (False,):
         vecs = emb.embeddings(use_flip)
         d = np.linalg.norm(vecs[ia] - vecs[ib], axis=1)
-        r = ten_fold_accuracy(d, same, folds)
-        roc = roc_metrics(d, same)
+        if view == 1:
+            r = dev_split_accuracy(d, same, folds)
+            roc = roc_metrics(d[folds == 1], same[folds == 1])
+        else:
+            r = ten_fold_accuracy(d, same, folds)
+            roc = roc_metrics(d, same)
         curves[f"{model}, {detector}{', flip' if use_flip else ''} (AUC {roc['auc']:.4f})"] = (
             roc.pop("_fpr"),
             roc.pop("_tpr"),
@@ -261,7 +289,9 @@ def eval_lfw_command(
         results["flip" if use_flip else "plain"] = {**r, **roc}
     main = results["flip" if flip else "plain"]
     report = {
-        "protocol": "LFW View 2 pairs.txt, 10 folds, threshold chosen on the other 9 folds",
+        "protocol": "LFW View 1: threshold chosen on pairsDevTrain, accuracy and ROC on pairsDevTest"
+        if view == 1
+        else "LFW View 2 pairs.txt, 10 folds, threshold chosen on the other 9 folds",
         "pairs": len(pairs),
         "images": len(files),
         "model": model,
@@ -282,9 +312,13 @@ def eval_lfw_command(
         if len(sys.argv) > 3
         else "whosthat eval lfw",
     }
-    out = out or settings.home / "reports" / f"lfw-{model}-{detector}"
+    out = out or settings.home / "reports" / f"lfw{'-view1' if view == 1 else ''}-{model}-{detector}"
     out.mkdir(parents=True, exist_ok=True)
-    plot_roc(curves, out / "roc.png", f"LFW View 2 ROC ({len(pairs)} pairs)")
+    plot_roc(
+        curves,
+        out / "roc.png",
+        f"LFW View {view} ROC ({int((folds == 1).sum()) if view == 1 else len(pairs)} pairs)",
+    )
     (out / "report.json").write_text(json.dumps(report, indent=2))
     md = [
         f"# LFW evaluation: {model}, detector {detector}",
@@ -393,6 +427,10 @@ def bench_command(
     data: Annotated[Path | None, typer.Option("--data", help="dataset root (default WHOSTHAT_DATA)")] = None,
     detector: DetectorOpt = None,
     model: ModelOpt = None,
+    flip: Annotated[
+        bool | None,
+        typer.Option("--flip/--no-flip", help="mirror test-time augmentation (default: WHOSTHAT_FLIP_TTA)"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Median per-stage CPU latency of the face pipeline (decode, detect, landmarks, align, embed),
@@ -403,12 +441,20 @@ def bench_command(
 
     from tqdm import tqdm
 
+    from whosthat.config import get_settings
     from whosthat.vision.align import dlib_chip
     from whosthat.vision.image import decode_image
     from whosthat.vision.pipeline import FacePipeline
 
+    settings = get_settings()
     encoded, source = _bench_images(data, images)
-    pipe = FacePipeline(detector=detector or "auto", embedder=model or "dlib-resnet-v1", flip=False)
+    flip = settings.flip_tta if flip is None else flip
+    pipe = FacePipeline(
+        detector=detector or settings.detector,
+        embedder=model or settings.embedder or "dlib-resnet-v1",
+        flip=flip,
+    )
+    load_before = os.getloadavg()[0]
     pipe.embed_single(decode_image(encoded[0]))  # warm up: models load lazily
     stages: dict[str, list[float]] = {
         k: [] for k in ("decode", "detect", "landmarks", "align", "embed", "total")
@@ -454,7 +500,10 @@ def bench_command(
         "source": source,
         "detector": pipe.detector_name,
         "model": pipe.model,
+        "embed_backend": getattr(pipe.embedder, "backend", "onnx"),
+        "flip": flip,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "median_ms": {k: round(float(np.median(v)), 2) for k, v in stages.items()},
         "p90_ms": {k: round(float(np.percentile(v, 90)), 2) for k, v in stages.items()},
         "search_top1_ms": {str(k): round(v, 3) for k, v in search.items()},
@@ -463,7 +512,10 @@ def bench_command(
     if as_json:
         _echo_json(report)
         return
-    typer.echo(f"face pipeline, {faces} faces from {source} ({report['machine']}):")
+    typer.echo(
+        f"face pipeline ({pipe.detector_name}, {pipe.model}, flip {'on' if flip else 'off'}), {faces} faces from "
+        f"{source} ({report['machine']}, load average {report['load_average'][0]} -> {report['load_average'][1]}):"
+    )
     typer.echo(f"{'stage':<10} {'median ms':>10} {'p90 ms':>9}")
     for k in stages:
         typer.echo(f"{k:<10} {report['median_ms'][k]:>10.2f} {report['p90_ms'][k]:>9.2f}")

@@ -4,7 +4,9 @@
   is tighter and placed differently from dlib's, and dlib's 5-point predictor was trained on dlib
   boxes, so each box is mapped onto the dlib box convention (`calibrated_box`) before landmarks.
 - `hog`: dlib's HOG + linear SVM detector, slower, used as the fallback when MediaPipe finds nothing.
-- `auto` (the default pipeline's choice): MediaPipe, then HOG if MediaPipe found no face.
+- `auto` (the default pipeline's choice): MediaPipe, each box refined by HOG on a crop around it
+  (HOG's box where HOG agrees), and HOG on the whole image if MediaPipe found no face.
+- `auto-unrefined`: the same without the refinement (MediaPipe's mapped boxes as they are).
 
 Boxes are (left, top, right, bottom) in pixels, floats, and may extend past the image border.
 """
@@ -135,21 +137,87 @@ class MediaPipeDetector:
 
 
 class AutoDetector:
-    """MediaPipe first (fast, finds small and turned faces); dlib HOG when it finds nothing."""
+    """MediaPipe first (fast, finds small and turned faces); dlib HOG when it finds nothing.
 
-    name = "auto"
+    `refine=True` (the default pipeline) also re-detects each MediaPipe face with HOG on a small crop
+    around it and, where HOG agrees (IoU >= `min_iou` with the mapped box), uses HOG's box: dlib's
+    5-point predictor was trained on HOG boxes, and on LFW HOG's own boxes beat the mapped MediaPipe
+    boxes (docs/benchmarks.md). Where HOG does not find the face (turned, small, dark) the mapped
+    MediaPipe box stays, so refinement never loses a face.
+    """
 
-    def __init__(self):
+    def __init__(self, refine: bool = True, min_iou: float = 0.4):
         self.primary = get_detector("mediapipe")
-        self._fallback: HogDetector | None = None
+        self._hog: HogDetector | None = None
+        self.refine = refine
+        self.min_iou = min_iou
+        self.name = "auto" if refine else "auto-unrefined"
+        # The cache key of the unrefined variant is the old "auto" key: its cached embeddings stay valid.
+        self.cache_key = "auto+hog-refine" if refine else "auto"
+
+    @property
+    def hog(self) -> HogDetector:
+        if self._hog is None:
+            self._hog = get_detector("hog")
+        return self._hog
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         found = self.primary.detect(rgb)
-        if found:
-            return found
-        if self._fallback is None:
-            self._fallback = get_detector("hog")
-        return self._fallback.detect(rgb)
+        if not found:
+            return self.hog.detect(rgb)
+        if self.refine:
+            found = sorted((self.refine_box(rgb, d) for d in found), key=lambda d: -d.size)
+        return found
+
+    def refine_box(self, rgb: np.ndarray, detection: Detection) -> Detection:
+        """HOG's box for this face, found on a crop twice the face's size; the detection unchanged if
+        HOG finds nothing there that overlaps it."""
+        import cv2
+
+        h, w = rgb.shape[:2]
+        cx, cy = detection.center
+        size = detection.size
+        x0, y0 = max(0, int(cx - size)), max(0, int(cy - size))
+        x1, y1 = min(w, int(np.ceil(cx + size))), min(h, int(np.ceil(cy + size)))
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            return detection
+        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        # HOG's window is 80 px at upsample 0, 40 px at upsample 1: upsample small and medium faces as
+        # a whole-image HOG run would (upsample 1), and shrink large ones to about 150 px first.
+        scale = 1.0
+        if size > 150:
+            scale = 150.0 / size
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        hits = self.hog.detect(crop)
+        best, best_iou = None, self.min_iou
+        for hit in hits:
+            box = (
+                hit.box[0] / scale + x0,
+                hit.box[1] / scale + y0,
+                hit.box[2] / scale + x0,
+                hit.box[3] / scale + y0,
+            )
+            overlap = iou(box, detection.box)
+            if overlap >= best_iou:
+                best, best_iou = box, overlap
+        if best is None:
+            return detection
+        return Detection(
+            box=best,
+            score=detection.score,
+            keypoints=detection.keypoints,
+            source="mediapipe+hog",
+            extra={**detection.extra, "mapped_box": detection.box, "refine_iou": round(best_iou, 3)},
+        )
+
+
+def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
 
 
 def load_box_calibration(path: Path = CALIBRATION_FILE) -> dict | None:
@@ -181,6 +249,8 @@ def calibrated_box(
 
 DETECTORS = {
     "auto": AutoDetector,
+    # MediaPipe's mapped boxes without HOG refinement (the default before refinement was measured).
+    "auto-unrefined": lambda: AutoDetector(refine=False),
     "mediapipe": MediaPipeDetector,
     "hog": HogDetector,
     # MediaPipe boxes as they come, not mapped onto dlib's convention: for the ablation in docs/benchmarks.md.
@@ -190,7 +260,8 @@ DETECTORS = {
 
 @cache
 def get_detector(name: str = "auto"):
-    """A shared detector instance by name: "auto" (default), "mediapipe", "hog" or "mediapipe-raw"."""
+    """A shared detector instance by name: "auto" (default), "auto-unrefined", "mediapipe", "hog" or
+    "mediapipe-raw"."""
     try:
         factory = DETECTORS[name]
     except KeyError:

@@ -2,7 +2,8 @@
 
 LFW View 2 protocol (pairs.txt): 10 folds of 300 same-person and 300 different-person pairs. For each
 fold the distance threshold that maximises accuracy on the other nine folds is applied to it; the
-reported accuracy is the mean (and standard deviation) over the ten folds.
+reported accuracy is the mean (and standard deviation) over the ten folds. View 1 (pairsDevTrain,
+pairsDevTest) is LFW's split for choosing settings before View 2 is looked at.
 """
 
 from __future__ import annotations
@@ -104,6 +105,21 @@ def ten_fold_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray
         "fold_accuracies": accs,
         "thresholds": thresholds,
         "threshold_mean": float(np.mean(thresholds)),
+    }
+
+
+def dev_split_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -> dict:
+    """LFW View 1: threshold chosen on fold 0 (pairsDevTrain), accuracy on fold 1 (pairsDevTest).
+    Same keys as `ten_fold_accuracy` (one split, so the standard deviation is 0)."""
+    train, test = folds == 0, folds == 1
+    t = best_threshold(distances[train], same[train])
+    acc = float(np.mean((distances[test] <= t) == same[test]))
+    return {
+        "accuracy_mean": acc,
+        "accuracy_std": 0.0,
+        "fold_accuracies": [acc],
+        "thresholds": [t],
+        "threshold_mean": t,
     }
 
 

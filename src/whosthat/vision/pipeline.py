@@ -85,7 +85,8 @@ class FacePipeline:
             if CALIBRATION_FILE.exists()
             else "none"
         )
-        return f"{self.detector_name}|{self.embedder.name}|flip={int(self.flip)}|calib={calib}"
+        detector = getattr(self.detector, "cache_key", self.detector_name)
+        return f"{detector}|{self.embedder.name}|flip={int(self.flip)}|calib={calib}"
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """All faces, largest first."""
