@@ -52,3 +52,20 @@ def test_central_choice_takes_the_face_in_the_middle_not_the_largest(tmp_path, a
     cx = lambda meta: (meta["box"][0] + meta["box"][2]) / 2  # noqa: E731
     assert largest.meta[0]["faces"] == 2
     assert cx(largest.meta[0]) > 600 and 322 < cx(central.meta[0]) < 578
+
+
+def test_central_choice_refuses_a_lone_face_far_from_the_centre(tmp_path, astronaut):
+    # LFW's labelled person is centred; when only a bystander's face is found, it is not theirs.
+    canvas = np.full((600, 900, 3), 200, np.uint8)
+    canvas[0:300, 644:900] = astronaut[30:330, 100:356]  # the only face, in the top-right corner
+    photo = tmp_path / "corner.jpg"
+    photo.write_bytes(encode_jpeg(canvas))
+    cache = EmbeddingCache(tmp_path / "c.sqlite3")
+    largest = embed_files([photo], progress=False, mirrored=False, cache=cache)
+    central = embed_files([photo], progress=False, mirrored=False, cache=cache, choose="central")
+    assert largest.found.all()
+    assert not central.found.any() and central.meta[0]["detector"] == "off-centre"
+    # with a fallback box (what `eval lfw` does for such files) the file is embedded from that box
+    box = (322.0, 150.0, 578.0, 450.0)
+    back = embed_files([photo], progress=False, mirrored=False, cache=cache, choose="central", fallback_box=box)
+    assert back.found.all() and back.meta[0]["detector"] == "fallback"

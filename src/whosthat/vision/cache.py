@@ -58,6 +58,14 @@ def _blob(a) -> bytes | None:
     return None if a is None else np.asarray(a, np.float32).tobytes()
 
 
+def _central(box, image_size, max_offset: float) -> bool:
+    """Whether a box's centre lies within max_offset x the shorter image side of the image centre
+    (image_size [w, h]; rows cached before it was recorded are LFW's 250 x 250)."""
+    w, h = image_size or (250, 250)
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return bool(np.hypot(cx - w / 2, cy - h / 2) <= max_offset * min(w, h))
+
+
 def _arr(b) -> np.ndarray | None:
     return None if b is None else np.frombuffer(b, dtype=np.float32).copy()
 
@@ -89,6 +97,7 @@ def embed_files(
     cache: EmbeddingCache | None = None,
     mirrored: bool = True,
     choose: str = "largest",
+    max_offset: float = 0.2,
 ) -> FileEmbeddings:
     """Embed the dominant (largest) face of each file through the cache.
 
@@ -97,7 +106,10 @@ def embed_files(
     served from full rows. Files where no face is detected get NaN rows and found=False, unless
     `fallback_box` is given: then that fixed box is used for them instead (and meta says so).
     choose: which face of a multi-face photo: "largest" (the app's dominant face) or "central" (the
-    one nearest the image centre: LFW's convention, its labelled person is centred in the crop).
+    one nearest the image centre: LFW's convention, its labelled person is centred in the crop). With
+    "central", a face whose centre is more than `max_offset` x the image's shorter side from the image
+    centre is not the labelled person but a bystander (the detector missed the person): such a file is
+    treated like one without a face (found=False, meta detector "off-centre").
     """
     from tqdm import tqdm
 
@@ -107,7 +119,7 @@ def embed_files(
 
     pipe = FacePipeline(detector=detector, embedder=embedder, flip=False)
     base = pipe.key + (f"|fallback={','.join(f'{v:.1f}' for v in fallback_box)}" if fallback_box else "")
-    key = base + ("|central" if choose == "central" else "")
+    key = base + (f"|central<{max_offset:g}" if choose == "central" else "")
     cache = cache or EmbeddingCache()
     n = len(paths)
     dim = pipe.embedder.dim or 128
@@ -125,7 +137,13 @@ def embed_files(
             # With a single face (most photos) the choice makes no difference: reuse those rows.
             for k in (base, base + PLAIN_ONLY):
                 row = cache.get(k, digest)
-                if row is not None and row[3].get("faces", 1) <= 1 and (row[2] is not None or not mirrored):
+                if (
+                    row is not None
+                    and row[0]
+                    and row[3].get("faces", 1) <= 1
+                    and (row[2] is not None or not mirrored)
+                    and _central(row[3]["box"], row[3].get("image"), max_offset)
+                ):
                     hit = row
                     break
         plain_hit = cache.get(key + PLAIN_ONLY, digest) if hit is None else None
@@ -138,21 +156,27 @@ def embed_files(
                 hit = (False, None, None, {"error": str(exc)})
             else:
                 dets = pipe.detect(rgb)
-                if choose == "central" and len(dets) > 1:
-                    h, w = rgb.shape[:2]
+                h, w = rgb.shape[:2]
+                off_centre = None
+                if choose == "central" and dets:
                     dets = sorted(dets, key=lambda d: (d.center[0] - w / 2) ** 2 + (d.center[1] - h / 2) ** 2)
+                    if not _central(dets[0].box, [w, h], max_offset):
+                        off_centre, dets = dets[0], []
                 det = dets[0] if dets else None
                 meta = {}
                 if det is None and fallback_box is not None:
                     det = Detection(box=fallback_box, score=0.0, source="fallback")
                 if det is None:
                     hit = (False, None, None, {"detector": "none"})
+                    if off_centre is not None:
+                        hit[3].update(detector="off-centre", box=[round(float(v), 1) for v in off_centre.box])
                 else:
                     _, chip = pipe.align(rgb, det)
                     meta = {
                         "detector": det.source,
                         "box": [round(float(v), 1) for v in det.box],
                         "faces": len(dets),
+                        "image": [w, h],
                     }
                     if plain_hit is not None:  # the plain descriptor is known: embed the mirror only
                         hit = (True, plain_hit[1], pipe.embedder.embed(chip[None, :, ::-1])[0], meta)
