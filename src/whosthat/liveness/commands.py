@@ -49,6 +49,8 @@ def train_eyes_command(
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed (split, augmentation, initialisation)")] = 0,
     epochs: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    width: Annotated[int, typer.Option(min=4, max=64, help="channels of the first conv layer")] = 16,
+    threads: Annotated[int, typer.Option(min=1, max=8, help="torch CPU threads")] = 1,
 ) -> None:
     """Train the eye-state CNN on CEW-layout patches; x1 / x1.5 / x2 augmentation compared; ONNX export."""
     _need_folder(data)
@@ -57,7 +59,7 @@ def train_eyes_command(
     from whosthat.liveness.train_eyes import train_eyes
 
     out = out or get_settings().home / "models"
-    report = train_eyes(data, out, seed=seed, epochs=epochs)
+    report = train_eyes(data, out, seed=seed, epochs=epochs, width=width, threads=threads)
     _echo_json(
         {k: report[k] for k in ("chosen", "threshold", "onnx", "split")}
         | {

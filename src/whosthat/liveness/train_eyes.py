@@ -1,16 +1,17 @@
-"""Train the eye-state classifier on CEW-layout eye patches (PyTorch, CPU, a few minutes).
+"""Train the eye-state classifier on CEW-layout eye patches (PyTorch, CPU, one thread).
 
 `whosthat train eyes --data $WHOSTHAT_DATA/cew_eyes` runs this:
 
 1. Split by *face*, never by patch: the left and right eye of one face (file names that differ only
    in the trailing `_L`/`_R`) and all faces cut from one CEW photo (`closed_eye_NNNN.*_face_k`) stay in
    one split; 70% train, 15% validation, 15% test of the groups, drawn with the seed.
-2. The seed's augmentation comparison: the training set as is (x1), plus augmented copies of half
-   of it (x1.5) and of all of it (x2). Copies get a mirror flip, a small rotation, scale and shift,
-   contrast/gamma change and sometimes blur or noise (webcam-like), drawn once with the seed.
-3. The same small CNN is trained on each (same seed, epochs, optimiser); the variant with the best
-   validation accuracy is exported. Its threshold stays 0.5 unless validation says otherwise
-   (chosen on validation only). The test split is scored once, at the end.
+2. The seed's augmentation comparison: every epoch sees the training set as is (x1), plus augmented
+   copies of half of it (x1.5) or of all of it (x2). Copies get a mirror flip, a small rotation, scale
+   and shift, contrast/gamma change and sometimes blur or noise (webcam-like), drawn afresh every epoch.
+3. The same small CNN (`--width` channels in the first layer) is trained on each (same seed, epochs,
+   optimiser), and a fourth candidate averages the three; the candidate with the best validation
+   accuracy within the size budget is exported. Its threshold stays 0.5 unless validation says
+   otherwise (chosen on validation only). The test split is scored once, at the end.
 4. Export to ONNX (input float32[N,1,24,24] standardised per patch, output closed probability [N])
    with metadata, and a JSON report of every number beside the model card.
 """
@@ -27,9 +28,23 @@ import numpy as np
 
 from whosthat.liveness.eyes import PATCH_SIZE, list_cew, person_of_face, prepare_patches
 
+# Size budget of the shipped model (all member networks together): about 1 ms per eye patch on one CPU
+# core with the mirror average. A candidate above it is trained and reported but not shipped.
+MAX_PARAMETERS = 300_000
+
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def _data_as_env(data: Path) -> str:
+    """The data folder as written in the docs: `$WHOSTHAT_DATA/...` when it lies under that folder."""
+    import os
+
+    root = os.environ.get("WHOSTHAT_DATA")
+    if root and Path(data).resolve().is_relative_to(Path(root).resolve()):
+        return "$WHOSTHAT_DATA/" + Path(data).resolve().relative_to(Path(root).resolve()).as_posix()
+    return str(data)
 
 
 def load_cew(folder: str | Path):
@@ -94,18 +109,24 @@ def augment(patch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(p, 0, 255).astype(np.uint8)
 
 
-def augmented_training_set(x: np.ndarray, y: np.ndarray, factor: float, seed: int):
-    """The originals plus augmented copies of round((factor-1) N) of them (drawn without repeats first)."""
-    rng = np.random.default_rng(seed)
+def augmented_copies(x: np.ndarray, factor: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(augmented copies, their indices into x) of round((factor-1) N) patches, drawn without repeats first."""
     n_extra = int(round((factor - 1.0) * len(x)))
     if n_extra <= 0:
-        return x, y
+        return np.zeros((0, PATCH_SIZE, PATCH_SIZE), np.uint8), np.zeros(0, np.int64)
     idx = np.concatenate([rng.permutation(len(x)) for _ in range(int(np.ceil(n_extra / len(x))))])[:n_extra]
-    extra = np.stack([augment(x[i], rng) for i in idx])
+    return np.stack([augment(x[i], rng) for i in idx]), idx
+
+
+def augmented_training_set(x: np.ndarray, y: np.ndarray, factor: float, seed: int):
+    """The originals plus one fixed draw of augmented copies (the seed's recipe; `train_one` redraws them
+    every epoch instead)."""
+    extra, idx = augmented_copies(x, factor, np.random.default_rng(seed))
     return np.concatenate([x, extra]), np.concatenate([y, y[idx]])
 
 
-def build_model():
+def build_model(width: int = 16):
+    """Five 3x3 conv layers (width-width-2w-2w-4w channels, two max-pools), global average pool, one unit."""
     import torch.nn as nn
 
     def block(cin, cout):
@@ -114,24 +135,36 @@ def build_model():
         )
 
     return nn.Sequential(
-        block(1, 16),
-        block(16, 16),
+        block(1, width),
+        block(width, width),
         nn.MaxPool2d(2),  # 12x12
-        block(16, 32),
-        block(32, 32),
+        block(width, 2 * width),
+        block(2 * width, 2 * width),
         nn.MaxPool2d(2),  # 6x6
-        block(32, 64),
+        block(2 * width, 4 * width),
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
         nn.Dropout(0.2),
-        nn.Linear(64, 1),
+        nn.Linear(4 * width, 1),
     )
 
 
 def train_one(
-    x_train, y_train, x_val, y_val, *, seed: int, epochs: int, batch_size: int = 64, lr: float = 2e-3
+    x_train,
+    y_train,
+    x_val,
+    y_val,
+    *,
+    factor: float,
+    seed: int,
+    epochs: int,
+    width: int = 16,
+    batch_size: int = 64,
+    lr: float = 2e-3,
 ):
-    """Train the CNN; returns (model in eval mode, per-epoch validation accuracy). Keeps the best epoch."""
+    """Train the CNN on the originals plus (factor-1) N augmented copies, drawn afresh every epoch (online
+    augmentation: the network never sees the same copy twice). Returns (model in eval mode, per-epoch
+    validation accuracy); keeps the best epoch."""
     import copy
 
     import torch
@@ -139,19 +172,22 @@ def train_one(
     torch.manual_seed(seed)
     np.random.seed(seed)
     random.seed(seed)
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    model = build_model()
+    rng = np.random.default_rng(seed)
+    model = build_model(width)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    n_epoch = len(x_train) + int(round((factor - 1.0) * len(x_train)))
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=lr, total_steps=epochs * int(np.ceil(len(x_train) / batch_size))
+        opt, max_lr=lr, total_steps=epochs * int(np.ceil(n_epoch / batch_size))
     )
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    xt = torch.from_numpy(prepare_patches(x_train))
-    yt = torch.from_numpy(y_train.astype(np.float32))
+    originals = prepare_patches(x_train)  # standardised once; only the copies are redone per epoch
     xv = torch.from_numpy(prepare_patches(x_val))
     gen = torch.Generator().manual_seed(seed)
     best, best_acc, history = None, -1.0, []
     for _epoch in range(epochs):
+        extra, idx = augmented_copies(x_train, factor, rng)
+        xt = torch.from_numpy(np.concatenate([originals, prepare_patches(extra)]))
+        yt = torch.from_numpy(np.concatenate([y_train, y_train[idx]]).astype(np.float32))
         model.train()
         perm = torch.randperm(len(xt), generator=gen)
         for i in range(0, len(xt), batch_size):
@@ -248,9 +284,21 @@ def export_onnx(model, path: Path, metadata: dict[str, str]) -> None:
 
 
 def train_eyes(
-    data: Path, out: Path, *, seed: int = 0, epochs: int = 20, factors: tuple[float, ...] = (1.0, 1.5, 2.0)
+    data: Path,
+    out: Path,
+    *,
+    seed: int = 0,
+    epochs: int = 20,
+    width: int = 16,
+    threads: int = 1,
+    factors: tuple[float, ...] = (1.0, 1.5, 2.0),
 ) -> dict:
+    import torch
+
     t0 = time.time()
+    # One thread by default: on a shared 2-core machine, two OpenMP threads that spin-wait for each
+    # other when the other core is busy made training ~10x slower than one thread (37 min vs minutes).
+    torch.set_num_threads(threads)
     x, y, groups, _paths = load_cew(data)
     split = split_groups(groups, seed)
     counts = {
@@ -267,18 +315,19 @@ def train_eyes(
     xte, yte = x[split == 2], y[split == 2]
     variants = []
     for factor in factors:
-        xa, ya = augmented_training_set(xtr, ytr, factor, seed)
         t1 = time.time()
-        model, history = train_one(xa, ya, xva, yva, seed=seed, epochs=epochs)
+        model, history = train_one(xtr, ytr, xva, yva, factor=factor, seed=seed, epochs=epochs, width=width)
         val = metrics(predict(model, xva), yva)
+        train_size = len(xtr) + int(round((factor - 1.0) * len(xtr)))
         _log(
-            f"x{factor:g}: {len(xa)} training patches, validation accuracy {val['accuracy']:.4f} "
+            f"x{factor:g}: {train_size} training patches per epoch, validation accuracy {val['accuracy']:.4f} "
             f"(AUC {val['auc']:.4f}) in {time.time() - t1:.0f}s"
         )
         variants.append(
             {
                 "factor": factor,
-                "train_size": int(len(xa)),
+                "train_size": int(train_size),
+                "seconds": round(time.time() - t1, 1),
                 "validation": val,
                 "best_epoch": int(np.argmax(history)) + 1,
                 "model": model,
@@ -298,10 +347,14 @@ def train_eyes(
     )
     for v in variants:
         v.setdefault("name", f"x{v['factor']:g}")
+        v["parameters"] = int(sum(p.numel() for p in v["model"].parameters()))
+        v["eligible"] = v["parameters"] <= MAX_PARAMETERS
     _log(f"{variants[-1]['name']}: validation accuracy {variants[-1]['validation']['accuracy']:.4f}")
-    # Choose on validation only: best accuracy, then AUC; ties go to the simpler model (listed first).
+    # Choose on validation only, among models within the size budget: best accuracy, then AUC; ties go
+    # to the simpler model (listed first).
+    eligible = [v for v in variants if v["eligible"]]
     chosen = max(
-        variants, key=lambda v: (v["validation"]["accuracy"], v["validation"]["auc"], -variants.index(v))
+        eligible, key=lambda v: (v["validation"]["accuracy"], v["validation"]["auc"], -variants.index(v))
     )
     model = chosen["model"]
     # Threshold: 0.5 unless another validation threshold is strictly better.
@@ -323,15 +376,31 @@ def train_eyes(
         "whosthat_card": card,
     }
     export_onnx(model, onnx_path, meta)
+    shown = _data_as_env(data)
     report = {
-        "command": f"whosthat train eyes --data {data} --seed {seed} --epochs {epochs}",
-        "data": str(data),
+        "command": f"whosthat train eyes --data {shown} --seed {seed} --epochs {epochs} --width {width}",
+        "data": shown,
         "seed": seed,
         "epochs": epochs,
+        "width": width,
+        "threads": threads,
         "split": counts,
         "split_rule": "by face: both eyes of one face, all faces of one CEW photo, all photos of one LFW person",
         "variants": [
-            {k: v[k] for k in ("name", "factor", "train_size", "best_epoch", "validation", "test")}
+            {
+                k: v.get(k)
+                for k in (
+                    "name",
+                    "factor",
+                    "train_size",
+                    "best_epoch",
+                    "seconds",
+                    "parameters",
+                    "eligible",
+                    "validation",
+                    "test",
+                )
+            }
             for v in variants
         ],
         "chosen": chosen["name"],
@@ -360,11 +429,16 @@ def write_card(report: dict, path: Path) -> None:
     c = t["confusion"]
     rows = "\n".join(
         f"| {v['name']} | {v['train_size'] if v['factor'] else '-'} | {v['best_epoch'] or '-'} | "
+        f"{v['parameters']}{'' if v['eligible'] else ' (over budget)'} | "
         f"{v['validation']['accuracy']:.4f} | {v['validation']['auc']:.4f} | {v['test']['accuracy']:.4f} | "
         f"{v['test']['auc']:.4f} |"
         for v in report["variants"]
     )
     s = report["split"]
+    w = report["width"]
+    minutes = ", ".join(
+        f"{v['name']} {v['seconds'] / 60:.0f} min" for v in report["variants"] if v["seconds"]
+    )
     path.write_text(f"""# eye-state-cnn (`eye_state.onnx`)
 
 Closed-eye probability of a 24x24 gray eye patch. Used by the liveness challenge (blink detection),
@@ -374,7 +448,7 @@ fused with the eye aspect ratio from the MediaPipe face mesh.
   (`whosthat.liveness.eyes.prepare_patches`). At serve time the patch is cut from the face mesh like
   the CEW patches: centred on the eye, eye line horizontal, side {EYE_PATCH_SCALE} x the eye's corner-to-corner width.
 - **Output** `closed_prob` float32[N]; closed when >= {report["threshold"]:.3f} (metadata `whosthat_threshold`).
-- **Architecture** a small CNN: 5 conv layers (16-16-32-32-64 channels, BatchNorm, ReLU, two max-pools),
+- **Architecture** a small CNN: 5 conv layers ({w}-{w}-{2 * w}-{2 * w}-{4 * w} channels, BatchNorm, ReLU, two max-pools),
   global average pool, dropout, one linear unit; the output averages the patch and its mirror image (and,
   for an ensemble, the member networks); {report["parameters"]} parameters in all,
   {report["onnx_bytes"] / 1024:.0f} KiB.
@@ -384,16 +458,19 @@ fused with the eye aspect ratio from the MediaPipe face mesh.
   ({s["train"]["groups"]} faces/people), validation {s["validation"]["patches"]} ({s["validation"]["groups"]}),
   test {s["test"]["patches"]} ({s["test"]["groups"]}). The test faces were never seen in training or in any choice.
 - **Training** AdamW, one-cycle LR 2e-3, batch 64, random mirror flips, {report["epochs"]} epochs, best
-  validation epoch kept,
-  CPU, {report["train_seconds"]:.0f} s for all three variants on this (shared) machine.
+  validation epoch kept; CPU, {report["threads"]} torch thread(s), {report["train_seconds"] / 60:.0f} min in all
+  on this shared 2-core machine ({minutes}).
 
 ## Augmentation comparison (the seed's x1 / x1.5 / x2 training sets)
 
-Copies of training patches with mirror flip, +-12 deg rotation, 0.88-1.15 scale, +-2 px shift,
-gamma/contrast/brightness change, sometimes blur or sensor noise; drawn once with the seed.
+Every epoch sees the original training patches plus augmented copies of none (x1), half (x1.5) or all
+(x2) of them: mirror flip, +-12 deg rotation, 0.88-1.15 scale, +-2 px shift, gamma/contrast/brightness
+change, sometimes blur or sensor noise. The copies are drawn afresh every epoch (from the seed), so the
+network never sees the same copy twice. Candidates above {MAX_PARAMETERS:,} parameters (about 1 ms per
+patch on one core) are reported but not shipped.
 
-| training set | patches | best epoch | val accuracy | val AUC | test accuracy | test AUC |
-|---|---|---|---|---|---|---|
+| training set | patches per epoch | best epoch | parameters | val accuracy | val AUC | test accuracy | test AUC |
+|---|---|---|---|---|---|---|---|
 {rows}
 
 Test columns use threshold 0.5, except the chosen model's, which uses its own threshold.

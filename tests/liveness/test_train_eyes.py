@@ -1,0 +1,82 @@
+"""Training the eye-state model: the split by face, the online augmentation, and one tiny end-to-end run
+on real CEW patches that writes the ONNX file, its report and its card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from whosthat.liveness.eyes import CEW_FOLDERS, PATCH_SIZE, list_cew
+from whosthat.liveness.train_eyes import augmented_copies, group_of, split_groups
+
+
+@pytest.fixture(scope="module")
+def cew(data_root) -> Path:
+    root = data_root / "cew_eyes"
+    if not root.is_dir():
+        pytest.skip(f"CEW eye patches not found under {root}")
+    return root
+
+
+def test_split_keeps_both_eyes_of_a_face_and_all_faces_of_a_photo_together(cew):
+    items = list_cew(cew)
+    split = split_groups([group_of(face) for _, _, _, face in items], seed=0)
+    by_face, by_photo = {}, {}
+    for (path, _label, _side, face), s in zip(items, split, strict=True):
+        by_face.setdefault(face, set()).add(int(s))
+        if "_face_" in path.name:  # closed eyes: every face cut from one CEW photo
+            by_photo.setdefault(path.name.split("_face_")[0], set()).add(int(s))
+    assert all(len(s) == 1 for s in by_face.values())
+    assert all(len(s) == 1 for s in by_photo.values())
+    assert any(len(faces) > 1 for faces in _faces_per_photo(items).values())  # the rule is exercised
+    assert set(split.tolist()) == {0, 1, 2}
+
+
+def _faces_per_photo(items) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for path, _label, _side, face in items:
+        if "_face_" in path.name:
+            out.setdefault(path.name.split("_face_")[0], set()).add(face)
+    return out
+
+
+def test_online_augmentation_draws_fresh_copies_of_the_requested_share():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (40, PATCH_SIZE, PATCH_SIZE), dtype=np.uint8)
+    first, idx_first = augmented_copies(x, 1.5, rng)
+    second, idx_second = augmented_copies(x, 1.5, rng)
+    assert first.shape == (20, PATCH_SIZE, PATCH_SIZE) and first.dtype == np.uint8
+    assert len(set(idx_first.tolist())) == 20  # half of the patches, none twice
+    assert not np.array_equal(first, second) or not np.array_equal(idx_first, idx_second)
+    none, idx_none = augmented_copies(x, 1.0, rng)
+    assert len(none) == 0 and len(idx_none) == 0
+
+
+def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path):
+    pytest.importorskip("torch")
+    import onnx
+
+    from whosthat.liveness.train_eyes import train_eyes
+
+    small = tmp_path / "cew_small"
+    for folder in CEW_FOLDERS:
+        (small / folder).mkdir(parents=True)
+        for f in sorted((cew / folder).glob("*.jpg"))[:60]:
+            (small / folder / f.name).symlink_to(f)
+    out = tmp_path / "models"
+    report = train_eyes(small, out, seed=0, epochs=1, width=4)
+
+    names = [v["name"] for v in report["variants"]]
+    assert names == ["x1", "x1.5", "x2", "ensemble of x1, x1.5, x2"]
+    n_train = report["split"]["train"]["patches"]
+    assert report["variants"][0]["train_size"] == n_train
+    assert report["variants"][2]["train_size"] == 2 * n_train
+    assert report["chosen"] in names
+    meta = {p.key: p.value for p in onnx.load(str(out / "eye_state.onnx")).metadata_props}
+    assert float(meta["whosthat_threshold"]) == pytest.approx(report["threshold"], abs=1e-3)
+    assert json.loads((out / "eye_state.json").read_text())["chosen"] == report["chosen"]
+    card = (out / "eye_state.md").read_text()
+    assert report["command"] in card and "--width 4" in report["command"]
