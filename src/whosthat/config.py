@@ -27,10 +27,13 @@ class Settings(BaseSettings):
     secret_key: str | None = None
 
     # Face pipeline.
-    detector: Literal["auto", "auto-unrefined", "mediapipe", "hog"] = "auto"
+    detector: Literal["auto", "auto-unrefined", "auto-upsample", "mediapipe", "hog"] = "auto"
     embedder: str = "dlib-resnet-v1"
-    # Mirror test-time augmentation doubles the embedding cost; see docs/benchmarks.md for what it buys.
-    flip_tta: bool = False
+    # Mirror test-time augmentation: average the descriptors of the chip and its mirror image. It costs
+    # a second forward pass (about 12 ms under onnxruntime) and was chosen on LFW View 1; see
+    # docs/benchmarks.md. Changing it (or the detector) keeps existing templates usable, but re-enrolling
+    # gives the best match scores.
+    flip_tta: bool = True
     # Override the embedder's calibrated match threshold (distance; lower = stricter).
     match_threshold: float | None = None
     # Decoding limits.

@@ -67,5 +67,7 @@ def test_central_choice_refuses_a_lone_face_far_from_the_centre(tmp_path, astron
     assert not central.found.any() and central.meta[0]["detector"] == "off-centre"
     # with a fallback box (what `eval lfw` does for such files) the file is embedded from that box
     box = (322.0, 150.0, 578.0, 450.0)
-    back = embed_files([photo], progress=False, mirrored=False, cache=cache, choose="central", fallback_box=box)
+    back = embed_files(
+        [photo], progress=False, mirrored=False, cache=cache, choose="central", fallback_box=box
+    )
     assert back.found.all() and back.meta[0]["detector"] == "fallback"

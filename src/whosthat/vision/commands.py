@@ -21,7 +21,7 @@ DetectorOpt = Annotated[
     str | None,
     typer.Option(
         "--detector",
-        help="auto (MediaPipe, HOG-refined boxes, HOG fallback), auto-unrefined, mediapipe or hog",
+        help="auto (MediaPipe, HOG-refined boxes, HOG fallback), auto-unrefined, auto-upsample, mediapipe or hog",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]

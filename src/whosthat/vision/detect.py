@@ -6,7 +6,8 @@
 - `hog`: dlib's HOG + linear SVM detector, slower, used as the fallback when MediaPipe finds nothing.
 - `auto` (the default pipeline's choice): MediaPipe, each box refined by HOG on a crop around it
   (HOG's box where HOG agrees), and HOG on the whole image if MediaPipe found no face.
-- `auto-unrefined`: the same without the refinement (MediaPipe's mapped boxes as they are).
+- `auto-unrefined`: the same without the refinement (MediaPipe's mapped boxes as they are);
+  `auto-upsample`: refinement at HOG's upsample 1 instead of a 100 px face (slower, no more accurate).
 
 Boxes are (left, top, right, bottom) in pixels, floats, and may extend past the image border.
 """
@@ -140,26 +141,39 @@ class AutoDetector:
     """MediaPipe first (fast, finds small and turned faces); dlib HOG when it finds nothing.
 
     `refine=True` (the default pipeline) also re-detects each MediaPipe face with HOG on a small crop
-    around it and, where HOG agrees (IoU >= `min_iou` with the mapped box), uses HOG's box: dlib's
+    around it (resized so the face is about `face_px` wide, scanned at upsample 0; `face_px=None`: at
+    upsample 1, slower) and, where HOG agrees (IoU >= `min_iou` with the mapped box), uses HOG's box: dlib's
     5-point predictor was trained on HOG boxes, and on LFW HOG's own boxes beat the mapped MediaPipe
     boxes (docs/benchmarks.md). Where HOG does not find the face (turned, small, dark) the mapped
     MediaPipe box stays, so refinement never loses a face.
     """
 
-    def __init__(self, refine: bool = True, min_iou: float = 0.4):
+    def __init__(self, refine: bool = True, face_px: int | None = 100, min_iou: float = 0.4):
         self.primary = get_detector("mediapipe")
         self._hog: HogDetector | None = None
+        self._hog_small: HogDetector | None = None
         self.refine = refine
+        self.face_px = face_px
         self.min_iou = min_iou
-        self.name = "auto" if refine else "auto-unrefined"
-        # The cache key of the unrefined variant is the old "auto" key: its cached embeddings stay valid.
-        self.cache_key = "auto+hog-refine" if refine else "auto"
+        if not refine:
+            # The cache key is the one "auto" had before refinement: its cached embeddings stay valid.
+            self.name, self.cache_key = "auto-unrefined", "auto"
+        elif face_px:
+            self.name, self.cache_key = "auto", f"auto+hog-refine-{face_px}"
+        else:
+            self.name, self.cache_key = "auto-upsample", "auto+hog-refine"
 
     @property
     def hog(self) -> HogDetector:
         if self._hog is None:
             self._hog = get_detector("hog")
         return self._hog
+
+    @property
+    def hog_small(self) -> HogDetector:
+        if self._hog_small is None:
+            self._hog_small = HogDetector(upsample=0)
+        return self._hog_small
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         found = self.primary.detect(rgb)
@@ -182,13 +196,21 @@ class AutoDetector:
         if x1 - x0 < 16 or y1 - y0 < 16:
             return detection
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-        # HOG's window is 80 px at upsample 0, 40 px at upsample 1: upsample small and medium faces as
-        # a whole-image HOG run would (upsample 1), and shrink large ones to about 150 px first.
         scale = 1.0
-        if size > 150:
-            scale = 150.0 / size
-            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        hits = self.hog.detect(crop)
+        if self.face_px:
+            # Resize so the face is about `face_px` wide and scan at upsample 0 (80 px window): a crop of
+            # about 2 x face_px squared, far fewer pixels than upsampling.
+            scale = self.face_px / size
+            interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=interpolation)
+            hits = self.hog_small.detect(crop)
+        else:
+            # HOG's window is 80 px at upsample 0, 40 px at upsample 1: upsample small and medium faces
+            # as a whole-image HOG run would (upsample 1), and shrink large ones to about 150 px first.
+            if size > 150:
+                scale = 150.0 / size
+                crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            hits = self.hog.detect(crop)
         best, best_iou = None, self.min_iou
         for hit in hits:
             box = (
@@ -251,6 +273,8 @@ DETECTORS = {
     "auto": AutoDetector,
     # MediaPipe's mapped boxes without HOG refinement (the default before refinement was measured).
     "auto-unrefined": lambda: AutoDetector(refine=False),
+    # Refinement by HOG at upsample 1 on the crop (as a whole-image HOG run would): 3-4x slower, no better.
+    "auto-upsample": lambda: AutoDetector(face_px=None),
     "mediapipe": MediaPipeDetector,
     "hog": HogDetector,
     # MediaPipe boxes as they come, not mapped onto dlib's convention: for the ablation in docs/benchmarks.md.
@@ -260,8 +284,8 @@ DETECTORS = {
 
 @cache
 def get_detector(name: str = "auto"):
-    """A shared detector instance by name: "auto" (default), "auto-unrefined", "mediapipe", "hog" or
-    "mediapipe-raw"."""
+    """A shared detector instance by name: "auto" (default), "auto-unrefined", "auto-upsample",
+    "mediapipe", "hog" or "mediapipe-raw"."""
     try:
         factory = DETECTORS[name]
     except KeyError:
