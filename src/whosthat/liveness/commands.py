@@ -51,6 +51,12 @@ def train_eyes_command(
     epochs: Annotated[int, typer.Option(min=1, max=500)] = 20,
     width: Annotated[int, typer.Option(min=4, max=64, help="channels of the first conv layer")] = 16,
     threads: Annotated[int, typer.Option(min=1, max=8, help="torch CPU threads")] = 1,
+    augment: Annotated[
+        str,
+        typer.Option(
+            help="fixed: one draw of augmented copies (the seed's); online: fresh copies every epoch"
+        ),
+    ] = "fixed",
 ) -> None:
     """Train the eye-state CNN on CEW-layout patches; x1 / x1.5 / x2 augmentation compared; ONNX export."""
     _need_folder(data)
@@ -59,7 +65,9 @@ def train_eyes_command(
     from whosthat.liveness.train_eyes import train_eyes
 
     out = out or get_settings().home / "models"
-    report = train_eyes(data, out, seed=seed, epochs=epochs, width=width, threads=threads)
+    if augment not in ("fixed", "online"):
+        raise BadInputError(f"--augment must be fixed or online, not {augment}")
+    report = train_eyes(data, out, seed=seed, epochs=epochs, width=width, threads=threads, augment=augment)
     _echo_json(
         {k: report[k] for k in ("chosen", "threshold", "onnx", "split")}
         | {

@@ -291,13 +291,18 @@ def train_eyes(
     epochs: int = 20,
     width: int = 16,
     threads: int = 1,
+    augment: str = "fixed",
     factors: tuple[float, ...] = (1.0, 1.5, 2.0),
 ) -> dict:
     import torch
 
+    if augment not in ("fixed", "online"):
+        raise ValueError(f"augment must be fixed or online, not {augment!r}")
     t0 = time.time()
-    # One thread by default: on a shared 2-core machine, two OpenMP threads that spin-wait for each
-    # other when the other core is busy made training ~10x slower than one thread (37 min vs minutes).
+    # One thread by default: on a shared 2-core machine two torch threads wait on each other whenever
+    # the other core is busy. Measured: the x1 model (20 epochs, 2 threads) took 274 s beside another CPU
+    # job, the x1.5 model (1.5x the work) 42 s once that job had ended; the whole run once took 37 min.
+    # The thread count changes float rounding, so `--threads` is part of the reproduce command.
     torch.set_num_threads(threads)
     x, y, groups, _paths = load_cew(data)
     split = split_groups(groups, seed)
@@ -316,7 +321,13 @@ def train_eyes(
     variants = []
     for factor in factors:
         t1 = time.time()
-        model, history = train_one(xtr, ytr, xva, yva, factor=factor, seed=seed, epochs=epochs, width=width)
+        if augment == "fixed":  # the seed's recipe: one draw of copies, the same in every epoch
+            xa, ya = augmented_training_set(xtr, ytr, factor, seed)
+            model, history = train_one(xa, ya, xva, yva, factor=1.0, seed=seed, epochs=epochs, width=width)
+        else:
+            model, history = train_one(
+                xtr, ytr, xva, yva, factor=factor, seed=seed, epochs=epochs, width=width
+            )
         val = metrics(predict(model, xva), yva)
         train_size = len(xtr) + int(round((factor - 1.0) * len(xtr)))
         _log(
@@ -378,11 +389,15 @@ def train_eyes(
     export_onnx(model, onnx_path, meta)
     shown = _data_as_env(data)
     report = {
-        "command": f"whosthat train eyes --data {shown} --seed {seed} --epochs {epochs} --width {width}",
+        "command": (
+            f"whosthat train eyes --data {shown} --seed {seed} --epochs {epochs} --width {width} "
+            f"--augment {augment} --threads {threads}"
+        ),
         "data": shown,
         "seed": seed,
         "epochs": epochs,
         "width": width,
+        "augment": augment,
         "threads": threads,
         "split": counts,
         "split_rule": "by face: both eyes of one face, all faces of one CEW photo, all photos of one LFW person",
@@ -436,6 +451,11 @@ def write_card(report: dict, path: Path) -> None:
     )
     s = report["split"]
     w = report["width"]
+    drawn = (
+        "The copies are drawn afresh every epoch (from the seed), so the network never sees the same copy twice."
+        if report["augment"] == "online"
+        else "The copies are drawn once (from the seed) and are the same in every epoch (`--augment fixed`)."
+    )
     minutes = ", ".join(
         f"{v['name']} {v['seconds'] / 60:.0f} min" for v in report["variants"] if v["seconds"]
     )
@@ -465,9 +485,8 @@ fused with the eye aspect ratio from the MediaPipe face mesh.
 
 Every epoch sees the original training patches plus augmented copies of none (x1), half (x1.5) or all
 (x2) of them: mirror flip, +-12 deg rotation, 0.88-1.15 scale, +-2 px shift, gamma/contrast/brightness
-change, sometimes blur or sensor noise. The copies are drawn afresh every epoch (from the seed), so the
-network never sees the same copy twice. Candidates above {MAX_PARAMETERS:,} parameters (about 1 ms per
-patch on one core) are reported but not shipped.
+change, sometimes blur or sensor noise. {drawn} Candidates above {MAX_PARAMETERS:,} parameters (about
+1 ms per patch on one core) are reported but not shipped.
 
 | training set | patches per epoch | best epoch | parameters | val accuracy | val AUC | test accuracy | test AUC |
 |---|---|---|---|---|---|---|---|
