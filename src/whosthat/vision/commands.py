@@ -527,4 +527,4 @@ def bench_command(
     for k in stages:
         typer.echo(f"{k:<10} {report['median_ms'][k]:>10.2f} {report['p90_ms'][k]:>9.2f}")
     typer.echo("1:N exact search, top-1: " + ", ".join(f"{k:,}: {v:.2f} ms" for k, v in search.items()))
-    typer.echo(f"throughput: {report['throughput_faces_per_s']} faces/s on one core")
+    typer.echo(f"throughput: {report['throughput_faces_per_s']} faces/s, one frame at a time")
