@@ -55,7 +55,8 @@ def test_online_augmentation_draws_fresh_copies_of_the_requested_share():
     assert len(none) == 0 and len(idx_none) == 0
 
 
-def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path):
+@pytest.mark.parametrize("augment", ["fixed", "online"])
+def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path, augment):
     pytest.importorskip("torch")
     import onnx
 
@@ -67,7 +68,7 @@ def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path):
         for f in sorted((cew / folder).glob("*.jpg"))[:60]:
             (small / folder / f.name).symlink_to(f)
     out = tmp_path / "models"
-    report = train_eyes(small, out, seed=0, epochs=1, width=4)
+    report = train_eyes(small, out, seed=0, epochs=1, width=4, augment=augment)
 
     names = [v["name"] for v in report["variants"]]
     assert names == ["x1", "x1.5", "x2", "ensemble of x1, x1.5, x2"]
@@ -79,4 +80,5 @@ def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path):
     assert float(meta["whosthat_threshold"]) == pytest.approx(report["threshold"], abs=1e-3)
     assert json.loads((out / "eye_state.json").read_text())["chosen"] == report["chosen"]
     card = (out / "eye_state.md").read_text()
-    assert report["command"] in card and "--width 4" in report["command"]
+    assert report["command"] in card and f"--width 4 --augment {augment}" in report["command"]
+    assert ("drawn afresh every epoch" in card) == (augment == "online")
