@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from whosthat.research import lfw
+from whosthat.vision import lfw
 
 
 def test_view2_folds_are_people_disjoint_and_pairs_stay_in_their_fold(lfw_root):

@@ -91,8 +91,8 @@ def prepare_command(
     ] = None,
 ) -> None:
     """Prepare LFW once: dlib descriptors (through the shared embedding cache) and aligned crops, under $WHOSTHAT_HOME/cache/research."""
-    from whosthat.research import lfw
     from whosthat.research.prepare import embed_lfw_stages, prepare_lfw_crops, prepare_lfw_features
+    from whosthat.vision import lfw
 
     if kind not in ("rotation", "simple"):
         raise BadInputError("--kind must be rotation or simple")
@@ -144,9 +144,9 @@ def _train(
     seed: int,
     as_json: bool,
 ) -> None:
-    from whosthat.research import lfw
     from whosthat.research.backbones import BACKBONES
     from whosthat.research.train import TrainConfig, train_folds
+    from whosthat.vision import lfw
 
     if backbone not in BACKBONES:
         raise BadInputError(f"unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}")
@@ -295,8 +295,8 @@ def eval_baseline_command(
     as_json: JsonOpt = False,
 ) -> None:
     """The plain dlib descriptors under the research protocol (same folds, thresholds and metrics as `whosthat train`)."""
-    from whosthat.research import lfw
     from whosthat.research.train import baseline_folds
+    from whosthat.vision import lfw
 
     report = baseline_folds(lfw.lfw_root(data), _folds(test_fold), features, normalise)
     s = report["summary"]
@@ -337,8 +337,8 @@ def tune_command(
     """Optuna search of a method's settings: objective = accuracy on --val-fold pairs; --test-fold is never used.
     Several machines can share one study through the same --storage URL."""
     from whosthat.config import get_settings
-    from whosthat.research import lfw
     from whosthat.research.tuning import tune
+    from whosthat.vision import lfw
 
     if method not in METHOD_NAMES:
         raise BadInputError(f"unknown method {method!r}; choose one of {', '.join(METHOD_NAMES)}")

@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from whosthat.errors import BadInputError
-from whosthat.research import lfw
+from whosthat.vision import lfw
 
 
 @dataclass

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from whosthat.research import lfw
 from whosthat.research.data import ArraySource
+from whosthat.vision import lfw
 
 
 def research_cache_dir() -> Path:

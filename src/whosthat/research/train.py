@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from whosthat.research import lfw
 from whosthat.research.data import ArraySource, LFWDataModule
 from whosthat.research.evaluation import (
     batch_recall_at_k,
@@ -28,6 +27,7 @@ from whosthat.research.evaluation import (
     plot_training_curves,
     recall_at_k,
 )
+from whosthat.vision import lfw
 
 DEFAULT_DIMS = {"dlib_features": 128, "small_cnn": 128, "inception_resnet_v1": 512, "bn_inception": 512}
 

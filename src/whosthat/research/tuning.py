@@ -48,9 +48,9 @@ def validation_score(module, source, root: Path, val_fold: int) -> tuple[float, 
     """(best-threshold accuracy, AUC) on the pairs of `val_fold`."""
     import numpy as np
 
-    from whosthat.research import lfw
     from whosthat.research.evaluation import best_threshold, pair_distances, roc_points
     from whosthat.research.train import embed_source
+    from whosthat.vision import lfw
 
     emb = embed_source(module, source)
     index = source.index()

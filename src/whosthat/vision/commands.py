@@ -168,18 +168,6 @@ def verify_command(
     raise typer.Exit(0 if same else 1)
 
 
-def _lfw_root(data: Path) -> tuple[Path, Path]:
-    """(pairs.txt, image root) from a folder that is either LFW itself or the WHOSTHAT_DATA root."""
-    for base in (data, data / "lfw"):
-        pairs = base / "pairs.txt"
-        if pairs.exists():
-            for name in ("lfw-deepfunneled", "lfw_funneled", "lfw"):
-                if (base / name).is_dir():
-                    return pairs, base / name
-            raise BadInputError(f"{base} has pairs.txt but no lfw-deepfunneled/ (or lfw/) image folder")
-    raise BadInputError(f"{data} is not an LFW folder: pairs.txt not found there or in {data}/lfw")
-
-
 @eval_app.command("lfw")
 def eval_lfw_command(
     data: Annotated[Path, typer.Option("--data", help="LFW folder (pairs.txt + lfw-deepfunneled/)")],
@@ -208,31 +196,24 @@ def eval_lfw_command(
     """LFW View 2, official 10-fold protocol: accuracy (threshold from 9 folds), AUC, TAR@FAR, ROC plot.
     `--view 1` evaluates on LFW's development split instead, for choosing settings."""
     from whosthat.config import get_settings
+    from whosthat.vision import lfw
     from whosthat.vision.cache import embed_files
     from whosthat.vision.embedders import DEFAULT_EMBEDDER
-    from whosthat.vision.evaluation import (
-        dev_split_accuracy,
-        lfw_image_path,
-        plot_roc,
-        read_pairs,
-        roc_metrics,
-        ten_fold_accuracy,
-    )
+    from whosthat.vision.evaluation import dev_split_accuracy, plot_roc, roc_metrics, ten_fold_accuracy
 
     settings = get_settings()
     model = model or settings.embedder or DEFAULT_EMBEDDER
     detector = detector or settings.detector
     flip = settings.flip_tta if flip is None else flip
-    pairs_file, root = _lfw_root(data)
+    lfw_dir = lfw.lfw_root(data)
+    root = lfw_dir / lfw.IMAGES_DIR
     if view == 1:
         pairs = []
         for fold, name in enumerate(("pairsDevTrain.txt", "pairsDevTest.txt")):
-            if not (pairs_file.parent / name).exists():
-                raise BadInputError(f"View 1 needs {name} next to {pairs_file}")
-            pairs += [replace(p, fold=fold) for p in read_pairs(pairs_file.parent / name)]
+            pairs += [replace(p, fold=fold) for p in lfw.read_pairs(lfw_dir, name)]
     else:
-        pairs = [p for p in read_pairs(pairs_file) if p.fold < limit_folds]
-    files = sorted({lfw_image_path(root, *x) for p in pairs for x in (p.a, p.b)})
+        pairs = [p for p in lfw.read_pairs(lfw_dir, "pairs.txt") if p.fold < limit_folds]
+    files = sorted({root / x for p in pairs for x in (p.path_a, p.path_b)})
     missing = [f for f in files if not f.exists()]
     if missing:
         raise BadInputError(f"{len(missing)} images named in pairs.txt are missing, e.g. {missing[0]}")
@@ -271,8 +252,8 @@ def eval_lfw_command(
             )
     seconds = time.time() - t0
     index = {f: i for i, f in enumerate(files)}
-    ia = np.array([index[lfw_image_path(root, *p.a)] for p in pairs])
-    ib = np.array([index[lfw_image_path(root, *p.b)] for p in pairs])
+    ia = np.array([index[root / p.path_a] for p in pairs])
+    ib = np.array([index[root / p.path_b] for p in pairs])
     same = np.array([p.same for p in pairs])
     folds = np.array([p.fold for p in pairs])
     sources: dict[str, int] = {}
@@ -360,12 +341,13 @@ def calibrate_boxes_command(
     seed: int = 0,
 ) -> None:
     """Fit the MediaPipe -> dlib box mapping on LFW images that no pairs.txt pair uses."""
+    from whosthat.vision import lfw
     from whosthat.vision.detect import CALIBRATION_FILE, HogDetector, MediaPipeDetector
-    from whosthat.vision.evaluation import lfw_image_path, read_pairs
     from whosthat.vision.image import decode_image
 
-    pairs_file, root = _lfw_root(data)
-    used = {lfw_image_path(root, *x) for p in read_pairs(pairs_file) for x in (p.a, p.b)}
+    lfw_dir = lfw.lfw_root(data)
+    root = lfw_dir / lfw.IMAGES_DIR
+    used = {root / x for p in lfw.read_pairs(lfw_dir, "pairs.txt") for x in (p.path_a, p.path_b)}
     pool = sorted(set(root.glob("*/*.jpg")) - used)
     rng = np.random.default_rng(seed)
     chosen = [pool[i] for i in rng.choice(len(pool), size=min(images, len(pool)), replace=False)]

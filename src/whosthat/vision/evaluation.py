@@ -8,52 +8,9 @@ pairsDevTest) is LFW's split for choosing settings before View 2 is looked at.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from whosthat.errors import BadInputError
-
-
-@dataclass
-class Pair:
-    fold: int
-    a: tuple[str, int]
-    b: tuple[str, int]
-    same: bool
-
-
-def read_pairs(pairs_file: Path) -> list[Pair]:
-    """Parse LFW's pairs.txt (View 2) or pairsDevTest/pairsDevTrain (View 1, one fold)."""
-    try:
-        lines = [ln.split() for ln in Path(pairs_file).read_text().splitlines() if ln.strip()]
-    except OSError as exc:
-        raise BadInputError(f"cannot read {pairs_file}: {exc.strerror}") from None
-    header = lines[0]
-    if len(header) == 2:
-        folds, per = int(header[0]), int(header[1])
-    elif len(header) == 1:
-        folds, per = 1, int(header[0])
-    else:
-        raise BadInputError(f"{pairs_file}: first line must be '<folds> <pairs per class>'")
-    body = lines[1:]
-    if len(body) != folds * per * 2:
-        raise BadInputError(f"{pairs_file}: expected {folds * per * 2} pairs, found {len(body)}")
-    pairs = []
-    for i, parts in enumerate(body):
-        fold = i // (2 * per)
-        if len(parts) == 3:
-            pairs.append(Pair(fold, (parts[0], int(parts[1])), (parts[0], int(parts[2])), True))
-        elif len(parts) == 4:
-            pairs.append(Pair(fold, (parts[0], int(parts[1])), (parts[2], int(parts[3])), False))
-        else:
-            raise BadInputError(f"{pairs_file}: line {i + 2} is not a pair: {' '.join(parts)}")
-    return pairs
-
-
-def lfw_image_path(root: Path, name: str, number: int) -> Path:
-    return root / name / f"{name}_{number:04d}.jpg"
 
 
 def best_threshold_with_accuracy(distances: np.ndarray, same: np.ndarray) -> tuple[float, float]:

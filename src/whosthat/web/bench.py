@@ -28,15 +28,6 @@ import numpy as np
 PROBE_PERSON = "Colin_Powell"  # photos 1-3 pass the enrollment quality rules
 
 
-def _lfw_root(data: Path | None) -> Path:
-    from whosthat.errors import BadInputError
-
-    root = Path(data or os.environ.get("WHOSTHAT_DATA") or "") / "lfw" / "lfw-deepfunneled"
-    if not root.is_dir():
-        raise BadInputError(f"LFW not found under {root}: pass --data or set WHOSTHAT_DATA")
-    return root
-
-
 def _canvas_jpeg(path: Path) -> bytes:
     from PIL import Image
 
@@ -68,7 +59,9 @@ def run_identify_bench(
     from whosthat.web.services import Services
 
     base = get_settings()
-    root = _lfw_root(data or base.data)
+    from whosthat.vision import lfw
+
+    root = lfw.lfw_root(data or base.data) / lfw.IMAGES_DIR
     probe_dir = root / PROBE_PERSON
     enrol_paths = [probe_dir / f"{PROBE_PERSON}_{i:04d}.jpg" for i in (1, 2)]
     probe_bytes = Path(image).read_bytes() if image else _canvas_jpeg(probe_dir / f"{PROBE_PERSON}_0003.jpg")

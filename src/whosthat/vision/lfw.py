@@ -6,7 +6,8 @@ the same number. So "train on nine folds, test on the tenth" means: train on the
 in `people.txt` folds != k, report accuracy on the pairs of fold k, choose any threshold on the pairs
 of the other nine folds.
 
-Nothing here imports torch, so the serving side and the GPU script can both use it.
+The one LFW reader of the project: `whosthat eval lfw`, `whosthat calibrate-boxes`, `whosthat bench
+identify` and the research block all use it. Nothing here imports torch, so the GPU script can too.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ def lfw_root(data: str | Path | None = None) -> Path:
     if (root / "lfw" / IMAGES_DIR).is_dir():
         root = root / "lfw"
     if not (root / IMAGES_DIR).is_dir():
-        raise BadInputError(f"no LFW images under {root} (expected {IMAGES_DIR}/NAME/NAME_0001.jpg)")
+        raise BadInputError(
+            f"{root} is not an LFW folder: expected {IMAGES_DIR}/NAME/NAME_0001.jpg and pairs.txt there or in {root}/lfw"
+        )
     return root
 
 
