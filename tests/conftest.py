@@ -46,6 +46,24 @@ def lfw_root(data_root) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def cew(data_root) -> Path:
+    """The CEW eye patches (openLeftEyes, closedLeftEyes, ...)."""
+    root = data_root / "cew_eyes"
+    if not root.is_dir():
+        pytest.skip(f"CEW eye patches not found under {root}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def nuaa(data_root) -> Path:
+    """NUAA Photograph Imposter Database (ClientRaw, ImposterRaw and the lists)."""
+    root = data_root / "nuaa"
+    if not root.is_dir():
+        pytest.skip(f"NUAA not found under {root}")
+    return root
+
+
 def lfw_image(lfw_root: Path, name: str, number: int) -> Path:
     return lfw_root / name / f"{name}_{number:04d}.jpg"
 

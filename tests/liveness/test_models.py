@@ -40,14 +40,6 @@ def test_model_is_shipped_small_with_card_and_threshold(path, kind):
     assert card.is_file() and "whosthat train" in card.read_text()
 
 
-@pytest.fixture(scope="module")
-def cew(data_root) -> Path:
-    root = data_root / "cew_eyes"
-    if not root.is_dir():
-        pytest.skip(f"CEW eye patches not found under {root}")
-    return root
-
-
 def _some(cew: Path, folder: str, n: int) -> list[Path]:
     return sorted((cew / folder).glob("*.jpg"))[:n]
 
@@ -114,14 +106,6 @@ def test_mesh_eye_patches_of_real_faces_read_open_and_closed(lfw_root):
             p_closed = clf.closed_prob(a_closed.eye_patches)
             assert p_open.max() < clf.threshold < p_closed.min(), (name, p_open, p_closed)
             assert a_closed.ear < 0.6 * a_open.ear
-
-
-@pytest.fixture(scope="module")
-def nuaa(data_root) -> Path:
-    root = data_root / "nuaa"
-    if not root.is_dir():
-        pytest.skip(f"NUAA not found under {root}")
-    return root
 
 
 def test_pad_cli_scores_live_and_printed_faces(nuaa):

@@ -4,21 +4,12 @@ on real CEW patches that writes the ONNX file, its report and its card."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from whosthat.liveness.eyes import CEW_FOLDERS, PATCH_SIZE, list_cew
 from whosthat.liveness.train_eyes import augmented_copies, group_of, split_groups
-
-
-@pytest.fixture(scope="module")
-def cew(data_root) -> Path:
-    root = data_root / "cew_eyes"
-    if not root.is_dir():
-        pytest.skip(f"CEW eye patches not found under {root}")
-    return root
 
 
 def test_split_keeps_both_eyes_of_a_face_and_all_faces_of_a_photo_together(cew):
