@@ -38,30 +38,29 @@ def data_root() -> Path:
     return root
 
 
+def _dataset(data_root: Path, relative: str, what: str) -> Path:
+    root = data_root / relative
+    if not root.is_dir():
+        pytest.skip(f"{what} not found under {root}")
+    return root
+
+
 @pytest.fixture(scope="session")
 def lfw_root(data_root) -> Path:
-    root = data_root / "lfw" / "lfw-deepfunneled"
-    if not root.is_dir():
-        pytest.skip(f"LFW images not found under {root}")
-    return root
+    """LFW's deep-funneled images (NAME/NAME_0001.jpg)."""
+    return _dataset(data_root, "lfw/lfw-deepfunneled", "LFW images")
 
 
 @pytest.fixture(scope="session")
 def cew(data_root) -> Path:
     """The CEW eye patches (openLeftEyes, closedLeftEyes, ...)."""
-    root = data_root / "cew_eyes"
-    if not root.is_dir():
-        pytest.skip(f"CEW eye patches not found under {root}")
-    return root
+    return _dataset(data_root, "cew_eyes", "CEW eye patches")
 
 
 @pytest.fixture(scope="session")
 def nuaa(data_root) -> Path:
     """NUAA Photograph Imposter Database (ClientRaw, ImposterRaw and the lists)."""
-    root = data_root / "nuaa"
-    if not root.is_dir():
-        pytest.skip(f"NUAA not found under {root}")
-    return root
+    return _dataset(data_root, "nuaa", "NUAA")
 
 
 def lfw_image(lfw_root: Path, name: str, number: int) -> Path:
