@@ -1,7 +1,7 @@
 """Prepare LFW once for training: frozen dlib descriptors and aligned crops, cached under $WHOSTHAT_HOME/cache/research.
 
-- `embed_lfw_stages` / `collect_lfw_features`: every LFW image through the serving pipeline (detector
-  "auto", dlib 5-point, dlib chip, dlib ResNet), through the on-disk embedding cache shared with
+- `embed_lfw_stages` / `collect_lfw_features`: every LFW image through the face pipeline (detector
+  `RESEARCH_DETECTOR`, dlib 5-point, dlib chip, dlib ResNet), through the on-disk embedding cache shared with
   `whosthat eval lfw`, most useful images first. The .npz holds `data` = `plain` = the plain chip's
   descriptor (what serving computes; flip test-time augmentation is off by default) and `flipped`
   (the mirrored chip's, where known) for augmentation. `prepare_lfw_features` does the same for a
@@ -19,6 +19,11 @@ import numpy as np
 
 from whosthat.research.data import ArraySource
 from whosthat.vision import lfw
+
+# The detector the research results in docs/research.md were computed with (MediaPipe's mapped boxes,
+# what serving used then); serving has since moved to "auto" (HOG-refined boxes). Pinned so that the
+# documented research numbers reproduce; moving research to "auto" means recomputing them.
+RESEARCH_DETECTOR = "auto-unrefined"
 
 
 def research_cache_dir() -> Path:
@@ -72,7 +77,7 @@ def priority_order(root: Path, test_fold: int = 9, cap: int = 10) -> list[list[s
 
 def embed_lfw_stages(
     root: Path,
-    detector: str = "auto",
+    detector: str = RESEARCH_DETECTOR,
     stages: tuple[int, ...] | None = None,
     cap: int = 10,
     out: Path | None = None,
@@ -128,7 +133,7 @@ def embed_lfw_stages(
     return path
 
 
-def collect_lfw_features(root: Path, out: Path | None = None, detector: str = "auto") -> Path:
+def collect_lfw_features(root: Path, out: Path | None = None, detector: str = RESEARCH_DETECTOR) -> Path:
     """Write the feature matrix of every LFW image whose plain-chip descriptor is in the shared embedding cache.
 
     Images not embedded yet get found=False (left out of training, counted as errors in pairs). Where
@@ -188,7 +193,7 @@ def collect_lfw_features(root: Path, out: Path | None = None, detector: str = "a
 def prepare_lfw_features(
     root: Path,
     out: Path | None = None,
-    detector: str = "auto",
+    detector: str = RESEARCH_DETECTOR,
     limit: int | None = None,
     paths: list[str] | None = None,
     progress: bool = True,
