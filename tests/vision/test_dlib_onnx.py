@@ -92,3 +92,18 @@ def test_a_file_that_is_not_the_network_is_refused(tmp_path):
     garbage.write_bytes(b"\x01\x05con_4" + bytes(64))
     with pytest.raises((DlibFormatError, ValueError)):
         read_dlib_resnet(garbage)
+
+
+def test_jittered_chips_are_small_seeded_perturbations_of_the_face(backends, astronaut):
+    from whosthat.vision.align import jitter_chips
+
+    onnx_backend, _ = backends
+    chip = _chips([astronaut])[0]
+    copies = jitter_chips(chip, 8)
+    assert copies.shape == (8, 150, 150, 3) and copies.dtype == np.uint8
+    assert np.array_equal(copies, jitter_chips(chip, 8))  # seeded: the cache stays valid
+    assert len({c.tobytes() for c in copies}) == 8  # each copy differs
+    plain = onnx_backend.embed(chip[None])[0]
+    distances = np.linalg.norm(onnx_backend.embed(copies) - plain, axis=1)
+    # the same face, only slightly moved: far inside the match threshold
+    assert distances.max() < 0.5 * onnx_backend.threshold

@@ -102,3 +102,32 @@ class FaceAlignTransform:
         )
         out[mask == 0] = 0
         return out
+
+
+def jitter_chips(chip: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """`count` randomly perturbed copies of a 150x150 dlib chip, as dlib's `jitter_image` makes them
+    (`compute_face_descriptor(..., num_jitters)`): the chip shrunk by 3 px a side, scaled by 1/0.97-1,
+    shifted by up to 2% of its size, rotated by up to 3 degrees, mirrored half of the time. Seeded, so
+    the same chip always gives the same copies. -> uint8[count, H, W, 3]"""
+    rng = np.random.default_rng(seed)
+    h, w = chip.shape[:2]
+    side = h - 6.0
+    centre = np.array([(w - 1) / 2, (h - 1) / 2])
+    out = np.empty((count, h, w, 3), np.uint8)
+    for i in range(count):
+        shift = rng.uniform(-0.02, 0.02, size=2) * side
+        box = side / rng.uniform(0.97, 0.99999)
+        angle = np.radians(rng.uniform(-3.0, 3.0))
+        scale = box / w
+        rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        # output pixel p -> input pixel: centre + shift + rot @ (p - centre)
+        matrix = np.hstack([rot, (centre + shift - rot @ centre)[:, None]])
+        copy = cv2.warpAffine(
+            chip,
+            matrix,
+            (w, h),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+        )
+        out[i] = copy[:, ::-1] if rng.random() > 0.5 else copy
+    return out

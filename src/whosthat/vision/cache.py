@@ -98,6 +98,7 @@ def embed_files(
     mirrored: bool = True,
     choose: str = "largest",
     max_offset: float = 0.2,
+    jitter: int = 0,
 ) -> FileEmbeddings:
     """Embed the dominant (largest) face of each file through the cache.
 
@@ -110,15 +111,24 @@ def embed_files(
     "central", a face whose centre is more than `max_offset` x the image's shorter side from the image
     centre is not the labelled person but a bystander (the detector missed the person): such a file is
     treated like one without a face (found=False, meta detector "off-centre").
+    jitter=N (> 0): plain[] is the mean descriptor of N jittered copies of the chip (dlib's
+    `num_jitters`, `vision.align.jitter_chips`, which mirror half of them); flipped[] is not computed.
     """
     from tqdm import tqdm
 
+    from whosthat.vision.align import jitter_chips
     from whosthat.vision.detect import Detection
     from whosthat.vision.image import decode_image
     from whosthat.vision.pipeline import FacePipeline
 
     pipe = FacePipeline(detector=detector, embedder=embedder, flip=False)
-    base = pipe.key + (f"|fallback={','.join(f'{v:.1f}' for v in fallback_box)}" if fallback_box else "")
+    if jitter:
+        mirrored = False
+    base = (
+        pipe.key
+        + (f"|jitter={jitter}" if jitter else "")
+        + (f"|fallback={','.join(f'{v:.1f}' for v in fallback_box)}" if fallback_box else "")
+    )
     key = base + (f"|central<{max_offset:g}" if choose == "central" else "")
     cache = cache or EmbeddingCache()
     n = len(paths)
@@ -185,6 +195,9 @@ def embed_files(
                     }
                     if plain_hit is not None:  # the plain descriptor is known: embed the mirror only
                         hit = (True, plain_hit[1], pipe.embedder.embed(chip[None, :, ::-1])[0], meta)
+                    elif jitter:
+                        vecs = pipe.embedder.embed(jitter_chips(chip, jitter))
+                        hit = (True, vecs.mean(axis=0), None, meta)
                     else:
                         vecs = pipe.embedder.embed(np.stack([chip, chip[:, ::-1]] if mirrored else [chip]))
                         hit = (True, vecs[0], vecs[1] if mirrored else None, meta)

@@ -191,6 +191,15 @@ def eval_lfw_command(
             "pairsDevTest (for choosing settings without looking at View 2)",
         ),
     ] = 2,
+    jitter: Annotated[
+        int,
+        typer.Option(
+            "--jitter",
+            min=0,
+            max=100,
+            help="average N jittered copies of each chip (dlib's num_jitters; replaces --flip; N x the cost)",
+        ),
+    ] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """LFW View 2, official 10-fold protocol: accuracy (threshold from 9 folds), AUC, TAR@FAR, ROC plot.
@@ -204,7 +213,7 @@ def eval_lfw_command(
     settings = get_settings()
     model = model or settings.embedder or DEFAULT_EMBEDDER
     detector = detector or settings.detector
-    flip = settings.flip_tta if flip is None else flip
+    flip = (settings.flip_tta if flip is None else flip) and not jitter
     lfw_dir = lfw.lfw_root(data)
     root = lfw_dir / lfw.IMAGES_DIR
     if view == 1:
@@ -220,7 +229,13 @@ def eval_lfw_command(
     t0 = time.time()
     # LFW's labelled person is the face at the centre of each crop; other faces are bystanders.
     emb = embed_files(
-        files, detector=detector, embedder=model, progress=True, mirrored=flip, choose="central"
+        files,
+        detector=detector,
+        embedder=model,
+        progress=True,
+        mirrored=flip,
+        choose="central",
+        jitter=jitter,
     )
     no_face = int((~emb.found).sum())
     off_centre = sum(m.get("detector") == "off-centre" for m in emb.meta)
@@ -239,6 +254,7 @@ def eval_lfw_command(
             progress=False,
             mirrored=flip,
             choose="central",
+            jitter=jitter,
         )
         idx = {f: i for i, f in enumerate(files)}
         for j, f in enumerate(lost):
@@ -269,12 +285,14 @@ def eval_lfw_command(
         else:
             r = ten_fold_accuracy(d, same, folds)
             roc = roc_metrics(d, same)
-        curves[f"{model}, {detector}{', flip' if use_flip else ''} (AUC {roc['auc']:.4f})"] = (
+        curves[
+            f"{model}, {detector}{', flip' if use_flip else ''}{f', jitter {jitter}' if jitter else ''} (AUC {roc['auc']:.4f})"
+        ] = (
             roc.pop("_fpr"),
             roc.pop("_tpr"),
         )
-        results["flip" if use_flip else "plain"] = {**r, **roc}
-    main = results["flip" if flip else "plain"]
+        results["flip" if use_flip else f"jitter {jitter}" if jitter else "plain"] = {**r, **roc}
+    main = results["flip" if flip else f"jitter {jitter}" if jitter else "plain"]
     report = {
         "protocol": "LFW View 1: threshold chosen on pairsDevTrain, accuracy and ROC on pairsDevTest"
         if view == 1
@@ -284,6 +302,7 @@ def eval_lfw_command(
         "model": model,
         "detector": detector,
         "flip": flip,
+        "jitter": jitter,
         "no_face_detected": no_face,
         "only_off_centre_face": off_centre,
         "no_face_handling": fallback_note,
