@@ -21,7 +21,6 @@ adds tensors of different shapes by zero-extending both to the larger one from t
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -293,8 +292,6 @@ def build_onnx(net: DlibResNet, opset: int = 17) -> bytes:
 
 
 @lru_cache(maxsize=1)
-def dlib_resnet_onnx() -> tuple[bytes, str]:
-    """(ONNX model bytes, sha256 of the source .dat) for the shipped dlib network, built once per process."""
-    path = dlib_model_path(DAT_FILE)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return build_onnx(read_dlib_resnet(path)), digest
+def dlib_resnet_onnx() -> bytes:
+    """ONNX model bytes of the shipped dlib network, built once per process."""
+    return build_onnx(read_dlib_resnet(dlib_model_path(DAT_FILE)))

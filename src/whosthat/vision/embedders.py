@@ -73,7 +73,7 @@ class DlibResNetEmbedder:
             from whosthat.vision.dlib_onnx import DlibFormatError, dlib_resnet_onnx
 
             try:
-                model_bytes, _digest = dlib_resnet_onnx()
+                model_bytes = dlib_resnet_onnx()
             except DlibFormatError as exc:
                 logger.warning("dlib ResNet not convertible to ONNX (%s); using dlib's own CPU code", exc)
                 backend = "dlib"
