@@ -143,25 +143,25 @@ def embed_files(
     for i, path in enumerate(paths):
         digest = file_digest(path)
         hit = cache.get(key, digest)
+        reusable_plain = None
         if hit is None and choose == "central":
             # Rows of the plain key (with a single face the choice makes no difference), and rows of the
-            # older "|central" key (before the off-centre rule), are reused when their face is central.
+            # older "|central" key (before the off-centre rule), are reused when their face is central;
+            # a plain-only one, where the mirror is wanted, still gives the plain descriptor.
             for k in (base, base + PLAIN_ONLY, base + "|central", base + "|central" + PLAIN_ONLY):
                 row = cache.get(k, digest)
-                if (
+                if not (
                     row is not None
                     and row[0]
                     and (row[3].get("faces", 1) <= 1 or k.startswith(base + "|central"))
-                    and (row[2] is not None or not mirrored)
                     and _central(row[3]["box"], row[3].get("image"), max_offset)
                 ):
+                    continue
+                if row[2] is not None or not mirrored:
                     hit = row
                     break
-        plain_hit = cache.get(key + PLAIN_ONLY, digest) if hit is None else None
-        if hit is None and plain_hit is None and choose == "central":
-            row = cache.get(base + "|central" + PLAIN_ONLY, digest)
-            if row is not None and row[0] and _central(row[3]["box"], row[3].get("image"), max_offset):
-                plain_hit = row
+                reusable_plain = reusable_plain or row
+        plain_hit = (cache.get(key + PLAIN_ONLY, digest) or reusable_plain) if hit is None else None
         if plain_hit is not None and (not mirrored or not plain_hit[0]):
             hit = plain_hit
         if hit is None:
