@@ -228,15 +228,8 @@ def eval_lfw_command(
         raise BadInputError(f"{len(missing)} images named in pairs.txt are missing, e.g. {missing[0]}")
     t0 = time.time()
     # LFW's labelled person is the face at the centre of each crop; other faces are bystanders.
-    emb = embed_files(
-        files,
-        detector=detector,
-        embedder=model,
-        progress=True,
-        mirrored=flip,
-        choose="central",
-        jitter=jitter,
-    )
+    options = dict(detector=detector, embedder=model, mirrored=flip, choose="central", jitter=jitter)
+    emb = embed_files(files, progress=True, **options)
     no_face = int((~emb.found).sum())
     off_centre = sum(m.get("detector") == "off-centre" for m in emb.meta)
     fallback_note = "none"
@@ -246,16 +239,7 @@ def eval_lfw_command(
         boxes = np.array([m["box"] for m, ok in zip(emb.meta, emb.found, strict=True) if ok])
         median_box = tuple(float(v) for v in np.median(boxes, axis=0))
         lost = [f for f, ok in zip(files, emb.found, strict=True) if not ok]
-        back = embed_files(
-            lost,
-            detector=detector,
-            embedder=model,
-            fallback_box=median_box,
-            progress=False,
-            mirrored=flip,
-            choose="central",
-            jitter=jitter,
-        )
+        back = embed_files(lost, fallback_box=median_box, progress=False, **options)
         idx = {f: i for i, f in enumerate(files)}
         for j, f in enumerate(lost):
             i = idx[f]
