@@ -51,15 +51,12 @@ def prepare_patches(patches: np.ndarray | list[np.ndarray]) -> np.ndarray:
 def load_onnx_model(path: str | Path, what: str, train_command: str):
     """(path, onnxruntime session on the CPU with one thread, input name, whosthat_* metadata) of a
     project-trained model; a clear BadInputError when the file is missing."""
-    import onnxruntime as ort
+    from whosthat.vision.embedders import onnx_session
 
     path = Path(path)
     if not path.is_file():
         raise BadInputError(f"{what} model not found: {path} (train one with `{train_command}`)")
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    session = onnx_session(path, threads=1)
     return path, session, session.get_inputs()[0].name, session.get_modelmeta().custom_metadata_map
 
 

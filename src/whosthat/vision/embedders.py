@@ -118,6 +118,7 @@ def onnx_session(model: bytes | str | Path, threads: int = 2):
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
