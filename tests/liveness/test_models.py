@@ -81,6 +81,7 @@ def test_eval_eyes_on_any_cew_layout_folder(cew, tmp_path):
     assert sum(c.values()) == 32
     assert report["accuracy"] == pytest.approx((c["true_open_pred_open"] + c["true_closed_pred_closed"]) / 32)
     assert report["accuracy"] >= 0.9 and report["auc"] >= 0.9
+    assert 16 <= report["faces"]["n"] <= 32 and 0.0 <= report["faces"]["accuracy"] <= 1.0
     assert (tmp_path / "report" / "report.json").is_file() and (tmp_path / "report" / "roc.png").is_file()
 
 

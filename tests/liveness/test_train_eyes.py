@@ -46,11 +46,25 @@ def test_online_augmentation_draws_fresh_copies_of_the_requested_share():
     assert len(none) == 0 and len(idx_none) == 0
 
 
-@pytest.mark.parametrize("augment", ["fixed", "online"])
-def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path, augment):
+def test_metrics_per_face_average_the_eyes_of_a_face_like_the_kiosk():
+    from whosthat.liveness.train_eyes import metrics
+
+    prob = np.array([0.9, 0.2, 0.3, 0.4, 0.8, 0.1])
+    y = np.array([1, 1, 0, 0, 1, 0])
+    faces = ["a", "a", "b", "b", "c", "d"]  # a: one eye wrong, the mean (0.55) right; d: one eye only
+    m = metrics(prob, y, 0.5, faces=faces)
+    assert m["accuracy"] == pytest.approx(5 / 6)
+    assert m["confusion"]["true_closed_pred_open"] == 1
+    assert m["faces"] == {"n": 4, "both_eyes": 2, "accuracy": 1.0, "errors": 0}
+    assert metrics(prob, y, 0.6, faces=faces)["faces"]["errors"] == 1  # a: 0.55 < 0.6
+
+
+@pytest.mark.parametrize(("augment", "members", "jobs"), [("fixed", 0, 1), ("online", 2, 2)])
+def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path, augment, members, jobs):
     pytest.importorskip("torch")
     import onnx
 
+    from whosthat.liveness.eyes import EyeStateClassifier
     from whosthat.liveness.train_eyes import train_eyes
 
     small = tmp_path / "cew_small"
@@ -59,17 +73,39 @@ def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path, aug
         for f in sorted((cew / folder).glob("*.jpg"))[:60]:
             (small / folder / f.name).symlink_to(f)
     out = tmp_path / "models"
-    report = train_eyes(small, out, seed=0, epochs=1, width=4, augment=augment)
+    report = train_eyes(
+        small, out, seed=0, epochs=1, width=4, augment=augment, members=members, jobs=jobs, head="fc", ema=0.9
+    )
 
     names = [v["name"] for v in report["variants"]]
-    assert names == ["x1", "x1.5", "x2", "ensemble of x1, x1.5, x2"]
+    factors = ["x1", "x1.5", "x2"]
+    assert names == (factors + ["ensemble of x1, x1.5, x2"] if not members else factors)
     n_train = report["split"]["train"]["patches"]
     assert report["variants"][0]["train_size"] == n_train
     assert report["variants"][2]["train_size"] == 2 * n_train
     assert report["chosen"] in names
+    final = report["final"]
+    if members:
+        n_trainval = n_train + report["split"]["validation"]["patches"]
+        assert final["name"] == f"2 x {report['chosen']} on train+validation"
+        assert final["train_size"] == round(final["factor"] * n_trainval)
+        assert final["parameters"] == 2 * report["variants"][0]["parameters"]
+        assert report["threshold"] == 0.5
+    assert final["test"]["n"] == report["split"]["test"]["patches"]
+    assert final["test"]["faces"]["n"] * 2 == final["test"]["n"]  # every face has both eyes here
     meta = {p.key: p.value for p in onnx.load(str(out / "eye_state.onnx")).metadata_props}
     assert float(meta["whosthat_threshold"]) == pytest.approx(report["threshold"], abs=1e-3)
     assert json.loads((out / "eye_state.json").read_text())["chosen"] == report["chosen"]
     card = (out / "eye_state.md").read_text()
     assert report["command"] in card and f"--width 4 --augment {augment}" in report["command"]
+    assert f"--members {members}" in report["command"] and "--head fc" in report["command"]
     assert ("drawn afresh every epoch" in card) == (augment == "online")
+    assert f"{final['test']['faces']['accuracy']:.4f}" in card
+    # the exported file is what serving loads, and it scores the test patches as the report says
+    from whosthat.liveness.train_eyes import load_cew, metrics
+
+    clf = EyeStateClassifier(out / "eye_state.onnx")
+    x, y, groups, _faces = load_cew(small)
+    test = split_groups(groups, seed=0) == 2
+    served = metrics(clf.closed_prob(list(x[test])), y[test], clf.threshold)
+    assert served["accuracy"] == pytest.approx(final["test"]["accuracy"], abs=1.01 / test.sum())

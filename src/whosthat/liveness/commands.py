@@ -57,6 +57,23 @@ def train_eyes_command(
             help="fixed: one draw of augmented copies (the seed's); online: fresh copies every epoch"
         ),
     ] = "fixed",
+    head: Annotated[
+        str, typer.Option(help="gap: global average pool; fc: one unit on the whole last feature map")
+    ] = "gap",
+    smoothing: Annotated[float, typer.Option(min=0.0, max=0.5, help="label smoothing")] = 0.0,
+    ema: Annotated[
+        float, typer.Option(min=0.0, max=0.9999, help="weight moving-average decay per step (0: off)")
+    ] = 0.0,
+    members: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=16,
+            help="0: ship the best network trained on the training faces; M: choose the augmentation on "
+            "validation, then average M networks trained on training + validation faces",
+        ),
+    ] = 0,
+    jobs: Annotated[int, typer.Option(min=1, max=16, help="networks trained at a time (processes)")] = 1,
 ) -> None:
     """Train the eye-state CNN on CEW-layout patches; x1 / x1.5 / x2 augmentation compared; ONNX export."""
     _need_folder(data)
@@ -67,10 +84,29 @@ def train_eyes_command(
     out = out or get_settings().home / "models"
     if augment not in ("fixed", "online"):
         raise BadInputError(f"--augment must be fixed or online, not {augment}")
-    report = train_eyes(data, out, seed=seed, epochs=epochs, width=width, threads=threads, augment=augment)
+    if head not in ("gap", "fc"):
+        raise BadInputError(f"--head must be gap or fc, not {head}")
+    report = train_eyes(
+        data,
+        out,
+        seed=seed,
+        epochs=epochs,
+        width=width,
+        threads=threads,
+        augment=augment,
+        head=head,
+        smoothing=smoothing,
+        ema=ema,
+        members=members,
+        jobs=jobs,
+    )
+    final = report["final"]
     _echo_json(
         {k: report[k] for k in ("chosen", "threshold", "onnx", "split")}
         | {
+            "shipped": final["name"],
+            "test_accuracy": final["test"]["accuracy"],
+            "test_face_accuracy": final["test"]["faces"]["accuracy"],
             "variants": [
                 {
                     "name": v["name"],
@@ -116,6 +152,11 @@ def eval_eyes_command(
     )
     typer.echo(
         f"  closed                              {c['true_closed_pred_open']:5d}  {c['true_closed_pred_closed']:6d}"
+    )
+    f = report["faces"]
+    typer.echo(
+        f"per face (eyes of one face averaged, as the kiosk decides): {f['n']} faces, accuracy "
+        f"{f['accuracy']:.4f} ({f['errors']} wrong)"
     )
 
 

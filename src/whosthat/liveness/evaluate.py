@@ -43,9 +43,9 @@ def evaluate_eyes(
     """split: "all", or "train" / "validation" / "test" of the face-disjoint split `whosthat train eyes`
     draws with `seed` (so the held-out test faces can be scored again with this command)."""
     import cv2
-    from sklearn.metrics import roc_auc_score
 
     from whosthat.liveness.eyes import DEFAULT_EYE_MODEL, EyeStateClassifier, list_cew
+    from whosthat.liveness.train_eyes import metrics
 
     clf = EyeStateClassifier(model or DEFAULT_EYE_MODEL)
     items = list_cew(data)
@@ -57,17 +57,22 @@ def evaluate_eyes(
             raise BadInputError(f"--split must be all, {', '.join(names)}")
         which = split_groups([group_of(face) for _, _, _, face in items], seed)
         items = [it for it, k in zip(items, which, strict=True) if names[k] == split]
-    patches, labels, unreadable = [], [], 0
-    for path, label, _side, _face in items:
+    patches, labels, faces, unreadable = [], [], [], 0
+    for path, label, _side, face in items:
         img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         if img is None:
             unreadable += 1
             continue
         patches.append(img)
         labels.append(label)
+        faces.append(face)
+    if not patches:
+        raise BadInputError(f"no readable eye image in {data}")
     y = np.array(labels)
     prob = np.concatenate([clf.closed_prob(patches[i : i + 512]) for i in range(0, len(patches), 512)])
-    pred = (prob >= clf.threshold).astype(int)
+    scores = metrics(prob, y, clf.threshold, faces=faces)
+    if scores["auc"] is None:
+        scores["auc"] = float("nan")
     report = {
         "model": clf.name,
         "model_path": str(clf.path),
@@ -77,16 +82,7 @@ def evaluate_eyes(
         "n": int(len(y)),
         "n_closed": int(y.sum()),
         "unreadable": unreadable,
-        "threshold": clf.threshold,
-        "accuracy": float((pred == y).mean()),
-        "auc": float(roc_auc_score(y, prob)) if 0 < y.sum() < len(y) else float("nan"),
-        "confusion": {
-            "true_open_pred_open": int(((pred == 0) & (y == 0)).sum()),
-            "true_open_pred_closed": int(((pred == 1) & (y == 0)).sum()),
-            "true_closed_pred_open": int(((pred == 0) & (y == 1)).sum()),
-            "true_closed_pred_closed": int(((pred == 1) & (y == 1)).sum()),
-        },
-    }
+    } | scores
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
