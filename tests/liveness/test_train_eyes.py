@@ -46,6 +46,16 @@ def test_online_augmentation_draws_fresh_copies_of_the_requested_share():
     assert len(none) == 0 and len(idx_none) == 0
 
 
+def _small_cew(cew, tmp_path, per_folder: int):
+    """A CEW-layout folder with the first `per_folder` real patches of each of the four folders."""
+    small = tmp_path / "cew_small"
+    for folder in CEW_FOLDERS:
+        (small / folder).mkdir(parents=True)
+        for f in sorted((cew / folder).glob("*.jpg"))[:per_folder]:
+            (small / folder / f.name).symlink_to(f)
+    return small
+
+
 def test_metrics_per_face_average_the_eyes_of_a_face_like_the_kiosk():
     from whosthat.liveness.train_eyes import metrics
 
@@ -67,11 +77,7 @@ def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path, aug
     from whosthat.liveness.eyes import EyeStateClassifier
     from whosthat.liveness.train_eyes import train_eyes
 
-    small = tmp_path / "cew_small"
-    for folder in CEW_FOLDERS:
-        (small / folder).mkdir(parents=True)
-        for f in sorted((cew / folder).glob("*.jpg"))[:60]:
-            (small / folder / f.name).symlink_to(f)
+    small = _small_cew(cew, tmp_path, 60)
     out = tmp_path / "models"
     report = train_eyes(
         small, out, seed=0, epochs=1, width=4, augment=augment, members=members, jobs=jobs, head="fc", ema=0.9
@@ -109,3 +115,23 @@ def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path, aug
     test = split_groups(groups, seed=0) == 2
     served = metrics(clf.closed_prob(list(x[test])), y[test], clf.threshold)
     assert served["accuracy"] == pytest.approx(final["test"]["accuracy"], abs=1.01 / test.sum())
+
+
+def test_cross_validation_scores_every_training_and_validation_patch_once_and_never_a_test_patch(
+    cew, tmp_path
+):
+    pytest.importorskip("torch")
+    from whosthat.liveness.train_eyes import cross_validate_eyes, load_cew
+
+    small = _small_cew(cew, tmp_path, 40)
+    _x, y, groups, _faces = load_cew(small)
+    not_test = split_groups(groups, seed=0) < 2
+    report = cross_validate_eyes(small, folds=3, epochs=1, width=4, augment="online", factor=1.5)
+    m = report["out_of_fold"]
+    assert m["n"] == not_test.sum() == len(report["predictions"])
+    assert (
+        m["confusion"]["true_closed_pred_open"] + m["confusion"]["true_closed_pred_closed"]
+        == y[not_test].sum()
+    )
+    assert len(report["fold_accuracy"]) == 3
+    assert "--folds 3 --factor 1.5" in report["recipe"] and "--augment online" in report["recipe"]

@@ -693,3 +693,79 @@ CEW closed eyes and LFW open eyes are photos from the web, not webcam frames; at
 is one of two signals (the other is the eye aspect ratio of the mesh). Glasses with reflections,
 very low light and faces under about 90 px wide are outside what this data covers.
 """)
+
+
+# Folds of `cross_validate_eyes` are drawn with their own fixed seed, so that recipes that differ in
+# `--seed` (initialisation, augmentation) are still compared on the same folds.
+CV_FOLD_SEED = 123
+
+
+def cross_validate_eyes(
+    data: Path,
+    *,
+    folds: int = 5,
+    factor: float = 2.0,
+    seed: int = 0,
+    epochs: int = 20,
+    width: int = 16,
+    threads: int = 1,
+    augment: str = "fixed",
+    head: str = "gap",
+    smoothing: float = 0.0,
+    ema: float = 0.0,
+    jobs: int = 1,
+) -> dict:
+    """K-fold cross-validation of one recipe over the training + validation faces of the seed's split
+    (the test faces are never read). Faces are kept together as in the split; every network is trained
+    for exactly `epochs` epochs (no early stopping on its held-out fold). Out-of-fold predictions of all
+    3/4 of the ~3,300 patches give a comparison about six times finer than the validation split alone."""
+    t0 = time.time()
+    x, y, groups, faces = load_cew(data)
+    keep = split_groups(groups, seed) < 2
+    x, y = x[keep], y[keep]
+    groups = [g for g, k in zip(groups, keep, strict=True) if k]
+    faces = [f for f, k in zip(faces, keep, strict=True) if k]
+    unique = sorted(set(groups))
+    np.random.default_rng(CV_FOLD_SEED).shuffle(unique)
+    fold_of = {g: i % folds for i, g in enumerate(unique)}
+    fold = np.array([fold_of[g] for g in groups])
+    recipe = dict(
+        epochs=epochs, width=width, head=head, smoothing=smoothing, ema=ema, augment=augment, threads=threads
+    )
+    _log(f"{folds}-fold cross-validation on {len(x)} training + validation patches ({jobs} job(s))")
+    fitted = _fit_all(
+        [
+            dict(
+                recipe,
+                x_train=x[fold != k],
+                y_train=y[fold != k],
+                x_val=x[fold == k],
+                y_val=y[fold == k],
+                factor=factor,
+                seed=seed,
+                keep_best=False,
+            )
+            for k in range(folds)
+        ],
+        jobs,
+    )
+    prob = np.zeros(len(y))
+    for k, (state, _history, _seconds) in enumerate(fitted):
+        model = build_model(width, head)
+        model.load_state_dict(state)
+        prob[fold == k] = predict(model.eval(), x[fold == k])
+    fold_acc = [float(((prob[fold == k] >= 0.5) == y[fold == k]).mean()) for k in range(folds)]
+    recipe_text = (
+        f"whosthat train eyes-cv --data {_data_as_env(data)} --folds {folds} --factor {factor:g} --seed {seed} "
+        f"--epochs {epochs} --width {width} --augment {augment} --threads {threads} --head {head} "
+        f"--smoothing {smoothing:g} --ema {ema:g}"
+    )
+    return {
+        "recipe": recipe_text,
+        "folds": folds,
+        "fold_seed": CV_FOLD_SEED,
+        "out_of_fold": metrics(prob, y, 0.5, faces=faces),
+        "fold_accuracy": fold_acc,
+        "seconds": round(time.time() - t0, 1),
+        "predictions": [round(float(p), 6) for p in prob],
+    }
