@@ -135,3 +135,23 @@ def test_cross_validation_scores_every_training_and_validation_patch_once_and_ne
     )
     assert len(report["fold_accuracy"]) == 3
     assert "--folds 3 --factor 1.5" in report["recipe"] and "--augment online" in report["recipe"]
+
+
+def test_networks_trained_in_worker_processes_equal_those_trained_inline():
+    """`--jobs` only changes how many networks train at a time, never the networks (the reproduce
+    commands leave it out)."""
+    torch = pytest.importorskip("torch")
+    from whosthat.liveness.train_eyes import _fit_all
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (48, PATCH_SIZE, PATCH_SIZE), dtype=np.uint8)
+    y = (np.arange(48) % 2).astype(np.int64)
+    recipe = dict(epochs=1, width=4, head="fc", smoothing=0.1, ema=0.9, augment="online", threads=1)
+    specs = [
+        dict(recipe, x_train=x, y_train=y, x_val=None, y_val=None, factor=1.5, seed=s, keep_best=False)
+        for s in (0, 1)
+    ]
+    inline, pooled = _fit_all(specs, jobs=1), _fit_all(specs, jobs=2)
+    for (a, _, _), (b, _, _) in zip(inline, pooled, strict=True):
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(inline[0][0]["0.0.weight"], inline[1][0]["0.0.weight"])  # seeds differ

@@ -8,12 +8,18 @@
 2. The seed's augmentation comparison: every epoch sees the training set as is (x1), plus augmented
    copies of half of it (x1.5) or of all of it (x2). Copies get a mirror flip, a small rotation, scale
    and shift, contrast/gamma change and sometimes blur or noise (webcam-like), drawn afresh every epoch.
-3. The same small CNN (`--width` channels in the first layer) is trained on each (same seed, epochs,
-   optimiser), and a fourth candidate averages the three; the candidate with the best validation
-   accuracy within the size budget is exported. Its threshold stays 0.5 unless validation says
-   otherwise (chosen on validation only). The test split is scored once, at the end.
+3. The same small CNN (`--width` channels in the first layer, `--head gap|fc`) is trained on each (same
+   seed, epochs, optimiser; optional label smoothing and a moving average of the weights).
+   With `--members 0` a fourth candidate averages the three, the candidate with the best validation
+   accuracy within the size budget is exported, and its threshold stays 0.5 unless validation says
+   otherwise. With `--members M` the factor is chosen on validation, then M networks (seeds seed..
+   seed+M-1) are trained with it on training + validation faces for exactly `--epochs` and averaged.
+   Either way the test split is scored once, at the end, per patch and per face (both eyes averaged).
 4. Export to ONNX (input float32[N,1,24,24] standardised per patch, output closed probability [N])
    with metadata, and a JSON report of every number beside the model card.
+
+`whosthat train eyes-cv` (`cross_validate_eyes`) scores one recipe by k-fold cross-validation over the
+training + validation faces, never the test faces: the way recipes were told apart.
 """
 
 from __future__ import annotations
@@ -172,7 +178,8 @@ def train_one(
 ):
     """Train the CNN on the originals plus (factor-1) N augmented copies, drawn afresh every epoch (online
     augmentation: the network never sees the same copy twice). Returns (model in eval mode, per-epoch
-    validation accuracy); keeps the best epoch."""
+    validation accuracy); keeps the best validation epoch when `keep_best`, else the last one (x_val may
+    then be None)."""
     import copy
 
     import torch
