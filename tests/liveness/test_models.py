@@ -85,6 +85,12 @@ def test_eval_eyes_on_any_cew_layout_folder(cew, tmp_path):
     assert (tmp_path / "report" / "report.json").is_file() and (tmp_path / "report" / "roc.png").is_file()
 
 
+def test_train_eyes_commands_reject_an_unknown_recipe_choice_before_training(cew):
+    for verb in ("eyes", "eyes-cv"):
+        out = whosthat("train", verb, "--data", str(cew), "--augment", "sometimes")
+        assert out.returncode == 2 and "--augment must be fixed or online" in out.stderr
+
+
 def test_eval_eyes_rejects_a_folder_without_cew_layout(tmp_path):
     out = whosthat("eval", "eyes", "--data", str(tmp_path))
     assert out.returncode == 2 and "CEW" in out.stderr

@@ -75,13 +75,12 @@ def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path, aug
     import onnx
 
     from whosthat.liveness.eyes import EyeStateClassifier
-    from whosthat.liveness.train_eyes import train_eyes
+    from whosthat.liveness.train_eyes import EyeRecipe, train_eyes
 
     small = _small_cew(cew, tmp_path, 60)
     out = tmp_path / "models"
-    report = train_eyes(
-        small, out, seed=0, epochs=1, width=4, augment=augment, members=members, jobs=jobs, head="fc", ema=0.9
-    )
+    recipe = EyeRecipe(epochs=1, width=4, augment=augment, head="fc", ema=0.9)
+    report = train_eyes(small, out, recipe, members=members, jobs=jobs)
 
     names = [v["name"] for v in report["variants"]]
     factors = ["x1", "x1.5", "x2"]
@@ -121,12 +120,12 @@ def test_cross_validation_scores_every_training_and_validation_patch_once_and_ne
     cew, tmp_path
 ):
     pytest.importorskip("torch")
-    from whosthat.liveness.train_eyes import cross_validate_eyes, load_cew
+    from whosthat.liveness.train_eyes import EyeRecipe, cross_validate_eyes, load_cew
 
     small = _small_cew(cew, tmp_path, 40)
     _x, y, groups, _faces = load_cew(small)
     not_test = split_groups(groups, seed=0) < 2
-    report = cross_validate_eyes(small, folds=3, epochs=1, width=4, augment="online", factor=1.5)
+    report = cross_validate_eyes(small, EyeRecipe(epochs=1, width=4, augment="online"), folds=3, factor=1.5)
     m = report["out_of_fold"]
     assert m["n"] == not_test.sum() == len(report["predictions"])
     assert (
@@ -141,17 +140,26 @@ def test_networks_trained_in_worker_processes_equal_those_trained_inline():
     """`--jobs` only changes how many networks train at a time, never the networks (the reproduce
     commands leave it out)."""
     torch = pytest.importorskip("torch")
-    from whosthat.liveness.train_eyes import _fit_all
+    from whosthat.liveness.train_eyes import EyeRecipe, _fit_all
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (48, PATCH_SIZE, PATCH_SIZE), dtype=np.uint8)
     y = (np.arange(48) % 2).astype(np.int64)
-    recipe = dict(epochs=1, width=4, head="fc", smoothing=0.1, ema=0.9, augment="online", threads=1)
+    recipe = EyeRecipe(epochs=1, width=4, head="fc", smoothing=0.1, ema=0.9, augment="online")
     specs = [
-        dict(recipe, x_train=x, y_train=y, x_val=None, y_val=None, factor=1.5, seed=s, keep_best=False)
+        recipe.spec(x_train=x, y_train=y, x_val=None, y_val=None, factor=1.5, seed=s, keep_best=False)
         for s in (0, 1)
     ]
     inline, pooled = _fit_all(specs, jobs=1), _fit_all(specs, jobs=2)
     for (a, _, _), (b, _, _) in zip(inline, pooled, strict=True):
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(inline[0][0]["0.0.weight"], inline[1][0]["0.0.weight"])  # seeds differ
+
+
+def test_a_recipe_rejects_unknown_choices_and_writes_itself_as_options():
+    from whosthat.liveness.train_eyes import EyeRecipe
+
+    with pytest.raises(ValueError, match="head"):
+        EyeRecipe(head="conv")
+    assert EyeRecipe().options(extras=False) == "--seed 0 --epochs 20 --width 16 --augment fixed --threads 1"
+    assert EyeRecipe(ema=0.995).options().endswith("--head gap --smoothing 0 --ema 0.995")

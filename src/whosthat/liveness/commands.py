@@ -61,11 +61,14 @@ EmaOpt = Annotated[
 JobsOpt = Annotated[int, typer.Option(min=1, max=16, help="networks trained at a time (processes)")]
 
 
-def _check_recipe(augment: str, head: str) -> None:
-    if augment not in ("fixed", "online"):
-        raise BadInputError(f"--augment must be fixed or online, not {augment}")
-    if head not in ("gap", "fc"):
-        raise BadInputError(f"--head must be gap or fc, not {head}")
+def _recipe(**options):
+    """The training recipe of `train eyes` / `train eyes-cv` from their options; a bad value exits 2."""
+    from whosthat.liveness.train_eyes import EyeRecipe
+
+    try:
+        return EyeRecipe(**options)
+    except ValueError as exc:
+        raise BadInputError(f"--{exc}") from exc
 
 
 @train_app.command("eyes")
@@ -96,14 +99,7 @@ def train_eyes_command(
     """Train the eye-state CNN on CEW-layout patches; x1 / x1.5 / x2 augmentation compared; ONNX export."""
     _need_folder(data)
     _need_torch()
-    _check_recipe(augment, head)
-    from whosthat.config import get_settings
-    from whosthat.liveness.train_eyes import train_eyes
-
-    out = out or get_settings().home / "models"
-    report = train_eyes(
-        data,
-        out,
+    recipe = _recipe(
         seed=seed,
         epochs=epochs,
         width=width,
@@ -112,9 +108,12 @@ def train_eyes_command(
         head=head,
         smoothing=smoothing,
         ema=ema,
-        members=members,
-        jobs=jobs,
     )
+    from whosthat.config import get_settings
+    from whosthat.liveness.train_eyes import train_eyes
+
+    out = out or get_settings().home / "models"
+    report = train_eyes(data, out, recipe, members=members, jobs=jobs)
     final = report["final"]
     _echo_json(
         {k: report[k] for k in ("chosen", "threshold", "onnx", "split")}
@@ -158,13 +157,7 @@ def train_eyes_cv_command(
     out-of-fold accuracy per patch and per face, AUC. Tells recipes apart where 582 validation patches cannot."""
     _need_folder(data)
     _need_torch()
-    _check_recipe(augment, head)
-    from whosthat.liveness.train_eyes import cross_validate_eyes
-
-    report = cross_validate_eyes(
-        data,
-        folds=folds,
-        factor=factor,
+    recipe = _recipe(
         seed=seed,
         epochs=epochs,
         width=width,
@@ -173,8 +166,10 @@ def train_eyes_cv_command(
         head=head,
         smoothing=smoothing,
         ema=ema,
-        jobs=jobs,
     )
+    from whosthat.liveness.train_eyes import cross_validate_eyes
+
+    report = cross_validate_eyes(data, recipe, folds=folds, factor=factor, jobs=jobs)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "cv.json").write_text(json.dumps(report, indent=2) + "\n")

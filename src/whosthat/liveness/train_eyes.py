@@ -28,6 +28,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -334,6 +335,46 @@ def export_onnx(model, path: Path, metadata: dict[str, str]) -> None:
     onnx.save(proto, str(path))
 
 
+@dataclass(frozen=True)
+class EyeRecipe:
+    """How each eye-state network is trained: everything but the patches it sees and how many there are.
+    Shared by `train_eyes` and `cross_validate_eyes` (and their commands)."""
+
+    seed: int = 0  # split, augmentation and initialisation
+    epochs: int = 20
+    width: int = 16  # channels of the first conv layer
+    augment: str = "fixed"  # fixed: one draw of copies (the seed's); online: fresh copies every epoch
+    threads: int = 1  # torch threads per network; changes float rounding, so part of every command
+    head: str = "gap"  # gap: global average pool; fc: one unit on the whole last map
+    smoothing: float = 0.0  # label smoothing
+    ema: float = 0.0  # weight moving-average decay per step (0: off)
+
+    def __post_init__(self):
+        if self.augment not in ("fixed", "online"):
+            raise ValueError(f"augment must be fixed or online, not {self.augment!r}")
+        if self.head not in ("gap", "fc"):
+            raise ValueError(f"head must be gap or fc, not {self.head!r}")
+
+    def spec(self, **data) -> dict:
+        """A `_fit` spec: this recipe (seed excluded: the caller gives each network its own) plus `data`."""
+        fields = ("epochs", "width", "head", "smoothing", "ema", "augment", "threads")
+        return {k: getattr(self, k) for k in fields} | data
+
+    def options(self, extras: bool = True) -> str:
+        """The recipe as command-line options (`extras=False` leaves out head, smoothing and ema)."""
+        text = f"--seed {self.seed} --epochs {self.epochs} --width {self.width} --augment {self.augment} --threads {self.threads}"
+        if extras:
+            text += f" --head {self.head} --smoothing {self.smoothing:g} --ema {self.ema:g}"
+        return text
+
+    def model(self, state: dict | None = None):
+        """An untrained network of this recipe, or one with `state` loaded, in eval mode."""
+        net = build_model(self.width, self.head)
+        if state is not None:
+            net.load_state_dict(state)
+        return net.eval()
+
+
 def _fit(spec: dict) -> tuple[dict, list[float], float]:
     """Train one network from a picklable spec (run inline or in a worker process); returns its weights,
     its per-epoch validation accuracy and the seconds it took."""
@@ -364,16 +405,9 @@ def _fit_all(specs: list[dict], jobs: int) -> list[tuple[dict, list[float], floa
 def train_eyes(
     data: Path,
     out: Path,
+    recipe: EyeRecipe = EyeRecipe(),
     *,
-    seed: int = 0,
-    epochs: int = 20,
-    width: int = 16,
-    threads: int = 1,
-    augment: str = "fixed",
     factors: tuple[float, ...] = (1.0, 1.5, 2.0),
-    head: str = "gap",
-    smoothing: float = 0.0,
-    ema: float = 0.0,
     members: int = 0,
     jobs: int = 1,
 ) -> dict:
@@ -384,10 +418,7 @@ def train_eyes(
     test faces are scored once, after every choice."""
     import torch
 
-    if augment not in ("fixed", "online"):
-        raise ValueError(f"augment must be fixed or online, not {augment!r}")
-    if head not in ("gap", "fc"):
-        raise ValueError(f"head must be gap or fc, not {head!r}")
+    seed, epochs, width, threads = recipe.seed, recipe.epochs, recipe.width, recipe.threads
     t0 = time.time()
     # One thread per network: on a shared 2-core machine two torch threads wait on each other whenever
     # the other core is busy (the whole run once took 37 min). The thread count changes float rounding,
@@ -410,20 +441,12 @@ def train_eyes(
     faces_va = [f for f, s in zip(faces, split, strict=True) if s == 1]
     faces_te = [f for f, s in zip(faces, split, strict=True) if s == 2]
     refit = members > 0
-    recipe = dict(
-        epochs=epochs, width=width, head=head, smoothing=smoothing, ema=ema, augment=augment, threads=threads
-    )
-
-    def net(state: dict):
-        m = build_model(width, head)
-        m.load_state_dict(state)
-        return m.eval()
+    net = recipe.model
 
     _log(f"augmentation comparison: x{', x'.join(f'{f:g}' for f in factors)} ({jobs} job(s))")
     fitted = _fit_all(
         [
-            dict(
-                recipe,
+            recipe.spec(
                 x_train=xtr,
                 y_train=ytr,
                 x_val=xva,
@@ -482,8 +505,7 @@ def train_eyes(
         xtv, ytv = x[split < 2], y[split < 2]
         fitted = _fit_all(
             [
-                dict(
-                    recipe,
+                recipe.spec(
                     x_train=xtv,
                     y_train=ytv,
                     x_val=None,
@@ -535,23 +557,14 @@ def train_eyes(
     }
     export_onnx(model, onnx_path, meta)
     shown = _data_as_env(data)
-    command = (
-        f"whosthat train eyes --data {shown} --seed {seed} --epochs {epochs} --width {width} "
-        f"--augment {augment} --threads {threads}"
-    )
-    if head != "gap" or smoothing or ema or members:
-        command += f" --head {head} --smoothing {smoothing:g} --ema {ema:g} --members {members}"
+    extras = recipe.head != "gap" or recipe.smoothing or recipe.ema or members
+    command = f"whosthat train eyes --data {shown} {recipe.options(extras=bool(extras))}"
+    if extras:
+        command += f" --members {members}"
     report = {
         "command": command,
         "data": shown,
-        "seed": seed,
-        "epochs": epochs,
-        "width": width,
-        "augment": augment,
-        "threads": threads,
-        "head": head,
-        "smoothing": smoothing,
-        "ema": ema,
+        **asdict(recipe),
         "members": members,
         "jobs": jobs,
         "split": counts,
@@ -709,26 +722,19 @@ CV_FOLD_SEED = 123
 
 def cross_validate_eyes(
     data: Path,
+    recipe: EyeRecipe = EyeRecipe(),
     *,
     folds: int = 5,
     factor: float = 2.0,
-    seed: int = 0,
-    epochs: int = 20,
-    width: int = 16,
-    threads: int = 1,
-    augment: str = "fixed",
-    head: str = "gap",
-    smoothing: float = 0.0,
-    ema: float = 0.0,
     jobs: int = 1,
 ) -> dict:
     """K-fold cross-validation of one recipe over the training + validation faces of the seed's split
     (the test faces are never read). Faces are kept together as in the split; every network is trained
-    for exactly `epochs` epochs (no early stopping on its held-out fold). Out-of-fold predictions of all
+    for exactly `recipe.epochs` epochs (no early stopping on its held-out fold). Out-of-fold predictions of all
     3/4 of the ~3,300 patches give a comparison about six times finer than the validation split alone."""
     t0 = time.time()
     x, y, groups, faces = load_cew(data)
-    keep = split_groups(groups, seed) < 2
+    keep = split_groups(groups, recipe.seed) < 2
     x, y = x[keep], y[keep]
     groups = [g for g, k in zip(groups, keep, strict=True) if k]
     faces = [f for f, k in zip(faces, keep, strict=True) if k]
@@ -736,20 +742,16 @@ def cross_validate_eyes(
     np.random.default_rng(CV_FOLD_SEED).shuffle(unique)
     fold_of = {g: i % folds for i, g in enumerate(unique)}
     fold = np.array([fold_of[g] for g in groups])
-    recipe = dict(
-        epochs=epochs, width=width, head=head, smoothing=smoothing, ema=ema, augment=augment, threads=threads
-    )
     _log(f"{folds}-fold cross-validation on {len(x)} training + validation patches ({jobs} job(s))")
     fitted = _fit_all(
         [
-            dict(
-                recipe,
+            recipe.spec(
                 x_train=x[fold != k],
                 y_train=y[fold != k],
                 x_val=x[fold == k],
                 y_val=y[fold == k],
                 factor=factor,
-                seed=seed,
+                seed=recipe.seed,
                 keep_best=False,
             )
             for k in range(folds)
@@ -758,15 +760,9 @@ def cross_validate_eyes(
     )
     prob = np.zeros(len(y))
     for k, (state, _history, _seconds) in enumerate(fitted):
-        model = build_model(width, head)
-        model.load_state_dict(state)
-        prob[fold == k] = predict(model.eval(), x[fold == k])
+        prob[fold == k] = predict(recipe.model(state), x[fold == k])
     fold_acc = [float(((prob[fold == k] >= 0.5) == y[fold == k]).mean()) for k in range(folds)]
-    recipe_text = (
-        f"whosthat train eyes-cv --data {_data_as_env(data)} --folds {folds} --factor {factor:g} --seed {seed} "
-        f"--epochs {epochs} --width {width} --augment {augment} --threads {threads} --head {head} "
-        f"--smoothing {smoothing:g} --ema {ema:g}"
-    )
+    recipe_text = f"whosthat train eyes-cv --data {_data_as_env(data)} --folds {folds} --factor {factor:g} {recipe.options()}"
     return {
         "recipe": recipe_text,
         "folds": folds,
