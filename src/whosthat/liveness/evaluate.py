@@ -71,8 +71,6 @@ def evaluate_eyes(
     y = np.array(labels)
     prob = np.concatenate([clf.closed_prob(patches[i : i + 512]) for i in range(0, len(patches), 512)])
     scores = metrics(prob, y, clf.threshold, faces=faces)
-    if scores["auc"] is None:
-        scores["auc"] = float("nan")
     report = {
         "model": clf.name,
         "model_path": str(clf.path),

@@ -281,7 +281,7 @@ def metrics(prob: np.ndarray, y: np.ndarray, threshold: float = 0.5, faces: list
     fp = int(((pred == 1) & (y == 0)).sum())
     fn = int(((pred == 0) & (y == 1)).sum())
     tp = int(((pred == 1) & (y == 1)).sum())
-    auc = float(roc_auc_score(y, prob)) if len(set(y.tolist())) == 2 else None
+    auc = float(roc_auc_score(y, prob)) if len(set(y.tolist())) == 2 else float("nan")  # one class: undefined
     out = {
         "n": int(len(y)),
         "accuracy": float((pred == y).mean()),
@@ -391,8 +391,8 @@ def _fit(spec: dict) -> tuple[dict, list[float], float]:
 
 
 def _fit_all(specs: list[dict], jobs: int) -> list[tuple[dict, list[float], float]]:
-    """Every spec trained, `jobs` at a time in worker processes (each single-threaded, so the result
-    does not depend on `jobs`)."""
+    """Every spec trained, `jobs` at a time in worker processes (each with the spec's own torch thread
+    count, so the result does not depend on `jobs`)."""
     if jobs <= 1 or len(specs) <= 1:
         return [_fit(dict(s)) for s in specs]
     import multiprocessing
@@ -651,7 +651,7 @@ shipped model is then **{final["name"]}**: {final["members"]} network(s) (seeds 
 together ({final["train_size"]} patches per epoch) for exactly {report["epochs"]} epochs, and averaged; threshold 0.5
 (nothing left to tune it on). Test columns above use threshold 0.5."""
     else:
-        choice = f"""Test columns use threshold 0.5, except the chosen model's, which uses its own threshold.
+        choice = f"""Test columns use threshold 0.5; the chosen model at its own threshold is scored below.
 Chosen on validation accuracy: **{report["chosen"]}**."""
     f = t["faces"]
     path.write_text(f"""# eye-state-cnn (`eye_state.onnx`)
@@ -730,8 +730,9 @@ def cross_validate_eyes(
 ) -> dict:
     """K-fold cross-validation of one recipe over the training + validation faces of the seed's split
     (the test faces are never read). Faces are kept together as in the split; every network is trained
-    for exactly `recipe.epochs` epochs (no early stopping on its held-out fold). Out-of-fold predictions of all
-    3/4 of the ~3,300 patches give a comparison about six times finer than the validation split alone."""
+    for exactly `recipe.epochs` epochs (no early stopping on its held-out fold). Out-of-fold predictions for
+    every one of the ~3,300 training + validation patches give a comparison about six times finer than
+    the 582 validation patches alone."""
     t0 = time.time()
     x, y, groups, faces = load_cew(data)
     keep = split_groups(groups, recipe.seed) < 2
