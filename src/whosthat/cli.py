@@ -1,8 +1,9 @@
-"""The `whosthat` command.
+"""The `whosthat` command: this module builds the command tree and nothing imports it.
 
-Sub-commands live beside the code they drive (`vision/commands.py`, `web/commands.py`,
-`liveness/commands.py`, `research/commands.py`) and register themselves on the apps below. Heavy
-imports (dlib, MediaPipe, torch) happen inside the command functions so `whosthat --help` is instant.
+The command functions live in `whosthat.commands` (one module per area: faces, server, liveness,
+research); each is a thin typer-annotated function that parses, calls the library and prints. They do
+not know where they are mounted: the tables below do. Heavy imports (dlib, MediaPipe, torch) happen
+inside the command functions, so `whosthat --help` is instant.
 
 Exit codes: 0 success, 1 a documented "no" result (no match, not live), 2 bad input.
 """
@@ -13,6 +14,7 @@ import sys
 
 import typer
 
+from whosthat.commands import faces, liveness, research, server
 from whosthat.errors import BadInputError
 
 app = typer.Typer(
@@ -30,38 +32,47 @@ train_app = typer.Typer(
 )
 admin_app = typer.Typer(help="Manage administrators.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
-# `whosthat bench` alone measures the face pipeline; areas add `whosthat bench <what>` sub-commands.
+# `whosthat bench` alone measures the face pipeline; `whosthat bench <what>` measures one area.
 bench_app = typer.Typer(help="Latency and throughput benchmarks on real images.", invoke_without_command=True)
+
+# (typer app, command name, function); the order is the order of `--help`.
+COMMANDS = [
+    (app, "models", faces.models_command),
+    (app, "embed", faces.embed_command),
+    (app, "verify", faces.verify_command),
+    (app, "calibrate-boxes", faces.calibrate_boxes_command),
+    (app, "serve", server.serve_command),
+    (app, "identify", server.identify_command),
+    (app, "reembed", server.reembed_command),
+    (app, "calibrate", server.calibrate_command),
+    (app, "eyes", liveness.eyes_command),
+    (app, "pad", liveness.pad_command),
+    (app, "tune", research.tune_command),
+    (app, "export", research.export_command),
+    (admin_app, "create", server.admin_create_command),
+    (apikey_app, "create", server.apikey_create_command),
+    (eval_app, "lfw", faces.eval_lfw_command),
+    (eval_app, "eyes", liveness.eval_eyes_command),
+    (eval_app, "pad", liveness.eval_pad_command),
+    (eval_app, "baseline", research.eval_baseline_command),
+    (train_app, "eyes", liveness.train_eyes_command),
+    (train_app, "eyes-cv", liveness.train_eyes_cv_command),
+    (train_app, "pad", liveness.train_pad_command),
+    (train_app, "prepare", research.prepare_command),
+    *((train_app, name, fn) for name, fn in research.train_method_commands().items()),
+    (bench_app, "identify", server.bench_identify_command),
+    (bench_app, "liveness", liveness.bench_liveness_command),
+]
+
+for _parent, _name, _function in COMMANDS:
+    _parent.command(_name)(_function)
+bench_app.callback()(faces.bench_command)
+
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.add_typer(admin_app, name="admin")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(bench_app, name="bench")
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a one-line reason on stderr and return the Exit to raise."""
-    typer.echo(f"whosthat: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _register_commands() -> None:
-    import importlib
-
-    for module in (
-        "whosthat.vision.commands",
-        "whosthat.web.commands",
-        "whosthat.liveness.commands",
-        "whosthat.research.commands",
-    ):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # an area not built yet must not break the others
-            if exc.name != module:
-                raise
-
-
-_register_commands()
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ from typing import Annotated
 
 import typer
 
-from whosthat.cli import app, eval_app, train_app
 from whosthat.errors import BadInputError
 
 METHOD_NAMES = {
@@ -69,7 +68,6 @@ def _emit(result: dict, as_json: bool, lines: list[str]) -> None:
             typer.echo(line)
 
 
-@train_app.command("prepare")
 def prepare_command(
     data: DataOpt = None,
     features: Annotated[
@@ -204,7 +202,9 @@ def _train(
     )
 
 
-def _register_train(cli_name: str, method: str) -> None:
+def _train_method_command(cli_name: str, method: str):
+    """The `whosthat train CLI_NAME` function of one research method (cli.py registers it)."""
+
     def command(
         backbone: Annotated[
             str, typer.Option(help="dlib_features, small_cnn, inception_resnet_v1, bn_inception")
@@ -277,14 +277,14 @@ def _register_train(cli_name: str, method: str) -> None:
         )
 
     command.__doc__ = f"Train {cli_name} on LFW, one model per held-out fold, and evaluate on that fold."
-    train_app.command(cli_name)(command)
+    return command
 
 
-for _cli, _method in METHOD_NAMES.items():
-    _register_train(_cli, _method)
+def train_method_commands() -> dict:
+    """{command name: function} for every research method (siamese-bce, group-loss, ...)."""
+    return {cli_name: _train_method_command(cli_name, method) for cli_name, method in METHOD_NAMES.items()}
 
 
-@eval_app.command("baseline")
 def eval_baseline_command(
     data: DataOpt = None,
     test_fold: FoldsOpt = None,
@@ -311,7 +311,6 @@ def eval_baseline_command(
     )
 
 
-@app.command("tune")
 def tune_command(
     method: Annotated[
         str, typer.Argument(help="siamese-bce, siamese-contrastive, group-loss or arcface")
@@ -375,7 +374,6 @@ def tune_command(
     )
 
 
-@app.command("export")
 def export_command(
     checkpoint: Annotated[
         Path, typer.Argument(help="a checkpoint written by `whosthat train` (fold*/model.ckpt)")

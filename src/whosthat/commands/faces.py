@@ -13,7 +13,6 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from whosthat.cli import app, bench_app, eval_app
 from whosthat.errors import BadInputError
 
 ModelOpt = Annotated[str | None, typer.Option("--model", help="embedder name (see `whosthat models`)")]
@@ -31,7 +30,6 @@ def _echo_json(obj) -> None:
     sys.stdout.write(json.dumps(obj) + "\n")
 
 
-@app.command("models")
 def models_command(as_json: JsonOpt = False) -> None:
     """List every shipped or exported model: name, kind, source, card."""
     from whosthat.vision.detect import CALIBRATION_FILE
@@ -83,7 +81,6 @@ def _pipeline(model, detector):
     return get_pipeline(embedder=model, detector=detector)
 
 
-@app.command("embed")
 def embed_command(
     images: Annotated[list[Path], typer.Argument(help="image files")],
     model: ModelOpt = None,
@@ -132,7 +129,6 @@ def embed_command(
         raise typer.Exit(2)
 
 
-@app.command("verify")
 def verify_command(
     image_a: Path,
     image_b: Path,
@@ -168,7 +164,6 @@ def verify_command(
     raise typer.Exit(0 if same else 1)
 
 
-@eval_app.command("lfw")
 def eval_lfw_command(
     data: Annotated[Path, typer.Option("--data", help="LFW folder (pairs.txt + lfw-deepfunneled/)")],
     out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
@@ -337,7 +332,6 @@ def eval_lfw_command(
         typer.echo(f"report: {out}/report.md, {out}/report.json, ROC: {out}/roc.png", err=True)
 
 
-@app.command("calibrate-boxes")
 def calibrate_boxes_command(
     data: Annotated[Path, typer.Option("--data", help="LFW folder (pairs.txt + lfw-deepfunneled/)")],
     images: Annotated[int, typer.Option(help="how many images to fit on")] = 600,
@@ -412,7 +406,6 @@ def _bench_images(data: Path | None, count: int) -> tuple[list[bytes], str]:
     return [encode_jpeg(canvas)] * count, "the astronaut portrait on a 640x480 canvas (no WHOSTHAT_DATA)"
 
 
-@bench_app.callback()
 def bench_command(
     ctx: typer.Context,
     images: Annotated[int, typer.Option(help="how many real images")] = 120,

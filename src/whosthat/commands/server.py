@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from whosthat.cli import admin_app, apikey_app, app, bench_app
 from whosthat.errors import BadInputError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
@@ -28,7 +27,6 @@ def _services(runtime):
     return Services(runtime, runtime.database.session(), address="cli")
 
 
-@app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
@@ -70,7 +68,6 @@ def serve_command(
     )
 
 
-@admin_app.command("create")
 def admin_create_command(
     name: Annotated[str, typer.Argument(help="user name")],
     password_stdin: Annotated[
@@ -92,7 +89,6 @@ def admin_create_command(
     typer.echo(f"whosthat: administrator {admin.username!r} ({admin.role}) created", err=True)
 
 
-@apikey_app.command("create")
 def apikey_create_command(
     name: Annotated[str, typer.Argument(help="what the key is for, e.g. payroll-export")],
     scopes: Annotated[list[str], typer.Option("--scopes", help="scopes, repeated or comma-separated")] = None,
@@ -113,7 +109,6 @@ def apikey_create_command(
     typer.echo(key)
 
 
-@app.command("identify")
 def identify_command(
     image: Annotated[Path, typer.Argument(help="image file")],
     as_json: JsonOpt = False,
@@ -142,7 +137,6 @@ def identify_command(
         raise typer.Exit(1)
 
 
-@app.command("reembed")
 def reembed_command(
     to: Annotated[str, typer.Option("--to", help="embedder to move everyone to (see `whosthat models`)")],
     keep_old: Annotated[bool, typer.Option("--keep-old", help="keep the old templates too")] = False,
@@ -177,7 +171,6 @@ def reembed_command(
         typer.echo(f"now run the server with WHOSTHAT_EMBEDDER={report.to_model}")
 
 
-@app.command("calibrate")
 def calibrate_command(
     far: Annotated[float, typer.Option("--far", help="target false-accept rate, e.g. 1e-4")] = 1e-4,
     model: Annotated[
@@ -221,7 +214,6 @@ def calibrate_command(
     typer.echo(f"use it with: export WHOSTHAT_MATCH_THRESHOLD={result.threshold:.4f}")
 
 
-@bench_app.command("identify")
 def bench_identify_command(
     templates: Annotated[int, typer.Option(help="gallery size to enrol")] = 10_000,
     requests: Annotated[int, typer.Option(help="timed identify requests")] = 30,

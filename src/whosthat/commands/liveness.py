@@ -16,7 +16,6 @@ from typing import Annotated
 
 import typer
 
-from whosthat.cli import app, bench_app, eval_app, train_app
 from whosthat.errors import BadInputError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
@@ -71,7 +70,6 @@ def _recipe(**options):
         raise BadInputError(f"--{exc}") from exc
 
 
-@train_app.command("eyes")
 def train_eyes_command(
     data: DataOpt,
     out: Annotated[
@@ -134,7 +132,6 @@ def train_eyes_command(
     )
 
 
-@train_app.command("eyes-cv")
 def train_eyes_cv_command(
     data: DataOpt,
     folds: Annotated[int, typer.Option(min=2, max=20, help="folds over the training + validation faces")] = 5,
@@ -187,7 +184,6 @@ def train_eyes_cv_command(
     typer.echo("per fold: " + "  ".join(f"{a:.4f}" for a in report["fold_accuracy"]))
 
 
-@eval_app.command("eyes")
 def eval_eyes_command(
     data: DataOpt,
     model: ModelPathOpt = None,
@@ -227,7 +223,6 @@ def eval_eyes_command(
     )
 
 
-@app.command("eyes")
 def eyes_command(
     images: Annotated[
         list[Path], typer.Argument(help="eye images of any size (resized to the model's input)")
@@ -251,7 +246,6 @@ def eyes_command(
 
 
 # ---------------------------------------------------------------- print attacks
-@train_app.command("pad")
 def train_pad_command(
     data: DataOpt,
     out: Annotated[
@@ -273,7 +267,6 @@ def train_pad_command(
     )
 
 
-@eval_app.command("pad")
 def eval_pad_command(
     data: DataOpt,
     model: ModelPathOpt = None,
@@ -301,7 +294,6 @@ def eval_pad_command(
     )
 
 
-@app.command("pad")
 def pad_command(
     images: Annotated[list[Path], typer.Argument(help="photos with one face")],
     model: ModelPathOpt = None,
@@ -337,7 +329,6 @@ def pad_command(
 
 
 # ---------------------------------------------------------------- benchmark
-@bench_app.command("liveness")
 def bench_liveness_command(
     frames: Annotated[int, typer.Option(min=5, max=10000, help="frames to time")] = 200,
     image: Annotated[
