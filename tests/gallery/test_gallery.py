@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from tests.store.backends import backend_params, make_settings
-from whosthat.gallery import Gallery, GalleryIndex, resolve_threshold
+from whosthat.config import Settings
+from whosthat.gallery import Gallery, GalleryIndex, is_match, match_threshold
 from whosthat.gallery.calibrate import calibrate_far
 from whosthat.store import repositories as repo
 from whosthat.store.crypto import TemplateCipher
@@ -37,10 +39,17 @@ def test_search_returns_people_by_their_best_template_like_brute_force():
 
 
 def test_threshold_override_wins_over_the_embedder_default():
-    assert resolve_threshold(0.6, None) == 0.6
-    assert resolve_threshold(0.6, 0.45) == 0.45
+    embedder = SimpleNamespace(name="e", threshold=0.6)
+    assert match_threshold(embedder, Settings(match_threshold=None)) == 0.6
+    assert match_threshold(embedder, Settings(match_threshold=0.45)) == 0.45
     with pytest.raises(ValueError):
-        resolve_threshold(None, None)
+        match_threshold(SimpleNamespace(name="e", threshold=None), Settings(match_threshold=None))
+
+
+def test_a_distance_equal_to_the_threshold_is_a_match_everywhere():
+    # `whosthat verify` compared with `<`, the API with `<=`: one rule now, inclusive.
+    assert is_match(0.5, 0.5)
+    assert not is_match(0.5000001, 0.5)
 
 
 @pytest.fixture(params=backend_params())

@@ -9,6 +9,14 @@ import numpy as np
 from whosthat.liveness.bench import face_frame
 
 
+def default_match_threshold() -> float:
+    """The match threshold the server would give a challenge (gallery.threshold, default embedder)."""
+    from whosthat.gallery.threshold import match_threshold
+    from whosthat.vision.pipeline import get_pipeline
+
+    return match_threshold(get_pipeline().embedder)
+
+
 def astronaut_frame(face_px: int = 220) -> np.ndarray:
     """scikit-image's public-domain astronaut portrait on a 640x480 canvas, face about `face_px` wide."""
     return face_frame(None, face_px=face_px)

@@ -20,7 +20,7 @@ import pytest
 
 from whosthat.liveness.challenge import ChallengeSession
 
-from .liveness_frames import drive, moved, on_canvas
+from .liveness_frames import default_match_threshold, drive, moved, on_canvas
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,14 @@ def slideshow(plan):
 
 
 def test_genuine_blink_of_one_person_passes_and_is_recognised(photos, pipeline):
-    s = ChallengeSession.create("k", steps=["blink"], timeout_s=8, pad_mode="off", pipeline=pipeline)
+    s = ChallengeSession.create(
+        "k",
+        match_threshold=default_match_threshold(),
+        steps=["blink"],
+        timeout_s=8,
+        pad_mode="off",
+        pipeline=pipeline,
+    )
     messages = drive(
         s, slideshow([(photos["ari_open"], 2.0), (photos["ari_closed"], 0.3), (photos["ari_open2"], 3.0)])
     )
@@ -73,20 +80,32 @@ def test_genuine_blink_of_one_person_passes_and_is_recognised(photos, pipeline):
     assert face is not None
     enrolled = pipeline.embed_single(photos["ari_enrolled"]).embedding
     stranger = pipeline.embed_single(photos["igor_open"]).embedding
-    assert pipeline.distance(face.embedding, enrolled) < pipeline.threshold
-    assert pipeline.distance(face.embedding, stranger) > pipeline.threshold
+    assert pipeline.distance(face.embedding, enrolled) < default_match_threshold()
+    assert pipeline.distance(face.embedding, stranger) > default_match_threshold()
     assert s.summary()["blinks"] == 1
 
 
 def test_closed_phase_too_long_is_not_a_blink(photos, pipeline):
-    s = ChallengeSession.create("k", steps=["blink"], timeout_s=5, pad_mode="off", pipeline=pipeline)
+    s = ChallengeSession.create(
+        "k",
+        match_threshold=default_match_threshold(),
+        steps=["blink"],
+        timeout_s=5,
+        pad_mode="off",
+        pipeline=pipeline,
+    )
     drive(s, slideshow([(photos["ari_open"], 1.5), (photos["ari_closed"], 1.5), (photos["ari_open2"], 3.0)]))
     assert s.done and not s.passed and s.reason == "no_blink"
 
 
 def test_still_photo_of_enrolled_person_fails(photos, pipeline):
     s = ChallengeSession.create(
-        "k", steps=["blink", "turn_left"], timeout_s=4, pad_mode="off", pipeline=pipeline
+        "k",
+        match_threshold=default_match_threshold(),
+        steps=["blink", "turn_left"],
+        timeout_s=4,
+        pad_mode="off",
+        pipeline=pipeline,
     )
     drive(s, lambda t: photos["ari_open"])
     assert s.done and not s.passed and s.reason == "no_blink"
@@ -95,7 +114,12 @@ def test_still_photo_of_enrolled_person_fails(photos, pipeline):
 
 def test_photo_of_enrolled_person_moved_and_rotated_fails(photos, pipeline):
     s = ChallengeSession.create(
-        "k", steps=["turn_right", "blink"], timeout_s=5, pad_mode="off", pipeline=pipeline
+        "k",
+        match_threshold=default_match_threshold(),
+        steps=["turn_right", "blink"],
+        timeout_s=5,
+        pad_mode="off",
+        pipeline=pipeline,
     )
     drive(s, lambda t: moved(photos["ari_open"], t))
     assert s.done and not s.passed and s.reason in {"no_head_turn", "face_changed", "face_lost"}
@@ -104,7 +128,14 @@ def test_photo_of_enrolled_person_moved_and_rotated_fails(photos, pipeline):
 
 def test_face_swapped_mid_challenge_fails(photos, pipeline):
     """Ari looks at the camera, then Igor (aligned at the same place) really blinks: the blink must not count."""
-    s = ChallengeSession.create("k", steps=["blink"], timeout_s=8, pad_mode="off", pipeline=pipeline)
+    s = ChallengeSession.create(
+        "k",
+        match_threshold=default_match_threshold(),
+        steps=["blink"],
+        timeout_s=8,
+        pad_mode="off",
+        pipeline=pipeline,
+    )
     drive(
         s,
         slideshow(
@@ -118,12 +149,17 @@ def test_face_swapped_mid_challenge_fails(photos, pipeline):
         ),
     )
     assert s.done and not s.passed and s.reason == "face_changed"
-    assert s.summary()["max_embedding_distance"] > pipeline.threshold
+    assert s.summary()["max_embedding_distance"] > default_match_threshold()
 
 
 def test_genuine_head_turns_pass(photos, pipeline):
     s = ChallengeSession.create(
-        "k", steps=["turn_left", "turn_right"], timeout_s=12, pad_mode="off", pipeline=pipeline
+        "k",
+        match_threshold=default_match_threshold(),
+        steps=["turn_left", "turn_right"],
+        timeout_s=12,
+        pad_mode="off",
+        pipeline=pipeline,
     )
     drive(
         s,
@@ -142,7 +178,14 @@ def test_genuine_head_turns_pass(photos, pipeline):
 
 
 def test_head_turn_the_wrong_way_does_not_count(photos, pipeline):
-    s = ChallengeSession.create("k", steps=["turn_right"], timeout_s=5, pad_mode="off", pipeline=pipeline)
+    s = ChallengeSession.create(
+        "k",
+        match_threshold=default_match_threshold(),
+        steps=["turn_right"],
+        timeout_s=5,
+        pad_mode="off",
+        pipeline=pipeline,
+    )
     drive(
         s, slideshow([(photos["tony_front"], 2.0), (photos["tony_left"], 0.8), (photos["tony_front2"], 5.0)])
     )

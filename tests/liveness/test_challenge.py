@@ -14,7 +14,7 @@ import pytest
 from whosthat.liveness.challenge import PROMPTS, STEP_KINDS, ChallengeSession, ChallengeStore
 from whosthat.liveness.mesh import FaceMeshTracker
 
-from .liveness_frames import astronaut_frame, drive, moved
+from .liveness_frames import astronaut_frame, default_match_threshold, drive, moved
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +25,22 @@ def still() -> np.ndarray:
 def test_create_draws_steps_from_the_server_rng():
     seen = set()
     for _ in range(30):
-        s = ChallengeSession.create("k1", n_steps=2)
+        s = ChallengeSession.create("k1", match_threshold=default_match_threshold(), n_steps=2)
         assert len(s.steps) == 2 and all(step in STEP_KINDS for step in s.steps)
         assert s.steps[0] != s.steps[1]
         seen.add(tuple(s.steps))
     assert len(seen) > 1  # not a fixed sequence
-    a, b = (ChallengeSession.create("k", rng=random.Random(7)) for _ in range(2))
+    a, b = (
+        ChallengeSession.create("k", match_threshold=default_match_threshold(), rng=random.Random(7))
+        for _ in range(2)
+    )
     assert a.steps == b.steps and a.id != b.id and a.nonce != b.nonce
 
 
 def test_public_view_matches_the_kiosk_protocol():
-    s = ChallengeSession.create("front-door", steps=["blink", "turn_left"], timeout_s=20)
+    s = ChallengeSession.create(
+        "front-door", match_threshold=default_match_threshold(), steps=["blink", "turn_left"], timeout_s=20
+    )
     body = s.public()
     assert set(body) == {"id", "nonce", "steps", "prompts", "expires_at", "frame_interval_ms"}
     assert body["prompts"] == [PROMPTS["blink"], PROMPTS["turn_left"]]
@@ -45,11 +50,13 @@ def test_public_view_matches_the_kiosk_protocol():
 
 def test_unknown_step_is_rejected():
     with pytest.raises(ValueError):
-        ChallengeSession.create("k", steps=["smile"])
+        ChallengeSession.create("k", match_threshold=default_match_threshold(), steps=["smile"])
 
 
 def test_still_photo_fails_blink(still):
-    s = ChallengeSession.create("k", steps=["blink"], timeout_s=3, pad_mode="off")
+    s = ChallengeSession.create(
+        "k", match_threshold=default_match_threshold(), steps=["blink"], timeout_s=3, pad_mode="off"
+    )
     messages = drive(s, lambda t: still)
     assert s.done and not s.passed and s.reason == "no_blink"
     assert messages[0] == {"type": "prompt", "step": 0, "of": 1, "instruction": PROMPTS["blink"]}
@@ -61,7 +68,9 @@ def test_still_photo_fails_blink(still):
 
 @pytest.mark.parametrize("steps", [["turn_left", "turn_right"], ["blink"]])
 def test_photo_moved_and_rotated_fails(still, steps):
-    s = ChallengeSession.create("k", steps=steps, timeout_s=4, pad_mode="off")
+    s = ChallengeSession.create(
+        "k", match_threshold=default_match_threshold(), steps=steps, timeout_s=4, pad_mode="off"
+    )
     drive(s, lambda t: moved(still, t))
     assert s.done and not s.passed
     assert s.reason in {"no_head_turn", "no_blink"}
@@ -78,13 +87,17 @@ def test_in_plane_motion_does_not_change_the_head_yaw(still):
 
 
 def test_frames_faster_than_a_camera_fail(still):
-    s = ChallengeSession.create("k", steps=["blink"], timeout_s=10, pad_mode="off")
+    s = ChallengeSession.create(
+        "k", match_threshold=default_match_threshold(), steps=["blink"], timeout_s=10, pad_mode="off"
+    )
     drive(s, lambda t: still, fps=100, max_s=3)
     assert s.done and s.reason == "frame_timing"
 
 
 def test_stalled_stream_fails(still):
-    s = ChallengeSession.create("k", steps=["blink"], timeout_s=60, pad_mode="off")
+    s = ChallengeSession.create(
+        "k", match_threshold=default_match_threshold(), steps=["blink"], timeout_s=60, pad_mode="off"
+    )
     s.process_frame(still, now=s.created_at + 0.1)
     assert s.poll(now=s.created_at + 0.5) == [] and not s.done
     # the gap is measured net of the server's own time on the previous frame (the first one loads models)
@@ -94,14 +107,18 @@ def test_stalled_stream_fails(still):
 
 
 def test_expiry_fails_without_frames():
-    s = ChallengeSession.create("k", steps=["blink"], timeout_s=5, pad_mode="off")
+    s = ChallengeSession.create(
+        "k", match_threshold=default_match_threshold(), steps=["blink"], timeout_s=5, pad_mode="off"
+    )
     s.poll(now=s.created_at + 6)
     assert s.done and not s.passed and s.reason == "timeout"
 
 
 def test_no_face_gets_guidance_then_times_out():
     blank = np.full((480, 640, 3), 120, np.uint8)
-    s = ChallengeSession.create("k", steps=["blink"], timeout_s=1.5, pad_mode="off")
+    s = ChallengeSession.create(
+        "k", match_threshold=default_match_threshold(), steps=["blink"], timeout_s=1.5, pad_mode="off"
+    )
     messages = drive(s, lambda t: blank)
     assert {"type": "guidance", "message": "No face: look at the camera"} in messages
     assert s.done and s.reason == "timeout"
@@ -109,13 +126,17 @@ def test_no_face_gets_guidance_then_times_out():
 
 def test_small_face_asks_to_move_closer():
     small = astronaut_frame(face_px=80)  # mesh box about 68 px wide
-    s = ChallengeSession.create("k", steps=["blink"], timeout_s=1.0, pad_mode="off")
+    s = ChallengeSession.create(
+        "k", match_threshold=default_match_threshold(), steps=["blink"], timeout_s=1.0, pad_mode="off"
+    )
     messages = drive(s, lambda t: small)
     assert any(m == {"type": "guidance", "message": "Move closer"} for m in messages)
 
 
 def test_bad_frame_fails_and_frames_after_done_are_ignored(still):
-    s = ChallengeSession.create("k", steps=["blink"], timeout_s=5, pad_mode="off")
+    s = ChallengeSession.create(
+        "k", match_threshold=default_match_threshold(), steps=["blink"], timeout_s=5, pad_mode="off"
+    )
     s.process_frame(np.zeros((10, 10), np.uint8), now=s.created_at + 0.1)
     assert s.done and s.reason == "bad_frame"
     assert s.process_frame(still, now=s.created_at + 0.2) == []
@@ -123,8 +144,8 @@ def test_bad_frame_fails_and_frames_after_done_are_ignored(still):
 
 def test_store_drops_expired_sessions():
     store = ChallengeStore(grace_s=0.0)
-    s = store.create("k", steps=["blink"], timeout_s=0.01)
-    t = store.create("k", steps=["blink"], timeout_s=60)
+    s = store.create("k", match_threshold=default_match_threshold(), steps=["blink"], timeout_s=0.01)
+    t = store.create("k", match_threshold=default_match_threshold(), steps=["blink"], timeout_s=60)
     import time
 
     time.sleep(0.05)

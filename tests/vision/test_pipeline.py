@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import lfw_image
 from whosthat.errors import MultipleFacesError, NoFaceError, QualityError
+from whosthat.gallery.threshold import match_threshold
 from whosthat.vision.align import AlignKind, FaceAlignTransform
 from whosthat.vision.detect import Detection, get_detector, iou
 from whosthat.vision.image import decode_image
@@ -49,7 +50,9 @@ def test_embedding_is_128_d_and_deterministic(pipeline, astronaut):
 def test_rotated_and_mirrored_astronaut_is_still_the_same_person(pipeline, astronaut):
     base = pipeline.embed_single(astronaut).embedding
     for variant in (_rotate(astronaut, 12), np.ascontiguousarray(astronaut[:, ::-1])):
-        assert pipeline.distance(base, pipeline.embed_single(variant).embedding) < pipeline.threshold
+        assert pipeline.distance(base, pipeline.embed_single(variant).embedding) < match_threshold(
+            pipeline.embedder
+        )
 
 
 def _iris_line_angle(rgb: np.ndarray) -> float:
@@ -139,7 +142,7 @@ def test_same_person_pairs_are_closer_than_different_person_pairs(pipeline, lfw_
     same = [pipeline.distance(vecs[a], vecs[b]) for a, b in itertools.combinations(vecs, 2) if a[0] == b[0]]
     diff = [pipeline.distance(vecs[a], vecs[b]) for a, b in itertools.combinations(vecs, 2) if a[0] != b[0]]
     assert max(same) < min(diff), f"same-person max {max(same):.3f} vs different-person min {min(diff):.3f}"
-    assert max(same) < pipeline.threshold < min(diff)
+    assert max(same) < match_threshold(pipeline.embedder) < min(diff)
 
 
 def test_auto_takes_hogs_box_for_the_face_mediapipe_found(astronaut):

@@ -137,6 +137,7 @@ def verify_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Are these two photos the same person? Exit 0 same, 1 different, 2 bad input."""
+    from whosthat.gallery.threshold import is_match, match_threshold
     from whosthat.vision.image import decode_image
 
     pipe = _pipeline(model, detector)
@@ -147,11 +148,12 @@ def verify_command(
         except BadInputError as exc:
             raise BadInputError(f"{path}: {exc}") from None
     distance = pipe.distance(results[0].embedding, results[1].embedding)
-    same = distance < pipe.threshold
+    threshold = match_threshold(pipe.embedder)
+    same = is_match(distance, threshold)
     out = {
         "same": bool(same),
         "distance": round(distance, 4),
-        "threshold": round(pipe.threshold, 4),
+        "threshold": round(threshold, 4),
         "model": pipe.model,
     }
     if as_json:
@@ -159,7 +161,7 @@ def verify_command(
     else:
         typer.echo(
             f"{'same person' if same else 'different people'}: distance {distance:.3f} "
-            f"(threshold {pipe.threshold:.3f}, {pipe.model})"
+            f"(threshold {threshold:.3f}, {pipe.model})"
         )
     raise typer.Exit(0 if same else 1)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
+from whosthat.gallery.threshold import is_match
 from whosthat.store import repositories as repo
 from whosthat.store.crypto import DecryptionError, TemplateCipher
 
@@ -172,17 +173,8 @@ class Gallery:
         best = self.search(session, embedder, embedding, k=1)
         if not best:
             return None, None
-        return (best[0] if best[0].distance <= threshold else None), best[0]
+        return (best[0] if is_match(best[0].distance, threshold) else None), best[0]
 
     def sizes(self) -> dict[str, int]:
         with self._lock:
             return {name: len(index) for name, index in self._indexes.items()}
-
-
-def resolve_threshold(embedder_threshold: float | None, override: float | None) -> float:
-    """The match threshold: the settings override when given, else the embedder's LFW-calibrated one."""
-    if override is not None:
-        return float(override)
-    if embedder_threshold is None:
-        raise ValueError("the embedder declares no threshold; set WHOSTHAT_MATCH_THRESHOLD")
-    return float(embedder_threshold)

@@ -96,13 +96,6 @@ def _iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _threshold_of(pipeline) -> float:
-    thr = getattr(pipeline, "threshold", None)
-    if thr is None:
-        thr = getattr(getattr(pipeline, "embedder", None), "threshold", 0.6)
-    return float(thr)
-
-
 class ChallengeSession:
     """One kiosk attempt; all decisions are made here. See the module docstring."""
 
@@ -114,6 +107,7 @@ class ChallengeSession:
         timeout_s: float,
         pad_mode: str,
         pipeline=None,
+        match_threshold: float | None = None,
         config: ChallengeConfig | None = None,
         now: float | None = None,
     ):
@@ -132,6 +126,8 @@ class ChallengeSession:
         self.pad_mode = pad_mode
         self.config = config or ChallengeConfig()
         self._pipeline = pipeline
+        # Key frames farther apart than this are two people (the caller resolves it: gallery.threshold).
+        self.match_threshold = match_threshold
         self._lock = threading.RLock()
 
         self.done = False
@@ -192,6 +188,7 @@ class ChallengeSession:
         timeout_s: float = 30.0,
         pad_mode: str = "warn",
         pipeline=None,
+        match_threshold: float | None = None,
         rng=None,
         step_kinds: tuple[str, ...] = STEP_KINDS,
         config: ChallengeConfig | None = None,
@@ -211,7 +208,14 @@ class ChallengeSession:
                 choices = [k for k in kinds if not steps or k != steps[-1]] or kinds
                 steps.append(rng.choice(choices))
         return cls(
-            kiosk, steps, timeout_s=timeout_s, pad_mode=pad_mode, pipeline=pipeline, config=config, now=now
+            kiosk,
+            steps,
+            timeout_s=timeout_s,
+            pad_mode=pad_mode,
+            pipeline=pipeline,
+            match_threshold=match_threshold,
+            config=config,
+            now=now,
         )
 
     def public(self) -> dict:
@@ -542,7 +546,9 @@ class ChallengeSession:
             result = pipeline.embed_single(frame, purpose="login")
         except BadInputError:  # detector disagreed with the mesh on this frame, or face too small: skip it
             return True
-        threshold = _threshold_of(pipeline)
+        threshold = self.match_threshold
+        if threshold is None:
+            raise ValueError("a ChallengeSession that embeds faces needs match_threshold")
         for _, emb in self._embeddings:
             d = pipeline.distance(emb, result.embedding)
             self.max_embedding_distance = max(self.max_embedding_distance, d)

@@ -69,13 +69,6 @@ class FacePipeline:
         return self.embedder.name
 
     @property
-    def threshold(self) -> float:
-        from whosthat.config import get_settings
-
-        override = get_settings().match_threshold
-        return float(override) if override is not None else float(self.embedder.threshold)
-
-    @property
     def key(self) -> str:
         """Identifies everything that changes an embedding: for caches."""
         from whosthat.vision.detect import CALIBRATION_FILE

@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from whosthat.config import Settings, get_settings
-from whosthat.gallery import Gallery, resolve_threshold
+from whosthat.gallery import Gallery, match_threshold
 from whosthat.store.crypto import TemplateCipher, load_or_create_key
 from whosthat.store.db import Database, open_database
 from whosthat.web.metrics import Metrics
@@ -67,12 +67,8 @@ class Runtime:
         return getattr(embedder, "name", None) or getattr(pipeline, "model", None) or get_settings().embedder
 
     def threshold(self, pipeline=None) -> float:
-        """Match threshold: settings.match_threshold if set, else the embedder's LFW-calibrated one."""
-        if self.settings.match_threshold is not None:
-            return float(self.settings.match_threshold)
-        pipeline = pipeline or self.pipeline()
-        embedder = getattr(pipeline, "embedder", None)
-        return resolve_threshold(getattr(embedder, "threshold", None), None)
+        """The match threshold of `pipeline`'s embedder (default pipeline when None); see gallery.threshold."""
+        return match_threshold((pipeline or self.pipeline()).embedder, self.settings)
 
     # Liveness --------------------------------------------------------------------------------------
     def challenges(self):

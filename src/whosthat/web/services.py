@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from whosthat.errors import BadInputError, MultipleFacesError, NoFaceError
+from whosthat.gallery.threshold import is_match
 from whosthat.store import repositories as repo
 from whosthat.store.crypto import DecryptionError
 from whosthat.store.models import (
@@ -598,7 +599,7 @@ class Services:
         distance = float(np.min(np.linalg.norm(mine - face.embedding[None, :], axis=1)))
         return {
             "person_id": person.id,
-            "same": distance <= threshold,
+            "same": is_match(distance, threshold),
             "distance": round(distance, 4),
             "threshold": round(threshold, 4),
             "model": face.model,

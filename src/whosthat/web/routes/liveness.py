@@ -67,12 +67,14 @@ def create_session(body: SessionIn, request: Request, svc: Svc) -> JSONResponse:
             )
     store = _store_or_fail(request.app)
     settings = svc.rt.settings
+    pipeline = svc.rt.pipeline()
     session = store.create(
         kiosk,
         n_steps=settings.liveness_steps,
         timeout_s=settings.liveness_timeout_s,
         pad_mode=settings.pad_mode,
-        pipeline=svc.rt.pipeline(),
+        pipeline=pipeline,
+        match_threshold=svc.rt.threshold(pipeline),
     )
     body_out = dict(session.public())
     body_out["ws_url"] = f"/api/v1/liveness/sessions/{session.id}?nonce={session.nonce}"
