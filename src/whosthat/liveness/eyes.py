@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from whosthat.errors import BadInputError
+from whosthat.models import SHIPPED_DIR, zoo
+from whosthat.models.onnx import onnx_session
 
 PATCH_SIZE = 24
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-DEFAULT_EYE_MODEL = MODELS_DIR / "eye_state.onnx"
+DEFAULT_EYE_MODEL = SHIPPED_DIR / "eye_state.onnx"
 
 # CEW layout: folder name -> (closed label, side)
 CEW_FOLDERS = {
@@ -51,8 +52,6 @@ def prepare_patches(patches: np.ndarray | list[np.ndarray]) -> np.ndarray:
 def load_onnx_model(path: str | Path, what: str, train_command: str):
     """(path, onnxruntime session on the CPU with one thread, input name, whosthat_* metadata) of a
     project-trained model; a clear BadInputError when the file is missing."""
-    from whosthat.vision.embedders import onnx_session
-
     path = Path(path)
     if not path.is_file():
         raise BadInputError(f"{what} model not found: {path} (train one with `{train_command}`)")
@@ -85,12 +84,12 @@ def _cached(path: str) -> EyeStateClassifier:
     return EyeStateClassifier(path)
 
 
-def get_eye_classifier(path: str | Path | None = None) -> EyeStateClassifier | None:
-    """The shipped classifier (cached), or None when no model file exists (EAR alone is then used)."""
-    path = Path(path) if path else DEFAULT_EYE_MODEL
-    if not path.is_file():
-        return None
-    return _cached(str(path))
+def get_eye_classifier(name: str | None = None) -> EyeStateClassifier:
+    """The eye-state classifier called `name` in the zoo (default: settings.eye_model), cached.
+    UnknownModelError when the zoo has no such eyes model."""
+    from whosthat.config import get_settings
+
+    return _cached(str(zoo.find(name or get_settings().eye_model, "eyes").path))
 
 
 def list_cew(folder: str | Path) -> list[tuple[Path, int, str, str]]:

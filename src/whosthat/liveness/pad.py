@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from whosthat.models import SHIPPED_DIR, zoo
+
 CROP_SIZE = 64
 CROP_SCALE = 1.6
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-DEFAULT_PAD_MODEL = MODELS_DIR / "pad.onnx"
+DEFAULT_PAD_MODEL = SHIPPED_DIR / "pad.onnx"
 
 
 def face_crop(rgb: np.ndarray, box, size: int = CROP_SIZE, scale: float = CROP_SCALE) -> np.ndarray:
@@ -80,9 +81,9 @@ def _cached(path: str) -> PrintAttackDetector:
     return PrintAttackDetector(path)
 
 
-def get_pad_detector(path: str | Path | None = None) -> PrintAttackDetector | None:
-    """The shipped detector (cached), or None when no model file exists."""
-    path = Path(path) if path else DEFAULT_PAD_MODEL
-    if not path.is_file():
-        return None
-    return _cached(str(path))
+def get_pad_detector(name: str | None = None) -> PrintAttackDetector:
+    """The print-attack detector called `name` in the zoo (default: settings.pad_model), cached.
+    UnknownModelError when the zoo has no such pad model."""
+    from whosthat.config import get_settings
+
+    return _cached(str(zoo.find(name or get_settings().pad_model, "pad").path))

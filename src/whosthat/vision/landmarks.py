@@ -7,13 +7,13 @@ The 5-point model (Apache-2.0-compatible, from the face-recognition-models packa
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from whosthat.models.files import package_file
 from whosthat.vision.detect import Detection
 
 # dlib 5-point order: the two corners of the eye on the image's right (the person's left eye), the two
@@ -24,15 +24,8 @@ NOSE = 4
 
 
 def dlib_model_path(filename: str) -> Path:
-    """Path to a file shipped by face-recognition-models(-ng), found without importing the package
-    (its __init__ imports pkg_resources, which current setuptools no longer has)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("face-recognition-models is not installed; run `make install`")
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / filename
-    if not path.exists():
-        raise RuntimeError(f"{filename} is missing from face-recognition-models at {path}")
-    return path
+    """Path to a file shipped by face-recognition-models(-ng) (found without importing the package)."""
+    return package_file("face_recognition_models", f"models/{filename}")
 
 
 class FivePointLandmarker:
