@@ -69,22 +69,22 @@ def test_two_processes_stay_in_sync_through_the_change_counter(database):
         db.add_all([ada, bob])
         db.flush()
         va, vb = rng.normal(size=8).astype(np.float32), rng.normal(size=8).astype(np.float32)
-        repo.add_template(db, cipher, ada.id, embedder="m", embedding=va, chip=None, quality=1, source="t")
+        repo.templates.add(db, cipher, ada.id, embedder="m", embedding=va, chip=None, quality=1, source="t")
         db.commit()
         assert replica_b.identify(db, "m", va, 0.1)[0].person_id == ada.id
         # Replica A adds Bob; replica B must see him on its next search without a restart.
-        repo.add_template(db, cipher, bob.id, embedder="m", embedding=vb, chip=None, quality=1, source="t")
+        repo.templates.add(db, cipher, bob.id, embedder="m", embedding=vb, chip=None, quality=1, source="t")
         db.commit()
         assert replica_a.identify(db, "m", vb, 0.1)[0].person_id == bob.id
         assert replica_b.identify(db, "m", vb, 0.1)[0].person_id == bob.id
         # Deactivating Ada removes her from every replica's search.
         ada.active = False
-        repo.bump_gallery_version(db)
+        repo.counters.bump_gallery_version(db)
         db.commit()
         match, nearest = replica_b.identify(db, "m", va, 0.1)
         assert match is None and nearest.person_id == bob.id
         # A template of another embedder never mixes into this one.
-        repo.add_template(
+        repo.templates.add(
             db, cipher, bob.id, embedder="other", embedding=va, chip=None, quality=1, source="t"
         )
         db.commit()
@@ -109,7 +109,7 @@ def test_rows_that_do_not_decrypt_are_never_searchable(database):
                 source="t",
             )
         )
-        repo.bump_gallery_version(db)
+        repo.counters.bump_gallery_version(db)
         db.commit()
         gallery = Gallery(cipher)
         assert gallery.identify(db, "m", vec, 10.0) == (None, None)

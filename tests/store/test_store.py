@@ -84,11 +84,11 @@ def test_deleting_a_person_in_the_database_cascades_to_templates_and_events(data
         person = Person(employee_code="E1", name="Ada", surname="Lovelace")
         db.add(person)
         db.flush()
-        v0 = repo.gallery_version(db)
-        repo.add_template(
+        v0 = repo.counters.gallery_version(db)
+        repo.templates.add(
             db, cipher, person.id, embedder="m", embedding=np.ones(4), chip=None, quality=0.9, source="test"
         )
-        assert repo.gallery_version(db) == v0 + 1
+        assert repo.counters.gallery_version(db) == v0 + 1
         db.add(AttendanceEvent(person_id=person.id, kind="in"))
         db.commit()
         # A raw DELETE (no ORM cascade): the foreign keys themselves must remove the rows.
@@ -104,10 +104,10 @@ def test_people_search_and_pagination(database):
             db.add(Person(employee_code=f"E{i:03d}", name=f"Name{i}", surname=f"Surname{i:02d}"))
         db.add(Person(employee_code="X-1", name="Ada", surname="Lovelace"))
         db.commit()
-        page, total = repo.search_people(db, None, page=2, size=10)
+        page, total = repo.people.search(db, None, page=2, size=10)
         assert total == 26 and len(page) == 10
-        found, total = repo.search_people(db, "ada love", page=1, size=10)
+        found, total = repo.people.search(db, "ada love", page=1, size=10)
         assert total == 1 and found[0].employee_code == "X-1"
-        found, total = repo.search_people(db, "x-1")
+        found, total = repo.people.search(db, "x-1")
         assert [p.surname for p in found] == ["Lovelace"]
         assert inspect(database.engine).has_table("people")

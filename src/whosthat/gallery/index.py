@@ -138,20 +138,20 @@ class Gallery:
 
     def index(self, session: Session, embedder: str) -> GalleryIndex:
         """The up-to-date index for `embedder` (reloads changed rows when the counter moved)."""
-        version = repo.gallery_version(session)
+        version = repo.counters.gallery_version(session)
         with self._lock:
             index = self._indexes.get(embedder)
             if index is not None and self._versions.get(embedder) == version:
                 return index
             if index is None:
                 index = GalleryIndex(embedder)
-            refs = repo.active_template_refs(session, embedder)
+            refs = repo.templates.active_refs(session, embedder)
             wanted = {r.id: r.person_id for r in refs}
             have = index.template_ids
             removed = have - wanted.keys()
             new_ids = sorted(wanted.keys() - have)
             added: dict[int, tuple[int, np.ndarray]] = {}
-            for tid, pid, name, blob in repo.iter_template_blobs(session, new_ids):
+            for tid, pid, name, blob in repo.templates.iter_blobs(session, new_ids):
                 try:
                     added[tid] = (pid, self.cipher.decrypt_embedding(blob, pid, name))
                 except DecryptionError:

@@ -59,7 +59,7 @@ def run_identify_bench(
     from whosthat.web.services import Services
 
     base = get_settings()
-    from whosthat.vision import lfw
+    from whosthat.datasets import lfw
 
     root = lfw.lfw_root(data or base.data) / lfw.IMAGES_DIR
     probe_dir = root / PROBE_PERSON
@@ -140,7 +140,7 @@ def run_identify_bench(
                         source="bench",
                     )
                 )
-            repo.bump_gallery_version(db)
+            repo.counters.bump_gallery_version(db)
             db.commit()
             svc = Services(runtime, db)
             admin_key = svc.create_api_key("bench", ["admin"])[1]

@@ -362,8 +362,8 @@ class Services:
         page, size = self._paging(page, size)
         if q is not None and len(q) > 120:
             raise ValidationError("the search text is too long")
-        people, total = repo.search_people(self.db, q, page=page, size=size, active=active)
-        counts = repo.template_counts(self.db, [p.id for p in people])
+        people, total = repo.people.search(self.db, q, page=page, size=size, active=active)
+        counts = repo.templates.counts(self.db, [p.id for p in people])
         for p in people:
             p.template_count = counts.get(p.id, 0)
         return Page(people, page, size, total)
@@ -373,7 +373,7 @@ class Services:
         person = self.db.get(Person, person_id) if _valid_id(person_id) else None
         if person is None:
             raise NotFoundError(f"no person with id {person_id}")
-        person.template_count = repo.template_counts(self.db, [person.id]).get(person.id, 0)
+        person.template_count = repo.templates.counts(self.db, [person.id]).get(person.id, 0)
         return person
 
     def create_person(
@@ -428,7 +428,7 @@ class Services:
                 changed.append(key)
         if changed:
             if "active" in changed:
-                repo.bump_gallery_version(self.db)
+                repo.counters.bump_gallery_version(self.db)
             self.audit(actor, "person.update", f"person:{person.id}", {"fields": changed})
             self._commit()
         return person
@@ -446,7 +446,7 @@ class Services:
         self.db.execute(delete(LoginTicket).where(LoginTicket.person_id == pid))
         self.db.execute(delete(Person).where(Person.id == pid))
         self.db.expunge(person)
-        repo.bump_gallery_version(self.db)
+        repo.counters.bump_gallery_version(self.db)
         self.audit(actor, "person.delete", f"person:{pid}", {"employee_code": code, "templates": n_templates})
         self._commit()
 
@@ -517,7 +517,7 @@ class Services:
         rgb = self.decode(image)
         pipeline = self.rt.pipeline()
         face = pipeline.embed_single(rgb, purpose="enroll")
-        row = repo.add_template(
+        row = repo.templates.add(
             self.db,
             self.rt.cipher,
             person.id,
@@ -546,7 +546,7 @@ class Services:
             raise NotFoundError(f"person {person_id} has no template {template_id}")
         self.db.delete(row)
         self.db.flush()
-        repo.bump_gallery_version(self.db)
+        repo.counters.bump_gallery_version(self.db)
         self.audit(actor, "template.delete", f"person:{person_id}", {"template_id": template_id})
         self._commit()
 
@@ -1146,7 +1146,7 @@ class Services:
                     delete(FaceTemplate).where(FaceTemplate.id.in_(done_ids[start : start + 500]))
                 ).rowcount
         report.people = len(people)
-        repo.bump_gallery_version(self.db)
+        repo.counters.bump_gallery_version(self.db)
         self.audit(
             actor,
             "templates.reembed",
@@ -1159,5 +1159,5 @@ class Services:
     # -- health ----------------------------------------------------------------------------------------
     def ready(self) -> dict:
         """Readiness: the database answers and the gallery loads. {"database", "gallery", "templates"}."""
-        version = repo.gallery_version(self.db)
+        version = repo.counters.gallery_version(self.db)
         return {"database": "ok", "gallery_version": version, "gallery_sizes": self.rt.gallery.sizes()}

@@ -21,7 +21,7 @@ def readyz(request: Request):
     runtime = request.app.state.runtime
     try:
         with runtime.database.session() as db:
-            version = repo.gallery_version(db)
+            version = repo.counters.gallery_version(db)
             sizes = {}
             if runtime.pipeline_loaded():
                 index = runtime.gallery.index(db, runtime.pipeline().model)

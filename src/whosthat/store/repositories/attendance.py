@@ -1,0 +1,68 @@
+"""Attendance events: the last event of a day (to alternate in/out), insertion, and the events of a
+time range, newest first in pages or oldest first for the day reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from whosthat.store.models import AttendanceEvent
+from whosthat.store.repositories.paging import page_of
+
+
+def last_kind(session: Session, person_id: int, *, since: datetime, before: datetime) -> str | None:
+    """The kind ("in" | "out") of the person's latest event in [since, before), or None."""
+    return session.execute(
+        select(AttendanceEvent.kind)
+        .where(
+            AttendanceEvent.person_id == person_id,
+            AttendanceEvent.at >= since,
+            AttendanceEvent.at < before,
+        )
+        .order_by(AttendanceEvent.at.desc(), AttendanceEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def add(session: Session, **fields) -> AttendanceEvent:
+    """Insert one event (the AttendanceEvent columns as keywords), flushed so that its id is set."""
+    event = AttendanceEvent(**fields)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _events(person_id: int | None, since: datetime | None, until: datetime | None) -> Select:
+    """Events (with .person loaded) of one person or everyone, at >= since and at < until when given."""
+    stmt = select(AttendanceEvent).options(selectinload(AttendanceEvent.person))
+    if person_id is not None:
+        stmt = stmt.where(AttendanceEvent.person_id == person_id)
+    if since:
+        stmt = stmt.where(AttendanceEvent.at >= since)
+    if until:
+        stmt = stmt.where(AttendanceEvent.at < until)
+    return stmt
+
+
+def page_newest_first(
+    session: Session,
+    *,
+    person_id: int | None,
+    since: datetime | None,
+    until: datetime | None,
+    page: int,
+    size: int,
+) -> tuple[list[AttendanceEvent], int]:
+    """(one page of events, newest first; the total count)."""
+    order = (AttendanceEvent.at.desc(), AttendanceEvent.id.desc())
+    return page_of(session, _events(person_id, since, until), order, page=page, size=size)
+
+
+def oldest_first(
+    session: Session, *, person_id: int | None, since: datetime | None, until: datetime | None
+) -> list[AttendanceEvent]:
+    """Every event of the range, oldest first."""
+    stmt = _events(person_id, since, until).order_by(AttendanceEvent.at, AttendanceEvent.id)
+    return list(session.execute(stmt).scalars())

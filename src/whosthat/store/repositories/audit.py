@@ -1,0 +1,34 @@
+"""The audit log: append a row, read pages newest first."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from whosthat.store.models import AuditLog
+from whosthat.store.repositories.paging import page_of
+
+
+def add(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str | None,
+    address: str | None,
+    detail: dict | None,
+) -> None:
+    """Add one row to the current transaction (never biometric data in `detail`)."""
+    session.add(AuditLog(actor=actor, action=action, target=target, address=address, detail=detail))
+
+
+def page_newest_first(
+    session: Session, *, action: str | None, actor_prefix: str | None, page: int, size: int
+) -> tuple[list[AuditLog], int]:
+    """(one page of rows, newest first, filtered by exact action and actor label prefix; the total)."""
+    stmt = select(AuditLog)
+    if action:
+        stmt = stmt.where(AuditLog.action == action)
+    if actor_prefix:
+        stmt = stmt.where(AuditLog.actor.like(f"{actor_prefix}%"))
+    return page_of(session, stmt, (AuditLog.at.desc(), AuditLog.id.desc()), page=page, size=size)

@@ -1,0 +1,82 @@
+"""People: search with paging, lookups, the employee-code uniqueness check, and deletion with all
+their data."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from whosthat.store.models import AttendanceEvent, FaceTemplate, LoginTicket, Person
+from whosthat.store.repositories.counters import bump_gallery_version
+from whosthat.store.repositories.paging import page_of
+
+
+def search(
+    session: Session, q: str | None = None, *, page: int = 1, size: int = 20, active: bool | None = None
+) -> tuple[list[Person], int]:
+    """People whose code, name or surname contains `q` (case-insensitive), ordered by surname, name.
+
+    Returns (the page's people, the total count over all pages). `page` starts at 1.
+    """
+    stmt = select(Person)
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Person.employee_code).like(pattern),
+                func.lower(Person.name).like(pattern),
+                func.lower(Person.surname).like(pattern),
+                func.lower(Person.name + " " + Person.surname).like(pattern),
+            )
+        )
+    if active is not None:
+        stmt = stmt.where(Person.active == active)
+    order = (func.lower(Person.surname), func.lower(Person.name), Person.id)
+    return page_of(session, stmt, order, page=page, size=size)
+
+
+def get(session: Session, person_id: int) -> Person | None:
+    return session.get(Person, person_id)
+
+
+def get_for_update(session: Session, person_id: int) -> Person | None:
+    """The person, row-locked until the transaction ends (PostgreSQL; SQLite serialises writers anyway)."""
+    return session.execute(
+        select(Person).where(Person.id == person_id).with_for_update()
+    ).scalar_one_or_none()
+
+
+def code_taken(session: Session, employee_code: str, *, other_than: int | None = None) -> bool:
+    """Whether another person (any but `other_than`) already has this employee code."""
+    stmt = select(Person.id).where(Person.employee_code == employee_code)
+    if other_than is not None:
+        stmt = stmt.where(Person.id != other_than)
+    return session.execute(stmt).first() is not None
+
+
+def add(session: Session, *, employee_code: str, name: str, surname: str, active: bool) -> Person:
+    """Insert a person (flushed: the id is set). IntegrityError when the code is taken meanwhile."""
+    person = Person(employee_code=employee_code, name=name, surname=surname, active=active)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def update(session: Session, person: Person, changes: dict) -> None:
+    """Set the changed attributes; (de)activating a person changes face search, so it bumps the counter."""
+    for key, value in changes.items():
+        setattr(person, key, value)
+    if "active" in changes:
+        bump_gallery_version(session)
+
+
+def delete_with_data(session: Session, person: Person) -> None:
+    """Delete the person with their templates, chips, attendance and login tickets; bumps the counter."""
+    pid = person.id
+    # Explicit deletes first: correct even where the database ignores ON DELETE CASCADE.
+    session.execute(delete(FaceTemplate).where(FaceTemplate.person_id == pid))
+    session.execute(delete(AttendanceEvent).where(AttendanceEvent.person_id == pid))
+    session.execute(delete(LoginTicket).where(LoginTicket.person_id == pid))
+    session.execute(delete(Person).where(Person.id == pid))
+    session.expunge(person)
+    bump_gallery_version(session)

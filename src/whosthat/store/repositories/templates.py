@@ -1,0 +1,153 @@
+"""Face templates: encrypted insertion, per-person listing and counts, deletion, and the reads face
+search and re-embedding need (ids without ciphertext, ciphertext in batches, chips to re-embed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from whosthat.store.crypto import TemplateCipher
+from whosthat.store.models import FaceTemplate, Person
+from whosthat.store.repositories.counters import bump_gallery_version
+
+DELETE_BATCH = 500  # ids per DELETE ... IN (...), well under every backend's parameter limit
+
+
+def insert(
+    session: Session,
+    cipher: TemplateCipher,
+    person_id: int,
+    *,
+    embedder: str,
+    embedding: np.ndarray,
+    chip_ciphertext: bytes | None,
+    quality: float,
+    source: str,
+) -> FaceTemplate:
+    """Add one template whose chip is already encrypted (or None), without flushing or bumping the
+    counter: for batches, whose caller bumps once at the end. The embedding (float[D]) is encrypted here."""
+    embedding = np.asarray(embedding, dtype=np.float32).ravel()
+    row = FaceTemplate(
+        person_id=person_id,
+        embedder=embedder,
+        dim=int(embedding.shape[0]),
+        embedding=cipher.encrypt_embedding(embedding, person_id, embedder),
+        chip=chip_ciphertext,
+        quality=float(quality),
+        source=source,
+    )
+    session.add(row)
+    return row
+
+
+def add(
+    session: Session,
+    cipher: TemplateCipher,
+    person_id: int,
+    *,
+    embedder: str,
+    embedding: np.ndarray,
+    chip: np.ndarray | None,
+    quality: float,
+    source: str,
+) -> FaceTemplate:
+    """Encrypt and insert one template (and its chip, uint8[H, W, 3], when given); bumps the counter."""
+    row = insert(
+        session,
+        cipher,
+        person_id,
+        embedder=embedder,
+        embedding=embedding,
+        chip_ciphertext=cipher.encrypt_chip(chip, person_id) if chip is not None else None,
+        quality=quality,
+        source=source,
+    )
+    session.flush()
+    bump_gallery_version(session)
+    return row
+
+
+def get(session: Session, template_id: int) -> FaceTemplate | None:
+    return session.get(FaceTemplate, template_id)
+
+
+def of_person(session: Session, person_id: int) -> list[FaceTemplate]:
+    """A person's template rows, oldest first."""
+    stmt = select(FaceTemplate).where(FaceTemplate.person_id == person_id).order_by(FaceTemplate.id)
+    return list(session.execute(stmt).scalars())
+
+
+def counts(session: Session, person_ids: list[int]) -> dict[int, int]:
+    """{person id: number of templates} for the given people (people without templates are absent)."""
+    if not person_ids:
+        return {}
+    rows = session.execute(
+        select(FaceTemplate.person_id, func.count())
+        .where(FaceTemplate.person_id.in_(person_ids))
+        .group_by(FaceTemplate.person_id)
+    ).all()
+    return {pid: int(n) for pid, n in rows}
+
+
+def delete_one(session: Session, row: FaceTemplate) -> None:
+    """Delete one template (and its chip); bumps the counter."""
+    session.delete(row)
+    session.flush()
+    bump_gallery_version(session)
+
+
+def delete_ids(session: Session, template_ids: list[int]) -> int:
+    """Delete these templates in batches; returns how many went. The caller bumps the counter."""
+    removed = 0
+    for start in range(0, len(template_ids), DELETE_BATCH):
+        chunk = template_ids[start : start + DELETE_BATCH]
+        removed += session.execute(delete(FaceTemplate).where(FaceTemplate.id.in_(chunk))).rowcount
+    return removed
+
+
+@dataclass(frozen=True)
+class TemplateRef:
+    id: int
+    person_id: int
+
+
+def active_refs(session: Session, embedder: str) -> list[TemplateRef]:
+    """Ids of the templates of active people for one embedder (no ciphertext loaded)."""
+    rows = session.execute(
+        select(FaceTemplate.id, FaceTemplate.person_id)
+        .join(Person, Person.id == FaceTemplate.person_id)
+        .where(FaceTemplate.embedder == embedder, Person.active.is_(True))
+    ).all()
+    return [TemplateRef(int(i), int(p)) for i, p in rows]
+
+
+def iter_blobs(session: Session, ids: list[int], batch: int = 2000) -> Iterator[tuple[int, int, str, bytes]]:
+    """(id, person_id, embedder, ciphertext) for the given template ids, in batches."""
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        yield from session.execute(
+            select(
+                FaceTemplate.id, FaceTemplate.person_id, FaceTemplate.embedder, FaceTemplate.embedding
+            ).where(FaceTemplate.id.in_(chunk))
+        ).all()
+
+
+def not_of_embedder(session: Session, embedder: str) -> list[tuple[int, int, bytes | None, float, str]]:
+    """(id, person_id, chip ciphertext or None, quality, source) of every template made by another
+    embedder than `embedder`, oldest first: what re-embedding to `embedder` works through."""
+    stmt = (
+        select(
+            FaceTemplate.id,
+            FaceTemplate.person_id,
+            FaceTemplate.chip,
+            FaceTemplate.quality,
+            FaceTemplate.source,
+        )
+        .where(FaceTemplate.embedder != embedder)
+        .order_by(FaceTemplate.id)
+    )
+    return [tuple(row) for row in session.execute(stmt).all()]
