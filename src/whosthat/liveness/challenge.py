@@ -3,20 +3,23 @@
 The server draws a random sequence of steps (blink, turn left, turn right) with `secrets`, gives the
 kiosk a session id, a nonce and an expiry, then consumes the kiosk's camera frames one by one
 (`process_frame`, each timed on arrival). It passes only when every step happens, in order, before the
-expiry, by one continuous face:
+expiry, by one continuous face. This module is the state machine; each rule has its own home:
 
+- frame timing (webcam speed, gaps, catch-up bursts, the time each frame is stamped with):
+  `liveness.timing`; what a frame must be: `liveness.frame`;
 - per frame: MediaPipe face mesh (video mode, one tracker per session) -> eye aspect ratio of both
-  eyes, 24x24 eye patches -> eye-state model -> fused closed probability (`liveness.blink`), head yaw
-  and pitch from landmark ratios that a moved or rotated flat photo cannot change (`liveness.mesh`);
-- blink: open -> closed -> open with a human closed phase, on timestamps (5-30 fps);
-- turn left / right: yaw away from the face's own frontal baseline past `turn_deg`, then back;
-- one face throughout: the landmark box may not jump between frames, the face may not vanish for
-  longer than `face_lost_s`, and embeddings of key frames (start, each step, about once a second)
-  must all stay within the embedder's match threshold of the first one (else `face_changed`);
-- frame timing: frames arriving much faster than a camera sends them, gaps over `max_gap_s`, or too
-  many frames fail with `frame_timing`;
-- print-attack detector (when a model is shipped): scored on key frames; `pad_mode` "off" ignores it,
-  "warn" records it in `summary()`, "enforce" fails with `print_attack`.
+  eyes, 24x24 eye patches -> eye-state model -> fused closed probability, and head yaw and pitch from
+  landmark ratios that a moved or rotated flat photo cannot change (`liveness.mesh`);
+- blink: open -> closed -> open with a human closed phase, on timestamps (`liveness.blink`);
+- turn left / right: yaw past `turn_deg` from the face's own frontal baseline, then back
+  (`liveness.head_turn`);
+- one face throughout (`liveness.continuity`): the face may not vanish for longer than `face_lost_s`,
+  its box may not jump between frames, and the embeddings of key frames (start, each step, about once
+  every `embed_every_s`) must all stay within the match threshold of each other (else `face_changed`);
+- the frame recognised: the best frontal, eyes-open key frame (`liveness.best_frame`);
+- print attacks: the detector's score of each key frame, fused (`liveness.pad_fusion`); `pad_mode`
+  "off" ignores it, "warn" records it in `summary()`, "enforce" fails with `print_attack`;
+- what each failure reason tells the person: `liveness.outcomes`.
 
 `recognition()` is the FaceResult of the best frontal, eyes-open frame captured during the challenge
 (same continuous face); the web route searches the gallery with its embedding.
@@ -33,12 +36,17 @@ import logging
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
+from whosthat.liveness.best_frame import BestFrame, frame_score
 from whosthat.liveness.blink import BlinkDetector, OpenEarBaseline, ear_closed_prob, fuse_closed_prob
+from whosthat.liveness.continuity import BoxContinuity, FacePresence, KeyFrameIdentity
+from whosthat.liveness.frame import usable_frame
+from whosthat.liveness.head_turn import HeadTurnDetector
+from whosthat.liveness.pad_fusion import FusedPadScore
+from whosthat.liveness.timing import FrameTiming
 
 log = logging.getLogger("whosthat.liveness")
 
@@ -48,25 +56,13 @@ PROMPTS = {
     "turn_left": "Turn your head to the left",
     "turn_right": "Turn your head to the right",
 }
-FAIL_REASONS = (
-    "timeout",
-    "face_lost",
-    "face_changed",
-    "no_blink",
-    "no_head_turn",
-    "print_attack",
-    "frame_timing",
-    "multiple_faces",
-    "not_recognised",
-    "bad_frame",
-)
 
 
 @dataclass
 class ChallengeConfig:
     """Tunables, in seconds, degrees and pixels (640x480 frames)."""
 
-    frame_interval_ms: int = 100
+    frame_interval_ms: int = 100  # what the kiosk is told to send
     min_face_px: float = 90.0  # mesh box width below which we ask to move closer
     max_face_frac: float = 0.9  # box wider than this fraction of the frame: move back
     frontal_deg: float = 12.0  # |yaw - baseline| within this is frontal
@@ -76,7 +72,6 @@ class ChallengeConfig:
     max_gap_s: float = 2.5  # no frame for longer than this (net of our own processing) fails
     max_fps: float = 40.0  # frames sustained faster than this over rate_window_s: not a webcam
     rate_window_s: float = 2.0
-    max_frame_pixels: int = 1280 * 960
     embed_every_s: float = 1.5
     min_embed_frames: int = 2  # embeddings needed (start + end at least) to pass
     jump_frac: float = 0.5  # allowed centre jump per frame, in face widths (+ jump_frac_per_s * dt)
@@ -85,15 +80,7 @@ class ChallengeConfig:
     pad_min_samples: int = 3
     guidance_repeat_s: float = 1.5
     settle_s: float = 1.0  # no step completes in the first second of a tracked face: the
-    # identity, open-eye level and frontal yaw are measured first
-
-
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+    # identity, open-eye level and frontal yaw are measured first (the yaw in its first half)
 
 
 class ChallengeSession:
@@ -114,8 +101,8 @@ class ChallengeSession:
         for s in steps:
             if s not in STEP_KINDS:
                 raise ValueError(f"unknown liveness step {s!r}; known: {', '.join(STEP_KINDS)}")
-        if pad_mode not in ("off", "warn", "enforce"):
-            raise ValueError("pad_mode must be off, warn or enforce")
+        self.config = cfg = config or ChallengeConfig()
+        self._pad = FusedPadScore(pad_mode, min_samples=cfg.pad_min_samples)
         self.id = secrets.token_urlsafe(16)
         self.nonce = secrets.token_urlsafe(24)
         self.kiosk = kiosk
@@ -124,10 +111,7 @@ class ChallengeSession:
         self.expires_at = self.created_at + timeout_s
         self.timeout_s = timeout_s
         self.pad_mode = pad_mode
-        self.config = config or ChallengeConfig()
         self._pipeline = pipeline
-        # Key frames farther apart than this are two people (the caller resolves it: gallery.threshold).
-        self.match_threshold = match_threshold
         self._lock = threading.RLock()
 
         self.done = False
@@ -135,47 +119,35 @@ class ChallengeSession:
         self.reason: str | None = None
         self.detail = ""  # what exactly failed, for the stored summary and the log
         self.step_index = 0
+        self.blinks = 0
         self._tracker = None
         self._eyes = None
-        self._eyes_loaded = False
-        self._pad = None
-        self._pad_loaded = False
-
-        self._frames = 0
-        self._first_frame_t: float | None = None
-        self._last_frame_t: float | None = None
-        self._arrivals: deque[float] = deque()
-        self._last_proc_s = 0.0  # how long the previous frame took us (it delays the next read)
-        self._signal_t = 0.0  # time stamp of the current frame's signals (see _timing_ok)
-        self._burst_left = 0
         self._prompted = False
-
-        self._last_box = None
-        self._last_face_t: float | None = None
-        self._face_seen = False
-        self._first_face_t: float | None = None
-        self._no_face_since: float | None = None
-        self._proc_total_s = 0.0
-        self._proc_max_s = 0.0
         self._multi_since: float | None = None
         self._last_guidance: tuple[str, float] | None = None
+        self._last_embed_t: float | None = None  # time of the last key frame
 
+        self._timing = FrameTiming(
+            frame_interval_s=cfg.frame_interval_ms / 1000.0,
+            max_gap_s=cfg.max_gap_s,
+            max_fps=cfg.max_fps,
+            rate_window_s=cfg.rate_window_s,
+            max_frames=timeout_s * cfg.max_fps + 20,
+        )
+        self._presence = FacePresence(face_lost_s=cfg.face_lost_s)
+        self._box = BoxContinuity(
+            jump_frac=cfg.jump_frac,
+            jump_frac_per_s=cfg.jump_frac_per_s,
+            max_scale_change=cfg.max_scale_change,
+        )
+        # Key frames farther apart than this are two people (the caller resolves it: gallery.threshold).
+        self._identity = KeyFrameIdentity(match_threshold)
         self._ear_baseline = OpenEarBaseline()
         self._blink = BlinkDetector()
-        self._yaw_history: deque[float] = deque(maxlen=15)
-        self._yaw_baseline: float | None = None
-        self._turn_reached = False
-        self.blinks = 0
-
-        self._embeddings: list[tuple[float, np.ndarray]] = []
-        self._last_embed_t: float | None = None
-        self._best = None  # (score, FaceResult)
-        self._candidate = None  # (score, t, rgb) best frontal frame since the last embedding
-        self.max_embedding_distance = 0.0
-        self._pad_scores: list[float] = []
-        self._completed_at: list[float] = []
-        self._last_closed_prob: float | None = None
-        self._last_analysis = None
+        self._head = HeadTurnDetector(
+            frontal_deg=cfg.frontal_deg, turn_deg=cfg.turn_deg, baseline_after_s=0.5 * cfg.settle_s
+        )
+        self._best_frame = BestFrame()
 
     # ------------------------------------------------------------------ creation and public view
     @classmethod
@@ -251,21 +223,11 @@ class ChallengeSession:
         return self._tracker
 
     def _eye_model(self):
-        if not self._eyes_loaded:
+        if self._eyes is None:
             from whosthat.liveness.eyes import get_eye_classifier
 
             self._eyes = get_eye_classifier()
-            self._eyes_loaded = True
         return self._eyes
-
-    def _pad_model(self):
-        if not self._pad_loaded:
-            self._pad_loaded = True
-            if self.pad_mode != "off":
-                from whosthat.liveness.pad import get_pad_detector
-
-                self._pad = get_pad_detector()
-        return self._pad
 
     # ------------------------------------------------------------------ the state machine
     def poll(self, now: float | None = None) -> list[dict]:
@@ -287,74 +249,31 @@ class ChallengeSession:
             if not self._prompted:
                 self._prompted = True
                 out.append(self._prompt())
-            if not self._timing_ok(now):
+            if not self._frame_arrived(now):
                 return out
-            if (
-                not isinstance(rgb, np.ndarray)
-                or rgb.ndim != 3
-                or rgb.shape[2] != 3
-                or rgb.dtype != np.uint8
-                or rgb.shape[0] * rgb.shape[1] > self.config.max_frame_pixels
-                or min(rgb.shape[:2]) < 32
-            ):
+            if not usable_frame(rgb):
                 self._fail("bad_frame")
                 return out
             started = time.perf_counter()
             try:
-                self._analyse_frame(rgb, self._signal_t, out)
+                self._analyse_frame(rgb, self._timing.signal_t, out)
             finally:
-                self._last_proc_s = time.perf_counter() - started
-                self._proc_total_s += self._last_proc_s
-                self._proc_max_s = max(self._proc_max_s, self._last_proc_s)
+                took_s = time.perf_counter() - started
+                self._timing.processed(took_s)
                 # A slow frame must not carry the session past its expiry unnoticed.
-                self._check_time(now + self._last_proc_s)
+                self._check_time(now + took_s)
                 if self.done:
                     self._release()
             return out
 
-    def _timing_ok(self, now: float) -> bool:
-        """Frame-timing rules on arrival times; sets self._signal_t, the time the frame's signals are stamped with.
-
-        The route reads the socket between frames, so while a frame is being analysed (an embedding takes
-        100-300 ms) later frames queue and are then read back to back. Such a catch-up burst is neither a
-        fast fake camera nor a human-speed eyelid: gaps are measured net of our own processing time, speed
-        is judged over a 2 s window, and burst frames are stamped at the nominal frame interval after the
-        previous one (never later than their arrival) so blink durations keep their real length.
-        """
-        cfg = self.config
+    def _frame_arrived(self, now: float) -> bool:
+        """Expiry, stalls and the frame-timing rules at the frame's arrival; False when the session ended."""
         self._check_time(now)
         if self.done:
             return False
-        nominal = cfg.frame_interval_ms / 1000.0
-        if self._last_frame_t is not None:
-            if now < self._last_frame_t:
-                self._fail("frame_timing", "time went backwards")
-                return False
-            self._arrivals.append(now)
-            while self._arrivals and now - self._arrivals[0] > cfg.rate_window_s:
-                self._arrivals.popleft()
-            if (
-                now - self._first_frame_t >= cfg.rate_window_s
-                and len(self._arrivals) > cfg.max_fps * cfg.rate_window_s
-            ):
-                self._fail("frame_timing", f"{len(self._arrivals)} frames in {cfg.rate_window_s:g} s")
-                return False
-            queued = (now - self._last_frame_t) < 0.5 * nominal and self._last_proc_s > 0.5 * nominal
-            if queued or self._burst_left > 0:
-                if queued:
-                    self._burst_left = max(self._burst_left, int(self._last_proc_s / nominal) + 1)
-                self._burst_left -= 1
-                self._signal_t = max(min(self._signal_t + nominal, now), self._signal_t + 1e-3)
-            else:
-                self._signal_t = max(now, self._signal_t + 1e-3)
-        else:
-            self._arrivals.append(now)
-            self._first_frame_t = now
-            self._signal_t = now
-        self._frames += 1
-        self._last_frame_t = now
-        if self._frames > self.timeout_s * cfg.max_fps + 20:
-            self._fail("frame_timing", "too many frames")
+        problem = self._timing.arrive(now)
+        if problem is not None:
+            self._fail("frame_timing", problem)
             return False
         return True
 
@@ -363,20 +282,15 @@ class ChallengeSession:
             return
         if now > self.expires_at:
             self._fail(self._timeout_reason())
-        elif (
-            self._last_frame_t is not None
-            and now - self._last_frame_t - self._last_proc_s > self.config.max_gap_s
-        ):
-            self._fail(
-                "frame_timing",
-                f"no frame for {now - self._last_frame_t:.2f} s "
-                f"(our last frame took {self._last_proc_s:.2f} s)",
-            )
+        else:
+            stall = self._timing.stalled(now)
+            if stall is not None:
+                self._fail("frame_timing", stall)
         if self.done:
             self._release()
 
     def _timeout_reason(self) -> str:
-        if not self._face_seen or self.step_index >= len(self.steps):
+        if not self._presence.seen or self.step_index >= len(self.steps):
             return "timeout"
         return "no_blink" if self.steps[self.step_index] == "blink" else "no_head_turn"
 
@@ -398,43 +312,22 @@ class ChallengeSession:
     def _analyse_frame(self, rgb: np.ndarray, now: float, out: list[dict]) -> None:
         cfg = self.config
         analysis = self._tracker_().analyse(rgb)
-        self._last_analysis = analysis
         if analysis is None:
-            # Lost = frames keep coming without the face for face_lost_s (a pause of the stream itself
-            # is the timing rules' business, and the next face must still pass the continuity checks).
-            if self._face_seen:
-                if self._no_face_since is None:
-                    self._no_face_since = now
-                elif now - self._no_face_since > cfg.face_lost_s:
-                    self._fail("face_lost", f"no face for {now - self._no_face_since:.2f} s")
-                    return
+            lost = self._presence.absent(now)
+            if lost is not None:
+                self._fail("face_lost", lost)
+                return
             self._guide(out, "No face: look at the camera", now)
             return
-        if self._no_face_since is not None and now - self._no_face_since > cfg.face_lost_s:
-            self._fail("face_lost", f"no face for {now - self._no_face_since:.2f} s")
+        lost = self._presence.present(now)
+        if lost is not None:
+            self._fail("face_lost", lost)
             return
-        self._no_face_since = None
-
-        # One continuous face: the landmark box may only move as far as a head moves between frames.
         box = analysis.box
-        width = max(box[2] - box[0], 1.0)
-        if self._last_box is not None:
-            dt = now - self._last_face_t
-            lb = self._last_box
-            lw = max(lb[2] - lb[0], 1.0)
-            jump = np.hypot((box[0] + box[2] - lb[0] - lb[2]) / 2, (box[1] + box[3] - lb[1] - lb[3]) / 2)
-            allowed = max(width, lw) * (cfg.jump_frac + cfg.jump_frac_per_s * dt)
-            scale = max(width / lw, lw / width)
-            if jump > allowed or scale > cfg.max_scale_change * (1 + dt):
-                self._fail(
-                    "face_changed", f"face box jumped {jump:.0f} px / scale x{scale:.2f} in {dt:.2f} s"
-                )
-                return
-        self._last_box = box
-        self._last_face_t = now
-        if self._first_face_t is None:
-            self._first_face_t = now
-        self._face_seen = True
+        jumped = self._box.follow(box, now)
+        if jumped is not None:
+            self._fail("face_changed", jumped)
+            return
 
         if analysis.n_faces > 1:
             self._multi_since = self._multi_since if self._multi_since is not None else now
@@ -446,6 +339,7 @@ class ChallengeSession:
         self._multi_since = None
 
         h, w = rgb.shape[:2]
+        width = max(box[2] - box[0], 1.0)
         if width < cfg.min_face_px:
             self._guide(out, "Move closer", now)
             return
@@ -460,138 +354,94 @@ class ChallengeSession:
             return
 
         # Per-frame signals.
-        baseline_ear = self._ear_baseline.update(now, analysis.ear)
-        p_ear = ear_closed_prob(analysis.ear, baseline_ear)
-        eyes = self._eye_model()
-        p_model = float(eyes.closed_prob(analysis.eye_patches).mean()) if eyes is not None else None
-        closed_prob = fuse_closed_prob(p_ear, p_model)
-        self._last_closed_prob = closed_prob
+        closed_prob = self._closed_prob(analysis, now)
         blink = self._blink.update(now, closed_prob)
         if blink is not None:
             self.blinks += 1
-
-        self._yaw_history.append(analysis.yaw_deg)
-        if (
-            self._yaw_baseline is None
-            and len(self._yaw_history) >= 3
-            and now - self._first_face_t >= 0.5 * cfg.settle_s
-        ):
-            # The face's own frontal yaw (cameras sit off-axis): the median of its first half second.
-            self._yaw_baseline = float(np.median(self._yaw_history))
-        rel_yaw = analysis.yaw_deg - (
-            self._yaw_baseline if self._yaw_baseline is not None else analysis.yaw_deg
-        )
-        frontal = abs(rel_yaw) <= cfg.frontal_deg
+        face_age_s = self._presence.age_s(now)
+        rel_yaw = self._head.observe(analysis.yaw_deg, face_age_s)
+        score = frame_score(rel_yaw, analysis.pitch_deg, width)
         eyes_open = closed_prob <= self._blink.open_threshold
-
-        # Candidate frame for recognition: frontal, eyes open, big and centred; embedded at key moments.
-        if frontal and eyes_open:
-            score = -abs(rel_yaw) - abs(analysis.pitch_deg) * 0.5 + min(width, 250) / 10.0
-            if self._candidate is None or score > self._candidate[0]:
-                self._candidate = (score, now, rgb.copy())
+        if self._head.frontal and eyes_open:
+            # Candidate frame for recognition; embedded at key moments.
+            self._best_frame.offer(score, now, rgb)
 
         step = self.steps[self.step_index]
         completed = False
         if step == "blink":
             completed = blink is not None
         else:
-            want = 1.0 if step == "turn_left" else -1.0
-            if self._yaw_baseline is not None:
-                if not self._turn_reached and want * rel_yaw >= cfg.turn_deg:
-                    self._turn_reached = True
-                    self._guide(out, "Now look back at the camera", now)
-                elif self._turn_reached and frontal:
-                    completed = True
+            turn = self._head.update(step)
+            if turn == "reached":
+                self._guide(out, "Now look back at the camera", now)
+            completed = turn == "done"
 
-        if completed and now - self._first_face_t < cfg.settle_s:
+        if completed and face_age_s < cfg.settle_s:
             completed = False
-            self._turn_reached = False
+            self._head.reset()
         if completed:
             # The frame that completed the step is itself checked against the session's face, so a
             # stand-in cannot perform a step between two frames of the enrolled person.
+            candidate = self._best_frame.candidate
             if (
-                self._candidate is not None
-                and self._candidate[1] < now
+                candidate is not None
+                and candidate.t < now
                 and self._last_embed_t is not None
                 and now - self._last_embed_t >= cfg.embed_every_s
                 and not self._embed_candidate(now)
             ):
                 return
-            score = -abs(rel_yaw) - abs(analysis.pitch_deg) * 0.5 + min(width, 250) / 10.0
-            self._candidate = (score, now, rgb.copy())
+            self._best_frame.replace(score, now, rgb)
         key_moment = completed or self._last_embed_t is None or now - self._last_embed_t >= cfg.embed_every_s
-        if key_moment and self._candidate is not None:
+        if key_moment and self._best_frame.candidate is not None:
             if not self._embed_candidate(now):
                 return
 
         if completed:
             self.step_index += 1
-            self._turn_reached = False
-            self._completed_at.append(now)
+            self._head.reset()
             out.append({"type": "progress", "completed": self.step_index, "of": len(self.steps)})
             if self.step_index < len(self.steps):
                 out.append(self._prompt())
             else:
                 self._finish(now)
 
+    def _closed_prob(self, analysis, now: float) -> float:
+        """This frame's eye-closed probability: the EAR against the face's open level, fused with the model."""
+        p_ear = ear_closed_prob(analysis.ear, self._ear_baseline.update(now, analysis.ear))
+        p_model = float(self._eye_model().closed_prob(analysis.eye_patches).mean())
+        return fuse_closed_prob(p_ear, p_model)
+
     def _embed_candidate(self, now: float) -> bool:
         """Embed the best frame since the last key frame; False when the session failed (face changed)."""
         from whosthat.errors import BadInputError
 
-        score, t, frame = self._candidate
-        self._candidate = None
+        candidate = self._best_frame.take()
         self._last_embed_t = now
         pipeline = self.pipeline()
         try:
-            result = pipeline.embed_single(frame, purpose="login")
+            result = pipeline.embed_single(candidate.rgb, purpose="login")
         except BadInputError:  # detector disagreed with the mesh on this frame, or face too small: skip it
             return True
-        threshold = self.match_threshold
-        if threshold is None:
-            raise ValueError("a ChallengeSession that embeds faces needs match_threshold")
-        for _, emb in self._embeddings:
-            d = pipeline.distance(emb, result.embedding)
-            self.max_embedding_distance = max(self.max_embedding_distance, d)
-            if d > threshold:
-                self._fail("face_changed", f"embedding distance {d:.3f} > {threshold:.3f}")
-                return False
-        self._embeddings.append((t, result.embedding))
-        if self._best is None or score >= self._best[0]:
-            self._best = (score, result)
-        self._score_pad(frame, result)
-        if self.pad_mode == "enforce" and self._pad_attack():
+        changed = self._identity.add(candidate.t, result.embedding, pipeline.distance)
+        if changed is not None:
+            self._fail("face_changed", changed)
+            return False
+        self._best_frame.embedded(candidate.score, result)
+        self._pad.add(candidate.rgb, result.detection.box)
+        if self._pad.fails(final=False):
             self._fail("print_attack")
             return False
         return True
 
-    def _score_pad(self, frame: np.ndarray, result) -> None:
-        pad = self._pad_model()
-        if pad is None:
-            return
-        try:
-            self._pad_scores.append(float(pad.attack_prob_box(frame, result.detection.box)))
-        except Exception:  # noqa: BLE001 - a PAD hiccup must not crash the session; it is only a signal
-            return
-
-    def _pad_attack(self) -> bool:
-        pad = self._pad
-        if pad is None or len(self._pad_scores) < self.config.pad_min_samples:
-            return False
-        return float(np.mean(self._pad_scores)) >= pad.threshold
-
     def _finish(self, now: float) -> None:
-        if self._candidate is not None and not self._embed_candidate(now):
+        if self._best_frame.candidate is not None and not self._embed_candidate(now):
             return
-        if len(self._embeddings) < self.config.min_embed_frames:
+        if len(self._identity) < self.config.min_embed_frames:
             # Too few usable frames for a consistency check: not enough evidence of one face.
             self._fail("face_lost")
             return
-        if (
-            self.pad_mode == "enforce"
-            and self._pad is not None
-            and self._pad_scores
-            and float(np.mean(self._pad_scores)) >= self._pad.threshold
-        ):
+        if self._pad.fails(final=True):
             self._fail("print_attack")
             return
         self.done = True
@@ -602,24 +452,25 @@ class ChallengeSession:
             "liveness session %s passed: steps %s, %d frames, max embedding distance %.3f",
             self.id[:8],
             self.steps,
-            self._frames,
-            self.max_embedding_distance,
+            self._timing.frames,
+            self._identity.max_distance,
         )
 
     def _fail(self, reason: str, detail: str = "") -> None:
+        """End the session failed; `reason` is one of liveness.outcomes.MESSAGES."""
         if self.done:
             return
         self.done = True
         self.passed = False
         self.reason = reason
         self.detail = detail
-        self._best = None
+        self._best_frame.forget()
         log.warning(
             "liveness session %s failed: %s %s (frames %d, step %d of %s)",
             self.id[:8],
             reason,
             detail,
-            self._frames,
+            self._timing.frames,
             self.step_index,
             self.steps,
         )
@@ -631,26 +482,28 @@ class ChallengeSession:
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
             self._tracker = None
-        self._candidate = None
+        self._best_frame.candidate = None
 
     # ------------------------------------------------------------------ outcome
     def recognition(self):
         """FaceResult of the best frontal frame captured during a passed challenge, else None."""
         with self._lock:
-            if not (self.done and self.passed) or self._best is None:
+            if not (self.done and self.passed):
                 return None
-            return self._best[1]
+            return self._best_frame.recognised
 
     @property
     def pad_score(self) -> float | None:
-        return float(np.mean(self._pad_scores)) if self._pad_scores else None
+        """Mean print-attack probability of the key frames scored so far (None: none scored)."""
+        return self._pad.mean
 
     def summary(self) -> dict:
         """Stored with the attendance event: outcome, reason, steps and the evidence behind them."""
         with self._lock:
-            duration = (self._last_frame_t - self._first_frame_t) if self._first_frame_t is not None else 0.0
-            pad = self._pad
-            pad_score = self.pad_score
+            timing = self._timing
+            duration = timing.duration_s
+            pad_score = self._pad.mean
+            best = self._best_frame.recognised
             return {
                 "passed": self.passed,
                 "reason": self.reason,
@@ -658,21 +511,21 @@ class ChallengeSession:
                 "steps": list(self.steps),
                 "completed": self.step_index,
                 "kiosk": self.kiosk,
-                "frames": self._frames,
+                "frames": timing.frames,
                 "duration_s": round(duration, 3),
-                "fps": round((self._frames - 1) / duration, 2) if duration > 0 else None,
+                "fps": round((timing.frames - 1) / duration, 2) if duration > 0 else None,
                 "blinks": self.blinks,
                 "processing_ms": {
-                    "mean": round(1000 * self._proc_total_s / max(self._frames, 1), 1),
-                    "max": round(1000 * self._proc_max_s, 1),
+                    "mean": round(1000 * timing.total_processing_s / max(timing.frames, 1), 1),
+                    "max": round(1000 * timing.max_processing_s, 1),
                 },
-                "embeddings": len(self._embeddings),
-                "max_embedding_distance": round(self.max_embedding_distance, 4),
+                "embeddings": len(self._identity),
+                "max_embedding_distance": round(self._identity.max_distance, 4),
                 "pad_mode": self.pad_mode,
                 "pad_score": round(pad_score, 4) if pad_score is not None else None,
-                "pad_threshold": pad.threshold if pad is not None else None,
-                "pad_flag": bool(pad is not None and pad_score is not None and pad_score >= pad.threshold),
-                "model": self._best[1].model if self._best is not None else None,
+                "pad_threshold": self._pad.threshold,
+                "pad_flag": self._pad.flagged,
+                "model": best.model if best is not None else None,
             }
 
 
