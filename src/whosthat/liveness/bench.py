@@ -64,7 +64,7 @@ def bench_liveness(frames: int = 200, image: Path | None = None) -> dict:
             frame, faces[0], n_faces=len(faces), gray=cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         )
         t2 = time.perf_counter()
-        p_model = float(eyes.closed_prob(analysis.eye_patches).mean()) if eyes is not None else None
+        p_model = float(eyes.closed_prob(analysis.eye_patches).mean())
         fuse_closed_prob(ear_closed_prob(analysis.ear, 0.3), p_model)
         t3 = time.perf_counter()
         c3 = time.process_time()
@@ -92,5 +92,5 @@ def bench_liveness(frames: int = 200, image: Path | None = None) -> dict:
             "pose_ear_patches": float(np.median(rest_t) * 1000),
             "eye_state": float(np.median(eye_t) * 1000),
         },
-        "eye_model": str(eyes.path) if eyes is not None else None,
+        "eye_model": str(eyes.path),
     }
