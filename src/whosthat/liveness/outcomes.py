@@ -1,0 +1,44 @@
+"""Why a kiosk face login did not pass, and what the person should do: the one table of failure reasons.
+
+The challenge fails with its reasons (`ChallengeSession.reason`); the web route adds its own (the face
+is not enrolled, the stream or session is unusable, the kiosk is locked out, liveness is not installed,
+an error); the kiosk page has a few that only it can see (no camera, the connection dropped, a check
+that could not start). The route sends `message_for(reason)` with every result, and the kiosk page
+gets this table from the server (rendered into the page) for its own cases: neither keeps a copy.
+The server's reasons are part of the kiosk protocol (docs/api.md): a new reason gets its message here.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    # The challenge (liveness.challenge)
+    "timeout": "Time ran out before all the steps were done. Please try again.",
+    "face_lost": "We lost sight of your face. Please stay in front of the camera.",
+    "face_changed": "The face changed during the check. One person at a time, please.",
+    "multiple_faces": "More than one face was in view. One person at a time, please.",
+    "no_blink": "We did not see a blink. Please blink slowly when asked.",
+    "no_head_turn": "We did not see your head turn. Please turn when asked.",
+    "print_attack": "This does not look like a live person. Photos and screens are not accepted.",
+    "frame_timing": "The camera picture was interrupted. Please try again.",
+    "bad_frame": "The camera sent an unreadable picture",
+    # The web route
+    "not_recognised": "We do not recognise you. Please ask an administrator to register you.",
+    "invalid_session": "This login session is not valid any more: start again",
+    "locked_out": "Too many failed attempts. Please wait a moment, then try again.",
+    "unavailable": "Liveness check unavailable on this server",
+    "error": "Something went wrong: please try again",
+    # The kiosk page
+    "camera": "The camera is not available on this kiosk.",
+    "connection": "The connection to the server was lost. Please try again.",
+    "start_failed": "The kiosk could not start a check.",
+    # Any other reason
+    "failed": "The check did not pass. Please try again.",
+}
+
+# bad_frame, when the frame is over liveness.frame's size limits (bytes or pixels).
+FRAME_TOO_LARGE = "frame too large: send JPEG frames of at most 640x480"
+
+
+def message_for(reason: str | None) -> str:
+    """What the person reads for `reason`; the generic "failed" message for a reason not in the table."""
+    return MESSAGES.get(reason or "failed", MESSAGES["failed"])
