@@ -21,25 +21,10 @@
     clock: document.getElementById("clock"),
   };
 
-  // Plain words for the failure reasons the server can send.
-  var REASONS = {
-    timeout: "Time ran out before all the steps were done. Please try again.",
-    face_lost: "We lost sight of your face. Please stay in front of the camera.",
-    face_changed: "The face changed during the check. One person at a time, please.",
-    multiple_faces: "More than one face was in view. One person at a time, please.",
-    no_face: "No face was found. Please look at the camera.",
-    no_blink: "We did not see a blink. Please blink slowly when asked.",
-    no_turn: "We did not see your head turn. Please turn when asked.",
-    wrong_step: "That was not the movement asked for. Please follow the instructions.",
-    print_attack: "This does not look like a live person. Photos and screens are not accepted.",
-    frame_timing: "The camera picture was interrupted. Please try again.",
-    not_recognised: "We do not recognise you. Please ask an administrator to register you.",
-    inactive: "Your account is not active. Please ask an administrator.",
-    locked_out: "Too many failed attempts. Please wait a moment, then try again.",
-    expired: "The check took too long. Please try again.",
-    connection: "The connection to the server was lost. Please try again.",
-    camera: "The camera is not available on this kiosk.",
-  };
+  // What each failure reason tells the person: the server's one table (whosthat.liveness.outcomes),
+  // rendered into the page. Results from the server carry their own message; this covers the cases only
+  // the page sees (no camera, a lost connection, a check that could not start).
+  var MESSAGES = JSON.parse(document.getElementById("kiosk-messages").textContent);
 
   var state = { ws: null, timer: null, busy: false, stream: null, resetTimer: null, gotResult: false };
   var canvas = document.createElement("canvas");
@@ -134,7 +119,7 @@
     } else {
       els.result.className = "kiosk-result fail";
       text(els.title, "Not signed in");
-      text(els.result, REASONS[msg.reason] || msg.message || "The check did not pass. Please try again.");
+      text(els.result, msg.message || MESSAGES[msg.reason] || MESSAGES.failed);
       els.result.dataset.reason = msg.reason || "";
       videoBox.classList.remove("good");
       videoBox.classList.add("bad");
@@ -179,13 +164,11 @@
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (body) {
         if (resp.status === 429) {
-          var wait = parseInt(resp.headers.get("Retry-After") || "0", 10);
-          finish({ passed: false, reason: "locked_out",
-                   message: wait ? "Try again in " + Math.ceil(wait / 60) + " min." : body.detail });
+          finish({ passed: false, reason: "locked_out" });
           return;
         }
         if (!resp.ok) {
-          finish({ passed: false, reason: body.error, message: body.detail || "The kiosk could not start a check." });
+          finish({ passed: false, reason: body.error, message: body.detail || MESSAGES.start_failed });
           return;
         }
         run(body);
@@ -237,6 +220,6 @@
     })
     .catch(function () {
       text(els.title, "Camera not available");
-      text(els.guidance, REASONS.camera);
+      text(els.guidance, MESSAGES.camera);
     });
 })();
