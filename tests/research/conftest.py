@@ -33,7 +33,7 @@ def tiny_subset(root: Path) -> list[str]:
     """Images of a few same-person pairs (of different people) and as many different-person pairs from
     LFW folds 1 (the test fold here: 4 + 4), 2 (whose same-pair people are the training identities:
     6 + 6) and 10 (the validation fold that chooses the threshold: 3 + 3)."""
-    from whosthat.vision import lfw
+    from whosthat.datasets import lfw
 
     pairs = lfw.read_pairs(root, "pairs.txt")
     chosen = set()

@@ -62,9 +62,9 @@ def test_untrained_dlib_head_reproduces_the_plain_descriptors(tiny_features):
 
 
 def test_training_uses_no_image_of_the_test_or_validation_fold_people(lfw_root, tiny_features):
+    from whosthat.datasets import lfw
     from whosthat.research.data import LFWDataModule
     from whosthat.research.prepare import load_features
-    from whosthat.vision import lfw
 
     source, _, _ = load_features(tiny_features)
     dm = LFWDataModule(source, lfw_root, test_fold=0, val_fold=9, n_classes=2, m_per_class=2)

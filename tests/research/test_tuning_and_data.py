@@ -1,4 +1,4 @@
-"""Optuna tuning on a tiny real subset; the LFW protocol files; CelebA, CEW and NUAA layouts."""
+"""Optuna tuning on a tiny real subset; the LFW View 1 protocol; the CelebA, CEW and NUAA data modules."""
 
 from __future__ import annotations
 
@@ -9,24 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from whosthat.vision import lfw
-
-
-def test_view2_folds_are_people_disjoint_and_pairs_stay_in_their_fold(lfw_root):
-    folds = lfw.read_people_folds(lfw_root, "people.txt")
-    assert len(folds) == 10
-    names = [n for f in folds for n in f]
-    assert len(names) == len(set(names))
-    fold_of = lfw.fold_of_person(folds)
-    pairs = lfw.read_pairs(lfw_root, "pairs.txt")
-    assert len(pairs) == 6000 and sum(p.same for p in pairs) == 3000
-    assert all(fold_of[q.split("/")[0]] == p.fold for p in pairs for q in (p.path_a, p.path_b))
-
-
-def test_view1_files_parse(lfw_root):
-    train = lfw.read_pairs(lfw_root, "pairsDevTrain.txt")
-    assert len(train) == 2200 and {p.fold for p in train} == {0}
-    assert len(lfw.read_people_folds(lfw_root, "peopleDevTrain.txt")[0]) > 4000
+from whosthat.datasets import lfw
 
 
 def test_view1_protocol_trains_on_devtrain_people_only(lfw_root, tiny_crops):
@@ -88,7 +71,8 @@ def _copy_some_lfw(lfw_root: Path, dest: Path, people: int = 6, per_person: int 
 
 
 def test_celeba_layout_from_real_faces(lfw_root, tmp_path):
-    from whosthat.research.data import FolderIdentityDataModule, celeba_layout
+    from whosthat.datasets.celeba import read_celeba
+    from whosthat.research.data import FolderIdentityDataModule
     from whosthat.research.prepare import prepare_lfw_crops  # noqa: F401  (same preparation path)
 
     root = tmp_path / "celeba"
@@ -102,7 +86,7 @@ def test_celeba_layout_from_real_faces(lfw_root, tmp_path):
         part_lines.append(f"{fname} {0 if ident <= 4 else 1 if ident == 5 else 2}")
     (root / "identity_CelebA.txt").write_text("\n".join(ident_lines) + "\n")
     (root / "list_eval_partition.txt").write_text("\n".join(part_lines) + "\n")
-    identity, split = celeba_layout(root)
+    identity, split = read_celeba(root)
     assert len(identity) == 18 and set(split.values()) == {"train", "val", "test"}
     from whosthat.research.data import ArraySource
 
@@ -121,14 +105,6 @@ def test_celeba_layout_from_real_faces(lfw_root, tmp_path):
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (4, 3, 64, 64) and len(set(y.tolist())) == 2
     assert len(dm.rows["test"][0]) == 3
-
-
-def test_celeba_layout_rejects_other_folders(tmp_path):
-    from whosthat.errors import BadInputError
-    from whosthat.research.data import celeba_layout
-
-    with pytest.raises(BadInputError, match="identity_CelebA.txt"):
-        celeba_layout(tmp_path)
 
 
 def _data_dir() -> Path | None:
@@ -150,6 +126,39 @@ def test_cew_and_nuaa_layouts_split_cleanly():
     for rel, part in split.items():
         subjects_by_split.setdefault(part, set()).add(rel.split("/")[1])
     assert not subjects_by_split["train"] & subjects_by_split["test"]
+
+
+def test_the_cew_data_module_split_is_the_face_split_of_train_eyes(cew):
+    """research.data split CEW by a hash of the file name, which put the two eyes of one face (and the
+    photos of one person) in different splits; it now draws `train eyes`' face split."""
+    from whosthat.datasets.cew import group_of, read_cew, split_groups
+    from whosthat.research.data import cew_layout
+
+    _labels, split = cew_layout(cew)
+    items = read_cew(cew)
+    drawn = split_groups([group_of(item.face) for item in items], seed=0)
+    names = ("train", "val", "test")
+    assert [split[item.path.relative_to(cew).as_posix()] for item in items] == [names[k] for k in drawn]
+    splits_of_face: dict[str, set[str]] = {}
+    for item in items:
+        splits_of_face.setdefault(item.face, set()).add(split[item.path.relative_to(cew).as_posix()])
+    assert all(len(s) == 1 for s in splits_of_face.values())
+
+
+def test_the_nuaa_data_module_holds_out_the_subjects_of_train_pad(nuaa):
+    """research.data held out the last two subject ids (and validated on the one before), `train pad`
+    a seeded draw: one rule now, `datasets.nuaa.split_subjects`, so no research run trains on the
+    subjects the shipped print-attack model is tested on."""
+    from whosthat.research.data import nuaa_layout
+
+    _labels, split = nuaa_layout(nuaa)
+    subjects = {
+        part: sorted({rel.split("/")[1] for rel, p in split.items() if p == part}) for part in ("val", "test")
+    }
+    assert subjects == {"val": ["0001", "0003"], "test": ["0007", "0009"]}
+    _labels, split = nuaa_layout(nuaa, test_subjects=("0002",), val_subjects=())
+    assert {rel.split("/")[1] for rel, p in split.items() if p == "test"} == {"0002"}
+    assert "val" not in split.values()
 
 
 def test_download_checksums_match_the_shipped_protocol_files(lfw_root):

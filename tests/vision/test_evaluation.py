@@ -1,11 +1,21 @@
-"""The LFW protocol code: pairs parsing and threshold selection, against hand-computed values."""
+"""The verification metrics (threshold search, the 10-fold loop, ROC), against hand-computed values."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from whosthat.vision.evaluation import best_threshold, roc_metrics, ten_fold_accuracy
-from whosthat.vision.lfw import lfw_root, read_pairs
+from whosthat.vision.evaluation import (
+    best_threshold,
+    best_threshold_with_accuracy,
+    dev_split_accuracy,
+    held_out_fold_accuracy,
+    plot_roc,
+    roc,
+    roc_metrics,
+    ten_fold_accuracy,
+    verification_roc,
+)
 
 
 def test_best_threshold_separates_a_separable_set():
@@ -41,11 +51,88 @@ def test_roc_metrics_perfect_separation():
     assert r["auc"] == 1.0 and r["tar_at_far_0.01"] == 1.0
 
 
-def test_official_pairs_file_has_ten_folds_of_600(data_root):
-    pairs = read_pairs(lfw_root(data_root), "pairs.txt")
-    assert len(pairs) == 6000
+def test_best_threshold_separable():
+    thr, acc = best_threshold_with_accuracy(np.array([0.1, 0.2, 0.3, 0.4]), np.array([1, 1, 0, 0], bool))
+    assert acc == 1.0 and thr == pytest.approx(0.25)
+
+
+def test_best_threshold_ties_go_to_the_smaller_threshold():
+    # sorted: 0.1 same, 0.3 diff, 0.35 same, 0.4 diff -> accepting 1 or 3 pairs both score 3/4
+    thr, acc = best_threshold_with_accuracy(np.array([0.1, 0.35, 0.3, 0.4]), np.array([1, 1, 0, 0], bool))
+    assert acc == 0.75 and thr == pytest.approx(0.2)
+
+
+def test_tenfold_threshold_comes_from_the_other_folds():
+    # fold 0 alone would pick 0.5; the other folds put the cut at 0.25, so 0.3 (same) in fold 0 is wrong
+    d = np.array([0.3, 0.7, 0.1, 0.4, 0.2, 0.35])
+    same = np.array([1, 0, 1, 0, 1, 0], bool)
+    folds = np.array([0, 0, 1, 1, 2, 2])
+    r = ten_fold_accuracy(d, same, folds)
+    assert r["fold_accuracies"][0] == 0.5
+    assert r["thresholds"][0] == pytest.approx(0.275)
+
+
+def test_tenfold_accuracy_is_the_best_threshold_of_the_other_folds_by_brute_force():
+    """The one 10-fold loop against a direct count: every candidate cut of the other folds tried, the
+    best (smallest on ties) applied to the held-out fold."""
+    rng = np.random.default_rng(0)
+    same = rng.random(600) < 0.5
+    d = np.where(same, rng.normal(0.45, 0.1, 600), rng.normal(0.75, 0.1, 600))
+    folds = np.repeat(np.arange(10), 60)
+    expected = []
     for k in range(10):
-        fold = [p for p in pairs if p.fold == k]
-        assert sum(p.same for p in fold) == 300 and len(fold) == 600
-    assert pairs[0].same and pairs[0].path_a.split("/")[0] == pairs[0].path_b.split("/")[0]
-    assert not pairs[300].same
+        dt, st = d[folds != k], same[folds != k]
+        cuts = np.sort(dt)
+        candidates = np.concatenate([[cuts[0] - 1e-6], (cuts[1:] + cuts[:-1]) / 2, [cuts[-1] + 1e-6]])
+        accuracy = [np.mean((dt <= c) == st) for c in candidates]
+        cut = candidates[int(np.argmax(accuracy))]
+        expected.append(np.mean((d[folds == k] <= cut) == same[folds == k]))
+    r = ten_fold_accuracy(d, same, folds)
+    assert r["fold_accuracies"] == pytest.approx(expected)
+    assert r["accuracy_mean"] == pytest.approx(np.mean(expected))
+
+
+def test_nan_distances_count_as_errors_and_choose_no_threshold():
+    """The serving and research copies of the 10-fold loop disagreed here: the serving one let a NaN
+    distance (no face found) fall through as "different". NaN is an error on the test fold and takes no
+    part in choosing the threshold, in every loop."""
+    d = np.array([0.1, np.nan, 0.9, 0.2, 0.8])
+    same = np.array([1, 1, 0, 1, 0], bool)
+    folds = np.array([0, 0, 0, 1, 1])
+    acc, thr = held_out_fold_accuracy(d, same, folds, 0)
+    assert acc == pytest.approx(2 / 3)
+    r = ten_fold_accuracy(d, same, folds)
+    assert r["fold_accuracies"][0] == pytest.approx(2 / 3) and r["thresholds"][0] == pytest.approx(thr)
+    # a NaN different-person pair is wrong too, although "not <= threshold" would have called it right
+    d[2] = np.nan
+    assert ten_fold_accuracy(d, same, folds)["fold_accuracies"][0] == pytest.approx(1 / 3)
+
+
+def test_dev_split_chooses_on_dev_train_and_scores_dev_test():
+    d = np.array([0.1, 0.5, 0.3, 0.45, 0.6])
+    same = np.array([1, 0, 1, 1, 0], bool)
+    folds = np.array([0, 0, 1, 1, 1])  # DevTrain cut: 0.3; DevTest: 0.3 right, 0.45 wrong, 0.6 right
+    r = dev_split_accuracy(d, same, folds)
+    assert r["thresholds"] == [pytest.approx(0.3)] and r["accuracy_mean"] == pytest.approx(2 / 3)
+    assert r["accuracy_std"] == 0.0
+
+
+def test_roc_leaves_out_nan_scores_and_has_no_auc_for_one_class():
+    d = np.array([0.1, 0.2, np.nan, 0.6, 0.7])
+    same = np.array([1, 1, 0, 0, 0], bool)
+    assert verification_roc(d, same).auc == 1.0  # the NaN pair would otherwise break sklearn
+    assert roc_metrics(d, same)["tar_at_far_0.001"] == 1.0
+    assert np.isnan(roc(np.array([1, 1]), np.array([0.2, 0.9])).auc)
+
+
+def test_roc_of_liveness_scores_counts_high_scores_as_positive():
+    closed = np.array([0, 0, 1, 1])
+    assert roc(closed, np.array([0.1, 0.4, 0.35, 0.8])).auc == pytest.approx(0.75)
+
+
+def test_roc_plot_is_written(tmp_path):
+    d = np.array([0.1, 0.2, 0.6, 0.7])
+    same = np.array([1, 1, 0, 0], bool)
+    assert verification_roc(d, same).auc == 1.0
+    png = plot_roc({"model": verification_roc(d, same)}, tmp_path / "plots" / "roc.png", "LFW ROC")
+    assert png.read_bytes()[:4] == b"\x89PNG"

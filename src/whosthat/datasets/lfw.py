@@ -12,7 +12,6 @@ identify` and the research block all use it. Nothing here imports torch, so the 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,16 +35,14 @@ def image_relpath(name: str, index: int) -> str:
     return f"{name}/{name}_{index:04d}.jpg"
 
 
-def lfw_root(data: str | Path | None = None) -> Path:
-    """The LFW folder: `data` if given (the LFW folder itself or a folder holding `lfw/`), else $WHOSTHAT_DATA/lfw.
+def lfw_root(data: str | Path | None) -> Path:
+    """The LFW folder from `data`: the LFW folder itself or a folder holding `lfw/` (callers pass
+    `--data` or, by default, the `WHOSTHAT_DATA` setting).
 
-    Raises BadInputError with the reason when it cannot be found.
+    Raises BadInputError with the reason when `data` is None or holds no LFW images.
     """
     if data is None:
-        env = os.environ.get("WHOSTHAT_DATA")
-        if not env:
-            raise BadInputError("no LFW data: pass --data DIR or set WHOSTHAT_DATA")
-        data = env
+        raise BadInputError("no LFW data: pass --data DIR or set WHOSTHAT_DATA")
     root = Path(data)
     if (root / "lfw" / IMAGES_DIR).is_dir():
         root = root / "lfw"

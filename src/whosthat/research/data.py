@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from whosthat.datasets import cew, lfw, nuaa
 from whosthat.errors import BadInputError
-from whosthat.vision import lfw
 
 
 @dataclass
@@ -320,7 +320,8 @@ class LFWDataModule(L.LightningDataModule):
 
 class FolderIdentityDataModule(L.LightningDataModule):
     """Generic identity classification over an `ArraySource` with a {relpath: identity} map and a
-    {relpath: split} map (train/val/test). CelebA, CEW and NUAA are built on it below."""
+    {relpath: split} map (train/val/test): CelebA (`datasets.celeba.read_celeba`), CEW and NUAA
+    (`cew_layout`, `nuaa_layout` below)."""
 
     def __init__(
         self,
@@ -380,60 +381,18 @@ class FolderIdentityDataModule(L.LightningDataModule):
         return self._loader("test", False)
 
 
-def celeba_layout(root: str | Path) -> tuple[dict[str, str], dict[str, str]]:
-    """CelebA: `identity_CelebA.txt` (`000001.jpg 2880`) and `list_eval_partition.txt` (`000001.jpg 0|1|2`)
-    -> ({relpath: identity}, {relpath: train|val|test}); images in `img_align_celeba/` (aligned) or
-    `img_celeba/` (raw, to be detected and aligned by `prepare`)."""
+def cew_layout(root: str | Path, seed: int = 0) -> tuple[dict[str, str], dict[str, str]]:
+    """CEW eye patches -> ({relpath: "open" | "closed"}, {relpath: "train" | "val" | "test"}), relpath =
+    `<folder>/<file>`. Split by face group with `seed` (`datasets.cew.split_groups`: the split of
+    `whosthat train eyes`, so both eyes of a face and every photo of a person share a split)."""
     root = Path(root)
-    ident_file, part_file = root / "identity_CelebA.txt", root / "list_eval_partition.txt"
-    if not ident_file.is_file():
-        raise BadInputError(f"not a CelebA folder (no identity_CelebA.txt): {root}")
-    folder = "img_align_celeba" if (root / "img_align_celeba").is_dir() else "img_celeba"
-    identity = {}
-    for line in ident_file.read_text().split("\n"):
-        if line.strip():
-            name, ident = line.split()
-            identity[f"{folder}/{name}"] = ident
-    split_names = {"0": "train", "1": "val", "2": "test"}
-    split = {}
-    if part_file.is_file():
-        for line in part_file.read_text().split("\n"):
-            if line.strip():
-                name, part = line.split()
-                split[f"{folder}/{name}"] = split_names[part]
-    else:  # no partition file: CelebA's own rule (by image number) is not identity-disjoint; split by identity
-        for p, ident in identity.items():
-            split[p] = (
-                "train",
-                "train",
-                "train",
-                "train",
-                "train",
-                "train",
-                "train",
-                "train",
-                "val",
-                "test",
-            )[int(ident) % 10]
-    return identity, split
-
-
-def cew_layout(root: str | Path) -> tuple[dict[str, str], dict[str, str]]:
-    """CEW eye patches (`{open,closed}{Left,Right}Eyes/*.jpg`) -> ({relpath: 'open'|'closed'}, split).
-    Split by a stable hash of the file name (80/10/10); the liveness block owns the subject-aware one."""
-    import zlib
-
-    root = Path(root)
+    items = cew.read_cew(root)
+    where = cew.split_groups([cew.group_of(item.face) for item in items], seed)
     label, split = {}, {}
-    for folder in ("openLeftEyes", "openRightEyes", "closedLeftEyes", "closedRightEyes"):
-        d = root / folder
-        if not d.is_dir():
-            raise BadInputError(f"not a CEW eye-patch folder (no {folder}/): {root}")
-        for f in sorted(d.glob("*.jpg")):
-            rel = f"{folder}/{f.name}"
-            label[rel] = "open" if folder.startswith("open") else "closed"
-            h = zlib.crc32(f.name.encode()) % 10
-            split[rel] = "test" if h == 0 else "val" if h == 1 else "train"
+    for item, k in zip(items, where, strict=True):
+        rel = item.path.relative_to(root).as_posix()
+        label[rel] = "closed" if item.closed else "open"
+        split[rel] = ("train", "val", "test")[k]
     return label, split
 
 
@@ -441,32 +400,20 @@ def nuaa_layout(
     root: str | Path,
     test_subjects: tuple[str, ...] | None = None,
     val_subjects: tuple[str, ...] | None = None,
+    seed: int = 0,
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """NUAA (`ClientRaw/<id>/*.jpg` live, `ImposterRaw/<id>/*.jpg` attack) -> ({relpath: 'live'|'attack'}, split)
-    with whole subjects held out for validation and test (never adjacent frames of one subject); by
-    default the last two subject ids present are the test set and the one before them validation."""
+    """NUAA frames -> ({relpath: "live" | "attack"}, {relpath: "train" | "val" | "test"}), relpath =
+    `<ClientRaw|ImposterRaw>/<subject>/<file>`, with whole subjects held out for validation and test (never
+    adjacent frames of one subject). By default the subjects of `datasets.nuaa.split_subjects(seed)`,
+    the split of `whosthat train pad`."""
     root = Path(root)
-    subjects = sorted(
-        {
-            d.name
-            for folder in ("ClientRaw", "ImposterRaw")
-            if (root / folder).is_dir()
-            for d in (root / folder).iterdir()
-            if d.is_dir()
-        }
-    )
-    if test_subjects is None:
-        test_subjects = tuple(subjects[-2:])
-    if val_subjects is None:
-        val_subjects = tuple(subjects[-3:-2])
+    frames = nuaa.read_nuaa(root)
+    drawn = nuaa.split_subjects([f.subject for f in frames], seed)
+    test = set(drawn["test"] if test_subjects is None else test_subjects)
+    val = set(drawn["validation"] if val_subjects is None else val_subjects)
     label, split = {}, {}
-    for folder, kind in (("ClientRaw", "live"), ("ImposterRaw", "attack")):
-        d = root / folder
-        if not d.is_dir():
-            raise BadInputError(f"not a NUAA folder (no {folder}/): {root}")
-        for f in sorted(d.glob("*/*.jpg")):
-            rel = f"{folder}/{f.parent.name}/{f.name}"
-            label[rel] = kind
-            subject = f.parent.name
-            split[rel] = "test" if subject in test_subjects else "val" if subject in val_subjects else "train"
+    for frame in frames:
+        rel = frame.path.relative_to(root).as_posix()
+        label[rel] = "attack" if frame.attack else "live"
+        split[rel] = "test" if frame.subject in test else "val" if frame.subject in val else "train"
     return label, split

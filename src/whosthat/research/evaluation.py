@@ -1,82 +1,20 @@
-"""Face-verification and retrieval metrics on numpy arrays: LFW 10-fold accuracy, recall@k, NMI, plots.
+"""Retrieval metrics of embeddings on numpy arrays: pair distances, recall@k, NMI, training-curve plots.
 
 Conventions: embeddings are float arrays [N, D] compared with Euclidean distance (L2-normalise them
-first when the model says so); a pair is "same" when its distance is <= the threshold. Nothing here
-imports torch, so serving-side evaluation (`whosthat eval lfw`) can reuse `tenfold_accuracy`.
+first when the model says so). Pair accuracy, the 10-fold loop and the ROC are `whosthat.vision.evaluation`'s
+(the same code `whosthat eval lfw` uses). Nothing here imports torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-# One threshold search for serving and research: (threshold, accuracy).
-from whosthat.vision.evaluation import best_threshold_with_accuracy as best_threshold
 
 
 def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
-
-
-@dataclass
-class TenFoldResult:
-    """Per-fold accuracy on the held-out fold with the threshold chosen on the other folds."""
-
-    accuracies: list[float]
-    thresholds: list[float]
-    mean: float = field(init=False)
-    std: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.mean = float(np.mean(self.accuracies))
-        self.std = float(np.std(self.accuracies))
-
-    def as_dict(self) -> dict:
-        return {
-            "accuracy": self.mean,
-            "std": self.std,
-            "fold_accuracies": self.accuracies,
-            "fold_thresholds": self.thresholds,
-        }
-
-
-def tenfold_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -> TenFoldResult:
-    """LFW View-2 protocol: for each fold k, pick the threshold on all other folds, measure accuracy on fold k.
-
-    `distances`, `same`, `folds` are aligned arrays, one entry per pair; `folds` holds the fold index.
-    Pairs with a NaN distance (no face found) count as wrong answers on the test fold and are left out
-    of threshold selection.
-    """
-    d = np.asarray(distances, dtype=np.float64)
-    s = np.asarray(same, dtype=bool)
-    f = np.asarray(folds)
-    accs, thrs = [], []
-    for k in np.unique(f):
-        train = (f != k) & ~np.isnan(d)
-        thr, _ = best_threshold(d[train], s[train])
-        test = f == k
-        correct = (d[test] <= thr) == s[test]
-        correct &= ~np.isnan(d[test])
-        accs.append(float(correct.mean()))
-        thrs.append(thr)
-    return TenFoldResult(accs, thrs)
-
-
-def held_out_fold_accuracy(
-    distances: np.ndarray, same: np.ndarray, folds: np.ndarray, test_fold: int
-) -> tuple[float, float]:
-    """Accuracy on `test_fold` with the threshold chosen on the other folds' pairs: (accuracy, threshold)."""
-    d = np.asarray(distances, dtype=np.float64)
-    s = np.asarray(same, dtype=bool)
-    f = np.asarray(folds)
-    train = (f != test_fold) & ~np.isnan(d)
-    thr, _ = best_threshold(d[train], s[train])
-    test = f == test_fold
-    correct = ((d[test] <= thr) == s[test]) & ~np.isnan(d[test])
-    return float(correct.mean()), thr
 
 
 def pair_distances(embeddings: np.ndarray, index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
@@ -149,42 +87,6 @@ def nmi(embeddings: np.ndarray, labels: np.ndarray, seed: int = 0) -> float:
         np.asarray(embeddings, dtype=np.float64)
     )
     return float(normalized_mutual_info_score(labels, pred))
-
-
-def roc_points(distances: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """(false-accept rate, true-accept rate, AUC) as the threshold sweeps the distances; NaN pairs dropped."""
-    from sklearn.metrics import roc_auc_score, roc_curve
-
-    d = np.asarray(distances, dtype=np.float64)
-    s = np.asarray(same, dtype=bool)
-    ok = ~np.isnan(d)
-    fpr, tpr, _ = roc_curve(s[ok], -d[ok])
-    return fpr, tpr, float(roc_auc_score(s[ok], -d[ok]))
-
-
-def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], out: Path, title: str = "LFW ROC") -> Path:
-    """Write a ROC plot (log false-accept axis) of {label: (distances, same)} to `out` (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 4), dpi=120)
-    for label, (d, s) in curves.items():
-        fpr, tpr, auc = roc_points(d, s)
-        ax.plot(np.maximum(fpr, 1e-4), tpr, label=f"{label} (AUC {auc:.4f})")
-    ax.set_xscale("log")
-    ax.set_xlabel("false accept rate")
-    ax.set_ylabel("true accept rate")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
 
 
 def plot_training_curves(metrics_csv: Path, out: Path) -> Path:

@@ -73,10 +73,11 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
     import torch
 
     from whosthat.research.data import LFWDataModule
-    from whosthat.research.evaluation import plot_roc, plot_training_curves
+    from whosthat.research.evaluation import plot_training_curves
     from whosthat.research.modules import build_module
     from whosthat.research.sampler import ClassBalancedBatchSampler
     from whosthat.research.train import evaluate_fold
+    from whosthat.vision.evaluation import plot_roc, verification_roc
 
     torch.manual_seed(args.seed + test_fold)
     fold_dir = out_dir / f"fold{test_fold + 1}"
@@ -211,7 +212,7 @@ def train_one_fold(args, source, root: Path, test_fold: int, data_gpu, device, o
     plot_training_curves(fold_dir / "metrics.csv", fold_dir / "training_curves.png")
     if result["auc"] is not None:
         plot_roc(
-            {f"{args.method} on {args.backbone}": (d_test, same_test)},
+            {f"{args.method} on {args.backbone}": verification_roc(d_test, same_test)},
             fold_dir / "roc.png",
             title=f"LFW fold {test_fold + 1} (held out)",
         )

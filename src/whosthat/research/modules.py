@@ -59,7 +59,8 @@ class EmbeddingModule(L.LightningModule):
         self._val_outputs.append(self(x).detach().cpu())
 
     def on_validation_epoch_end(self):
-        from whosthat.research.evaluation import best_threshold, pair_distances, recall_at_k
+        from whosthat.research.evaluation import pair_distances, recall_at_k
+        from whosthat.vision.evaluation import best_threshold_with_accuracy
 
         if not self._val_outputs:
             return
@@ -71,7 +72,7 @@ class EmbeddingModule(L.LightningModule):
         a, b, same = dm.val_pairs
         d = pair_distances(emb, a, b)
         ok = ~np.isnan(d)
-        _, acc = best_threshold(d[ok], same[ok])
+        _, acc = best_threshold_with_accuracy(d[ok], same[ok])
         self.log("val_acc", acc, prog_bar=True, sync_dist=False)
         try:
             self.log("val_recall1", recall_at_k(emb, dm.val_labels, (1,))[1], sync_dist=False)

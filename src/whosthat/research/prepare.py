@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from whosthat.datasets import lfw
 from whosthat.research.data import ArraySource
-from whosthat.vision import lfw
 
 # The detector the research results in docs/research.md were computed with (MediaPipe's mapped boxes,
 # what serving used then); serving has since moved to "auto" (HOG-refined boxes). Pinned so that the

@@ -17,17 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
+from whosthat.datasets import lfw
 from whosthat.research.data import ArraySource, LFWDataModule
 from whosthat.research.evaluation import (
     batch_recall_at_k,
-    held_out_fold_accuracy,
     nmi,
     pair_distances,
-    plot_roc,
     plot_training_curves,
     recall_at_k,
 )
-from whosthat.vision import lfw
+from whosthat.vision.evaluation import held_out_fold_accuracy, plot_roc, verification_roc
 
 DEFAULT_DIMS = {"dlib_features": 128, "small_cnn": 128, "inception_resnet_v1": 512, "bn_inception": 512}
 
@@ -132,8 +131,6 @@ def evaluate_fold(
 ) -> dict:
     """Metrics of one model on test fold `test_fold` (0-based): pair accuracy with the threshold from
     the other folds, ROC AUC, recall@1/2/4/8 over the fold's people (full gallery and 8 x 3 batches), NMI."""
-    from whosthat.research.evaluation import roc_points
-
     pairs = lfw.read_pairs(root, "pairs.txt")
     index = source.index()
 
@@ -156,7 +153,7 @@ def evaluate_fold(
     acc_train_folds, thr_train_folds = held_out_fold_accuracy(d, same, folds, test_fold)
     test = folds == test_fold
     scored = test & ~np.isnan(d)
-    auc = roc_points(d[scored], same[scored])[2] if len(np.unique(same[scored])) == 2 else None
+    auc = verification_roc(d[scored], same[scored]).auc if len(np.unique(same[scored])) == 2 else None
     people = set(lfw.read_people_folds(root, "people.txt")[test_fold])
     persons = np.array([p.split("/")[0] for p in source.paths])
     rows = np.flatnonzero(np.isin(persons, list(people)) & source.found)
@@ -312,7 +309,7 @@ def train_fold(
         plot_training_curves(metrics_csv, fold_dir / "training_curves.png")
     if result["auc"] is not None:
         plot_roc(
-            {f"{cfg.method} on {cfg.backbone}": (d_test, same_test)},
+            {f"{cfg.method} on {cfg.backbone}": verification_roc(d_test, same_test)},
             fold_dir / "roc.png",
             title=f"LFW fold {test_fold + 1} (held out)",
         )

@@ -48,9 +48,10 @@ def validation_score(module, source, root: Path, val_fold: int) -> tuple[float, 
     """(best-threshold accuracy, AUC) on the pairs of `val_fold`."""
     import numpy as np
 
-    from whosthat.research.evaluation import best_threshold, pair_distances, roc_points
+    from whosthat.datasets import lfw
+    from whosthat.research.evaluation import pair_distances
     from whosthat.research.train import embed_source
-    from whosthat.vision import lfw
+    from whosthat.vision.evaluation import best_threshold_with_accuracy, verification_roc
 
     emb = embed_source(module, source)
     index = source.index()
@@ -65,9 +66,9 @@ def validation_score(module, source, root: Path, val_fold: int) -> tuple[float, 
     )
     same = np.array([p.same for p in pairs])
     ok = ~np.isnan(d)
-    _, acc = best_threshold(d[ok], same[ok])
+    _, acc = best_threshold_with_accuracy(d[ok], same[ok])
     acc = acc * ok.mean()  # pairs without a face count as wrong
-    return acc, roc_points(d[ok], same[ok])[2]
+    return acc, verification_roc(d[ok], same[ok]).auc
 
 
 def tune(
