@@ -69,7 +69,7 @@ def test_eyes_cli_bad_input_exits_2_with_one_line(tmp_path):
 
 
 def test_eval_eyes_on_any_cew_layout_folder(cew, tmp_path):
-    from whosthat.liveness.evaluate import evaluate_eyes
+    from whosthat.research.eyes_evaluation import evaluate_eyes
 
     for folder in ("openLeftEyes", "openRightEyes", "closedLeftEyes", "closedRightEyes"):
         (tmp_path / folder).mkdir()
@@ -136,7 +136,7 @@ def test_pad_cli_reports_no_face(tmp_path):
 
 
 def test_eval_pad_reports_iso_error_rates_on_a_subject(nuaa):
-    from whosthat.liveness.evaluate import evaluate_pad
+    from whosthat.research.pad_evaluation import evaluate_pad
 
     report = evaluate_pad(nuaa, subjects="0009")
     assert report["n_live"] > 50 and report["n_attack"] > 50
@@ -147,7 +147,7 @@ def test_eval_pad_reports_iso_error_rates_on_a_subject(nuaa):
 
 
 def test_pad_error_rates_follow_iso_30107_3():
-    from whosthat.liveness.evaluate import pad_error_rates
+    from whosthat.research.pad_evaluation import pad_error_rates
 
     attack = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0])
     score = np.array([0.9, 0.8, 0.2, np.nan, 0.1, 0.7, 0.3, np.nan, 0.0])

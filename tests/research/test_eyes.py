@@ -8,18 +8,20 @@ import json
 import numpy as np
 import pytest
 
-from whosthat.liveness.eyes import CEW_FOLDERS, PATCH_SIZE, list_cew
-from whosthat.liveness.train_eyes import augmented_copies, group_of, split_groups
+from whosthat.datasets.cew import FOLDERS as CEW_FOLDERS
+from whosthat.datasets.cew import group_of, read_cew, split_groups
+from whosthat.liveness.eyes import PATCH_SIZE
+from whosthat.research.eyes_augment import augmented_copies
 
 
 def test_split_keeps_both_eyes_of_a_face_and_all_faces_of_a_photo_together(cew):
-    items = list_cew(cew)
-    split = split_groups([group_of(face) for _, _, _, face in items], seed=0)
+    items = read_cew(cew)
+    split = split_groups([group_of(item.face) for item in items], seed=0)
     by_face, by_photo = {}, {}
-    for (path, _label, _side, face), s in zip(items, split, strict=True):
-        by_face.setdefault(face, set()).add(int(s))
-        if "_face_" in path.name:  # closed eyes: every face cut from one CEW photo
-            by_photo.setdefault(path.name.split("_face_")[0], set()).add(int(s))
+    for item, s in zip(items, split, strict=True):
+        by_face.setdefault(item.face, set()).add(int(s))
+        if "_face_" in item.path.name:  # closed eyes: every face cut from one CEW photo
+            by_photo.setdefault(item.path.name.split("_face_")[0], set()).add(int(s))
     assert all(len(s) == 1 for s in by_face.values())
     assert all(len(s) == 1 for s in by_photo.values())
     assert any(len(faces) > 1 for faces in _faces_per_photo(items).values())  # the rule is exercised
@@ -28,9 +30,9 @@ def test_split_keeps_both_eyes_of_a_face_and_all_faces_of_a_photo_together(cew):
 
 def _faces_per_photo(items) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
-    for path, _label, _side, face in items:
-        if "_face_" in path.name:
-            out.setdefault(path.name.split("_face_")[0], set()).add(face)
+    for item in items:
+        if "_face_" in item.path.name:
+            out.setdefault(item.path.name.split("_face_")[0], set()).add(item.face)
     return out
 
 
@@ -57,16 +59,16 @@ def _small_cew(cew, tmp_path, per_folder: int):
 
 
 def test_metrics_per_face_average_the_eyes_of_a_face_like_the_kiosk():
-    from whosthat.liveness.train_eyes import metrics
+    from whosthat.research.eyes_evaluation import eye_metrics
 
     prob = np.array([0.9, 0.2, 0.3, 0.4, 0.8, 0.1])
     y = np.array([1, 1, 0, 0, 1, 0])
     faces = ["a", "a", "b", "b", "c", "d"]  # a: one eye wrong, the mean (0.55) right; d: one eye only
-    m = metrics(prob, y, 0.5, faces=faces)
+    m = eye_metrics(prob, y, 0.5, faces=faces)
     assert m["accuracy"] == pytest.approx(5 / 6)
     assert m["confusion"]["true_closed_pred_open"] == 1
     assert m["faces"] == {"n": 4, "both_eyes": 2, "accuracy": 1.0, "errors": 0}
-    assert metrics(prob, y, 0.6, faces=faces)["faces"]["errors"] == 1  # a: 0.55 < 0.6
+    assert eye_metrics(prob, y, 0.6, faces=faces)["faces"]["errors"] == 1  # a: 0.55 < 0.6
 
 
 @pytest.mark.parametrize(("augment", "members", "jobs"), [("fixed", 0, 1), ("online", 2, 2)])
@@ -75,7 +77,7 @@ def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path, aug
     import onnx
 
     from whosthat.liveness.eyes import EyeStateClassifier
-    from whosthat.liveness.train_eyes import EyeRecipe, train_eyes
+    from whosthat.research.eyes import EyeRecipe, train_eyes
 
     small = _small_cew(cew, tmp_path, 60)
     out = tmp_path / "models"
@@ -107,12 +109,13 @@ def test_train_eyes_writes_model_report_and_card_from_one_run(cew, tmp_path, aug
     assert ("drawn afresh every epoch" in card) == (augment == "online")
     assert f"{final['test']['faces']['accuracy']:.4f}" in card
     # the exported file is what serving loads, and it scores the test patches as the report says
-    from whosthat.liveness.train_eyes import load_cew, metrics
+    from whosthat.research.eyes import load_cew
+    from whosthat.research.eyes_evaluation import eye_metrics
 
     clf = EyeStateClassifier(out / "eye_state.onnx")
     x, y, groups, _faces = load_cew(small)
     test = split_groups(groups, seed=0) == 2
-    served = metrics(clf.closed_prob(list(x[test])), y[test], clf.threshold)
+    served = eye_metrics(clf.closed_prob(list(x[test])), y[test], clf.threshold)
     assert served["accuracy"] == pytest.approx(final["test"]["accuracy"], abs=1.01 / test.sum())
 
 
@@ -120,7 +123,7 @@ def test_cross_validation_scores_every_training_and_validation_patch_once_and_ne
     cew, tmp_path
 ):
     pytest.importorskip("torch")
-    from whosthat.liveness.train_eyes import EyeRecipe, cross_validate_eyes, load_cew
+    from whosthat.research.eyes import EyeRecipe, cross_validate_eyes, load_cew
 
     small = _small_cew(cew, tmp_path, 40)
     _x, y, groups, _faces = load_cew(small)
@@ -140,7 +143,7 @@ def test_networks_trained_in_worker_processes_equal_those_trained_inline():
     """`--jobs` only changes how many networks train at a time, never the networks (the reproduce
     commands leave it out)."""
     torch = pytest.importorskip("torch")
-    from whosthat.liveness.train_eyes import EyeRecipe, _fit_all
+    from whosthat.research.eyes import EyeRecipe, _fit_all
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (48, PATCH_SIZE, PATCH_SIZE), dtype=np.uint8)
@@ -157,7 +160,7 @@ def test_networks_trained_in_worker_processes_equal_those_trained_inline():
 
 
 def test_a_recipe_rejects_unknown_choices_and_writes_itself_as_options():
-    from whosthat.liveness.train_eyes import EyeRecipe
+    from whosthat.research.eyes import EyeRecipe
 
     with pytest.raises(ValueError, match="head"):
         EyeRecipe(head="conv")

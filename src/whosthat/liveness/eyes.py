@@ -1,6 +1,6 @@
 """Eye-state classifier at serve time: 24x24 gray eye patches (like CEW's) -> probability the eye is closed.
 
-The model is a small CNN trained by `whosthat train eyes` (see `liveness/train_eyes.py`) and shipped as
+The model is a small CNN trained by `whosthat train eyes` (see `research/eyes.py`) and shipped as
 `whosthat/models/eye_state.onnx`; this module runs it with onnxruntime on the CPU only.
 
 Input convention shared by training and serving (`prepare_patches`): gray uint8 patches of any size
@@ -22,14 +22,6 @@ from whosthat.models.onnx import onnx_session
 
 PATCH_SIZE = 24
 DEFAULT_EYE_MODEL = SHIPPED_DIR / "eye_state.onnx"
-
-# CEW layout: folder name -> (closed label, side)
-CEW_FOLDERS = {
-    "openLeftEyes": (0, "L"),
-    "openRightEyes": (0, "R"),
-    "closedLeftEyes": (1, "L"),
-    "closedRightEyes": (1, "R"),
-}
 
 
 def prepare_patches(patches: np.ndarray | list[np.ndarray]) -> np.ndarray:
@@ -90,38 +82,3 @@ def get_eye_classifier(name: str | None = None) -> EyeStateClassifier:
     from whosthat.config import get_settings
 
     return _cached(str(zoo.find(name or get_settings().eye_model, "eyes").path))
-
-
-def list_cew(folder: str | Path) -> list[tuple[Path, int, str, str]]:
-    """Files of a CEW-layout folder: (path, closed 0/1, side L/R, face key pairing both eyes of one face).
-
-    Open patches are named `<LFW name>_<NNNN>_<L|R>.jpg`, closed ones `closed_eye_<NNNN>.<ext>_face_<k>_<L|R>.jpg`;
-    stripping the trailing `_L`/`_R` gives the face they were cut from.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BadInputError(f"not a folder: {folder}")
-    items = []
-    for name, (label, side) in CEW_FOLDERS.items():
-        sub = folder / name
-        if not sub.is_dir():
-            continue
-        for f in sorted(sub.iterdir()):
-            if f.suffix.lower() not in {".jpg", ".jpeg", ".png", ".bmp"}:
-                continue
-            stem = f.stem
-            face = stem[:-2] if stem.endswith(("_L", "_R")) else stem
-            items.append((f, label, side, f"{label}:{face}"))
-    if not items:
-        raise BadInputError(f"{folder} has no CEW-layout images ({', '.join(CEW_FOLDERS)})")
-    return items
-
-
-def person_of_face(face_key: str) -> str:
-    """The identity behind a face key: LFW name for open eyes (same person, several photos), else the face."""
-    label, face = face_key.split(":", 1)
-    if label == "0":
-        parts = face.rsplit("_", 1)
-        if len(parts) == 2 and parts[1].isdigit():
-            return "0:" + parts[0]
-    return face_key

@@ -1,7 +1,7 @@
 """Print-attack detector at serve time: face crop -> probability that the camera sees a printed photo.
 
 Trained by `whosthat train pad` on NUAA (live webcam frames vs. printed-photo frames, see
-`liveness/train_pad.py`) and shipped as `whosthat/models/pad.onnx`; run with onnxruntime on the CPU.
+`research/pad.py`) and shipped as `whosthat/models/pad.onnx`; run with onnxruntime on the CPU.
 Presentation-attack detection (PAD) terms follow ISO/IEC 30107-3: APCER = attacks accepted as live,
 BPCER = live faces rejected as attacks, ACER = their mean.
 

@@ -1,9 +1,14 @@
-"""Export a trained embedding model to ONNX that the app loads by name (see docs/architecture.md).
+"""ONNX export: the one helper every trained model goes through (`export_onnx`), and the embedder export
+of `whosthat export` built on it.
 
-The graph is backbone + L2 normalisation; input `features` float32[N, 128] (dlib descriptors) or
-`image` float32[N, 3, S, S]; output `embedding` float32[N, dim]. Metadata: whosthat_name, _kind
-(embedder), _input, _threshold, _card. Every export is checked: ONNX Runtime and PyTorch must agree
-on a batch of inputs to within 1e-4.
+`export_onnx` traces a PyTorch module (opset 17, first axis dynamic), writes the `whosthat_*` metadata
+the app reads (name, kind, input, threshold, card, ...), checks the graph, and compares ONNX Runtime with
+PyTorch on a batch of inputs: they must agree to within 1e-4. Used by `whosthat export` (embedders),
+`whosthat train eyes` (research.eyes) and `whosthat train pad` (research.pad).
+
+Embedders: the graph is backbone + L2 normalisation; input `features` float32[N, 128] (dlib descriptors)
+or `image` float32[N, 3, S, S]; output `embedding` float32[N, dim]. Metadata: whosthat_name, _kind
+(embedder), _input, _threshold, _method, _backbone, _card.
 """
 
 from __future__ import annotations
@@ -14,6 +19,59 @@ from pathlib import Path
 import numpy as np
 
 PARITY_TOLERANCE = 1e-4
+
+
+def export_onnx(
+    net,
+    out: Path,
+    *,
+    example: np.ndarray,
+    input_name: str,
+    output_name: str,
+    metadata: dict[str, str],
+    batch_axis: str = "batch",
+    check_inputs: np.ndarray | None = None,
+) -> float:
+    """Write `net` (a torch module, run in eval mode) to `out` as ONNX and return the largest absolute
+    difference between ONNX Runtime and PyTorch on `check_inputs` (default: `example`).
+
+    `example` (float32[n, ...]) is the tracing input; the first axis of the input `input_name` and the
+    output `output_name` is dynamic and named `batch_axis` (the name is part of the file's bytes).
+    `metadata` replaces the model's metadata properties, in the order given. Raises RuntimeError when the
+    difference exceeds PARITY_TOLERANCE.
+    """
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    net = net.eval()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        net,
+        (torch.from_numpy(example),),
+        str(out),
+        input_names=[input_name],
+        output_names=[output_name],
+        dynamic_axes={input_name: {0: batch_axis}, output_name: {0: batch_axis}},
+        opset_version=17,
+        dynamo=False,
+    )
+    model = onnx.load(str(out))
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, str(value)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out))
+    x = example if check_inputs is None else check_inputs
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {input_name: x})[0]
+    diff = float(np.abs(expected - got).max())
+    if diff > PARITY_TOLERANCE:
+        raise RuntimeError(f"ONNX and PyTorch disagree by {diff:.2e} (> {PARITY_TOLERANCE:g})")
+    return diff
 
 
 def _wrapper(module):
@@ -50,27 +108,7 @@ def export_module(
     check_inputs: np.ndarray | None = None,
 ) -> dict:
     """Write `module` (an EmbeddingModule) to `out` with metadata; return parity numbers."""
-    import onnx
-    import onnxruntime as ort
-    import torch
-
     input_spec = module.hparams.input_spec
-    input_name = "features" if input_spec.startswith("features") else "image"
-    net = _wrapper(module.cpu())
-    dummy = torch.from_numpy(example_input(input_spec, 2))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        net,
-        (dummy,),
-        str(out),
-        input_names=[input_name],
-        output_names=["embedding"],
-        dynamic_axes={input_name: {0: "batch"}, "embedding": {0: "batch"}},
-        opset_version=17,
-        dynamo=False,
-    )
-    model = onnx.load(str(out))
     meta = {
         "whosthat_name": name,
         "whosthat_kind": "embedder",
@@ -81,19 +119,15 @@ def export_module(
     }
     if card:
         meta["whosthat_card"] = card
-    del model.metadata_props[:]
-    for k, v in meta.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = k, v
-    onnx.checker.check_model(model)
-    onnx.save(model, str(out))
-    x = check_inputs if check_inputs is not None else example_input(input_spec, 8, seed=1)
-    with torch.no_grad():
-        expected = net(torch.from_numpy(x)).numpy()
-    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {input_name: x})[0]
-    diff = float(np.abs(expected - got).max())
-    if diff > PARITY_TOLERANCE:
-        raise RuntimeError(f"ONNX and PyTorch disagree by {diff:.2e} (> {PARITY_TOLERANCE:g})")
+    diff = export_onnx(
+        _wrapper(module.cpu()),
+        out,
+        example=example_input(input_spec, 2),
+        input_name="features" if input_spec.startswith("features") else "image",
+        output_name="embedding",
+        metadata=meta,
+        check_inputs=check_inputs if check_inputs is not None else example_input(input_spec, 8, seed=1),
+    )
     return {
         "path": str(out),
         "name": name,

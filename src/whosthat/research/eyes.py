@@ -20,117 +20,42 @@
 
 `whosthat train eyes-cv` (`cross_validate_eyes`) scores one recipe by k-fold cross-validation over the
 training + validation faces, never the test faces: the way recipes were told apart.
+
+The patches and the face split come from `datasets.cew`, the copies from `research.eyes_augment`, the
+metrics from `research.eyes_evaluation` (shared with `whosthat eval eyes`), the card from
+`research.eyes_card`; the ONNX file is written by `research.export.export_onnx`.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from whosthat.liveness.eyes import PATCH_SIZE, list_cew, person_of_face, prepare_patches
+from whosthat.datasets import cew
+from whosthat.liveness.eyes import PATCH_SIZE, prepare_patches
+from whosthat.research.export import export_onnx
+from whosthat.research.eyes_augment import augmented_copies, augmented_training_set
+from whosthat.research.eyes_evaluation import eye_metrics
+from whosthat.research.reporting import data_as_env, log
 
 # Size budget of the shipped model (all member networks together): about 1 ms per eye patch on one CPU
 # core with the mirror average. A candidate above it is trained and reported but not shipped.
 MAX_PARAMETERS = 300_000
 
 
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def _data_as_env(data: Path) -> str:
-    """The data folder as written in the docs: `$WHOSTHAT_DATA/...` when it lies under that folder."""
-    import os
-
-    root = os.environ.get("WHOSTHAT_DATA")
-    if root and Path(data).resolve().is_relative_to(Path(root).resolve()):
-        return "$WHOSTHAT_DATA/" + Path(data).resolve().relative_to(Path(root).resolve()).as_posix()
-    return str(data)
-
-
 def load_cew(folder: str | Path):
-    """(patches uint8[N,24,24], labels int[N] 1=closed, groups list[str], faces list[str]); a face key
-    pairs the left and right eye of one face, a group holds every face that must share a split."""
-    import cv2
-
-    items = list_cew(folder)
-    patches, labels, groups, faces = [], [], [], []
-    for path, label, _side, face in items:
-        img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if img is None:
-            continue
-        if img.shape != (PATCH_SIZE, PATCH_SIZE):
-            img = cv2.resize(img, (PATCH_SIZE, PATCH_SIZE), interpolation=cv2.INTER_AREA)
-        patches.append(img)
-        labels.append(label)
-        groups.append(group_of(face))
-        faces.append(face)
-    return np.stack(patches), np.array(labels, np.int64), groups, faces
-
-
-def group_of(face_key: str) -> str:
-    """Faces that must share a split: one person (open, LFW name) or one CEW photo (closed)."""
-    person = person_of_face(face_key)
-    if person.startswith("1:") and "_face_" in person:
-        return person.split("_face_")[0]
-    return person
-
-
-def split_groups(groups: list[str], seed: int, fractions=(0.7, 0.15, 0.15)) -> np.ndarray:
-    """Split index per sample: 0 train, 1 validation, 2 test; whole groups only."""
-    unique = sorted(set(groups))
-    rng = random.Random(seed)
-    rng.shuffle(unique)
-    n = len(unique)
-    n_train = int(round(fractions[0] * n))
-    n_val = int(round(fractions[1] * n))
-    where = {g: (0 if i < n_train else 1 if i < n_train + n_val else 2) for i, g in enumerate(unique)}
-    return np.array([where[g] for g in groups], np.int64)
-
-
-def augment(patch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One webcam-like variant of a 24x24 gray eye patch."""
-    import cv2
-
-    p = patch.astype(np.float32)
-    if rng.random() < 0.5:
-        p = p[:, ::-1]
-    angle = rng.uniform(-12, 12)
-    scale = rng.uniform(0.88, 1.15)
-    m = cv2.getRotationMatrix2D((PATCH_SIZE / 2, PATCH_SIZE / 2), angle, scale)
-    m[:, 2] += rng.uniform(-2, 2, size=2)
-    p = cv2.warpAffine(np.ascontiguousarray(p), m, (PATCH_SIZE, PATCH_SIZE), borderMode=cv2.BORDER_REFLECT)
-    gamma = rng.uniform(0.7, 1.4)
-    p = 255.0 * (np.clip(p, 0, 255) / 255.0) ** gamma
-    p = (p - p.mean()) * rng.uniform(0.7, 1.3) + p.mean() + rng.uniform(-25, 25)
-    r = rng.random()
-    if r < 0.25:
-        p = cv2.GaussianBlur(p, (3, 3), rng.uniform(0.5, 1.2))
-    elif r < 0.5:
-        p = p + rng.normal(0, rng.uniform(2, 8), p.shape)
-    return np.clip(p, 0, 255).astype(np.uint8)
-
-
-def augmented_copies(x: np.ndarray, factor: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(augmented copies, their indices into x) of round((factor-1) N) patches, drawn without repeats first."""
-    n_extra = int(round((factor - 1.0) * len(x)))
-    if n_extra <= 0:
-        return np.zeros((0, PATCH_SIZE, PATCH_SIZE), np.uint8), np.zeros(0, np.int64)
-    idx = np.concatenate([rng.permutation(len(x)) for _ in range(int(np.ceil(n_extra / len(x))))])[:n_extra]
-    return np.stack([augment(x[i], rng) for i in idx]), idx
-
-
-def augmented_training_set(x: np.ndarray, y: np.ndarray, factor: float, seed: int):
-    """The originals plus one fixed draw of augmented copies (the seed's recipe; `train_one` redraws them
-    every epoch instead)."""
-    extra, idx = augmented_copies(x, factor, np.random.default_rng(seed))
-    return np.concatenate([x, extra]), np.concatenate([y, y[idx]])
+    """(patches uint8[N,24,24], labels int64[N] 1=closed, groups list[str], faces list[str]) of the readable
+    patches of a CEW-layout folder, in `datasets.cew.read_cew` order; a face key pairs the left and right
+    eye of one face, a group holds every face that must share a split (`datasets.cew.group_of`)."""
+    items, patches = cew.read_patches(cew.read_cew(folder), PATCH_SIZE)
+    labels = np.array([item.closed for item in items], np.int64)
+    faces = [item.face for item in items]
+    return np.stack(patches), labels, [cew.group_of(face) for face in faces], faces
 
 
 def build_model(width: int = 16, head: str = "gap"):
@@ -271,68 +196,22 @@ def predict(model, x: np.ndarray) -> np.ndarray:
         return net(torch.from_numpy(prepare_patches(x))).numpy()
 
 
-def metrics(prob: np.ndarray, y: np.ndarray, threshold: float = 0.5, faces: list[str] | None = None) -> dict:
-    """Accuracy, AUC and confusion per patch; with `faces` (one key per patch) also per face: the mean
-    closed probability of a face's patches, which is how the kiosk decides (it averages both eyes)."""
-    from sklearn.metrics import roc_auc_score
-
-    pred = (prob >= threshold).astype(np.int64)
-    tn = int(((pred == 0) & (y == 0)).sum())
-    fp = int(((pred == 1) & (y == 0)).sum())
-    fn = int(((pred == 0) & (y == 1)).sum())
-    tp = int(((pred == 1) & (y == 1)).sum())
-    auc = float(roc_auc_score(y, prob)) if len(set(y.tolist())) == 2 else float("nan")  # one class: undefined
-    out = {
-        "n": int(len(y)),
-        "accuracy": float((pred == y).mean()),
-        "auc": auc,
-        "threshold": threshold,
-        "confusion": {
-            "true_open_pred_open": tn,
-            "true_open_pred_closed": fp,
-            "true_closed_pred_open": fn,
-            "true_closed_pred_closed": tp,
-        },
-    }
-    if faces is not None:
-        keys = sorted(set(faces))
-        index = {k: i for i, k in enumerate(keys)}
-        idx = np.array([index[f] for f in faces])
-        counts = np.bincount(idx, minlength=len(keys))
-        face_prob = np.bincount(idx, weights=prob, minlength=len(keys)) / counts
-        face_y = np.zeros(len(keys), np.int64)
-        face_y[idx] = y
-        face_pred = face_prob >= threshold
-        out["faces"] = {
-            "n": len(keys),
-            "both_eyes": int((counts == 2).sum()),
-            "accuracy": float((face_pred == face_y).mean()),
-            "errors": int((face_pred != face_y).sum()),
-        }
-    return out
-
-
-def export_onnx(model, path: Path, metadata: dict[str, str]) -> None:
-    import onnx
-    import torch
-
-    wrapped = model if hasattr(model, "ms") else EyeStateNet([model])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        wrapped,
-        (torch.zeros(1, 1, PATCH_SIZE, PATCH_SIZE),),
-        str(path),
-        dynamo=False,
-        input_names=["patches"],
-        output_names=["closed_prob"],
-        opset_version=17,
-        dynamic_axes={"patches": {0: "n"}, "closed_prob": {0: "n"}},
+def export_eye_model(model, path: Path, metadata: dict[str, str]) -> None:
+    """Write a trained CNN or an EyeStateNet to `path` as the serving contract: input `patches`
+    float32[N, 1, 24, 24] (`prepare_patches`), output `closed_prob` float32[N]."""
+    net = model if hasattr(model, "ms") else EyeStateNet([model])
+    export_onnx(
+        net,
+        path,
+        example=np.zeros((1, 1, PATCH_SIZE, PATCH_SIZE), np.float32),
+        input_name="patches",
+        output_name="closed_prob",
+        metadata=metadata,
+        batch_axis="n",
+        check_inputs=np.random.default_rng(0)
+        .standard_normal((8, 1, PATCH_SIZE, PATCH_SIZE))
+        .astype(np.float32),
     )
-    proto = onnx.load(str(path))
-    for k, v in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = k, str(v)
-    onnx.save(proto, str(path))
 
 
 @dataclass(frozen=True)
@@ -425,7 +304,7 @@ def train_eyes(
     # so `--threads` is part of the reproduce command; `--jobs` is not (each job is single-network).
     torch.set_num_threads(threads)
     x, y, groups, faces = load_cew(data)
-    split = split_groups(groups, seed)
+    split = cew.split_groups(groups, seed)
     counts = {
         name: {
             "patches": int((split == i).sum()),
@@ -434,7 +313,7 @@ def train_eyes(
         }
         for i, name in enumerate(("train", "validation", "test"))
     }
-    _log(f"CEW patches: {len(x)}; split by face/photo: {counts}")
+    log(f"CEW patches: {len(x)}; split by face/photo: {counts}")
     xtr, ytr = x[split == 0], y[split == 0]
     xva, yva = x[split == 1], y[split == 1]
     xte, yte = x[split == 2], y[split == 2]
@@ -443,7 +322,7 @@ def train_eyes(
     refit = members > 0
     net = recipe.model
 
-    _log(f"augmentation comparison: x{', x'.join(f'{f:g}' for f in factors)} ({jobs} job(s))")
+    log(f"augmentation comparison: x{', x'.join(f'{f:g}' for f in factors)} ({jobs} job(s))")
     fitted = _fit_all(
         [
             recipe.spec(
@@ -462,9 +341,9 @@ def train_eyes(
     variants = []
     for factor, (state, history, seconds) in zip(factors, fitted, strict=True):
         model = net(state)
-        val = metrics(predict(model, xva), yva, faces=faces_va)
+        val = eye_metrics(predict(model, xva), yva, faces=faces_va)
         train_size = len(xtr) + int(round((factor - 1.0) * len(xtr)))
-        _log(
+        log(
             f"x{factor:g}: {train_size} patches per epoch, validation accuracy {val['accuracy']:.4f} in {seconds:.0f}s"
         )
         variants.append(
@@ -486,7 +365,7 @@ def train_eyes(
                 "name": "ensemble of " + ", ".join(v["name"] for v in variants),
                 "train_size": int(sum(v["train_size"] for v in variants)),
                 "best_epoch": 0,
-                "validation": metrics(predict(ensemble, xva), yva, faces=faces_va),
+                "validation": eye_metrics(predict(ensemble, xva), yva, faces=faces_va),
                 "model": ensemble,
             }
         )
@@ -501,7 +380,7 @@ def train_eyes(
     )
     threshold = 0.5
     if refit:
-        _log(f"chosen on validation: {chosen['name']}; {members} network(s) on training + validation faces")
+        log(f"chosen on validation: {chosen['name']}; {members} network(s) on training + validation faces")
         xtv, ytv = x[split < 2], y[split < 2]
         fitted = _fit_all(
             [
@@ -542,8 +421,8 @@ def train_eyes(
         final = {k: chosen[k] for k in ("name", "factor", "train_size", "parameters")} | {"members": 0}
     # The test faces are scored after every choice, for the report only.
     for v in variants:
-        v["test"] = metrics(predict(v["model"], xte), yte, 0.5, faces=faces_te)
-    final["test"] = metrics(predict(model, xte), yte, threshold, faces=faces_te)
+        v["test"] = eye_metrics(predict(v["model"], xte), yte, 0.5, faces=faces_te)
+    final["test"] = eye_metrics(predict(model, xte), yte, threshold, faces=faces_te)
     n_params = final["parameters"]
     out = Path(out)
     onnx_path = out / "eye_state.onnx"
@@ -555,8 +434,8 @@ def train_eyes(
         "whosthat_threshold": f"{threshold:.3f}",
         "whosthat_card": card,
     }
-    export_onnx(model, onnx_path, meta)
-    shown = _data_as_env(data)
+    export_eye_model(model, onnx_path, meta)
+    shown = data_as_env(data)
     extras = recipe.head != "gap" or recipe.smoothing or recipe.ema or members
     command = f"whosthat train eyes --data {shown} {recipe.options(extras=bool(extras))}"
     if extras:
@@ -596,123 +475,15 @@ def train_eyes(
         "train_seconds": round(time.time() - t0, 1),
     }
     (out / "eye_state.json").write_text(json.dumps(report, indent=2) + "\n")
+    from whosthat.research.eyes_card import write_card
+
     write_card(report, out / card)
-    _log(
+    log(
         f"exported {onnx_path} ({onnx_path.stat().st_size} bytes): {final['name']}, threshold {threshold:.2f}, "
         f"held-out test accuracy {final['test']['accuracy']:.4f} per patch, "
         f"{final['test']['faces']['accuracy']:.4f} per face"
     )
     return report
-
-
-def write_card(report: dict, path: Path) -> None:
-    """The model card beside the ONNX file, every number taken from `report` (this training run)."""
-    from whosthat.liveness.mesh import EYE_PATCH_SCALE
-
-    final = report["final"]
-    t = final["test"]
-    c = t["confusion"]
-    refit = report["members"] > 0
-    rows = "\n".join(
-        f"| {v['name']} | {v['train_size'] if v['factor'] else '-'} | {v['best_epoch'] or '-'} | "
-        f"{v['parameters']}{'' if v['eligible'] or refit else ' (over budget)'} | "
-        f"{v['validation']['accuracy']:.4f} | {v['validation']['auc']:.4f} | {v['test']['accuracy']:.4f} | "
-        f"{v['test']['auc']:.4f} |"
-        for v in report["variants"]
-    )
-    s = report["split"]
-    w = report["width"]
-    drawn = (
-        "The copies are drawn afresh every epoch (from the seed), so the network never sees the same copy twice."
-        if report["augment"] == "online"
-        else "The copies are drawn once (from the seed) and are the same in every epoch (`--augment fixed`)."
-    )
-    minutes = ", ".join(
-        f"{v['name']} {v['seconds'] / 60:.0f} min" for v in report["variants"] if v.get("seconds")
-    )
-    if refit:
-        minutes += f", final networks {final['seconds'] / 60:.0f} min"
-    head = (
-        "global average pool, dropout, one linear unit"
-        if report["head"] == "gap"
-        else "dropout, one linear unit on the whole 6x6 map (it keeps where a feature is: a lid line across the "
-        "middle, an iris at the centre)"
-    )
-    extras = []
-    if report["smoothing"]:
-        extras.append(f"label smoothing {report['smoothing']:g}")
-    if report["ema"]:
-        extras.append(f"exponential moving average of the weights (decay {report['ema']:g} per step)")
-    kept = "the last epoch kept" if refit else "best validation epoch kept"
-    if refit:
-        choice = f"""The augmentation factor is chosen on validation accuracy (last epoch): **{report["chosen"]}**. The
-shipped model is then **{final["name"]}**: {final["members"]} network(s) (seeds {report["seed"]} to
-{report["seed"] + final["members"] - 1}) trained with that factor on the training and validation faces
-together ({final["train_size"]} patches per epoch) for exactly {report["epochs"]} epochs, and averaged; threshold 0.5
-(nothing left to tune it on). Test columns above use threshold 0.5."""
-    else:
-        choice = f"""Test columns use threshold 0.5; the chosen model at its own threshold is scored below.
-Chosen on validation accuracy: **{report["chosen"]}**."""
-    f = t["faces"]
-    path.write_text(f"""# eye-state-cnn (`eye_state.onnx`)
-
-Closed-eye probability of a 24x24 gray eye patch. Used by the liveness challenge (blink detection),
-fused with the eye aspect ratio from the MediaPipe face mesh.
-
-- **Input** `patches` float32[N, 1, 24, 24]: gray eye patch resized to 24x24, standardised per patch
-  (`whosthat.liveness.eyes.prepare_patches`). At serve time the patch is cut from the face mesh like
-  the CEW patches: centred on the eye, eye line horizontal, side {EYE_PATCH_SCALE} x the eye's corner-to-corner width.
-- **Output** `closed_prob` float32[N]; closed when >= {report["threshold"]:.3f} (metadata `whosthat_threshold`).
-  The kiosk averages the two eyes of a face (and fuses that with the eye aspect ratio).
-- **Architecture** a small CNN: 5 conv layers ({w}-{w}-{2 * w}-{2 * w}-{4 * w} channels, BatchNorm, ReLU, two max-pools),
-  {head}; the output averages the patch and its mirror image (and the member networks);
-  {report["parameters"]} parameters in all, {report["onnx_bytes"] / 1024:.0f} KiB.
-- **Data** CEW eye patches (`$WHOSTHAT_DATA/cew_eyes`: closed eyes from the Closed Eyes In The Wild faces,
-  open eyes from LFW faces; Song, Tan, Liu, Chen, Pattern Recognition 47(9), 2014). Not redistributed.
-- **Split** {report["split_rule"]}; seed {report["seed"]}: train {s["train"]["patches"]} patches
-  ({s["train"]["groups"]} faces/people), validation {s["validation"]["patches"]} ({s["validation"]["groups"]}),
-  test {s["test"]["patches"]} ({s["test"]["groups"]}). The test faces were never seen in training or in any choice.
-- **Training** AdamW, one-cycle LR 2e-3, batch 64, random mirror flips{", " + ", ".join(extras) if extras else ""},
-  {report["epochs"]} epochs, {kept}; CPU, {report["threads"]} torch thread(s) per network,
-  {report["train_seconds"] / 60:.0f} min in all on this shared 2-core machine ({minutes}).
-
-## Augmentation comparison (the seed's x1 / x1.5 / x2 training sets)
-
-Every epoch sees the original training patches plus augmented copies of none (x1), half (x1.5) or all
-(x2) of them: mirror flip, +-12 deg rotation, 0.88-1.15 scale, +-2 px shift, gamma/contrast/brightness
-change, sometimes blur or sensor noise. {drawn} Candidates above {MAX_PARAMETERS:,} parameters (about
-1 ms per patch on one core) are not shipped.
-
-| training set | patches per epoch | epoch | parameters | val accuracy | val AUC | test accuracy | test AUC |
-|---|---|---|---|---|---|---|---|
-{rows}
-
-{choice}
-
-## Held-out test faces (scored once, after every choice)
-
-| | n | accuracy | AUC |
-|---|---|---|---|
-| per eye patch (threshold {report["threshold"]:.3f}) | {t["n"]} | **{t["accuracy"]:.4f}** | {t["auc"]:.4f} |
-| per face (both eyes averaged, as the kiosk decides) | {f["n"]} | **{f["accuracy"]:.4f}** | - |
-
-Confusion per patch (rows true, columns predicted): open {c["true_open_pred_open"]} / {c["true_open_pred_closed"]},
-closed {c["true_closed_pred_open"]} / {c["true_closed_pred_closed"]}; {f["errors"]} face(s) wrong.
-
-## Reproduce
-
-```
-{report["command"]} --out src/whosthat/models
-```
-Writes `eye_state.onnx`, `eye_state.json` (every number above) and this card. `--jobs 2` trains two
-networks at a time (same result). Evaluate on any CEW-layout folder: `whosthat eval eyes --data DIR [--json]`;
-the held-out faces again: `whosthat eval eyes --data $WHOSTHAT_DATA/cew_eyes --split test`.
-
-## Limits
-CEW closed eyes and LFW open eyes are photos from the web, not webcam frames; at the kiosk the model
-is one of two signals (the other is the eye aspect ratio of the mesh). Glasses with reflections,
-very low light and faces under about 90 px wide are outside what this data covers.
-""")
 
 
 # Folds of `cross_validate_eyes` are drawn with their own fixed seed, so that recipes that differ in
@@ -735,7 +506,7 @@ def cross_validate_eyes(
     the 582 validation patches alone."""
     t0 = time.time()
     x, y, groups, faces = load_cew(data)
-    keep = split_groups(groups, recipe.seed) < 2
+    keep = cew.split_groups(groups, recipe.seed) < 2
     x, y = x[keep], y[keep]
     groups = [g for g, k in zip(groups, keep, strict=True) if k]
     faces = [f for f, k in zip(faces, keep, strict=True) if k]
@@ -743,7 +514,7 @@ def cross_validate_eyes(
     np.random.default_rng(CV_FOLD_SEED).shuffle(unique)
     fold_of = {g: i % folds for i, g in enumerate(unique)}
     fold = np.array([fold_of[g] for g in groups])
-    _log(f"{folds}-fold cross-validation on {len(x)} training + validation patches ({jobs} job(s))")
+    log(f"{folds}-fold cross-validation on {len(x)} training + validation patches ({jobs} job(s))")
     fitted = _fit_all(
         [
             recipe.spec(
@@ -763,12 +534,12 @@ def cross_validate_eyes(
     for k, (state, _history, _seconds) in enumerate(fitted):
         prob[fold == k] = predict(recipe.model(state), x[fold == k])
     fold_acc = [float(((prob[fold == k] >= 0.5) == y[fold == k]).mean()) for k in range(folds)]
-    recipe_text = f"whosthat train eyes-cv --data {_data_as_env(data)} --folds {folds} --factor {factor:g} {recipe.options()}"
+    recipe_text = f"whosthat train eyes-cv --data {data_as_env(data)} --folds {folds} --factor {factor:g} {recipe.options()}"
     return {
         "recipe": recipe_text,
         "folds": folds,
         "fold_seed": CV_FOLD_SEED,
-        "out_of_fold": metrics(prob, y, 0.5, faces=faces),
+        "out_of_fold": eye_metrics(prob, y, 0.5, faces=faces),
         "fold_accuracy": fold_acc,
         "seconds": round(time.time() - t0, 1),
         "predictions": [round(float(p), 6) for p in prob],

@@ -12,46 +12,51 @@ identical, so every split here is by *subject*: no subject's frames are in two s
   The candidate with the lower validation ACER is shipped; the test subjects are scored once, at
   the end, for the report. A 3-fold cross-subject run of the CNN gives a spread for the same recipe.
 - Export: ONNX (input float32[N,3,64,64] in [-1,1], output attack probability [N]) with metadata.
+
+The frames and the subject split come from `datasets.nuaa`, the error rates from
+`research.pad_evaluation` (shared with `whosthat eval pad`), the card from `research.pad_card`; the ONNX
+file is written by `research.export.export_onnx`.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from whosthat.liveness.evaluate import nuaa_files, pad_error_rates
+from whosthat.datasets import nuaa
 from whosthat.liveness.pad import CROP_SCALE, CROP_SIZE, face_crop, prepare_crops
-
-
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+from whosthat.research.export import export_onnx
+from whosthat.research.pad_evaluation import pad_error_rates, pad_scores
+from whosthat.research.reporting import data_as_env, log
 
 
 def load_nuaa_crops(data: Path):
-    """(crops uint8[N,64,64,3], labels int[N], subjects list[str], sessions list[str], n_no_face)."""
+    """(crops uint8[N,64,64,3] RGB, labels int64[N] 1=attack, subjects list[str], sessions list[str],
+    n_no_face) of the frames of a NUAA-layout folder in `datasets.nuaa.read_nuaa` order; the crop is the
+    serving one (`liveness.pad.face_crop` of the first MediaPipe box); frames without a face are left out
+    and counted."""
     from whosthat.vision.detect import get_detector
     from whosthat.vision.image import decode_image
 
     detector = get_detector("mediapipe")
     crops, labels, subjects, sessions, missing = [], [], [], [], 0
-    files = nuaa_files(data)
-    for i, (path, attack, fields) in enumerate(files):
-        rgb = decode_image(path)
+    frames = nuaa.read_nuaa(data)
+    for i, frame in enumerate(frames):
+        rgb = decode_image(frame.path)
         faces = detector.detect(rgb)
         if not faces:
             missing += 1
             continue
         crops.append(face_crop(rgb, faces[0].box, CROP_SIZE, CROP_SCALE))
-        labels.append(attack)
-        subjects.append(fields["subject"])
-        sessions.append(fields["session"])
+        labels.append(frame.attack)
+        subjects.append(frame.subject)
+        sessions.append(frame.session)
         if (i + 1) % 300 == 0:
-            _log(f"face crops: {i + 1}/{len(files)}")
+            log(f"face crops: {i + 1}/{len(frames)}")
     return np.stack(crops), np.array(labels, np.int64), subjects, sessions, missing
 
 
@@ -163,32 +168,17 @@ def eer_threshold(y: np.ndarray, score: np.ndarray) -> float:
     return float(np.median(best))
 
 
-def split_subjects(subjects: list[str], seed: int) -> dict[str, list[str]]:
-    unique = sorted(set(subjects))
-    rng = random.Random(seed)
-    rng.shuffle(unique)
-    n_val = max(1, round(len(unique) * 2 / 9))
-    n_test = max(1, round(len(unique) * 2 / 9))
+def _rounded_scores(attack: np.ndarray, score: np.ndarray, threshold: float) -> dict:
+    """`pad_scores` with every float rounded to 4 decimals, as the report and the card show them."""
     return {
-        "train": sorted(unique[: len(unique) - n_val - n_test]),
-        "validation": sorted(unique[len(unique) - n_val - n_test : len(unique) - n_test]),
-        "test": sorted(unique[len(unique) - n_test :]),
+        k: (round(v, 4) if isinstance(v, float) else v)
+        for k, v in pad_scores(attack, score, threshold).items()
     }
 
 
-def _rates(y, score, threshold) -> dict:
-    from sklearn.metrics import roc_auc_score
-
-    r = pad_error_rates(y, score, threshold)
-    r["auc"] = float(roc_auc_score(y, score)) if len(set(y.tolist())) == 2 else float("nan")
-    r["threshold"] = float(threshold)
-    r["n_live"] = int((y == 0).sum())
-    r["n_attack"] = int((y == 1).sum())
-    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
-
-
-def export_onnx(model, path: Path, metadata: dict[str, str]) -> None:
-    import onnx
+def export_pad_model(model, path: Path, metadata: dict[str, str]) -> None:
+    """Write the trained CNN to `path` as the serving contract: input `crops` float32[N, 3, 64, 64] in
+    [-1, 1] (`prepare_crops`), output `attack_prob` float32[N] (the sigmoid is part of the graph)."""
     import torch
 
     class WithSigmoid(torch.nn.Module):
@@ -199,22 +189,16 @@ def export_onnx(model, path: Path, metadata: dict[str, str]) -> None:
         def forward(self, x):
             return torch.sigmoid(self.m(x)).squeeze(1)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
+    export_onnx(
         WithSigmoid(model).eval(),
-        (torch.zeros(1, 3, CROP_SIZE, CROP_SIZE),),
-        str(path),
-        dynamo=False,
-        input_names=["crops"],
-        output_names=["attack_prob"],
-        opset_version=17,
-        dynamic_axes={"crops": {0: "n"}, "attack_prob": {0: "n"}},
+        path,
+        example=np.zeros((1, 3, CROP_SIZE, CROP_SIZE), np.float32),
+        input_name="crops",
+        output_name="attack_prob",
+        metadata=metadata,
+        batch_axis="n",
+        check_inputs=np.random.default_rng(0).uniform(-1, 1, (8, 3, CROP_SIZE, CROP_SIZE)).astype(np.float32),
     )
-    proto = onnx.load(str(path))
-    for k, v in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = k, str(v)
-    onnx.save(proto, str(path))
 
 
 def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_folds: int = 3) -> dict:
@@ -225,8 +209,8 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
     t0 = time.time()
     x, y, subjects, sessions, missing = load_nuaa_crops(data)
     subj = np.array(subjects)
-    split = split_subjects(subjects, seed)
-    _log(
+    split = nuaa.split_subjects(subjects, seed)
+    log(
         f"NUAA crops: {len(x)} ({int((y == 0).sum())} live, {int((y == 1).sum())} attack), "
         f"no face in {missing}; subjects {split}"
     )
@@ -243,16 +227,16 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
     lbp_thr = eer_threshold(y[m_va], lbp_val)
     candidates = {
         "cnn": {
-            "validation": _rates(y[m_va], cnn_val, cnn_thr),
-            "test": _rates(y[m_te], cnn_predict(cnn, x[m_te]), cnn_thr),
+            "validation": _rounded_scores(y[m_va], cnn_val, cnn_thr),
+            "test": _rounded_scores(y[m_te], cnn_predict(cnn, x[m_te]), cnn_thr),
         },
         "lbp_logreg": {
-            "validation": _rates(y[m_va], lbp_val, lbp_thr),
-            "test": _rates(y[m_te], lbp.predict_proba(f[m_te])[:, 1], lbp_thr),
+            "validation": _rounded_scores(y[m_va], lbp_val, lbp_thr),
+            "test": _rounded_scores(y[m_te], lbp.predict_proba(f[m_te])[:, 1], lbp_thr),
         },
     }
     for name, c in candidates.items():
-        _log(f"{name}: validation {c['validation']}  test {c['test']}")
+        log(f"{name}: validation {c['validation']}  test {c['test']}")
 
     # Cross-subject spread of the CNN recipe: fold k tests on a third of the subjects, validates
     # (threshold) on two others, trains on the rest.
@@ -269,10 +253,10 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
         mtr, mva, mte = np.isin(subj, train_s), np.isin(subj, val_s), np.isin(subj, test_s)
         model_k = train_cnn(x[mtr], y[mtr], seed=seed, epochs=epochs)
         thr_k = eer_threshold(y[mva], cnn_predict(model_k, x[mva]))
-        r = _rates(y[mte], cnn_predict(model_k, x[mte]), thr_k)
+        r = _rounded_scores(y[mte], cnn_predict(model_k, x[mte]), thr_k)
         r.update({"test_subjects": sorted(test_s), "validation_subjects": sorted(val_s)})
         cv.append(r)
-        _log(f"CNN fold {k}: {r}")
+        log(f"CNN fold {k}: {r}")
 
     chosen = (
         "cnn"
@@ -282,8 +266,8 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
     out = Path(out)
     onnx_path = out / "pad.onnx"
     report = {
-        "command": f"whosthat train pad --data {data} --seed {seed} --epochs {epochs}",
-        "data": str(data),
+        "command": f"whosthat train pad --data {data_as_env(data)} --seed {seed} --epochs {epochs}",
+        "data": data_as_env(data),
         "seed": seed,
         "epochs": epochs,
         "split": split,
@@ -299,7 +283,7 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
     }
     if chosen == "cnn":
         threshold = cnn_thr
-        export_onnx(
+        export_pad_model(
             cnn,
             onnx_path,
             {
@@ -336,74 +320,8 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
     out.mkdir(parents=True, exist_ok=True)
     (out / "pad.json").write_text(json.dumps(report, indent=2) + "\n")
     if report.get("onnx"):
+        from whosthat.research.pad_card import write_card
+
         write_card(report, out / "pad.md")
-    _log(f"chosen {chosen}; threshold {report['threshold']:.4f}; test {report['test']}")
+    log(f"chosen {chosen}; threshold {report['threshold']:.4f}; test {report['test']}")
     return report
-
-
-def write_card(report: dict, path: Path) -> None:
-    """The model card beside pad.onnx, every number taken from `report` (this training run)."""
-
-    def row(name, r):
-        return (
-            f"| {name} | {r['n_live']} / {r['n_attack']} | {r['threshold']:.3f} | {r['apcer']:.4f} | "
-            f"{r['bpcer']:.4f} | {r['acer']:.4f} | {r['auc']:.4f} |"
-        )
-
-    c = report["candidates"]
-    folds = "\n".join(
-        row(
-            f"CNN, test subjects {', '.join(r['test_subjects'])} (threshold from "
-            f"{', '.join(r['validation_subjects'])})",
-            r,
-        )
-        for r in report["cnn_cross_subject_folds"]
-    )
-    m = report["cnn_cross_subject_mean"]
-    sp = report["split"]
-    path.write_text(f"""# pad-nuaa-cnn (`pad.onnx`)
-
-Print-attack (presentation attack) detector: probability that a face crop shows a printed photo
-rather than a live face. One signal of the liveness challenge (`WHOSTHAT_PAD_MODE` off / warn / enforce).
-
-- **Input** `crops` float32[N, 3, 64, 64], RGB in [-1, 1]: the MediaPipe face box made square around its
-  centre, enlarged x{CROP_SCALE} and resized to 64x64 (`whosthat.liveness.pad.face_crop`).
-- **Output** `attack_prob` float32[N]; attack when >= {report["threshold"]:.3f} (metadata `whosthat_threshold`),
-  the equal-error threshold on the *validation* subjects.
-- **Architecture** 4 conv blocks (16-32-48-64 channels, BatchNorm, ReLU, max-pool), global average pool,
-  dropout, one linear unit; {report.get("parameters", 0)} parameters, {report.get("onnx_bytes", 0) / 1024:.0f} KiB.
-- **Data** NUAA Photograph Imposter Database (Tan, Li, Liu, Jiang, ECCV 2010), raw webcam frames of the
-  official training lists in `$WHOSTHAT_DATA/nuaa` (ClientRaw = live, ImposterRaw = printed photos), every
-  second frame; the official test split is kept back. Not redistributed.
-- **Split** {report["split_rule"]}, seed {report["seed"]}: train subjects {", ".join(sp["train"])};
-  validation {", ".join(sp["validation"])} (threshold and model choice); test {", ".join(sp["test"])}
-  (scored once, at the end). Frames where the detector found no face (left out): {report["no_face"]}.
-- **Training** AdamW, one-cycle LR 2e-3, batch 32, {report["epochs"]} epochs, flips and gain/bias jitter, CPU.
-
-## Results (ISO/IEC 30107-3: APCER = attacks accepted, BPCER = live rejected, ACER = mean)
-
-| model, subjects scored | live / attack frames | threshold | APCER | BPCER | ACER | AUC |
-|---|---|---|---|---|---|---|
-{row("CNN, validation subjects", c["cnn"]["validation"])}
-{row("**CNN, test subjects (shipped)**", c["cnn"]["test"])}
-{row("LBP + logistic regression, validation", c["lbp_logreg"]["validation"])}
-{row("LBP + logistic regression, test", c["lbp_logreg"]["test"])}
-{folds}
-
-Mean over the {len(report["cnn_cross_subject_folds"])} cross-subject folds of the CNN recipe: APCER {m["apcer"]:.4f},
-BPCER {m["bpcer"]:.4f}, ACER {m["acer"]:.4f}. Chosen on validation ACER: **{report["chosen"]}**.
-
-## Reproduce
-
-```
-{report["command"]} --out src/whosthat/models
-whosthat eval pad --data $WHOSTHAT_DATA/nuaa --subjects {",".join(sp["test"])}     # the test subjects
-```
-
-## Limits (read before enforcing)
-NUAA has 9 subjects in these lists, one webcam, one printer, one room per session: near-perfect numbers
-here say the model separates *these* prints from *these* live captures, not that it generalises to other
-cameras, printers, screens (replay attacks are not in NUAA at all) or lighting. Kiosk frames come through
-the browser's JPEG encoding. That is why the default mode is `warn` (recorded with each attendance event)
-and `enforce` should follow a check on the site's own camera.
-""")

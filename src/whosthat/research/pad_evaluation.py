@@ -1,10 +1,13 @@
-"""Evaluation of the shipped liveness models with onnxruntime (no torch): `whosthat eval eyes|pad`.
+"""How well the print-attack model tells live faces from printed photos: `whosthat eval pad`, and the error
+rates of `whosthat train pad`.
 
-Eyes: accuracy, ROC AUC and the confusion matrix at the model's threshold, on any CEW-layout folder.
-PAD: ISO/IEC 30107-3 error rates at the model's operating threshold (chosen on validation data at
+ISO/IEC 30107-3 error rates at an operating threshold (the model's, chosen on validation subjects at
 training time, never here): APCER = share of attack presentations classified live, BPCER = share of
 live (bona fide) presentations classified attack, ACER = (APCER + BPCER) / 2. A frame in which no face
-is found counts as a rejection (attack presentations rejected, bona fide ones rejected too: BPCER).
+is found counts as rejected (an attack presentation rejected, a bona fide one rejected too: BPCER).
+
+Runs the ONNX model with onnxruntime, exactly as served (`liveness.pad.PrintAttackDetector` on the first
+MediaPipe box); nothing here imports torch, so `eval pad` works without the [train] extra.
 """
 
 from __future__ import annotations
@@ -15,129 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from whosthat.datasets import nuaa
 from whosthat.errors import BadInputError
-
-
-def _roc_plot(y: np.ndarray, score: np.ndarray, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
-
-    fpr, tpr, _ = roc_curve(y, score)
-    fig, ax = plt.subplots(figsize=(4, 4))
-    ax.plot(fpr, tpr)
-    ax.plot([0, 1], [0, 1], ":", color="gray")
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def evaluate_eyes(
-    data: Path, model: Path | None = None, out: Path | None = None, split: str = "all", seed: int = 0
-) -> dict:
-    """split: "all", or "train" / "validation" / "test" of the face-disjoint split `whosthat train eyes`
-    draws with `seed` (so the held-out test faces can be scored again with this command)."""
-    import cv2
-
-    from whosthat.liveness.eyes import DEFAULT_EYE_MODEL, EyeStateClassifier, list_cew
-    from whosthat.liveness.train_eyes import metrics
-
-    clf = EyeStateClassifier(model or DEFAULT_EYE_MODEL)
-    items = list_cew(data)
-    if split != "all":
-        from whosthat.liveness.train_eyes import group_of, split_groups
-
-        names = ("train", "validation", "test")
-        if split not in names:
-            raise BadInputError(f"--split must be all, {', '.join(names)}")
-        which = split_groups([group_of(face) for _, _, _, face in items], seed)
-        items = [it for it, k in zip(items, which, strict=True) if names[k] == split]
-    patches, labels, faces, unreadable = [], [], [], 0
-    for path, label, _side, face in items:
-        img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if img is None:
-            unreadable += 1
-            continue
-        patches.append(img)
-        labels.append(label)
-        faces.append(face)
-    if not patches:
-        raise BadInputError(f"no readable eye image in {data}")
-    y = np.array(labels)
-    prob = np.concatenate([clf.closed_prob(patches[i : i + 512]) for i in range(0, len(patches), 512)])
-    scores = metrics(prob, y, clf.threshold, faces=faces)
-    report = {
-        "model": clf.name,
-        "model_path": str(clf.path),
-        "data": str(data),
-        "split": split,
-        "seed": seed,
-        "n": int(len(y)),
-        "n_closed": int(y.sum()),
-        "unreadable": unreadable,
-    } | scores
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        if 0 < y.sum() < len(y):
-            _roc_plot(y, prob, out / "roc.png", f"eye state ({clf.name})")
-    return report
-
-
-def nuaa_files(data: Path, subjects: set[str] | None = None) -> list[tuple[Path, int, dict]]:
-    """(path, attack 0/1, fields) for a NUAA-layout folder.
-
-    Uses the list files (`client_*raw.txt`, `imposter_*raw.txt`) when present, else every jpg under
-    ClientRaw/ and ImposterRaw/. Fields come from the name ID_glasses_pos_session_picNo.jpg.
-    """
-    out = []
-    for folder, attack, lists in (("ClientRaw", 0, "client_"), ("ImposterRaw", 1, "imposter_")):
-        root = data / folder
-        if not root.is_dir():
-            continue
-        listed = sorted(data.glob(f"{lists}*raw.txt"))
-        if listed:
-            rels = []
-            for lf in listed:
-                rels += [
-                    ln.strip().replace("\\", "/")
-                    for ln in lf.read_text(errors="replace").splitlines()
-                    if ln.strip()
-                ]
-            paths = [root / r for r in rels]
-            paths = [p for p in paths if p.is_file()]
-        else:
-            paths = sorted(root.rglob("*.jpg"))
-        for p in paths:
-            fields = parse_nuaa_name(p.name)
-            if subjects and fields["subject"] not in subjects:
-                continue
-            out.append((p, attack, fields))
-    if not out:
-        raise BadInputError(f"{data}: no NUAA-layout images (ClientRaw/, ImposterRaw/)")
-    return out
-
-
-def parse_nuaa_name(name: str) -> dict:
-    parts = Path(name).stem.split("_")
-    if len(parts) != 5:
-        return {"subject": parts[0], "glasses": "", "pos": "", "session": "", "pic": -1}
-    return {
-        "subject": parts[0],
-        "glasses": parts[1],
-        "pos": parts[2],
-        "session": parts[3],
-        "pic": int(parts[4]) if parts[4].isdigit() else -1,
-    }
+from whosthat.vision.evaluation import plot_roc, roc
 
 
 def pad_error_rates(attack: np.ndarray, score: np.ndarray, threshold: float) -> dict:
-    """APCER/BPCER/ACER at `threshold` (score >= threshold -> attack); NaN score = no face = rejected."""
+    """{"apcer", "bpcer", "acer"} at `threshold` (score >= threshold -> attack) for labels `attack`
+    (1 = attack presentation); a NaN score (no face) is rejected. A rate is NaN when its class is absent."""
     rejected = np.isnan(score) | (np.nan_to_num(score, nan=1.0) >= threshold)
     n_attack = int((attack == 1).sum())
     n_live = int((attack == 0).sum())
@@ -146,8 +34,19 @@ def pad_error_rates(attack: np.ndarray, score: np.ndarray, threshold: float) -> 
     return {"apcer": apcer, "bpcer": bpcer, "acer": (apcer + bpcer) / 2}
 
 
+def pad_scores(attack: np.ndarray, score: np.ndarray, threshold: float) -> dict:
+    """`pad_error_rates` plus the ROC AUC of the scored frames (NaN scores left out; NaN for one class),
+    the threshold and the counts: {"apcer", "bpcer", "acer", "auc", "threshold", "n_live", "n_attack"}."""
+    return pad_error_rates(attack, score, threshold) | {
+        "auc": roc(attack, score).auc,
+        "threshold": float(threshold),
+        "n_live": int((attack == 0).sum()),
+        "n_attack": int((attack == 1).sum()),
+    }
+
+
 def score_pad_images(paths: list[Path], detector=None, pad=None, progress: bool = True) -> np.ndarray:
-    """Attack probability per image (NaN where no face is found)."""
+    """Attack probability per image, float32[N] in the order of `paths` (NaN where no face is found)."""
     from whosthat.liveness.pad import get_pad_detector
     from whosthat.vision.detect import get_detector
     from whosthat.vision.image import decode_image
@@ -170,37 +69,38 @@ def score_pad_images(paths: list[Path], detector=None, pad=None, progress: bool 
 def evaluate_pad(
     data: Path, model: Path | None = None, out: Path | None = None, subjects: str | None = None
 ) -> dict:
-    from sklearn.metrics import roc_auc_score
-
+    """Score the print-attack model (`model`, default the shipped one) on the NUAA-layout folder `data`
+    (`subjects`: comma-separated ids, default all) at its own threshold: `pad_scores` plus counts. With
+    `out`, writes report.json and, when both classes have a face, roc.png there."""
     from whosthat.liveness.pad import DEFAULT_PAD_MODEL, PrintAttackDetector
 
     pad = PrintAttackDetector(model or DEFAULT_PAD_MODEL)
     wanted = {s.strip() for s in subjects.split(",")} if subjects else None
-    files = nuaa_files(data, wanted)
-    attack = np.array([a for _, a, _ in files])
-    scores = score_pad_images([p for p, _, _ in files], pad=pad)
+    frames = nuaa.read_nuaa(data, wanted)
+    attack = np.array([f.attack for f in frames])
+    scores = score_pad_images([f.path for f in frames], pad=pad)
     found = ~np.isnan(scores)
-    rates = pad_error_rates(attack, scores, pad.threshold)
-    auc = (
-        float(roc_auc_score(attack[found], scores[found]))
-        if len(set(attack[found].tolist())) == 2
-        else float("nan")
-    )
+    rates = pad_scores(attack, scores, pad.threshold)
     report = {
         "model": pad.name,
         "model_path": str(pad.path),
         "data": str(data),
         "subjects": sorted(wanted) if wanted else "all",
-        "n_live": int((attack == 0).sum()),
-        "n_attack": int((attack == 1).sum()),
+        "n_live": rates["n_live"],
+        "n_attack": rates["n_attack"],
         "no_face": int((~found).sum()),
         "threshold": pad.threshold,
-        **rates,
-        "auc": auc,
+        **{k: rates[k] for k in ("apcer", "bpcer", "acer", "auc")},
     }
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         if len(set(attack[found].tolist())) == 2:
-            _roc_plot(attack[found], scores[found], out / "roc.png", f"print attack ({pad.name})")
+            plot_roc(
+                {pad.name: roc(attack, scores)},
+                out / "roc.png",
+                f"print attack ({pad.name})",
+                "live faces read as attacks (BPCER)",
+                "attacks detected (1 - APCER)",
+            )
     return report
