@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from whosthat.commands import faces, liveness, research, server
+from whosthat.commands import evaluate, faces, liveness, research, server
 from whosthat.errors import BadInputError
 
 app = typer.Typer(
@@ -40,7 +40,7 @@ COMMANDS = [
     (app, "models", faces.models_command),
     (app, "embed", faces.embed_command),
     (app, "verify", faces.verify_command),
-    (app, "calibrate-boxes", faces.calibrate_boxes_command),
+    (app, "calibrate-boxes", research.calibrate_boxes_command),
     (app, "serve", server.serve_command),
     (app, "identify", server.identify_command),
     (app, "reembed", server.reembed_command),
@@ -51,13 +51,13 @@ COMMANDS = [
     (app, "export", research.export_command),
     (admin_app, "create", server.admin_create_command),
     (apikey_app, "create", server.apikey_create_command),
-    (eval_app, "lfw", faces.eval_lfw_command),
-    (eval_app, "eyes", liveness.eval_eyes_command),
-    (eval_app, "pad", liveness.eval_pad_command),
-    (eval_app, "baseline", research.eval_baseline_command),
-    (train_app, "eyes", liveness.train_eyes_command),
-    (train_app, "eyes-cv", liveness.train_eyes_cv_command),
-    (train_app, "pad", liveness.train_pad_command),
+    (eval_app, "lfw", evaluate.eval_lfw_command),
+    (eval_app, "eyes", evaluate.eval_eyes_command),
+    (eval_app, "pad", evaluate.eval_pad_command),
+    (eval_app, "baseline", evaluate.eval_baseline_command),
+    (train_app, "eyes", research.train_eyes_command),
+    (train_app, "eyes-cv", research.train_eyes_cv_command),
+    (train_app, "pad", research.train_pad_command),
     (train_app, "prepare", research.prepare_command),
     *((train_app, name, fn) for name, fn in research.train_method_commands().items()),
     (bench_app, "identify", server.bench_identify_command),

@@ -1,8 +1,10 @@
-"""`whosthat train prepare|siamese-bce|siamese-contrastive|group-loss|arcface`, `whosthat eval baseline`,
-`whosthat tune`, `whosthat export`: the research block's command line.
+"""The training commands: `whosthat train prepare|siamese-bce|siamese-contrastive|group-loss|arcface`
+(the research block on LFW), `whosthat train eyes|eyes-cv|pad` (the liveness models), `whosthat tune`,
+`whosthat export` and `whosthat calibrate-boxes` (the MediaPipe -> dlib box mapping, fitted on LFW).
 
 Folds are numbered 1..10 on the command line (LFW's own numbering); `--test-fold 10` trains on the
-people of folds 1-9. Progress bars and logs go to stderr, `--json` results to stdout.
+people of folds 1-9. Progress bars and logs go to stderr, `--json` results to stdout. Training imports
+torch from research/ inside the command functions, so `whosthat --help` stays instant.
 """
 
 from __future__ import annotations
@@ -15,6 +17,18 @@ from typing import Annotated
 
 import typer
 
+from whosthat.commands.options import (
+    DatasetOpt,
+    FoldsOpt,
+    JsonOpt,
+    LfwDataOpt,
+    echo_json,
+    emit,
+    fold_indices,
+    lfw_folder,
+    need_folder,
+    need_torch,
+)
 from whosthat.errors import BadInputError
 
 METHOD_NAMES = {
@@ -23,15 +37,6 @@ METHOD_NAMES = {
     "group-loss": "group_loss",
     "arcface": "arcface",
 }
-
-DataOpt = Annotated[
-    Path | None, typer.Option("--data", help="LFW folder or a folder holding lfw/ (default: $WHOSTHAT_DATA)")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")]
-FoldsOpt = Annotated[
-    list[int] | None,
-    typer.Option("--test-fold", help="held-out LFW fold 1..10 (repeatable; default all ten)"),
-]
 
 
 def _parse_params(params: list[str] | None) -> dict:
@@ -52,24 +57,8 @@ def _parse_params(params: list[str] | None) -> dict:
     return out
 
 
-def _folds(test_fold: list[int] | None) -> list[int]:
-    folds = test_fold or list(range(1, 11))
-    bad = [k for k in folds if not 1 <= k <= 10]
-    if bad:
-        raise BadInputError(f"test folds are numbered 1..10, got {bad[0]}")
-    return [k - 1 for k in folds]
-
-
-def _emit(result: dict, as_json: bool, lines: list[str]) -> None:
-    if as_json:
-        typer.echo(json.dumps(result))
-    else:
-        for line in lines:
-            typer.echo(line)
-
-
 def prepare_command(
-    data: DataOpt = None,
+    data: LfwDataOpt = None,
     features: Annotated[
         bool, typer.Option("--features/--no-features", help="frozen dlib descriptors of every image")
     ] = True,
@@ -90,13 +79,12 @@ def prepare_command(
 ) -> None:
     """Prepare LFW once: dlib descriptors (through the shared embedding cache) and aligned crops, under $WHOSTHAT_HOME/cache/research."""
     from whosthat.research.prepare import embed_lfw_stages, prepare_lfw_crops, prepare_lfw_features
-    from whosthat.vision import lfw
 
     if kind not in ("rotation", "simple"):
         raise BadInputError("--kind must be rotation or simple")
     if size < 32 or size > 512:
         raise BadInputError("--size must be between 32 and 512")
-    root = lfw.lfw_root(data)
+    root = lfw_folder(data)
     if features:
         path = prepare_lfw_features(root, limit=limit) if limit else embed_lfw_stages(root)
         typer.echo(f"features: {path}", err=True)
@@ -144,7 +132,6 @@ def _train(
 ) -> None:
     from whosthat.research.backbones import BACKBONES
     from whosthat.research.train import TrainConfig, train_folds
-    from whosthat.vision import lfw
 
     if backbone not in BACKBONES:
         raise BadInputError(f"unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}")
@@ -152,8 +139,8 @@ def _train(
         raise BadInputError("--epochs must be >= 1")
     if val_fold is not None and not 0 <= val_fold <= 10:
         raise BadInputError("--val-fold is numbered 1..10 (0: none)")
-    folds = _folds(test_fold)
-    root = lfw.lfw_root(data)
+    folds = fold_indices(test_fold)
+    root = lfw_folder(data)
     if val_fold and val_fold - 1 in folds:
         raise BadInputError("the validation fold cannot be a test fold")
     method_kwargs = _parse_params(params)
@@ -190,7 +177,7 @@ def _train(
     if not report:
         return  # a DDP worker that is not rank 0
     s = report["summary"]
-    _emit(
+    emit(
         report,
         as_json,
         [
@@ -209,7 +196,7 @@ def _train_method_command(cli_name: str, method: str):
         backbone: Annotated[
             str, typer.Option(help="dlib_features, small_cnn, inception_resnet_v1, bn_inception")
         ] = "dlib_features",
-        data: DataOpt = None,
+        data: LfwDataOpt = None,
         test_fold: FoldsOpt = None,
         val_fold: Annotated[
             int | None,
@@ -285,32 +272,6 @@ def train_method_commands() -> dict:
     return {cli_name: _train_method_command(cli_name, method) for cli_name, method in METHOD_NAMES.items()}
 
 
-def eval_baseline_command(
-    data: DataOpt = None,
-    test_fold: FoldsOpt = None,
-    features: Annotated[Path | None, typer.Option(help="prepared dlib features .npz")] = None,
-    normalise: Annotated[
-        bool, typer.Option("--normalise/--raw", help="L2-normalise the descriptors first")
-    ] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """The plain dlib descriptors under the research protocol (same folds, thresholds and metrics as `whosthat train`)."""
-    from whosthat.research.train import baseline_folds
-    from whosthat.vision import lfw
-
-    report = baseline_folds(lfw.lfw_root(data), _folds(test_fold), features, normalise)
-    s = report["summary"]
-    _emit(
-        report,
-        as_json,
-        [
-            f"dlib-resnet-v1 descriptors, folds {s['folds']}: accuracy {s['accuracy']:.4f} +- "
-            f"{s['accuracy_std']:.4f}, AUC {s['auc']:.4f}, recall@1 {s['recall1']:.4f} "
-            f"(8x3 batches {s['recall1_batch_8x3']:.4f}), NMI {s['nmi']:.4f}"
-        ],
-    )
-
-
 def tune_command(
     method: Annotated[
         str, typer.Argument(help="siamese-bce, siamese-contrastive, group-loss or arcface")
@@ -318,7 +279,7 @@ def tune_command(
     backbone: Annotated[
         str, typer.Option(help="backbone (tuning is meant for dlib_features on a CPU)")
     ] = "dlib_features",
-    data: DataOpt = None,
+    data: LfwDataOpt = None,
     trials: Annotated[int, typer.Option(help="trials to run in this process")] = 20,
     test_fold: Annotated[int, typer.Option(help="fold never looked at while tuning (1..10)")] = 10,
     val_fold: Annotated[int, typer.Option(help="fold the objective is measured on (1..10)")] = 9,
@@ -337,7 +298,6 @@ def tune_command(
     Several machines can share one study through the same --storage URL."""
     from whosthat.config import get_settings
     from whosthat.research.tuning import tune
-    from whosthat.vision import lfw
 
     if method not in METHOD_NAMES:
         raise BadInputError(f"unknown method {method!r}; choose one of {', '.join(METHOD_NAMES)}")
@@ -353,7 +313,7 @@ def tune_command(
         result = tune(
             METHOD_NAMES[method],
             backbone,
-            lfw.lfw_root(data),
+            lfw_folder(data),
             trials,
             test_fold - 1,
             val_fold - 1,
@@ -364,7 +324,7 @@ def tune_command(
             crops,
             out or home / "runs" / name,
         )
-    _emit(
+    emit(
         result,
         as_json,
         [
@@ -396,7 +356,7 @@ def export_command(
         raise BadInputError("--out must end in .onnx")
     with contextlib.redirect_stdout(sys.stderr):
         result = export_checkpoint(checkpoint, out, name=name, threshold=threshold)
-    _emit(
+    emit(
         result,
         as_json,
         [
@@ -404,3 +364,182 @@ def export_command(
             f"card {result['card']}"
         ],
     )
+
+
+# ---------------------------------------------------------------- liveness models
+# The eye-state training recipe, shared by `train eyes` and `train eyes-cv`.
+SeedOpt = Annotated[int, typer.Option(help="random seed (split, augmentation, initialisation)")]
+EpochsOpt = Annotated[int, typer.Option(min=1, max=500)]
+WidthOpt = Annotated[int, typer.Option(min=4, max=64, help="channels of the first conv layer")]
+ThreadsOpt = Annotated[int, typer.Option(min=1, max=8, help="torch CPU threads per network")]
+AugmentOpt = Annotated[
+    str,
+    typer.Option(help="fixed: one draw of augmented copies (the seed's); online: fresh copies every epoch"),
+]
+HeadOpt = Annotated[
+    str, typer.Option(help="gap: global average pool; fc: one unit on the whole last feature map")
+]
+SmoothingOpt = Annotated[float, typer.Option(min=0.0, max=0.5, help="label smoothing")]
+EmaOpt = Annotated[
+    float, typer.Option(min=0.0, max=0.9999, help="weight moving-average decay per step (0: off)")
+]
+JobsOpt = Annotated[int, typer.Option(min=1, max=16, help="networks trained at a time (processes)")]
+
+
+def _recipe(**options):
+    """The training recipe of `train eyes` / `train eyes-cv` from their options; a bad value exits 2."""
+    from whosthat.research.eyes import EyeRecipe
+
+    try:
+        return EyeRecipe(**options)
+    except ValueError as exc:
+        raise BadInputError(f"--{exc}") from exc
+
+
+def train_eyes_command(
+    data: DatasetOpt,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")
+    ] = None,
+    seed: SeedOpt = 0,
+    epochs: EpochsOpt = 20,
+    width: WidthOpt = 16,
+    threads: ThreadsOpt = 1,
+    augment: AugmentOpt = "fixed",
+    head: HeadOpt = "gap",
+    smoothing: SmoothingOpt = 0.0,
+    ema: EmaOpt = 0.0,
+    members: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=16,
+            help="0: ship the best network trained on the training faces; M: choose the augmentation on "
+            "validation, then average M networks trained on training + validation faces",
+        ),
+    ] = 0,
+    jobs: JobsOpt = 1,
+) -> None:
+    """Train the eye-state CNN on CEW-layout patches; x1 / x1.5 / x2 augmentation compared; ONNX export."""
+    need_folder(data)
+    need_torch()
+    recipe = _recipe(
+        seed=seed,
+        epochs=epochs,
+        width=width,
+        threads=threads,
+        augment=augment,
+        head=head,
+        smoothing=smoothing,
+        ema=ema,
+    )
+    from whosthat.config import get_settings
+    from whosthat.research.eyes import train_eyes
+
+    out = out or get_settings().home / "models"
+    report = train_eyes(data, out, recipe, members=members, jobs=jobs)
+    final = report["final"]
+    echo_json(
+        {k: report[k] for k in ("chosen", "threshold", "onnx", "split")}
+        | {
+            "shipped": final["name"],
+            "test_accuracy": final["test"]["accuracy"],
+            "test_face_accuracy": final["test"]["faces"]["accuracy"],
+            "variants": [
+                {
+                    "name": v["name"],
+                    "validation_accuracy": v["validation"]["accuracy"],
+                    "test_accuracy": v["test"]["accuracy"],
+                }
+                for v in report["variants"]
+            ],
+            "out": str(out),
+        }
+    )
+
+
+def train_eyes_cv_command(
+    data: DatasetOpt,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="folds over the training + validation faces")] = 5,
+    factor: Annotated[float, typer.Option(min=1.0, max=4.0, help="training set size x1, x1.5, x2 ...")] = 2.0,
+    seed: SeedOpt = 0,
+    epochs: EpochsOpt = 20,
+    width: WidthOpt = 16,
+    threads: ThreadsOpt = 1,
+    augment: AugmentOpt = "fixed",
+    head: HeadOpt = "gap",
+    smoothing: SmoothingOpt = 0.0,
+    ema: EmaOpt = 0.0,
+    jobs: JobsOpt = 1,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write cv.json (with every prediction) here")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cross-validate one eye-state recipe on the training + validation faces (never the test faces):
+    out-of-fold accuracy per patch and per face, AUC. Tells recipes apart where 582 validation patches cannot."""
+    need_folder(data)
+    need_torch()
+    recipe = _recipe(
+        seed=seed,
+        epochs=epochs,
+        width=width,
+        threads=threads,
+        augment=augment,
+        head=head,
+        smoothing=smoothing,
+        ema=ema,
+    )
+    from whosthat.research.eyes import cross_validate_eyes
+
+    report = cross_validate_eyes(data, recipe, folds=folds, factor=factor, jobs=jobs)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "cv.json").write_text(json.dumps(report, indent=2) + "\n")
+    summary = {k: v for k, v in report.items() if k != "predictions"}
+    if as_json:
+        echo_json(summary)
+        return
+    m = report["out_of_fold"]
+    typer.echo(f"{report['recipe']}")
+    typer.echo(
+        f"{folds}-fold out-of-fold on {m['n']} patches: accuracy {m['accuracy']:.4f} "
+        f"({m['confusion']['true_open_pred_closed'] + m['confusion']['true_closed_pred_open']} wrong), "
+        f"AUC {m['auc']:.4f}; per face {m['faces']['accuracy']:.4f} ({m['faces']['errors']} of {m['faces']['n']} wrong)"
+    )
+    typer.echo("per fold: " + "  ".join(f"{a:.4f}" for a in report["fold_accuracy"]))
+
+
+def train_pad_command(
+    data: DatasetOpt,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="output folder (default: $WHOSTHAT_HOME/models)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    epochs: Annotated[int, typer.Option(min=1, max=500)] = 12,
+) -> None:
+    """Train the print-attack detector on NUAA (ClientRaw live, ImposterRaw printed photos); ONNX export."""
+    need_folder(data)
+    need_torch()
+    from whosthat.config import get_settings
+    from whosthat.research.pad import train_pad
+
+    out = out or get_settings().home / "models"
+    report = train_pad(data, out, seed=seed, epochs=epochs)
+    echo_json(
+        {k: report.get(k) for k in ("chosen", "threshold", "onnx", "split", "test")} | {"out": str(out)}
+    )
+
+
+# ---------------------------------------------------------------- detector box mapping
+def calibrate_boxes_command(
+    data: Annotated[Path, typer.Option("--data", help="LFW folder (pairs.txt + lfw-deepfunneled/)")],
+    images: Annotated[int, typer.Option(help="how many images to fit on")] = 600,
+    seed: int = 0,
+) -> None:
+    """Fit the MediaPipe -> dlib box mapping on LFW images that no pairs.txt pair uses."""
+    from whosthat.vision.box_calibration import calibrate_boxes
+
+    command = f"whosthat calibrate-boxes --data {data} --images {images} --seed {seed}"
+    calib = calibrate_boxes(data, images=images, seed=seed, command=command)
+    typer.echo(json.dumps(calib, indent=2))

@@ -1,0 +1,172 @@
+"""`whosthat eval lfw|eyes|pad|baseline`: a model on a dataset, metrics and plots in a report.
+
+    whosthat eval lfw --data DIR [--view 1] [--json]       the face pipeline on LFW's protocol (vision.lfw_eval)
+    whosthat eval eyes --data DIR [--split test] [--json]   the eye-state model on CEW-layout patches
+    whosthat eval pad --data DIR [--subjects ...] [--json]  the print-attack model on NUAA-layout frames
+    whosthat eval baseline [--test-fold K] [--json]         dlib descriptors under the research protocol
+
+`eval lfw`, `eval eyes` and `eval pad` run the shipped (ONNX) models and need no torch; `eval baseline`
+runs the research block's protocol and needs the [train] extra.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from whosthat.commands.faces import DetectorOpt, ModelOpt
+from whosthat.commands.options import (
+    DatasetOpt,
+    FoldsOpt,
+    JsonOpt,
+    LfwDataOpt,
+    ModelFileOpt,
+    echo_json,
+    emit,
+    fold_indices,
+    lfw_folder,
+    need_folder,
+    need_torch,
+)
+
+
+def eval_lfw_command(
+    data: Annotated[Path, typer.Option("--data", help="LFW folder (pairs.txt + lfw-deepfunneled/)")],
+    out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
+    model: ModelOpt = None,
+    detector: DetectorOpt = None,
+    flip: Annotated[
+        bool | None,
+        typer.Option(
+            "--flip/--no-flip", help="mirror test-time augmentation (the plain variant is reported too)"
+        ),
+    ] = None,
+    limit_folds: Annotated[int, typer.Option(help="evaluate only the first N folds (quick checks)")] = 10,
+    view: Annotated[
+        int,
+        typer.Option(
+            "--view",
+            min=1,
+            max=2,
+            help="2: pairs.txt, 10 folds (the reported number); 1: threshold on pairsDevTrain, accuracy on "
+            "pairsDevTest (for choosing settings without looking at View 2)",
+        ),
+    ] = 2,
+    jitter: Annotated[
+        int,
+        typer.Option(
+            "--jitter",
+            min=0,
+            max=100,
+            help="average N jittered copies of each chip (dlib's num_jitters; replaces --flip; N x the cost)",
+        ),
+    ] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """LFW View 2, official 10-fold protocol: accuracy (threshold from 9 folds), AUC, TAR@FAR, ROC plot.
+    `--view 1` evaluates on LFW's development split instead, for choosing settings."""
+    from whosthat.vision.lfw_eval import evaluate_lfw
+
+    command = "whosthat eval lfw " + " ".join(sys.argv[3:]) if len(sys.argv) > 3 else "whosthat eval lfw"
+    result = evaluate_lfw(data, out, model, detector, flip, limit_folds, view, jitter, command=command)
+    if as_json:
+        echo_json(result.report)
+    else:
+        typer.echo(result.markdown)
+        folder = result.folder
+        typer.echo(f"report: {folder}/report.md, {folder}/report.json, ROC: {folder}/roc.png", err=True)
+
+
+def eval_eyes_command(
+    data: DatasetOpt,
+    model: ModelFileOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write report.json and roc.png here")] = None,
+    split: Annotated[
+        str, typer.Option(help="all, or train/validation/test of `train eyes`' face split")
+    ] = "all",
+    seed: Annotated[int, typer.Option(help="the split's seed (as given to `train eyes`)")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accuracy, AUC and confusion matrix of the eye-state model on any CEW-layout folder."""
+    need_folder(data)
+    from whosthat.research.eyes_evaluation import evaluate_eyes
+
+    report = evaluate_eyes(data, model, out, split=split, seed=seed)
+    if as_json:
+        echo_json(report)
+        return
+    c = report["confusion"]
+    typer.echo(
+        f"model {report['model']}  data {data} ({report['split']})  n={report['n']} (closed {report['n_closed']})"
+    )
+    typer.echo(
+        f"accuracy {report['accuracy']:.4f}  AUC {report['auc']:.4f}  threshold {report['threshold']:.3f}"
+    )
+    typer.echo("confusion (rows true, cols predicted)   open   closed")
+    typer.echo(
+        f"  open                                {c['true_open_pred_open']:5d}  {c['true_open_pred_closed']:6d}"
+    )
+    typer.echo(
+        f"  closed                              {c['true_closed_pred_open']:5d}  {c['true_closed_pred_closed']:6d}"
+    )
+    f = report["faces"]
+    typer.echo(
+        f"per face (eyes of one face averaged, as the kiosk decides): {f['n']} faces, accuracy "
+        f"{f['accuracy']:.4f} ({f['errors']} wrong)"
+    )
+
+
+def eval_pad_command(
+    data: DatasetOpt,
+    model: ModelFileOpt = None,
+    subjects: Annotated[
+        str | None, typer.Option(help="comma-separated subject ids to score (default: all)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write report.json and roc.png here")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """APCER, BPCER and ACER (ISO/IEC 30107-3) at the model's operating threshold on a NUAA-layout folder."""
+    need_folder(data)
+    from whosthat.research.pad_evaluation import evaluate_pad
+
+    report = evaluate_pad(data, model, out, subjects=subjects)
+    if as_json:
+        echo_json(report)
+        return
+    typer.echo(
+        f"model {report['model']}  data {data}  live {report['n_live']}  attacks {report['n_attack']}"
+        f"  no face {report['no_face']}"
+    )
+    typer.echo(
+        f"threshold {report['threshold']:.3f}  APCER {report['apcer']:.4f}  BPCER {report['bpcer']:.4f}"
+        f"  ACER {report['acer']:.4f}  AUC {report['auc']:.4f}"
+    )
+
+
+def eval_baseline_command(
+    data: LfwDataOpt = None,
+    test_fold: FoldsOpt = None,
+    features: Annotated[Path | None, typer.Option(help="prepared dlib features .npz")] = None,
+    normalise: Annotated[
+        bool, typer.Option("--normalise/--raw", help="L2-normalise the descriptors first")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The plain dlib descriptors under the research protocol (same folds, thresholds and metrics as `whosthat train`)."""
+    need_torch()
+    from whosthat.research.train import baseline_folds
+
+    report = baseline_folds(lfw_folder(data), fold_indices(test_fold), features, normalise)
+    s = report["summary"]
+    emit(
+        report,
+        as_json,
+        [
+            f"dlib-resnet-v1 descriptors, folds {s['folds']}: accuracy {s['accuracy']:.4f} +- "
+            f"{s['accuracy_std']:.4f}, AUC {s['auc']:.4f}, recall@1 {s['recall1']:.4f} "
+            f"(8x3 batches {s['recall1_batch_8x3']:.4f}), NMI {s['nmi']:.4f}"
+        ],
+    )
