@@ -10,15 +10,12 @@ the lighting difference between CEW photos and webcam frames.
 
 from __future__ import annotations
 
-import threading
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from whosthat.errors import BadInputError
-from whosthat.models import SHIPPED_DIR, zoo
-from whosthat.models.onnx import onnx_session
+from whosthat.liveness.onnx_model import OnnxProbabilityModel, load_by_name
+from whosthat.models import SHIPPED_DIR
 
 PATCH_SIZE = 24
 DEFAULT_EYE_MODEL = SHIPPED_DIR / "eye_state.onnx"
@@ -41,39 +38,17 @@ def prepare_patches(patches: np.ndarray | list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def load_onnx_model(path: str | Path, what: str, train_command: str):
-    """(path, onnxruntime session on the CPU with one thread, input name, whosthat_* metadata) of a
-    project-trained model; a clear BadInputError when the file is missing."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInputError(f"{what} model not found: {path} (train one with `{train_command}`)")
-    session = onnx_session(path, threads=1)
-    return path, session, session.get_inputs()[0].name, session.get_modelmeta().custom_metadata_map
-
-
-class EyeStateClassifier:
+class EyeStateClassifier(OnnxProbabilityModel):
     """`closed_prob(patches)` -> float32[N] in [0, 1]; patches are gray uint8 eye images of any size."""
 
+    what = "eye-state"
+    train_command = "whosthat train eyes"
+
     def __init__(self, path: str | Path = DEFAULT_EYE_MODEL):
-        self.path, self.session, self.input_name, meta = load_onnx_model(
-            path, "eye-state", "whosthat train eyes"
-        )
-        self.name = meta.get("whosthat_name", self.path.stem)
-        self.threshold = float(meta.get("whosthat_threshold", 0.5))
-        self._lock = threading.Lock()
+        super().__init__(path)
 
     def closed_prob(self, patches) -> np.ndarray:
-        if len(patches) == 0:
-            return np.zeros(0, np.float32)
-        x = prepare_patches(patches)
-        with self._lock:  # onnxruntime sessions are thread-safe, but one thread each keeps latency flat
-            (prob,) = self.session.run(None, {self.input_name: x})
-        return np.asarray(prob, np.float32).reshape(-1)
-
-
-@lru_cache(maxsize=4)
-def _cached(path: str) -> EyeStateClassifier:
-    return EyeStateClassifier(path)
+        return self._probabilities(patches, prepare_patches)
 
 
 def get_eye_classifier(name: str | None = None) -> EyeStateClassifier:
@@ -81,4 +56,4 @@ def get_eye_classifier(name: str | None = None) -> EyeStateClassifier:
     UnknownModelError when the zoo has no such eyes model."""
     from whosthat.config import get_settings
 
-    return _cached(str(zoo.find(name or get_settings().eye_model, "eyes").path))
+    return load_by_name(EyeStateClassifier, "eyes", name or get_settings().eye_model)

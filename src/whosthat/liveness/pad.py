@@ -12,13 +12,12 @@ CROP_SIZE x CROP_SIZE RGB.
 
 from __future__ import annotations
 
-import threading
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from whosthat.models import SHIPPED_DIR, zoo
+from whosthat.liveness.onnx_model import OnnxProbabilityModel, load_by_name
+from whosthat.models import SHIPPED_DIR
 
 CROP_SIZE = 64
 CROP_SCALE = 1.6
@@ -49,36 +48,23 @@ def prepare_crops(crops: np.ndarray) -> np.ndarray:
     return (x / 255.0 - 0.5) / 0.5
 
 
-class PrintAttackDetector:
+class PrintAttackDetector(OnnxProbabilityModel):
     """`attack_prob(crops)` -> float32[N]; `threshold` is the operating point chosen on validation data."""
 
-    def __init__(self, path: str | Path = DEFAULT_PAD_MODEL):
-        from whosthat.liveness.eyes import load_onnx_model
+    what = "print-attack"
+    train_command = "whosthat train pad"
 
-        self.path, self.session, self.input_name, meta = load_onnx_model(
-            path, "print-attack", "whosthat train pad"
-        )
-        self.name = meta.get("whosthat_name", self.path.stem)
-        self.threshold = float(meta.get("whosthat_threshold", 0.5))
-        self.crop_size = int(meta.get("whosthat_crop_size", CROP_SIZE))
-        self.crop_scale = float(meta.get("whosthat_crop_scale", CROP_SCALE))
-        self._lock = threading.Lock()
+    def __init__(self, path: str | Path = DEFAULT_PAD_MODEL):
+        super().__init__(path)
+        self.crop_size = int(self.metadata.get("whosthat_crop_size", CROP_SIZE))
+        self.crop_scale = float(self.metadata.get("whosthat_crop_scale", CROP_SCALE))
 
     def attack_prob(self, crops: np.ndarray) -> np.ndarray:
-        if len(crops) == 0:
-            return np.zeros(0, np.float32)
-        with self._lock:
-            (prob,) = self.session.run(None, {self.input_name: prepare_crops(crops)})
-        return np.asarray(prob, np.float32).reshape(-1)
+        return self._probabilities(crops, prepare_crops)
 
     def attack_prob_box(self, rgb: np.ndarray, box) -> float:
         crop = face_crop(rgb, box, self.crop_size, self.crop_scale)
         return float(self.attack_prob(crop[None])[0])
-
-
-@lru_cache(maxsize=4)
-def _cached(path: str) -> PrintAttackDetector:
-    return PrintAttackDetector(path)
 
 
 def get_pad_detector(name: str | None = None) -> PrintAttackDetector:
@@ -86,4 +72,4 @@ def get_pad_detector(name: str | None = None) -> PrintAttackDetector:
     UnknownModelError when the zoo has no such pad model."""
     from whosthat.config import get_settings
 
-    return _cached(str(zoo.find(name or get_settings().pad_model, "pad").path))
+    return load_by_name(PrintAttackDetector, "pad", name or get_settings().pad_model)
