@@ -58,7 +58,6 @@ def pad_command(
 
     det = PrintAttackDetector(model or DEFAULT_PAD_MODEL)
     detector = get_detector("mediapipe")
-    any_attack = False
     for path in images:
         rgb = decode_image(path)
         faces = detector.detect(rgb)
@@ -66,7 +65,6 @@ def pad_command(
             row = {"path": str(path), "face_found": False, "attack_prob": None}
         else:
             p = det.attack_prob_box(rgb, faces[0].box)
-            any_attack |= p >= det.threshold
             row = {
                 "path": str(path),
                 "face_found": True,
