@@ -24,7 +24,7 @@ expiry, by one continuous face. This module is the state machine; each rule has 
 `recognition()` is the FaceResult of the best frontal, eyes-open frame captured during the challenge
 (same continuous face); the web route searches the gallery with its embedding.
 
-The HTTP/WebSocket route (web/routes/liveness.py) feeds decoded RGB frames to `process_frame(rgb, now)`
+The HTTP/WebSocket route (web/api/liveness.py) feeds decoded RGB frames to `process_frame(rgb, now)`
 with `now` = the frame's arrival time (time.time()), sends back the returned messages, may call
 `poll(now)` between frames to catch stalls and expiry, and on `done` sends the result. Nothing the
 client sends can make a session pass except frames that show the steps.
