@@ -7,14 +7,14 @@ here imports torch, so `eval eyes` works without the [train] extra.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from whosthat.datasets import cew
 from whosthat.errors import BadInputError
-from whosthat.vision.evaluation import plot_roc, roc
+from whosthat.research.reporting import write_evaluation
+from whosthat.vision.evaluation import roc
 
 SPLITS = ("train", "validation", "test")
 
@@ -94,14 +94,13 @@ def evaluate_eyes(
         "unreadable": len(items) - len(readable),
     } | scores
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        if 0 < y.sum() < len(y):
-            plot_roc(
-                {clf.name: roc(y, prob)},
-                out / "roc.png",
-                f"eye state ({clf.name})",
-                "open eyes read as closed",
-                "closed eyes read as closed",
-            )
+        write_evaluation(
+            out,
+            report,
+            clf.name,
+            roc(y, prob),
+            f"eye state ({clf.name})",
+            "open eyes read as closed",
+            "closed eyes read as closed",
+        )
     return report

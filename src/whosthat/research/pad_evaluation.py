@@ -12,15 +12,14 @@ MediaPipe box); nothing here imports torch, so `eval pad` works without the [tra
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from whosthat.datasets import nuaa
-from whosthat.errors import BadInputError
-from whosthat.vision.evaluation import plot_roc, roc
+from whosthat.research.reporting import write_evaluation
+from whosthat.vision.evaluation import roc
 
 
 def pad_error_rates(attack: np.ndarray, score: np.ndarray, threshold: float) -> dict:
@@ -52,9 +51,7 @@ def score_pad_images(paths: list[Path], detector=None, pad=None, progress: bool 
     from whosthat.vision.image import decode_image
 
     detector = detector or get_detector("mediapipe")
-    pad = pad or get_pad_detector()
-    if pad is None:
-        raise BadInputError("no print-attack model: train one with `whosthat train pad`")
+    pad = pad or get_pad_detector()  # the configured model; UnknownModelError when there is none
     scores = np.full(len(paths), np.nan, np.float32)
     for i, p in enumerate(paths):
         rgb = decode_image(p)
@@ -93,14 +90,13 @@ def evaluate_pad(
         **{k: rates[k] for k in ("apcer", "bpcer", "acer", "auc")},
     }
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        if len(set(attack[found].tolist())) == 2:
-            plot_roc(
-                {pad.name: roc(attack, scores)},
-                out / "roc.png",
-                f"print attack ({pad.name})",
-                "live faces read as attacks (BPCER)",
-                "attacks detected (1 - APCER)",
-            )
+        write_evaluation(
+            out,
+            report,
+            pad.name,
+            roc(attack, scores),
+            f"print attack ({pad.name})",
+            "live faces read as attacks (BPCER)",
+            "attacks detected (1 - APCER)",
+        )
     return report

@@ -1,11 +1,16 @@
-"""What the training commands write besides the model: progress lines on stderr, and data folders
-written the way the docs write them, so a model card's reproduce command runs anywhere."""
+"""What the training and evaluation commands write besides the model: progress lines on stderr, data
+folders written the way the docs write them (so a model card's reproduce command runs anywhere), and an
+evaluation's report folder."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import sys
 from pathlib import Path
+
+from whosthat.vision.evaluation import Roc, plot_roc
 
 
 def log(msg: str) -> None:
@@ -19,3 +24,13 @@ def data_as_env(data: str | Path) -> str:
     if root and Path(data).resolve().is_relative_to(Path(root).resolve()):
         return "$WHOSTHAT_DATA/" + Path(data).resolve().relative_to(Path(root).resolve()).as_posix()
     return str(data)
+
+
+def write_evaluation(
+    out: Path, report: dict, label: str, curve: Roc, title: str, xlabel: str, ylabel: str
+) -> None:
+    """`report` as out/report.json and, when `curve` has an AUC (both classes present), its ROC as out/roc.png."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    if not math.isnan(curve.auc):
+        plot_roc({label: curve}, out / "roc.png", title, xlabel, ylabel)
