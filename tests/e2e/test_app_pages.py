@@ -14,8 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from whosthat.config import Settings
+from whosthat.services import access, attendance, kiosk_login, people, templates
+from whosthat.services.common import Context
 from whosthat.web.app import create_app
-from whosthat.web.services import Services
 
 PASSWORD = "correct horse battery staple"
 
@@ -23,15 +24,14 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture()
 def app(tmp_path):
     application = create_app(Settings(home=tmp_path, password_max_failures=3))
-    with application.state.runtime.database.session() as db:
-        svc = Services(application.state.runtime, db)
-        svc.create_admin("alice", PASSWORD)
-        svc.create_admin("victor", PASSWORD, role="viewer")
+    with Context.open(application.state.runtime) as ctx:
+        access.create_admin(ctx, "alice", PASSWORD)
+        access.create_admin(ctx, "victor", PASSWORD, role="viewer")
     return application
 
 
-def services(app) -> Services:
-    return Services(app.state.runtime, app.state.runtime.database.session())
+def context(app) -> Context:
+    return Context(app.state.runtime, app.state.runtime.database.session())
 
 
 def csrf_of(html: str) -> str:
@@ -90,7 +90,7 @@ def test_forms_without_the_csrf_token_change_nothing(app):
             data={"csrf_token": "forged", "employee_code": "E1", "name": "Ada", "surname": "Lovelace"},
         )
         assert r.status_code == 403
-    assert services(app).list_people().total == 0
+    assert people.list_people(context(app)).total == 0
 
 
 def test_repeated_wrong_passwords_lock_the_sign_in(app):
@@ -103,10 +103,10 @@ def test_repeated_wrong_passwords_lock_the_sign_in(app):
 
 
 def test_people_list_searches_and_pages(app):
-    svc = services(app)
+    ctx = context(app)
     for i in range(25):
-        svc.create_person(employee_code=f"E{i:03d}", name=f"Person{i:02d}", surname="Sample")
-    svc.create_person(employee_code="X-1", name="Ada", surname="Lovelace")
+        people.create_person(ctx, employee_code=f"E{i:03d}", name=f"Person{i:02d}", surname="Sample")
+    people.create_person(ctx, employee_code="X-1", name="Ada", surname="Lovelace")
     with TestClient(app) as client:
         sign_in(client)
         first = client.get("/admin/people")
@@ -118,12 +118,12 @@ def test_people_list_searches_and_pages(app):
 
 
 def test_attendance_computes_worked_hours_and_flags_a_missing_clock_out(app):
-    svc = services(app)
-    ada = svc.create_person(employee_code="E1", name="Ada", surname="Lovelace")
+    ctx = context(app)
+    ada = people.create_person(ctx, employee_code="E1", name="Ada", surname="Lovelace")
     day = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=2)
     for hours, kiosk in ((0, "lobby"), (4, "lobby"), (4.5, "side"), (8.25, "side")):  # 4 h + 3 h 45 min
-        svc.clock(ada.id, at=day + timedelta(hours=hours), kiosk=kiosk, source="manual")
-    svc.clock(ada.id, at=day + timedelta(days=1), kiosk="lobby", source="manual")  # in, never out
+        attendance.clock(ctx, ada.id, at=day + timedelta(hours=hours), kiosk=kiosk, source="manual")
+    attendance.clock(ctx, ada.id, at=day + timedelta(days=1), kiosk="lobby", source="manual")  # in, never out
     with TestClient(app) as client:
         sign_in(client)
         page = client.get("/admin/attendance").text
@@ -140,16 +140,16 @@ def test_attendance_computes_worked_hours_and_flags_a_missing_clock_out(app):
 
 
 def test_viewer_can_read_but_not_change(app):
-    svc = services(app)
-    svc.create_person(employee_code="E1", name="Ada", surname="Lovelace")
+    ctx = context(app)
+    people.create_person(ctx, employee_code="E1", name="Ada", surname="Lovelace")
     with TestClient(app) as client:
         sign_in(client, "victor")
-        people = client.get("/admin/people")
-        assert "Ada Lovelace" in people.text and "Add person" not in people.text
+        listing = client.get("/admin/people")
+        assert "Ada Lovelace" in listing.text and "Add person" not in listing.text
         r = client.post(
             "/admin/people/new",
             data={
-                "csrf_token": csrf_of(people.text),
+                "csrf_token": csrf_of(listing.text),
                 "employee_code": "E2",
                 "name": "Eve",
                 "surname": "Viewer",
@@ -162,15 +162,15 @@ def test_viewer_can_read_but_not_change(app):
             data={"csrf_token": csrf_of(keys.text), "name": "x", "scopes": "identify"},
             follow_redirects=False,
         )
-        assert r.status_code == 303 and not svc.list_api_keys()
-    assert services(app).list_people().total == 1
+        assert r.status_code == 303 and not access.list_api_keys(ctx)
+    assert people.list_people(context(app)).total == 1
 
 
 def test_kiosk_ticket_opens_the_employee_page_once(app):
-    svc = services(app)
-    ada = svc.create_person(employee_code="E1", name="Ada", surname="Lovelace")
-    svc.clock(ada.id, kiosk="lobby", source="manual")
-    ticket = svc.issue_login_ticket(ada.id)
+    ctx = context(app)
+    ada = people.create_person(ctx, employee_code="E1", name="Ada", surname="Lovelace")
+    attendance.clock(ctx, ada.id, kiosk="lobby", source="manual")
+    ticket = kiosk_login.issue_login_ticket(ctx, ada.id)
     with TestClient(app) as client:
         r = client.get(f"/me/enter?ticket={ticket}&kiosk=lobby", follow_redirects=False)
         assert r.headers["location"] == "/me"
@@ -193,9 +193,9 @@ def test_person_page_edits_and_shows_each_template_chip_to_admins_only(app, astr
 
     buf = io.BytesIO()
     Image.fromarray(astronaut).save(buf, "JPEG")
-    svc = services(app)
-    person = svc.create_person(employee_code="NASA-1", name="Eileen", surname="Collins")
-    template = svc.enroll_template(person.id, buf.getvalue(), source="upload")
+    ctx = context(app)
+    person = people.create_person(ctx, employee_code="NASA-1", name="Eileen", surname="Collins")
+    template = templates.enroll_template(ctx, person.id, buf.getvalue(), source="upload")
     chip_url = f"/admin/people/{person.id}/templates/{template.id}/chip.png"
     with TestClient(app) as client:
         assert client.get(chip_url).status_code == 401
@@ -217,5 +217,5 @@ def test_person_page_edits_and_shows_each_template_chip_to_admins_only(app, astr
             follow_redirects=False,
         )
         assert r.status_code == 303
-    changed = services(app).get_person(person.id)
+    changed = people.get_person(context(app), person.id)
     assert changed.name == "Eileen M." and changed.active is False  # the unchecked box deactivates

@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.store.backends import backend_params, make_settings
+from whosthat.services import access
+from whosthat.services.common import Context
+from whosthat.services.runtime import Runtime
 from whosthat.store.models import AttendanceEvent, AuditLog, Counter, FaceTemplate, Person
 from whosthat.web.app import create_app
-from whosthat.web.runtime import Runtime
-from whosthat.web.services import Services
 
 
 @dataclass
@@ -29,8 +30,9 @@ class Web:
     def headers(self) -> dict:
         return {"X-API-Key": self.admin_key}
 
-    def services(self) -> Services:
-        return Services(self.runtime, self.runtime.database.session(), address="test")
+    def context(self) -> Context:
+        """A service Context on a new session; the test closes it (ctx.db.close())."""
+        return Context(self.runtime, self.runtime.database.session(), address="test")
 
     def snapshot(self) -> dict:
         """Everything a bad request must not change: row counts and the gallery counter."""
@@ -49,9 +51,8 @@ def web(request, tmp_path_factory):
     runtime = Runtime.from_settings(settings)
     app = create_app(settings, runtime)
     with TestClient(app) as client:
-        svc = Services(runtime, runtime.database.session())
-        _, key = svc.create_api_key("tests", ["admin"])
-        svc.db.close()
+        with Context.open(runtime) as ctx:
+            _, key = access.create_api_key(ctx, "tests", ["admin"])
         yield Web(client, runtime, key)
     runtime.close()
 

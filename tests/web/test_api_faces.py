@@ -231,8 +231,9 @@ def test_quality_feedback_on_a_frame(web, lfw_root):
 
 
 def test_kiosk_login_after_a_passed_challenge_clocks_and_issues_a_single_use_ticket(web, lfw_root):
+    from whosthat.services.errors import AuthenticationError
+    from whosthat.services.kiosk_login import complete_kiosk_login, redeem_login_ticket
     from whosthat.vision.image import decode_image
-    from whosthat.web.errors import AuthenticationError
 
     gerhard = _create(web, "GS-1", "Gerhard", "Schroeder")
     r = web.client.post(
@@ -255,9 +256,10 @@ def test_kiosk_login_after_a_passed_challenge_clocks_and_issues_a_single_use_tic
     ).json()
     assert same["same"] is True and other["same"] is False and same["distance"] < other["distance"]
     face = web.runtime.pipeline().embed_single(decode_image(lfw_bytes(lfw_root, "Gerhard_Schroeder", 2)))
-    svc = web.services()
+    ctx = web.context()
     try:
-        login = svc.complete_kiosk_login(
+        login = complete_kiosk_login(
+            ctx,
             kiosk="lobby",
             embedding=face.embedding,
             model=face.model,
@@ -266,19 +268,19 @@ def test_kiosk_login_after_a_passed_challenge_clocks_and_issues_a_single_use_tic
         assert login is not None and login.person.id == gerhard and login.event.kind == "in"
         assert login.message.startswith("Welcome, Gerhard: clocked in at ")
         assert login.event.liveness_passed is True
-        assert svc.redeem_login_ticket(login.ticket).id == gerhard
+        assert redeem_login_ticket(ctx, login.ticket).id == gerhard
         with pytest.raises(AuthenticationError):
-            svc.redeem_login_ticket(login.ticket)
-        second = svc.complete_kiosk_login(
-            kiosk="lobby", embedding=face.embedding, model=face.model, liveness=None
+            redeem_login_ticket(ctx, login.ticket)
+        second = complete_kiosk_login(
+            ctx, kiosk="lobby", embedding=face.embedding, model=face.model, liveness=None
         )
         assert second.event.kind == "out"
         stranger = web.runtime.pipeline().embed_single(decode_image(lfw_bytes(lfw_root, "Colin_Powell", 3)))
         assert (
-            svc.complete_kiosk_login(
-                kiosk="lobby", embedding=stranger.embedding, model=stranger.model, liveness=None
+            complete_kiosk_login(
+                ctx, kiosk="lobby", embedding=stranger.embedding, model=stranger.model, liveness=None
             )
             is None
         )
     finally:
-        svc.db.close()
+        ctx.db.close()

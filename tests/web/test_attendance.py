@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from whosthat.web.errors import ValidationError
+from whosthat.services import attendance, people
+from whosthat.services.errors import ValidationError
 
 
 def at(day, hh, mm=0):
@@ -16,46 +17,46 @@ def at(day, hh, mm=0):
 
 
 @pytest.fixture(scope="module")
-def people(web):
-    svc = web.services()
+def enrolled(web):
+    ctx = web.context()
     try:
-        ada = svc.create_person(employee_code="AT-1", name="Ada", surname="Lovelace")
-        mallory = svc.create_person(employee_code="=HYPERLINK(1)", name="+Mal", surname="@lory")
+        ada = people.create_person(ctx, employee_code="AT-1", name="Ada", surname="Lovelace")
+        mallory = people.create_person(ctx, employee_code="=HYPERLINK(1)", name="+Mal", surname="@lory")
         # Day 2: in 08:00, out 12:00, in 13:00 and no clock-out. Day 3: in 09:00, out 17:30.
         kinds = [
-            svc.clock(ada.id, kiosk="k", at=t).kind
+            attendance.clock(ctx, ada.id, kiosk="k", at=t).kind
             for t in (at(2, 8), at(2, 12), at(2, 13), at(3, 9), at(3, 17, 30))
         ]
-        svc.clock(mallory.id, kiosk="k", at=at(2, 10))
+        attendance.clock(ctx, mallory.id, kiosk="k", at=at(2, 10))
         return {"ada": ada.id, "mallory": mallory.id, "kinds": kinds}
     finally:
-        svc.db.close()
+        ctx.db.close()
 
 
-def test_events_alternate_per_person_and_day(people):
-    assert people["kinds"] == ["in", "out", "in", "in", "out"]  # a new day starts with "in"
+def test_events_alternate_per_person_and_day(enrolled):
+    assert enrolled["kinds"] == ["in", "out", "in", "in", "out"]  # a new day starts with "in"
 
 
-def test_worked_hours_come_from_pairs_and_a_missing_clock_out_is_flagged(web, people):
-    svc = web.services()
+def test_worked_hours_come_from_pairs_and_a_missing_clock_out_is_flagged(web, enrolled):
+    ctx = web.context()
     try:
-        days = svc.attendance_days(
-            person_id=people["ada"], date_from=date(2026, 3, 1), date_to=date(2026, 3, 31)
+        days = attendance.day_reports(
+            ctx, person_id=enrolled["ada"], date_from=date(2026, 3, 1), date_to=date(2026, 3, 31)
         )
         assert [(d.day.day, d.worked_hours, d.missing_clock_out) for d in days] == [
             (2, 4.0, True),
             (3, 8.5, False),
         ]
         with pytest.raises(ValidationError):
-            svc.attendance_days(date_from=date(2026, 3, 5), date_to=date(2026, 3, 1))
+            attendance.day_reports(ctx, date_from=date(2026, 3, 5), date_to=date(2026, 3, 1))
     finally:
-        svc.db.close()
+        ctx.db.close()
 
 
-def test_attendance_api_and_csv_report(web, people):
+def test_attendance_api_and_csv_report(web, enrolled):
     r = web.client.get(
         "/api/v1/attendance/days",
-        params={"person": people["ada"], "from": "2026-03-02", "to": "2026-03-02"},
+        params={"person": enrolled["ada"], "from": "2026-03-02", "to": "2026-03-02"},
         headers=web.headers,
     )
     assert r.status_code == 200

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from whosthat.web.errors import AuthenticationError, ValidationError
-from whosthat.web.security import FailureLimiter
+from whosthat.services import access
+from whosthat.services.common import Context
+from whosthat.services.errors import AuthenticationError, ValidationError
+from whosthat.services.limits import FailureLimiter
 
 
 def _person(client, headers, code):
@@ -15,11 +17,11 @@ def _person(client, headers, code):
 
 
 def test_api_key_scopes_are_enforced_and_revocation_takes_effect(web):
-    svc = web.services()
+    ctx = web.context()
     try:
-        row, reader = svc.create_api_key("reader", ["people:read"])
+        row, reader = access.create_api_key(ctx, "reader", ["people:read"])
     finally:
-        svc.db.close()
+        ctx.db.close()
     h = {"X-API-Key": reader}
     assert web.client.get("/api/v1/people", headers=h).status_code == 200
     r = _person(web.client, h, "SCOPE-1")
@@ -32,14 +34,14 @@ def test_api_key_scopes_are_enforced_and_revocation_takes_effect(web):
 
 
 def test_admin_session_needs_csrf_for_changes_and_logout_ends_it(web):
-    svc = web.services()
+    ctx = web.context()
     try:
-        svc.create_admin("alice", "correct horse battery")
-        svc.create_admin("victor", "viewer password 1", role="viewer")
+        access.create_admin(ctx, "alice", "correct horse battery")
+        access.create_admin(ctx, "victor", "viewer password 1", role="viewer")
         with pytest.raises(ValidationError):
-            svc.create_admin("weak", "short")
+            access.create_admin(ctx, "weak", "short")
     finally:
-        svc.db.close()
+        ctx.db.close()
     client = web.client
     r = client.post("/api/v1/auth/login", json={"username": "alice", "password": "correct horse battery"})
     assert r.status_code == 200
@@ -63,11 +65,11 @@ def test_admin_session_needs_csrf_for_changes_and_logout_ends_it(web):
 
 
 def test_repeated_wrong_passwords_lock_the_user_out_for_a_while(web):
-    svc = web.services()
+    ctx = web.context()
     try:
-        svc.create_admin("bob", "bob's long password")
+        access.create_admin(ctx, "bob", "bob's long password")
     finally:
-        svc.db.close()
+        ctx.db.close()
     limit = web.runtime.settings.password_max_failures
     for _ in range(limit - 1):
         r = web.client.post("/api/v1/auth/login", json={"username": "bob", "password": "guess"})
@@ -91,23 +93,23 @@ def test_failure_limiter_locks_then_releases():
 
 def test_first_run_setup_token_creates_the_first_admin_once(tmp_path):
     from tests.store.backends import make_settings
-    from whosthat.web.runtime import Runtime
-    from whosthat.web.services import Services
+    from whosthat.services.runtime import Runtime
 
     runtime = Runtime.from_settings(make_settings("sqlite", tmp_path))
     try:
-        with runtime.database.session() as db:
-            svc = Services(runtime, db)
-            token = svc.ensure_setup_token()
-            assert token and svc.setup_token_valid(token) and not svc.setup_token_valid("nope")
+        with Context.open(runtime) as ctx:
+            token = access.ensure_setup_token(ctx)
+            assert (
+                token and access.setup_token_valid(ctx, token) and not access.setup_token_valid(ctx, "nope")
+            )
             with pytest.raises(ValidationError):  # a weak password leaves the token usable
-                svc.complete_setup(token, "root", "short")
-            assert svc.setup_token_valid(token)
-            admin = svc.complete_setup(token, "root", "a long enough password")
+                access.complete_setup(ctx, token, "root", "short")
+            assert access.setup_token_valid(ctx, token)
+            admin = access.complete_setup(ctx, token, "root", "a long enough password")
             assert admin.role == "admin"
             with pytest.raises(AuthenticationError):
-                svc.complete_setup(token, "root2", "a long enough password")
-            assert svc.ensure_setup_token() is None  # an admin exists: no more setup links
+                access.complete_setup(ctx, token, "root2", "a long enough password")
+            assert access.ensure_setup_token(ctx) is None  # an admin exists: no more setup links
     finally:
         runtime.close()
 
@@ -146,15 +148,14 @@ def test_under_https_the_session_cookie_is_secure_and_hsts_is_sent(tmp_path):
     from fastapi.testclient import TestClient
 
     from tests.store.backends import make_settings
+    from whosthat.services.runtime import Runtime
     from whosthat.web.app import create_app
-    from whosthat.web.runtime import Runtime
-    from whosthat.web.services import Services
 
     settings = make_settings("sqlite", tmp_path, session_https_only=True)
     runtime = Runtime.from_settings(settings)
     try:
-        with runtime.database.session() as db:
-            Services(runtime, db).create_admin("carol", "carol's long password")
+        with Context.open(runtime) as ctx:
+            access.create_admin(ctx, "carol", "carol's long password")
         with TestClient(create_app(settings, runtime), base_url="https://testserver") as client:
             r = client.post(
                 "/api/v1/auth/login", json={"username": "carol", "password": "carol's long password"}

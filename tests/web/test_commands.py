@@ -44,18 +44,20 @@ def test_admin_and_api_key_creation(home):
 
 
 def test_identify_calibrate_and_reembed_on_real_faces(home, lfw_root):
-    from whosthat.web.runtime import Runtime
-    from whosthat.web.services import Services
+    from whosthat.services import people, templates
+    from whosthat.services.common import Context
+    from whosthat.services.runtime import Runtime
 
     runtime = Runtime.from_settings()
-    with runtime.database.session() as db:
-        svc = Services(runtime, db)
-        tony = svc.create_person(employee_code="T", name="Tony", surname="Blair")
-        svc.enroll_template(tony.id, (lfw_root / "Tony_Blair" / "Tony_Blair_0003.jpg").read_bytes())
-        colin = svc.create_person(employee_code="C", name="Colin", surname="Powell")
+    with Context.open(runtime) as ctx:
+        tony = people.create_person(ctx, employee_code="T", name="Tony", surname="Blair")
+        templates.enroll_template(
+            ctx, tony.id, (lfw_root / "Tony_Blair" / "Tony_Blair_0003.jpg").read_bytes()
+        )
+        colin = people.create_person(ctx, employee_code="C", name="Colin", surname="Powell")
         for n in (1, 2):
-            svc.enroll_template(
-                colin.id, (lfw_root / "Colin_Powell" / f"Colin_Powell_{n:04d}.jpg").read_bytes()
+            templates.enroll_template(
+                ctx, colin.id, (lfw_root / "Colin_Powell" / f"Colin_Powell_{n:04d}.jpg").read_bytes()
             )
     runtime.close()
     r = run("identify", str(lfw_root / "Colin_Powell" / "Colin_Powell_0003.jpg"), "--json")

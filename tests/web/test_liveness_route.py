@@ -65,8 +65,8 @@ def test_a_still_photo_streamed_to_the_kiosk_does_not_log_in(tmp_path, astronaut
     from fastapi.testclient import TestClient
 
     from tests.store.backends import make_settings
+    from whosthat.services.runtime import Runtime
     from whosthat.web.app import create_app
-    from whosthat.web.runtime import Runtime
 
     settings = make_settings("sqlite", tmp_path, liveness_timeout_s=4.0)
     runtime = Runtime.from_settings(settings)
@@ -113,8 +113,8 @@ def test_without_the_liveness_module_face_login_is_off_not_open(tmp_path, monkey
     from fastapi.testclient import TestClient
 
     from tests.store.backends import make_settings
+    from whosthat.services.runtime import Runtime
     from whosthat.web.app import create_app
-    from whosthat.web.runtime import Runtime
 
     monkeypatch.setitem(sys.modules, "whosthat.liveness.challenge", None)  # the module cannot be imported
     settings = make_settings("sqlite", tmp_path)

@@ -16,15 +16,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output o
 
 
 def _runtime():
-    from whosthat.web.runtime import Runtime
+    from whosthat.services.runtime import Runtime
 
     return Runtime.from_settings()
 
 
-def _services(runtime):
-    from whosthat.web.services import Services
+def _context(runtime):
+    """A service Context for one command (audit address "cli"), closed when the command ends."""
+    from whosthat.services.common import Context
 
-    return Services(runtime, runtime.database.session(), address="cli")
+    return Context.open(runtime, address="cli")
 
 
 def serve_command(
@@ -80,12 +81,10 @@ def admin_create_command(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    runtime = _runtime()
-    svc = _services(runtime)
-    try:
-        admin = svc.create_admin(name, password, role=role)
-    finally:
-        svc.db.close()
+    from whosthat.services import access
+
+    with _context(_runtime()) as ctx:
+        admin = access.create_admin(ctx, name, password, role=role)
     typer.echo(f"whosthat: administrator {admin.username!r} ({admin.role}) created", err=True)
 
 
@@ -94,17 +93,14 @@ def apikey_create_command(
     scopes: Annotated[list[str], typer.Option("--scopes", help="scopes, repeated or comma-separated")] = None,
 ) -> None:
     """Print a new API key on stdout (only its hash is stored)."""
-    from whosthat.web.services import SCOPES
+    from whosthat.services import access
+    from whosthat.services.common import SCOPES
 
     wanted = [s for item in (scopes or []) for s in item.replace(",", " ").split()]
     if not wanted:
         raise BadInputError("give --scopes, any of: " + ", ".join(SCOPES))
-    runtime = _runtime()
-    svc = _services(runtime)
-    try:
-        row, key = svc.create_api_key(name, wanted)
-    finally:
-        svc.db.close()
+    with _context(_runtime()) as ctx:
+        row, key = access.create_api_key(ctx, name, wanted)
     typer.echo(f"whosthat: API key {row.id} {row.name!r} with scopes {row.scopes}", err=True)
     typer.echo(key)
 
@@ -116,13 +112,11 @@ def identify_command(
     """Top match of the one face in IMAGE against the enrolled gallery. Exit 1 when nobody matches."""
     if not image.is_file():
         raise BadInputError(f"{image}: no such file")
-    runtime = _runtime()
-    svc = _services(runtime)
-    try:
-        result = svc.identify(image.read_bytes())
+    from whosthat.services import recognition
+
+    with _context(_runtime()) as ctx:
+        result = recognition.identify(ctx, image.read_bytes())
         out = result.to_dict()
-    finally:
-        svc.db.close()
     out["server_ms"] = round(result.server_ms, 1)
     if as_json:
         sys.stdout.write(json.dumps(out) + "\n")
@@ -143,16 +137,15 @@ def reembed_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Re-embed every stored face chip with another embedder; then set WHOSTHAT_EMBEDDER to it."""
-    runtime = _runtime()
-    svc = _services(runtime)
-    try:
-        report = svc.reembed(
+    from whosthat.services.reembed import reembed
+
+    with _context(_runtime()) as ctx:
+        report = reembed(
+            ctx,
             to,
             keep_old=keep_old,
             progress=lambda n: typer.echo(f"whosthat: {n} templates re-embedded", err=True),
         )
-    finally:
-        svc.db.close()
     out = {
         "to": report.to_model,
         "people": report.people,
@@ -179,20 +172,12 @@ def calibrate_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Match threshold reaching FAR on the enrolled gallery's impostor pairs (set it as WHOSTHAT_MATCH_THRESHOLD)."""
-    from whosthat.config import get_settings
-    from whosthat.gallery.calibrate import calibrate_far
+    from whosthat.services import recognition
 
     if not 0 < far < 1:
         raise BadInputError("--far must be between 0 and 1, e.g. 1e-4")
-    runtime = _runtime()
-    embedder = model or get_settings().embedder
-    with runtime.database.session() as db:
-        index = runtime.gallery.index(db, embedder)
-    _, pids, matrix = index.vectors()
-    try:
-        result = calibrate_far(pids, matrix, far)
-    except ValueError as exc:
-        raise BadInputError(f"{exc} (the {embedder} gallery has {len(pids)} templates)") from exc
+    with _context(_runtime()) as ctx:
+        embedder, result = recognition.calibrate_threshold(ctx, far, model)
     out = {"model": embedder, **result.to_dict()}
     if as_json:
         sys.stdout.write(json.dumps(out) + "\n")

@@ -1,7 +1,7 @@
-"""Errors of the web layer, each with an error code and HTTP status.
+"""Errors the services raise for the caller's mistakes, each with an error code and HTTP status.
 
 All subclass `whosthat.errors.BadInputError`, so the command line turns them into exit 2 and the
-API into `{"error": code, "detail": text}` with `http_status`.
+API into `{"error": code, "detail": text}` with `http_status`; the pages show the text.
 """
 
 from __future__ import annotations
@@ -24,6 +24,19 @@ class ValidationError(BadInputError):
     http_status = 422
 
 
+class PhotosRejectedError(ValidationError):
+    """Enrolment photos that failed the checks, nothing stored; `lines` says, per photo, what was wrong
+    (already sentences), and the last line what happened to the whole batch."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__(" ".join(lines))
+        self.lines = lines
+
+
+class ConfirmationError(ValidationError):
+    """A destructive action was not confirmed as asked (e.g. the employee code retyped); nothing changed."""
+
+
 class AuthenticationError(BadInputError):
     """No or wrong credentials."""
 
@@ -31,15 +44,14 @@ class AuthenticationError(BadInputError):
     http_status = 401
 
 
+class InvalidSetupTokenError(AuthenticationError):
+    """The first-run setup link is invalid, used or expired, or an administrator exists already."""
+
+
 class PermissionDeniedError(BadInputError):
     """Authenticated, but the role or the API key's scopes do not allow this."""
 
     code = "forbidden"
-    http_status = 403
-
-
-class CsrfError(BadInputError):
-    code = "csrf_failed"
     http_status = 403
 
 

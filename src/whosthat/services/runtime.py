@@ -2,7 +2,8 @@
 rate limiters, metrics, the liveness challenge store, and the (lazily loaded) face pipeline.
 
 `Runtime.from_settings()` builds one; `create_app()` keeps it in `app.state.runtime`, the command
-line builds its own. Loading the face pipeline (dlib, MediaPipe) happens on first use, not here.
+line builds its own; each service call gets it through its `Context`. Loading the face pipeline
+(dlib, MediaPipe) happens on first use, not here.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from whosthat.config import Settings, get_settings
 from whosthat.gallery import Gallery, match_threshold
+from whosthat.services.limits import FailureLimiter, RateLimiter
+from whosthat.services.metrics import Metrics
 from whosthat.store.crypto import TemplateCipher, load_or_create_key
 from whosthat.store.db import Database, open_database
-from whosthat.web.metrics import Metrics
-from whosthat.web.security import FailureLimiter, RateLimiter
 
 if TYPE_CHECKING:
     from whosthat.vision.pipeline import FacePipeline
@@ -60,11 +61,6 @@ class Runtime:
 
     def pipeline_loaded(self) -> bool:
         return bool(self._pipelines)
-
-    @staticmethod
-    def embedder_name(pipeline) -> str:
-        embedder = getattr(pipeline, "embedder", None)
-        return getattr(embedder, "name", None) or getattr(pipeline, "model", None) or get_settings().embedder
 
     def threshold(self, pipeline=None) -> float:
         """The match threshold of `pipeline`'s embedder (default pipeline when None); see gallery.threshold."""

@@ -51,12 +51,12 @@ def run_identify_bench(
     from fastapi.testclient import TestClient
 
     from whosthat.config import Settings, get_settings
+    from whosthat.services import access
+    from whosthat.services.common import Context
+    from whosthat.services.runtime import Runtime
     from whosthat.store import repositories as repo
-    from whosthat.store.models import FaceTemplate, Person
     from whosthat.vision.cache import EmbeddingCache, embed_files
     from whosthat.web.app import create_app
-    from whosthat.web.runtime import Runtime
-    from whosthat.web.services import Services
 
     base = get_settings()
     from whosthat.datasets import lfw
@@ -117,33 +117,31 @@ def run_identify_bench(
             f"inserting {n_fill} encrypted templates ({min(n_fill, len(real))} real, "
             f"{max(0, n_fill - len(real))} noisy copies)"
         )
-        with runtime.database.session() as db:
+        with Context.open(runtime) as ctx:
             people: dict[str, int] = {}
             for name in sorted({n for n, _ in rows}):
-                person = Person(
+                person = repo.people.add(
+                    ctx.db,
                     employee_code=f"LFW-{name}"[:64],
                     name=name.split("_")[0],
                     surname=" ".join(name.split("_")[1:]) or "-",
+                    active=True,
                 )
-                db.add(person)
-                db.flush()
                 people[name] = person.id
             for name, vec in rows:
-                db.add(
-                    FaceTemplate(
-                        person_id=people[name],
-                        embedder=key_model,
-                        dim=len(vec),
-                        embedding=runtime.cipher.encrypt_embedding(vec, people[name], key_model),
-                        chip=None,
-                        quality=1.0,
-                        source="bench",
-                    )
+                repo.templates.insert(
+                    ctx.db,
+                    runtime.cipher,
+                    people[name],
+                    embedder=key_model,
+                    embedding=vec,
+                    chip_ciphertext=None,
+                    quality=1.0,
+                    source="bench",
                 )
-            repo.counters.bump_gallery_version(db)
-            db.commit()
-            svc = Services(runtime, db)
-            admin_key = svc.create_api_key("bench", ["admin"])[1]
+            repo.counters.bump_gallery_version(ctx.db)
+            ctx.commit()
+            admin_key = access.create_api_key(ctx, "bench", ["admin"])[1]
         headers = {"X-API-Key": admin_key}
         with TestClient(app) as client:
             r = client.post(

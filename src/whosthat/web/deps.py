@@ -1,25 +1,25 @@
-"""FastAPI dependencies: database session, services, who is calling, CSRF.
+"""FastAPI dependencies: the service Context of a request, who is calling, CSRF, uploaded images.
 
 Typical route signatures:
 
-    @router.get("/people")
-    def people(svc: Svc, actor: Annotated[Actor, Depends(require_scope("people:read"))]): ...
+    @router.get("/people")                                          # JSON API
+    def people(ctx: Ctx, actor: PeopleRead) -> PeoplePage: ...
 
-    @router.post("/admin/people", dependencies=[Depends(verify_csrf)])     # an HTML form
-    def add(svc: Svc, admin: CurrentAdmin, ...): ...
+    @router.post("/admin/people/new", dependencies=[VerifyCsrf])    # an HTML form
+    async def add(request: Request, ctx: Ctx, admin: CurrentAdmin): ...
 
     @router.get("/me")
-    def me(svc: Svc, person: CurrentEmployee): ...
+    def me(request: Request, ctx: Ctx, person: CurrentEmployee): ...
 
 Authentication: header `X-API-Key` (scopes from the key), or the admin's session cookie (role admin: every
 scope; role viewer: read scopes). A session-authenticated request with an unsafe method (POST, PATCH,
 PUT, DELETE) to the JSON API must carry the CSRF token in the `X-CSRF-Token` header; HTML forms send it
-as the form field `csrf_token` and their routes depend on `verify_csrf`. Templates get the token from
+as the form field `csrf_token` and their routes depend on `VerifyCsrf`. Templates get the token from
 `csrf_token(request)` (base.html puts it in <meta name="csrf-token">).
 
 Session keys (signed cookie, see app.py): "admin_id", "employee_id", "csrf", "at" (login time).
-An unauthenticated browser GET outside /api is redirected to /login (admins) or /kiosk (employees)
-by the error handler in app.py.
+A page that needs a signed-in admin or employee raises LoginRequired; the page routes turn it into a
+redirect to /login (admins, coming back afterwards) or /kiosk (employees), see pages/common.py.
 """
 
 from __future__ import annotations
@@ -27,15 +27,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import Depends, Header, Request
-from sqlalchemy.orm import Session
+from fastapi import Depends, File, Header, Request, UploadFile
 
+from whosthat.errors import BadInputError
+from whosthat.services import access, people
+from whosthat.services.common import Actor, Context
+from whosthat.services.credentials import constant_time_equals, new_token
+from whosthat.services.errors import AuthenticationError, PayloadTooLargeError, PermissionDeniedError
 from whosthat.store.models import Person
-from whosthat.web import security
-from whosthat.web.errors import AuthenticationError, CsrfError, PermissionDeniedError
-from whosthat.web.runtime import Runtime
-from whosthat.web.services import Actor, Services
 
 ADMIN_LOGIN_URL = "/login"
 EMPLOYEE_LOGIN_URL = "/kiosk"
@@ -47,26 +48,37 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class LoginRequired(AuthenticationError):
-    """Not logged in; HTML requests are redirected to `login_url`."""
+    """Not signed in. A page answers with a redirect to `login_url`; with `come_back`, the sign-in page
+    is told (as ?next=) where to return afterwards."""
 
-    def __init__(self, message: str, login_url: str = ADMIN_LOGIN_URL):
+    def __init__(self, message: str, login_url: str = ADMIN_LOGIN_URL, come_back: bool = True):
         super().__init__(message)
         self.login_url = login_url
+        self.come_back = come_back
+
+    def redirect_url(self, request: Request) -> str:
+        if not self.come_back:
+            return self.login_url
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return self.login_url + "?" + urlencode({"next": target})
 
 
-# Runtime, database, services ---------------------------------------------------------------------
-def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+class CsrfError(BadInputError):
+    code = "csrf_failed"
+    http_status = 403
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+# The service context -----------------------------------------------------------------------------
+def client_address(request: Request) -> str:
+    """The caller's IP as seen by the server (behind a proxy, run uvicorn with --proxy-headers)."""
+    return request.client.host if request.client else "-"
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One SQLAlchemy session per request; rolled back on any error, always closed."""
+def get_context(request: Request) -> Iterator[Context]:
+    """One service Context (one database session) per request; rolled back on any error, always closed."""
     session = request.app.state.runtime.database.session()
     try:
-        yield session
+        yield Context(request.app.state.runtime, session, client_address(request))
     except BaseException:
         session.rollback()
         raise
@@ -74,19 +86,7 @@ def get_db(request: Request) -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_db)]
-
-
-def client_address(request: Request) -> str:
-    """The caller's IP as seen by the server (behind a proxy, run uvicorn with --proxy-headers)."""
-    return request.client.host if request.client else "-"
-
-
-def get_services(request: Request, db: DbSession) -> Services:
-    return Services(request.app.state.runtime, db, address=client_address(request))
-
-
-Svc = Annotated[Services, Depends(get_services)]
+Ctx = Annotated[Context, Depends(get_context)]
 
 
 # Sessions ------------------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ def csrf_token(request: Request) -> str:
     """The session's CSRF token (created on first use). Put it in forms as `csrf_token`."""
     token = request.session.get("csrf")
     if not token:
-        token = security.new_token(24)
+        token = new_token(24)
         request.session["csrf"] = token
     return token
 
@@ -102,13 +102,13 @@ def csrf_token(request: Request) -> str:
 def login_admin(request: Request, admin) -> None:
     """Start an admin session (fresh session: no fixation; a new CSRF token)."""
     request.session.clear()
-    request.session.update({"admin_id": admin.id, "at": int(time.time()), "csrf": security.new_token(24)})
+    request.session.update({"admin_id": admin.id, "at": int(time.time()), "csrf": new_token(24)})
 
 
 def login_employee(request: Request, person: Person) -> None:
     """Start an employee session (after redeeming a kiosk login ticket). Ends any admin session."""
     request.session.clear()
-    request.session.update({"employee_id": person.id, "at": int(time.time()), "csrf": security.new_token(24)})
+    request.session.update({"employee_id": person.id, "at": int(time.time()), "csrf": new_token(24)})
 
 
 def logout(request: Request) -> None:
@@ -121,23 +121,26 @@ def _session_fresh(request: Request, max_age_s: int) -> bool:
 
 
 # Who is calling --------------------------------------------------------------------------------------
-def get_optional_admin(request: Request, svc: Svc) -> Actor | None:
-    """The admin of the session cookie as an Actor, or None (no session, expired, admin deleted)."""
+def get_optional_admin(request: Request, ctx: Ctx) -> Actor | None:
+    """The admin of the session cookie as an Actor, or None (no session, expired, admin deleted).
+
+    Also kept as `request.state.admin`, so that a page's error view shows the same navigation."""
+    request.state.admin = None
     admin_id = request.session.get("admin_id")
     if not isinstance(admin_id, int) or not _session_fresh(request, ADMIN_SESSION_MAX_AGE_S):
         return None
-    admin = svc.get_admin(admin_id)
+    admin = access.admin_session_actor(ctx, admin_id)
     if admin is None:
         request.session.clear()
-        return None
-    return Actor.for_admin(admin)
+    request.state.admin = admin
+    return admin
 
 
 OptionalAdmin = Annotated[Actor | None, Depends(get_optional_admin)]
 
 
 def get_current_admin(admin: OptionalAdmin) -> Actor:
-    """The logged-in admin (session cookie); LoginRequired (401, or a redirect for pages) otherwise."""
+    """The signed-in admin (session cookie); LoginRequired otherwise."""
     if admin is None:
         raise LoginRequired("log in as an administrator first")
     return admin
@@ -148,7 +151,7 @@ CurrentAdmin = Annotated[Actor, Depends(get_current_admin)]
 
 def get_api_actor(
     request: Request,
-    svc: Svc,
+    ctx: Ctx,
     x_api_key: Annotated[str | None, Header(alias="X-API-Key", include_in_schema=False)] = None,
 ) -> Actor:
     """The caller of a JSON API route: an API key (X-API-Key) or the admin session cookie.
@@ -157,12 +160,8 @@ def get_api_actor(
     unsafe requests must carry X-CSRF-Token.
     """
     if x_api_key is not None:
-        key = svc.authenticate_api_key(x_api_key.strip())
-        if key is None:
-            svc.rt.metrics.inc("whosthat_auth_failures_total", "rejected credentials", kind="api_key")
-            raise AuthenticationError("invalid or revoked API key")
-        return Actor.for_api_key(key)
-    admin = get_optional_admin(request, svc)
+        return access.api_key_actor(ctx, x_api_key.strip())
+    admin = get_optional_admin(request, ctx)
     if admin is None:
         raise AuthenticationError("send an X-API-Key header or log in as an administrator")
     if request.method in UNSAFE_METHODS:
@@ -174,7 +173,7 @@ ApiActor = Annotated[Actor, Depends(get_api_actor)]
 
 
 def require_scope(scope: str):
-    """Dependency factory: the API caller, who must have `scope` (see services.SCOPES)."""
+    """Dependency factory: the API caller, who must have `scope` (see services.common.SCOPES)."""
 
     def dependency(actor: ApiActor) -> Actor:
         if not actor.has(scope):
@@ -185,14 +184,23 @@ def require_scope(scope: str):
     return dependency
 
 
-def get_optional_employee(request: Request, svc: Svc) -> Person | None:
+PeopleRead = Annotated[Actor, Depends(require_scope("people:read"))]
+PeopleWrite = Annotated[Actor, Depends(require_scope("people:write"))]
+Identify = Annotated[Actor, Depends(require_scope("identify"))]
+AttendanceRead = Annotated[Actor, Depends(require_scope("attendance:read"))]
+AttendanceWrite = Annotated[Actor, Depends(require_scope("attendance:write"))]
+AuditRead = Annotated[Actor, Depends(require_scope("audit:read"))]
+AdminScope = Annotated[Actor, Depends(require_scope("admin"))]
+
+
+def get_optional_employee(request: Request, ctx: Ctx) -> Person | None:
+    """The employee of the session cookie (opened by a kiosk face login), or None."""
     person_id = request.session.get("employee_id")
     if not isinstance(person_id, int) or not _session_fresh(request, EMPLOYEE_SESSION_MAX_AGE_S):
         return None
-    person = svc.db.get(Person, person_id)
-    if person is None or not person.active:
+    person = people.find_active_person(ctx, person_id)
+    if person is None:
         request.session.clear()
-        return None
     return person
 
 
@@ -200,19 +208,36 @@ OptionalEmployee = Annotated[Person | None, Depends(get_optional_employee)]
 
 
 def get_current_employee(person: OptionalEmployee) -> Person:
-    """The employee of the session (opened by a kiosk face login); LoginRequired -> /kiosk otherwise."""
+    """The employee of the session; LoginRequired (back to the kiosk) otherwise."""
     if person is None:
-        raise LoginRequired("log in at the kiosk first", login_url=EMPLOYEE_LOGIN_URL)
+        raise LoginRequired("log in at the kiosk first", login_url=EMPLOYEE_LOGIN_URL, come_back=False)
     return person
 
 
 CurrentEmployee = Annotated[Person, Depends(get_current_employee)]
 
 
+# Uploaded images ---------------------------------------------------------------------------------
+def read_image(
+    ctx: Ctx, image: Annotated[UploadFile, File(description="an image file (JPEG, PNG, WebP, ...)")]
+) -> bytes:
+    """The multipart field `image` as bytes, refusing more than the upload limit without reading it all."""
+    limit = ctx.runtime.settings.max_upload_bytes
+    data = image.file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"image is over the upload limit of {limit} bytes")
+    if not data:
+        raise BadInputError("the uploaded file is empty")
+    return data
+
+
+ImageBytes = Annotated[bytes, Depends(read_image)]
+
+
 # CSRF ----------------------------------------------------------------------------------------------
 def _check_csrf_value(request: Request, presented: str | None) -> None:
     expected = request.session.get("csrf")
-    if not expected or not presented or not security.constant_time_equals(str(presented), str(expected)):
+    if not expected or not presented or not constant_time_equals(str(presented), str(expected)):
         raise CsrfError("missing or wrong CSRF token: reload the page and try again")
 
 

@@ -20,10 +20,6 @@ def by_username(session: Session, username: str) -> Admin | None:
     return session.execute(select(Admin).where(Admin.username == username)).scalar_one_or_none()
 
 
-def all_by_username(session: Session) -> list[Admin]:
-    return list(session.execute(select(Admin).order_by(Admin.username)).scalars())
-
-
 def add(session: Session, *, username: str, password_hash: str, role: str) -> Admin:
     """Insert an administrator (flushed: the id is set)."""
     admin = Admin(username=username, password_hash=password_hash, role=role)

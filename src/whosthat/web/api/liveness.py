@@ -1,84 +1,53 @@
 """Kiosk face login: liveness challenge sessions over HTTP + WebSocket (protocol in docs/api.md).
 
 POST /api/v1/liveness/sessions starts a server-side challenge (`whosthat.liveness.challenge`); the kiosk
-streams JPEG frames over the WebSocket; every decision is made here on the server. Only a challenge that
+streams JPEG frames over the WebSocket; every decision is made on the server. Only a challenge that
 the liveness module declares passed is searched in the gallery, clocks the person and issues a one-time
-login ticket. If the liveness module is not installed the kiosk gets 503 "liveness unavailable": there is
-no fallback that logs anyone in without it.
+login ticket (services/kiosk_login.py). If the liveness module is not installed the kiosk gets 503
+"liveness unavailable": there is no fallback that logs anyone in without it. Every result carries the
+message of its reason from `whosthat.liveness.outcomes`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from whosthat.errors import BadInputError
-from whosthat.web import security
-from whosthat.web.deps import Svc, client_address
-from whosthat.web.errors import LockedOutError, UnavailableError
-from whosthat.web.services import Services
+from whosthat.liveness.frame import MAX_FRAME_PIXELS
+from whosthat.liveness.outcomes import FRAME_TOO_LARGE, message_for
+from whosthat.services import kiosk_login
+from whosthat.services.common import Context
+from whosthat.web.api import PREFIX
+from whosthat.web.deps import Ctx
 
 log = logging.getLogger("whosthat.web.liveness")
-router = APIRouter(prefix="/api/v1/liveness", tags=["liveness"])
+router = APIRouter(prefix=f"{PREFIX}/liveness", tags=["liveness"])
 
-KIOSK_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
-MAX_FRAME_BYTES = 1_000_000
-MAX_FRAME_PIXELS = 1280 * 720
-POLL_S = 0.5
+MAX_FRAME_BYTES = 1_000_000  # a 640x480 JPEG is 30-100 kB
+POLL_S = 0.5  # how long the socket waits for a frame before letting the session check its clock
 
 
 class SessionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kiosk: str = Field(default="kiosk", min_length=1, max_length=64)
-
-
-def _store_or_fail(request_app):
-    store = request_app.state.runtime.challenges()
-    if store is None:
-        raise UnavailableError(
-            "liveness unavailable: the liveness module (whosthat.liveness.challenge) "
-            "is not installed on this server, so face login is off"
-        )
-    return store
+    kiosk: str = Field(default=kiosk_login.DEFAULT_KIOSK, min_length=1, max_length=64)
 
 
 @router.post("/sessions", status_code=201, summary="Start a kiosk liveness challenge (no API key needed)")
-def create_session(body: SessionIn, request: Request, svc: Svc) -> JSONResponse:
-    """201 {"id", "nonce", "steps", "prompts", "expires_at", "frame_interval_ms", "ws_url"}; 429 with
-    Retry-After while the kiosk or address is locked out or starts sessions too fast."""
-    kiosk = body.kiosk.strip()
-    if not KIOSK_NAME.match(kiosk):
-        raise BadInputError("kiosk name: 1-64 letters, digits, spaces, dots, dashes or underscores")
-    address = client_address(request)
-    svc.face_login_check(kiosk)
-    for key in (f"address:{address}", f"kiosk:{kiosk}"):
-        state = svc.rt.session_limiter.hit(key)
-        if state.locked:
-            raise LockedOutError(
-                f"too many login attempts: try again in {state.retry_after_s} s", state.retry_after_s
-            )
-    store = _store_or_fail(request.app)
-    settings = svc.rt.settings
-    pipeline = svc.rt.pipeline()
-    session = store.create(
-        kiosk,
-        n_steps=settings.liveness_steps,
-        timeout_s=settings.liveness_timeout_s,
-        pad_mode=settings.pad_mode,
-        pipeline=pipeline,
-        match_threshold=svc.rt.threshold(pipeline),
-    )
+def create_session(body: SessionIn, ctx: Ctx) -> JSONResponse:
+    """201 {"id", "nonce", "steps", "prompts", "expires_at", "frame_interval_ms", "ws_url"}; 400 for a bad
+    kiosk name; 429 with Retry-After while the kiosk or address is locked out or starts sessions too fast;
+    503 when liveness is not installed."""
+    session = kiosk_login.start_challenge(ctx, body.kiosk)
     body_out = dict(session.public())
-    body_out["ws_url"] = f"/api/v1/liveness/sessions/{session.id}?nonce={session.nonce}"
-    svc.rt.metrics.inc("whosthat_liveness_sessions_total", "liveness sessions started")
+    body_out["ws_url"] = f"{PREFIX}/liveness/sessions/{session.id}?nonce={session.nonce}"
     return JSONResponse(body_out, status_code=201, headers={"Cache-Control": "no-store"})
 
 
@@ -88,6 +57,10 @@ def _same_origin(websocket: WebSocket) -> bool:
         return True  # not a browser (a browser always sends Origin on WebSocket upgrades)
     host = websocket.headers.get("host", "")
     return urlsplit(origin).netloc.lower() == host.lower()
+
+
+def _failed(reason: str, message: str | None = None) -> dict:
+    return {"reason": reason, "message": message or message_for(reason)}
 
 
 async def _finish(websocket: WebSocket, result: dict) -> None:
@@ -108,56 +81,32 @@ async def _finish(websocket: WebSocket, result: dict) -> None:
         pass
 
 
-_REASON_MESSAGES = {
-    "timeout": "Time is up: please try again",
-    "face_lost": "Your face left the picture: please try again",
-    "face_changed": "A different face appeared: one person at a time",
-    "no_blink": "No blink seen: please try again and blink slowly",
-    "print_attack": "This does not look like a live face",
-    "frame_timing": "The camera stream was irregular: please try again",
-    "not_recognised": "Face not recognised: ask an administrator to register you",
-    "bad_frame": "The camera sent an unreadable picture",
-    "invalid_session": "This login session is not valid any more: start again",
-    "locked_out": "Too many failed attempts: please wait and try again later",
-    "unavailable": "Liveness check unavailable on this server",
-}
-
-
 def _conclude(runtime, kiosk: str, address: str, session) -> dict:
-    """Runs in a worker thread after the challenge ended: recognise, clock, ticket; or record the failure."""
-    with runtime.database.session() as db:
-        svc = Services(runtime, db, address=address)
-        summary = session.summary()
-        if not session.passed:
-            reason = session.reason or "failed"
-            svc.face_login_failed(kiosk, reason, {"steps": summary.get("steps")})
-            return {
-                "passed": False,
-                "reason": reason,
-                "message": _REASON_MESSAGES.get(reason, "Please try again"),
-            }
-        face = session.recognition()
-        login = None
-        if face is not None:
-            login = svc.complete_kiosk_login(
-                kiosk=kiosk, embedding=face.embedding, model=face.model, liveness=summary
-            )
-        if login is None:
-            svc.face_login_failed(kiosk, "not_recognised")
-            return {
-                "passed": False,
-                "reason": "not_recognised",
-                "message": _REASON_MESSAGES["not_recognised"],
-            }
-        p = login.person
-        return {
-            "passed": True,
-            "reason": None,
-            "message": login.message,
-            "person": {"id": p.id, "name": p.name, "surname": p.surname},
-            "event": {"kind": login.event.kind, "at": login.event.at.isoformat()},
-            "redirect": f"/me/enter?ticket={login.ticket}",
-        }
+    """Runs in a worker thread after the challenge ended: the login, or the recorded failure."""
+    with Context.open(runtime, address) as ctx:
+        outcome = kiosk_login.conclude_challenge(ctx, kiosk, session)
+    if outcome.login is None:
+        return {"passed": False, **_failed(outcome.reason)}
+    login = outcome.login
+    p = login.person
+    return {
+        "passed": True,
+        "reason": None,
+        "message": login.message,
+        "person": {"id": p.id, "name": p.name, "surname": p.surname},
+        "event": {"kind": login.event.kind, "at": login.event.at.isoformat()},
+        "redirect": f"/me/enter?ticket={login.ticket}",
+    }
+
+
+def _record_failure(runtime, kiosk: str, address: str, reason: str) -> None:
+    with Context.open(runtime, address) as ctx:
+        kiosk_login.record_failure(ctx, kiosk, reason)
+
+
+def _locked_out(runtime, kiosk: str, address: str) -> bool:
+    with Context.open(runtime, address) as ctx:
+        return kiosk_login.locked_out_for(ctx, kiosk) > 0
 
 
 @router.websocket("/sessions/{session_id}")
@@ -171,19 +120,16 @@ async def challenge_socket(websocket: WebSocket, session_id: str, nonce: str = "
     await websocket.accept()
     store = runtime.challenges()
     if store is None:
-        await _finish(websocket, {"reason": "unavailable", "message": _REASON_MESSAGES["unavailable"]})
+        await _finish(websocket, _failed("unavailable"))
         return
     session = store.get(session_id) if len(session_id) <= 128 else None
-    if session is None or not nonce or not security.constant_time_equals(nonce, session.nonce):
-        await _finish(
-            websocket, {"reason": "invalid_session", "message": _REASON_MESSAGES["invalid_session"]}
-        )
+    if session is None or not session.check_nonce(nonce):
+        await _finish(websocket, _failed("invalid_session"))
         return
     kiosk = session.kiosk
     # Locked out meanwhile (e.g. failures on another session): refuse before doing any work.
-    locked = [runtime.face_limiter.check(k) for k in (f"kiosk:{kiosk}", f"address:{address}")]
-    if any(s.locked for s in locked):
-        await _finish(websocket, {"reason": "locked_out", "message": _REASON_MESSAGES["locked_out"]})
+    if _locked_out(runtime, kiosk, address):
+        await _finish(websocket, _failed("locked_out"))
         store.discard(session.id)
         return
     from whosthat.vision.image import decode_image
@@ -223,21 +169,15 @@ async def challenge_socket(websocket: WebSocket, session_id: str, nonce: str = "
             if data is None:
                 continue  # text messages (keep-alives) carry nothing the server trusts
             if len(data) > MAX_FRAME_BYTES:
-                result = {
-                    "reason": "bad_frame",
-                    "message": "frame too large: send JPEG frames of at most 640x480",
-                }
+                result = _failed("bad_frame", FRAME_TOO_LARGE)
                 break
             try:
                 rgb = await run_in_threadpool(decode_image, data)
             except BadInputError:
-                result = {"reason": "bad_frame", "message": _REASON_MESSAGES["bad_frame"]}
+                result = _failed("bad_frame")
                 break
             if rgb.shape[0] * rgb.shape[1] > MAX_FRAME_PIXELS:
-                result = {
-                    "reason": "bad_frame",
-                    "message": "frame too large: send JPEG frames of at most 640x480",
-                }
+                result = _failed("bad_frame", FRAME_TOO_LARGE)
                 break
             for out in await run_in_threadpool(session.process_frame, rgb, arrived):
                 await websocket.send_json(out)
@@ -246,7 +186,7 @@ async def challenge_socket(websocket: WebSocket, session_id: str, nonce: str = "
             await run_in_threadpool(_record_failure, runtime, kiosk, address, result["reason"])
         elif not session.done:
             await run_in_threadpool(_record_failure, runtime, kiosk, address, "timeout")
-            result = {"reason": "timeout", "message": _REASON_MESSAGES["timeout"]}
+            result = _failed("timeout")
         else:
             result = await run_in_threadpool(_conclude, runtime, kiosk, address, session)
     except WebSocketDisconnect:
@@ -254,13 +194,8 @@ async def challenge_socket(websocket: WebSocket, session_id: str, nonce: str = "
         return
     except Exception:
         log.exception("liveness session %s failed", session.id)
-        result = {"reason": "error", "message": "Something went wrong: please try again"}
+        result = _failed("error")
     finally:
         reader.cancel()
         store.discard(session.id)
     await _finish(websocket, result)
-
-
-def _record_failure(runtime, kiosk: str, address: str, reason: str) -> None:
-    with runtime.database.session() as db:
-        Services(runtime, db, address=address).face_login_failed(kiosk, reason)

@@ -1,0 +1,315 @@
+"""Attendance: clocking in and out, and what is computed from the events.
+
+Rules (each lives here only):
+- A person's events alternate per local day: the first event of a day is "in", then "out", "in", ...
+  Days are local days in the site's time zone (settings.timezone).
+- Worked time is the sum of in -> out intervals. A day ending with an "in" that has no "out" is flagged
+  (missing clock-out), never guessed, and that open interval is not counted; an "out" without a
+  preceding "in" is flagged as unmatched and not counted either.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from whosthat.services import audit, people
+from whosthat.services.common import SYSTEM, Actor, Context, Page, check_paging, valid_id
+from whosthat.services.errors import NotFoundError, ValidationError
+from whosthat.store import repositories as repo
+from whosthat.store.models import AttendanceEvent, Person, utcnow
+
+DEFAULT_DAYS = 7  # the admin page shows the last week unless asked for another range
+OVERVIEW_EVENTS = 500
+OVERVIEW_PEOPLE = 200
+RECENT_EVENTS = 20  # on the employee's own page
+
+
+@dataclass(frozen=True)
+class Interval:
+    """From an "in" to the next "out"; end is None when there is no clock-out (yet)."""
+
+    start: datetime
+    end: datetime | None
+
+
+@dataclass
+class DayReport:
+    """A person's attendance on one local day: events in time order, in -> out intervals, worked time.
+
+    missing_clock_out: the day ends with an "in" that has no "out" (flagged, never guessed; that open
+    interval is not counted). unmatched_out: an "out" without a preceding "in" (not counted either).
+    """
+
+    person: Person
+    day: date
+    events: list[AttendanceEvent]
+    intervals: list[Interval]
+    unmatched_out: bool
+
+    @property
+    def worked_seconds(self) -> float:
+        return sum((i.end - i.start).total_seconds() for i in self.intervals if i.end is not None)
+
+    @property
+    def worked_hours(self) -> float:
+        return round(self.worked_seconds / 3600.0, 2)
+
+    @property
+    def missing_clock_out(self) -> bool:
+        return bool(self.intervals) and self.intervals[-1].end is None
+
+    @property
+    def first_in(self) -> datetime | None:
+        return self.intervals[0].start if self.intervals else None
+
+    @property
+    def last_out(self) -> datetime | None:
+        return next((i.end for i in reversed(self.intervals) if i.end is not None), None)
+
+
+@dataclass
+class WeekSummary:
+    """The employee page: this ISO week's days (Monday first), the total worked, the latest events."""
+
+    today: date
+    start: date
+    days: list[DayReport]
+    recent: list[AttendanceEvent]  # newest first
+    open_since: datetime | None = None  # clocked in and not yet out (today)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(d.worked_seconds for d in self.days)
+
+    @property
+    def total_hours(self) -> float:
+        return round(self.total_seconds / 3600.0, 2)
+
+
+@dataclass
+class Overview:
+    """The admin attendance page: a range of local days, optionally one person, with the day reports,
+    the events (newest first) and the people to choose from."""
+
+    date_from: date
+    date_to: date
+    today: date
+    person: Person | None
+    days: list[DayReport]
+    events: list[AttendanceEvent]
+    people: list[Person]
+
+
+# Local days --------------------------------------------------------------------------------------
+def local_day(ctx: Context, at: datetime) -> date:
+    """The site-local calendar day of a moment."""
+    return at.astimezone(ctx.tz).date()
+
+
+def _day_bounds(ctx: Context, day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a local day, in UTC."""
+    start = datetime(day.year, day.month, day.day, tzinfo=ctx.tz)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def _range(
+    ctx: Context, date_from: date | None, date_to: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """UTC bounds of local days date_from..date_to inclusive (None: open); ValidationError when reversed."""
+    if date_from and date_to and date_from > date_to:
+        raise ValidationError("'from' is after 'to'")
+    lo = _day_bounds(ctx, date_from)[0] if date_from else None
+    hi = _day_bounds(ctx, date_to)[1] if date_to else None
+    return lo, hi
+
+
+# Clocking ----------------------------------------------------------------------------------------
+def clock(
+    ctx: Context,
+    person_id: int,
+    *,
+    kiosk: str | None = None,
+    distance: float | None = None,
+    liveness: dict | None = None,
+    source: str = "kiosk",
+    at: datetime | None = None,
+    actor: Actor = SYSTEM,
+) -> AttendanceEvent:
+    """Record the person's next event: "in" if their last event of that local day is not an "in",
+    else "out". Inactive people cannot clock. The returned event has `.person` set."""
+    person = repo.people.get_for_update(ctx.db, person_id) if valid_id(person_id) else None
+    if person is None:
+        raise NotFoundError(f"no person with id {person_id}")
+    if not person.active:
+        raise ValidationError(f"{person.full_name} is not active")
+    at = at or utcnow()
+    if at.tzinfo is None:
+        raise ValidationError("the event time needs a time zone")
+    day_start, _ = _day_bounds(ctx, local_day(ctx, at))
+    last = repo.attendance.last_kind(ctx.db, person.id, since=day_start, before=at)
+    kind = "out" if last == "in" else "in"
+    event = repo.attendance.add(
+        ctx.db,
+        person_id=person.id,
+        kind=kind,
+        at=at,
+        distance=distance,
+        liveness_passed=None if liveness is None else bool(liveness.get("passed")),
+        liveness=liveness,
+        kiosk=(kiosk or None) and kiosk[:64],
+        source=source,
+    )
+    audit.record(ctx, actor, f"attendance.{kind}", f"person:{person.id}", {"kiosk": kiosk, "source": source})
+    ctx.commit()
+    event.person = person
+    return event
+
+
+# Reading -----------------------------------------------------------------------------------------
+def list_events(
+    ctx: Context,
+    *,
+    person_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    page: int = 1,
+    size: int = 100,
+) -> Page:
+    """Events (with .person loaded), newest first, between local days date_from..date_to inclusive."""
+    page, size = check_paging(page, size, max_size=1000)
+    since, until = _range(ctx, date_from, date_to)
+    if person_id is not None and not valid_id(person_id):
+        return Page([], page, size, 0)
+    rows, total = repo.attendance.page_newest_first(
+        ctx.db, person_id=person_id, since=since, until=until, page=page, size=size
+    )
+    return Page(rows, page, size, total)
+
+
+def _day_report(person: Person, day: date, events: list[AttendanceEvent]) -> DayReport:
+    """Pair each day's "in" with the next "out"; a second "in" while one is open is part of that interval."""
+    intervals: list[Interval] = []
+    open_in: datetime | None = None
+    unmatched_out = False
+    for ev in events:
+        if ev.kind == "in":
+            if open_in is None:
+                open_in = ev.at
+        elif open_in is not None:
+            intervals.append(Interval(open_in, ev.at))
+            open_in = None
+        else:
+            unmatched_out = True
+    if open_in is not None:
+        intervals.append(Interval(open_in, None))
+    return DayReport(person, day, events, intervals, unmatched_out)
+
+
+def day_reports(
+    ctx: Context, *, person_id: int | None = None, date_from: date | None = None, date_to: date | None = None
+) -> list[DayReport]:
+    """One DayReport per person and local day with events, sorted by day then surname."""
+    since, until = _range(ctx, date_from, date_to)
+    if person_id is not None and not valid_id(person_id):
+        return []
+    events = repo.attendance.oldest_first(ctx.db, person_id=person_id, since=since, until=until)
+    groups: dict[tuple[int, date], list[AttendanceEvent]] = {}
+    for ev in events:
+        groups.setdefault((ev.person_id, local_day(ctx, ev.at)), []).append(ev)
+    reports = [_day_report(evs[0].person, day, evs) for (_, day), evs in groups.items()]
+    reports.sort(key=lambda r: (r.day, r.person.surname.lower(), r.person.name.lower(), r.person.id))
+    return reports
+
+
+CSV_COLUMNS = [
+    "date",
+    "employee_code",
+    "name",
+    "surname",
+    "first_in",
+    "last_out",
+    "worked_hours",
+    "missing_clock_out",
+    "unmatched_clock_out",
+    "events",
+]
+
+
+def _csv_safe(value) -> str:
+    """Spreadsheet-formula injection guard for CSV cells."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_report(
+    ctx: Context,
+    *,
+    person_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    actor: Actor = SYSTEM,
+) -> str:
+    """The day reports as CSV (header + one line per person and day; local times, hours as decimals).
+    The `actor` needs attendance:read."""
+    actor.require("attendance:read")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    fmt = "%H:%M:%S"
+    for r in day_reports(ctx, person_id=person_id, date_from=date_from, date_to=date_to):
+        writer.writerow(
+            [
+                r.day.isoformat(),
+                _csv_safe(r.person.employee_code),
+                _csv_safe(r.person.name),
+                _csv_safe(r.person.surname),
+                r.first_in.astimezone(ctx.tz).strftime(fmt) if r.first_in else "",
+                r.last_out.astimezone(ctx.tz).strftime(fmt) if r.last_out else "",
+                f"{r.worked_hours:.2f}",
+                "yes" if r.missing_clock_out else "no",
+                "yes" if r.unmatched_out else "no",
+                " ".join(f"{e.kind}@{e.at.astimezone(ctx.tz).strftime(fmt)}" for e in r.events),
+            ]
+        )
+    return out.getvalue()
+
+
+def week_summary(ctx: Context, person_id: int, today: date | None = None) -> WeekSummary:
+    """This ISO week (Monday..Sunday) of one person and their latest events, for the employee page."""
+    person = people.get_person(ctx, person_id)
+    today = today or local_day(ctx, utcnow())
+    start = today - timedelta(days=today.weekday())
+    days = day_reports(ctx, person_id=person.id, date_from=start, date_to=start + timedelta(days=6))
+    open_since = None
+    for d in days:
+        if d.day == today and d.missing_clock_out:
+            open_since = next((e.at for e in reversed(d.events) if e.kind == "in"), None)
+    recent = list_events(ctx, person_id=person.id, size=RECENT_EVENTS).items
+    return WeekSummary(today, start, days, recent, open_since)
+
+
+def overview(
+    ctx: Context, *, person_id: int | None = None, date_from: date | None = None, date_to: date | None = None
+) -> Overview:
+    """The admin page's data: local days date_from..date_to (default: the DEFAULT_DAYS ending today;
+    a reversed range is swapped), one person or everyone (NotFoundError for an unknown person)."""
+    today = local_day(ctx, utcnow())
+    date_to = date_to or today
+    date_from = date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
+    if date_from > date_to:
+        date_from, date_to = date_to, date_from
+    person = people.get_person(ctx, person_id) if person_id is not None else None
+    return Overview(
+        date_from=date_from,
+        date_to=date_to,
+        today=today,
+        person=person,
+        days=day_reports(ctx, person_id=person_id, date_from=date_from, date_to=date_to),
+        events=list_events(
+            ctx, person_id=person_id, date_from=date_from, date_to=date_to, size=OVERVIEW_EVENTS
+        ).items,
+        people=people.list_people(ctx, None, page=1, size=OVERVIEW_PEOPLE).items,
+    )

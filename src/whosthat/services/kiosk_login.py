@@ -1,0 +1,204 @@
+"""The kiosk face login, around the liveness challenge (whosthat.liveness.challenge) that decides
+whether a live person is in front of the camera:
+
+1. `start_challenge`: refuse while the kiosk or the caller's address is locked out or starts sessions
+   too fast, then open a challenge session.
+2. The web route streams the kiosk's frames into the session.
+3. `conclude_challenge`: a passed challenge's face is searched in the gallery; a match clocks the
+   person in or out and gets a one-time login ticket, which `/me/enter` exchanges for an employee
+   session (`redeem_login_ticket`). Every failure counts toward the lockout (`record_failure`).
+
+The kiosk-name rule and the lockout keys live here, once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+
+from whosthat.errors import BadInputError
+from whosthat.services import attendance, audit
+from whosthat.services.common import Actor, Context
+from whosthat.services.credentials import new_token, token_hash
+from whosthat.services.errors import AuthenticationError, LockedOutError, UnavailableError
+from whosthat.store import repositories as repo
+from whosthat.store.models import AttendanceEvent, Person, utcnow
+
+# Letters, digits, spaces, dots, dashes, underscores: a kiosk is named after where it stands ("Front
+# door", "lobby-2"); the name shows on the kiosk, in the audit log and in the attendance table.
+KIOSK_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
+KIOSK_NAME_RULE = "kiosk name: 1-64 letters, digits, spaces, dots, dashes or underscores"
+DEFAULT_KIOSK = "kiosk"
+LOGIN_TICKET_TTL_S = 60
+FACE_LOGINS_METRIC = ("whosthat_face_logins_total", "kiosk face logins by outcome")
+
+
+@dataclass
+class KioskLogin:
+    """The outcome of a passed liveness challenge: who, which event, the session ticket, the message."""
+
+    person: Person
+    event: AttendanceEvent
+    ticket: str
+    message: str
+    distance: float
+
+
+@dataclass
+class ChallengeOutcome:
+    """How a finished challenge ended: `login` when someone was logged in, else the failure `reason`
+    (a liveness reason such as "no_blink", or "not_recognised")."""
+
+    login: KioskLogin | None = None
+    reason: str | None = None
+
+
+def kiosk_name(value: str | None) -> str | None:
+    """The kiosk name without surrounding whitespace when it follows KIOSK_NAME, else None."""
+    name = (value or "").strip()
+    return name if KIOSK_NAME.match(name) else None
+
+
+def lockout_keys(ctx: Context, kiosk: str) -> list[str]:
+    """The keys that face-login failures and session starts are counted under: this kiosk, and the
+    caller's address (so that neither moving to another kiosk nor renaming the kiosk escapes a lockout)."""
+    return [f"kiosk:{kiosk}", f"address:{ctx.address or '-'}"]
+
+
+def locked_out_for(ctx: Context, kiosk: str) -> int:
+    """Seconds until this kiosk and address may try again after failed face logins; 0 when they may now."""
+    states = [ctx.runtime.face_limiter.check(key) for key in lockout_keys(ctx, kiosk)]
+    return next((s.retry_after_s for s in states if s.locked), 0)
+
+
+def start_challenge(ctx: Context, kiosk: str):
+    """Open a liveness challenge session (whosthat.liveness.challenge) for `kiosk`.
+
+    BadInputError for a name that breaks KIOSK_NAME; LockedOutError (with retry_after_s) while the
+    kiosk or address is locked out or starts sessions too fast; UnavailableError when the liveness
+    module is not installed (face login is then off, never open).
+    """
+    name = kiosk_name(kiosk)
+    if name is None:
+        raise BadInputError(KIOSK_NAME_RULE)
+    rt = ctx.runtime
+    wait_s = locked_out_for(ctx, name)
+    if wait_s:
+        raise LockedOutError(f"too many failed face logins: try again in {wait_s} s", wait_s)
+    for key in lockout_keys(ctx, name):
+        state = rt.session_limiter.hit(key)
+        if state.locked:
+            raise LockedOutError(
+                f"too many login attempts: try again in {state.retry_after_s} s", state.retry_after_s
+            )
+    store = rt.challenges()
+    if store is None:
+        raise UnavailableError(
+            "liveness unavailable: the liveness module (whosthat.liveness.challenge) "
+            "is not installed on this server, so face login is off"
+        )
+    settings = rt.settings
+    pipeline = rt.pipeline()
+    session = store.create(
+        name,
+        n_steps=settings.liveness_steps,
+        timeout_s=settings.liveness_timeout_s,
+        pad_mode=settings.pad_mode,
+        pipeline=pipeline,
+        match_threshold=rt.threshold(pipeline),
+    )
+    rt.metrics.inc("whosthat_liveness_sessions_total", "liveness sessions started")
+    return session
+
+
+def record_failure(ctx: Context, kiosk: str, reason: str, detail: dict | None = None) -> None:
+    """Count a failed face login toward the lockout, and audit it (no biometric data)."""
+    for key in lockout_keys(ctx, kiosk):
+        ctx.runtime.face_limiter.failure(key)
+    ctx.runtime.metrics.inc(*FACE_LOGINS_METRIC, outcome=reason[:32])
+    audit.record(ctx, Actor.for_kiosk(kiosk), "face_login.failed", None, {"reason": reason, **(detail or {})})
+    ctx.commit()
+
+
+def complete_kiosk_login(
+    ctx: Context, *, kiosk: str, embedding: np.ndarray, model: str, liveness: dict | None
+) -> KioskLogin | None:
+    """After a PASSED liveness challenge: search the gallery with the challenge's embedding; when a
+    person matches, clock them in/out (liveness summary stored with the event) and issue a one-time
+    login ticket. Returns None when nobody matches (the caller counts that as a failure)."""
+    rt = ctx.runtime
+    threshold = rt.threshold(rt.pipeline(model) if model else None)
+    match, _ = rt.gallery.identify(ctx.db, model, embedding, threshold)
+    if match is None:
+        return None
+    person = repo.people.get(ctx.db, match.person_id)
+    if person is None or not person.active:
+        return None
+    event = attendance.clock(
+        ctx,
+        person.id,
+        kiosk=kiosk,
+        distance=match.distance,
+        liveness=liveness,
+        source="kiosk",
+        actor=Actor.for_kiosk(kiosk),
+    )
+    for key in lockout_keys(ctx, kiosk):
+        rt.face_limiter.success(key)
+    ticket = issue_login_ticket(ctx, person.id)
+    local = event.at.astimezone(ctx.tz).strftime("%H:%M")
+    verb = "clocked in" if event.kind == "in" else "clocked out"
+    rt.metrics.inc(*FACE_LOGINS_METRIC, outcome="passed")
+    return KioskLogin(person, event, ticket, f"Welcome, {person.name}: {verb} at {local}", match.distance)
+
+
+def conclude_challenge(ctx: Context, kiosk: str, session) -> ChallengeOutcome:
+    """After a challenge session ended: log the person in when it passed and their face matches;
+    otherwise record the failure (liveness reason, or "not_recognised")."""
+    summary = session.summary()
+    if not session.passed:
+        reason = session.reason or "failed"
+        record_failure(ctx, kiosk, reason, {"steps": summary.get("steps")})
+        return ChallengeOutcome(reason=reason)
+    face = session.recognition()
+    login = None
+    if face is not None:
+        login = complete_kiosk_login(
+            ctx, kiosk=kiosk, embedding=face.embedding, model=face.model, liveness=summary
+        )
+    if login is None:
+        record_failure(ctx, kiosk, "not_recognised")
+        return ChallengeOutcome(reason="not_recognised")
+    return ChallengeOutcome(login=login)
+
+
+# One-time login tickets --------------------------------------------------------------------------
+def issue_login_ticket(ctx: Context, person_id: int, ttl_s: int = LOGIN_TICKET_TTL_S) -> str:
+    """A random single-use ticket (valid `ttl_s`) that /me/enter exchanges for an employee session."""
+    token = new_token()
+    now = utcnow()
+    repo.tokens.add_login_ticket(
+        ctx.db, token_hash(token), person_id, now=now, expires_at=now + timedelta(seconds=ttl_s)
+    )
+    ctx.commit()
+    return token
+
+
+def redeem_login_ticket(ctx: Context, ticket: str) -> Person:
+    """Consume a ticket (atomically: it works once) and return its person; AuthenticationError otherwise."""
+    if not ticket or not isinstance(ticket, str) or len(ticket) > 200:
+        raise AuthenticationError("invalid login link")
+    person_id = repo.tokens.use_login_ticket(ctx.db, token_hash(ticket), now=utcnow())
+    if person_id is None:
+        ctx.db.rollback()
+        raise AuthenticationError("this login link is invalid, used or expired: log in at the kiosk again")
+    person = repo.people.get(ctx.db, person_id)
+    employee = Actor.for_employee(person) if person else Actor("employee", person_id, str(person_id))
+    audit.record(ctx, employee, "employee.session", f"person:{person_id}")
+    ctx.commit()
+    if person is None or not person.active:
+        raise AuthenticationError("this person is not active")
+    return person

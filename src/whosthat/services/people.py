@@ -1,0 +1,115 @@
+"""People: search, read, add, edit, and delete with all their face data and attendance (GDPR)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from whosthat.services import audit
+from whosthat.services.common import SYSTEM, Actor, Context, Page, check_paging, clean_text, valid_id
+from whosthat.services.errors import ConfirmationError, ConflictError, NotFoundError, ValidationError
+from whosthat.store import repositories as repo
+from whosthat.store.models import Person
+
+MAX_QUERY = 120
+# The editable fields and their maximum lengths (None: a boolean).
+FIELDS: dict[str, int | None] = {"employee_code": 64, "name": 120, "surname": 120, "active": None}
+
+
+def list_people(
+    ctx: Context, q: str | None = None, *, page: int = 1, size: int = 20, active: bool | None = None
+) -> Page:
+    """People matching `q` (code, name or surname, case-insensitive), sorted by surname.
+
+    Each item is a Person with an extra attribute `template_count`.
+    """
+    page, size = check_paging(page, size)
+    if q is not None and len(q) > MAX_QUERY:
+        raise ValidationError("the search text is too long")
+    people, total = repo.people.search(ctx.db, q, page=page, size=size, active=active)
+    counts = repo.templates.counts(ctx.db, [p.id for p in people])
+    for p in people:
+        p.template_count = counts.get(p.id, 0)
+    return Page(people, page, size, total)
+
+
+def get_person(ctx: Context, person_id: int) -> Person:
+    """The person, with `template_count` set; NotFoundError when absent."""
+    person = repo.people.get(ctx.db, person_id) if valid_id(person_id) else None
+    if person is None:
+        raise NotFoundError(f"no person with id {person_id}")
+    person.template_count = repo.templates.counts(ctx.db, [person.id]).get(person.id, 0)
+    return person
+
+
+def find_active_person(ctx: Context, person_id: int) -> Person | None:
+    """The person when they exist and are active (an employee session stays open only then), else None."""
+    person = repo.people.get(ctx.db, person_id) if valid_id(person_id) else None
+    return person if person is not None and person.active else None
+
+
+def create_person(
+    ctx: Context, *, employee_code: str, name: str, surname: str, active: bool = True, actor: Actor = SYSTEM
+) -> Person:
+    """Add a person (no templates yet). ConflictError when the employee code is taken."""
+    actor.require("people:write")
+    code = clean_text(employee_code, "employee_code", FIELDS["employee_code"])
+    name = clean_text(name, "name", FIELDS["name"])
+    surname = clean_text(surname, "surname", FIELDS["surname"])
+    if repo.people.code_taken(ctx.db, code):
+        raise ConflictError(f"employee code {code!r} is already used")
+    try:
+        person = repo.people.add(ctx.db, employee_code=code, name=name, surname=surname, active=bool(active))
+    except IntegrityError as exc:  # taken meanwhile by a concurrent request
+        ctx.db.rollback()
+        raise ConflictError(f"employee code {code!r} is already used") from exc
+    audit.record(ctx, actor, "person.create", f"person:{person.id}", {"employee_code": code})
+    ctx.commit()
+    person.template_count = 0
+    return person
+
+
+def update_person(ctx: Context, person_id: int, *, actor: Actor = SYSTEM, **fields: Any) -> Person:
+    """Change any of employee_code, name, surname, active. Deactivated people are not recognised."""
+    actor.require("people:write")
+    person = get_person(ctx, person_id)
+    unknown = set(fields) - set(FIELDS)
+    if unknown:
+        raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    changes: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key == "active":
+            if not isinstance(value, bool):
+                raise ValidationError("active must be true or false")
+        else:
+            value = clean_text(value, key, FIELDS[key])
+        if getattr(person, key) == value:
+            continue
+        if key == "employee_code" and repo.people.code_taken(ctx.db, value, other_than=person.id):
+            raise ConflictError(f"employee code {value!r} is already used")
+        changes[key] = value
+    if changes:
+        repo.people.update(ctx.db, person, changes)
+        audit.record(ctx, actor, "person.update", f"person:{person.id}", {"fields": list(changes)})
+        ctx.commit()
+    return person
+
+
+def delete_person(
+    ctx: Context, person_id: int, *, actor: Actor = SYSTEM, confirm_code: str | None = None
+) -> Person:
+    """Delete the person with their templates, chips, attendance and tickets, for real.
+
+    confirm_code: when given (the admin page asks to retype it), it must equal the person's employee
+    code, else ConfirmationError and nothing is deleted. Returns the deleted person (detached).
+    """
+    actor.require("people:write")
+    person = get_person(ctx, person_id)
+    if confirm_code is not None and confirm_code.strip() != person.employee_code:
+        raise ConfirmationError("the employee code you typed does not match: nothing was deleted")
+    detail = {"employee_code": person.employee_code, "templates": person.template_count}
+    repo.people.delete_with_data(ctx.db, person)
+    audit.record(ctx, actor, "person.delete", f"person:{person.id}", detail)
+    ctx.commit()
+    return person

@@ -1,0 +1,119 @@
+"""Recognition of an uploaded image: 1:N identify against the gallery, 1:1 verify against one person;
+and the threshold calibration on the enrolled gallery. No liveness check here: these serve
+integrations, not logging people in (that is kiosk_login)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from whosthat.errors import BadInputError
+from whosthat.gallery.calibrate import Calibration, calibrate_far
+from whosthat.gallery.threshold import is_match
+from whosthat.services import people
+from whosthat.services.common import Context, decode_upload, face_box
+from whosthat.services.errors import ValidationError
+from whosthat.store import repositories as repo
+from whosthat.store.models import Person
+
+
+@dataclass
+class IdentifyResult:
+    """1:N result. person is None for an unknown face (nearest distance above the threshold)."""
+
+    person: Person | None
+    distance: float | None
+    threshold: float
+    model: str
+    box: list[float]
+    server_ms: float = 0.0
+
+    def to_dict(self) -> dict:
+        match = None
+        if self.person is not None:
+            match = {
+                "person_id": self.person.id,
+                "employee_code": self.person.employee_code,
+                "name": self.person.name,
+                "surname": self.person.surname,
+                "distance": round(float(self.distance), 4),
+            }
+        return {
+            "match": match,
+            "threshold": round(self.threshold, 4),
+            "model": self.model,
+            "face": {"box": self.box},
+        }
+
+
+@dataclass
+class Verification:
+    """1:1 result: is the face this person? distance: to their closest template (Euclidean)."""
+
+    person_id: int
+    same: bool
+    distance: float
+    threshold: float
+    model: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def identify(ctx: Context, image: bytes | np.ndarray) -> IdentifyResult:
+    """1:N: the enrolled person whose best template is nearest, if within the threshold.
+
+    Raises NoFaceError / MultipleFacesError / QualityError (face too small) / ImageError.
+    """
+    t0 = time.perf_counter()
+    rt = ctx.runtime
+    rgb = decode_upload(ctx, image)
+    pipeline = rt.pipeline()
+    face = pipeline.embed_single(rgb, purpose="login")
+    threshold = rt.threshold(pipeline)
+    match, _nearest = rt.gallery.identify(ctx.db, face.model, face.embedding, threshold)
+    person = repo.people.get(ctx.db, match.person_id) if match else None
+    result = IdentifyResult(
+        person, match.distance if match else None, threshold, face.model, face_box(face.detection)
+    )
+    result.server_ms = (time.perf_counter() - t0) * 1000
+    rt.metrics.observe(
+        "whosthat_identify_seconds", "server time of one identification", result.server_ms / 1000
+    )
+    return result
+
+
+def verify(ctx: Context, person_id: int, image: bytes | np.ndarray) -> Verification:
+    """1:1: is the face in `image` this person? ValidationError when they have no template of the
+    current embedder."""
+    person = people.get_person(ctx, person_id)
+    rgb = decode_upload(ctx, image)
+    pipeline = ctx.runtime.pipeline()
+    face = pipeline.embed_single(rgb, purpose="login")
+    threshold = ctx.runtime.threshold(pipeline)
+    index = ctx.runtime.gallery.index(ctx.db, face.model)
+    _tids, pids, matrix = index.vectors()
+    mine = matrix[pids == person.id]
+    if len(mine) == 0:
+        raise ValidationError(f"person {person.id} has no {face.model} template to compare with")
+    distance = float(np.min(np.linalg.norm(mine - face.embedding[None, :], axis=1)))
+    return Verification(
+        person_id=person.id,
+        same=is_match(distance, threshold),
+        distance=round(distance, 4),
+        threshold=round(threshold, 4),
+        model=face.model,
+    )
+
+
+def calibrate_threshold(ctx: Context, far: float, model: str | None = None) -> tuple[str, Calibration]:
+    """(embedder, the threshold reaching false-accept rate `far` on the enrolled gallery's impostor
+    pairs) for `model` (default: the configured embedder). BadInputError when the gallery cannot say."""
+    embedder = model or ctx.runtime.settings.embedder
+    _tids, pids, matrix = ctx.runtime.gallery.index(ctx.db, embedder).vectors()
+    try:
+        return embedder, calibrate_far(pids, matrix, far)
+    except ValueError as exc:
+        raise BadInputError(f"{exc} (the {embedder} gallery has {len(pids)} templates)") from exc

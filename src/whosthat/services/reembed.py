@@ -1,0 +1,93 @@
+"""Re-embedding: move every stored face chip to another embedder, so that switching models does not
+ask anyone to enrol again (`whosthat reembed --to NAME`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from whosthat.services import audit
+from whosthat.services.common import SYSTEM, Actor, Context
+from whosthat.store import repositories as repo
+from whosthat.store.crypto import DecryptionError
+
+BATCH = 64  # chips embedded per call
+
+
+@dataclass
+class ReembedReport:
+    to_model: str
+    people: int = 0
+    templates: int = 0
+    skipped_no_chip: int = 0
+    removed_old: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def reembed(
+    ctx: Context, to_model: str, *, keep_old: bool = False, actor: Actor = SYSTEM, progress=None
+) -> ReembedReport:
+    """Re-embed every stored chip with `to_model` and add the new templates; unless keep_old, remove
+    the templates of other embedders that were re-embedded (templates without a chip are kept and
+    counted in skipped_no_chip: those people must enrol again for the new model).
+
+    progress: called with the number of templates re-embedded so far, after each batch.
+    """
+    actor.require("admin")
+    rt = ctx.runtime
+    pipeline = rt.pipeline(to_model)
+    report = ReembedReport(to_model=pipeline.model)
+    people: set[int] = set()
+    done_ids: list[int] = []
+    batch: list[tuple[int, int, np.ndarray, float, str, bytes]] = []
+
+    def flush_batch() -> None:
+        if not batch:
+            return
+        vectors = pipeline.embed_chips(np.stack([item[2] for item in batch]))
+        for (tid, pid, _chip, quality, source, blob), vec in zip(batch, vectors, strict=True):
+            # The chip ciphertext is bound to the person, not the embedder: it moves as is.
+            repo.templates.insert(
+                ctx.db,
+                rt.cipher,
+                pid,
+                embedder=pipeline.model,
+                embedding=vec,
+                chip_ciphertext=blob,
+                quality=quality,
+                source=source,
+            )
+            done_ids.append(tid)
+            people.add(pid)
+            report.templates += 1
+        batch.clear()
+        if progress:
+            progress(report.templates)
+
+    for tid, pid, blob, quality, source in repo.templates.not_of_embedder(ctx.db, pipeline.model):
+        if blob is None:
+            report.skipped_no_chip += 1
+            continue
+        try:
+            chip = rt.cipher.decrypt_chip(blob, pid)
+        except DecryptionError:
+            report.errors.append(f"template {tid}: chip did not decrypt (other key?)")
+            continue
+        batch.append((tid, pid, chip, quality, source, blob))
+        if len(batch) >= BATCH:
+            flush_batch()
+    flush_batch()
+    if not keep_old and done_ids:
+        report.removed_old = repo.templates.delete_ids(ctx.db, done_ids)
+    report.people = len(people)
+    repo.counters.bump_gallery_version(ctx.db)
+    audit.record(
+        ctx,
+        actor,
+        "templates.reembed",
+        None,
+        {"to": report.to_model, "templates": report.templates, "removed_old": report.removed_old},
+    )
+    ctx.commit()
+    return report

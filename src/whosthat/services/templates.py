@@ -1,0 +1,227 @@
+"""Face templates: the live enrolment quality check, enrolling one image or a batch of photos (all
+checked before any is stored), deleting a template, and showing its aligned face chip to admins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from whosthat.errors import BadInputError, MultipleFacesError, NoFaceError, QualityError
+from whosthat.services import audit, people
+from whosthat.services.common import SYSTEM, Actor, Context, clean_text, decode_upload, face_box, valid_id
+from whosthat.services.errors import NotFoundError, PhotosRejectedError
+from whosthat.store import repositories as repo
+from whosthat.store.crypto import DecryptionError
+from whosthat.store.models import FaceTemplate, Person
+
+MAX_PHOTOS = 10  # photos per enrolment form
+
+
+@dataclass
+class QualityReport:
+    """Live feedback on one frame: ok when exactly one face passes every enrollment rule.
+
+    reasons: human-readable, actionable; box: [left, top, right, bottom] pixels of the face judged,
+    or None; measures: the quality numbers (face_px, sharpness, yaw_deg, ...) when a face was found.
+    """
+
+    ok: bool
+    reasons: list[str]
+    box: list[float] | None = None
+    faces: int = 0
+    measures: dict | None = None
+    width: int = 0
+    height: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "reasons": self.reasons,
+            "box": self.box,
+            "faces": self.faces,
+            "quality": self.measures,
+            "width": self.width,
+            "height": self.height,
+        }
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One photo of an enrolment form: what to call it in messages, its bytes (read up to one byte
+    over the upload limit, so that an oversized file is recognised), and "upload" or "webcam"."""
+
+    label: str
+    data: bytes
+    source: str
+
+
+@dataclass
+class Enrolment:
+    """What a batch enrolment did: templates added, and one line per photo that failed at embedding."""
+
+    added: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def list_templates(ctx: Context, person_id: int) -> list[FaceTemplate]:
+    """Template rows of a person (metadata: id, embedder, dim, quality, source, created_at)."""
+    people.get_person(ctx, person_id)
+    return repo.templates.of_person(ctx.db, person_id)
+
+
+def person_with_templates(ctx: Context, person_id: int) -> tuple[Person, list[FaceTemplate]]:
+    """The person (NotFoundError when absent) and their template rows, for the admin's person page."""
+    return people.get_person(ctx, person_id), repo.templates.of_person(ctx.db, person_id)
+
+
+def check_quality(ctx: Context, image: bytes | np.ndarray) -> QualityReport:
+    """Live enrollment feedback for one frame (no embedding computed, ~10-30 ms).
+
+    Raises only for undecodable input; "no face", "several faces" and failed quality rules come back
+    as ok=False with reasons.
+    """
+    rgb = decode_upload(ctx, image)
+    pipeline = ctx.runtime.pipeline()
+    detections = pipeline.detect(rgb)
+    h, w = rgb.shape[:2]
+    try:
+        detection = pipeline.dominant_face(detections)
+    except (NoFaceError, MultipleFacesError) as exc:
+        box = face_box(detections[0]) if detections else None
+        return QualityReport(False, [str(exc)], box, len(detections), None, w, h)
+    from whosthat.vision.quality import assess_quality
+
+    landmarks, chip = pipeline.align(rgb, detection)
+    if chip.shape[0] != 150:
+        from whosthat.vision.pipeline import dlib_chip_like
+
+        chip = dlib_chip_like(chip)
+    quality = assess_quality(detection.size, landmarks, chip, "enroll")
+    return QualityReport(
+        quality.ok, list(quality.reasons), face_box(detection), len(detections), quality.to_dict(), w, h
+    )
+
+
+def enroll_template(
+    ctx: Context, person_id: int, image: bytes | np.ndarray, *, source: str = "upload", actor: Actor = SYSTEM
+) -> FaceTemplate:
+    """Embed the one face of `image` and store it (encrypted) as a new template of the person.
+
+    source: "upload" | "webcam" | "api" | "cli" (where the image came from). Raises NoFaceError, MultipleFacesError, QualityError (with `.reasons`),
+    ImageError; nothing is stored then. The chip is kept unless settings.keep_chips is false. The
+    returned row has extra attributes `quality_detail` (dict) and `box` ([left, top, right, bottom]).
+    """
+    actor.require("people:write")
+    person = people.get_person(ctx, person_id)
+    rgb = decode_upload(ctx, image)
+    face = ctx.runtime.pipeline().embed_single(rgb, purpose="enroll")
+    row = repo.templates.add(
+        ctx.db,
+        ctx.runtime.cipher,
+        person.id,
+        embedder=face.model,
+        embedding=face.embedding,
+        chip=face.chip if ctx.runtime.settings.keep_chips else None,
+        quality=face.quality.score,
+        source=clean_text(source, "source", 32),
+    )
+    audit.record(
+        ctx,
+        actor,
+        "template.create",
+        f"person:{person.id}",
+        {"template_id": row.id, "source": row.source, "model": face.model},
+    )
+    ctx.commit()
+    row.quality_detail = face.quality.to_dict()
+    row.box = face_box(face.detection)
+    return row
+
+
+def _photo_problems(ctx: Context, photos: list[Photo]) -> list[str]:
+    """One sentence per photo that is too large, does not decode or fails the enrolment quality rules."""
+    if len(photos) > MAX_PHOTOS:
+        return [f"At most {MAX_PHOTOS} photos at once."]
+    limit = ctx.runtime.settings.max_upload_bytes
+    problems = []
+    for photo in photos:
+        if len(photo.data) > limit:
+            problems.append(f"{photo.label}: larger than {limit // (1024 * 1024)} MB.")
+            continue
+        try:
+            report = check_quality(ctx, photo.data)
+        except BadInputError as exc:
+            problems.append(f"{photo.label}: {exc}.")
+            continue
+        if not report.ok:
+            problems.append(f"{photo.label}: " + "; ".join(report.reasons) + ".")
+    return problems
+
+
+def _enroll_each(ctx: Context, person_id: int, photos: list[Photo], actor: Actor) -> Enrolment:
+    result = Enrolment()
+    for photo in photos:
+        try:
+            enroll_template(ctx, person_id, photo.data, source=photo.source, actor=actor)
+            result.added += 1
+        except BadInputError as exc:
+            reasons = "; ".join(exc.reasons) if isinstance(exc, QualityError) and exc.reasons else str(exc)
+            result.errors.append(f"{photo.label}: {reasons}.")
+    return result
+
+
+def enroll_photos(ctx: Context, person_id: int, photos: list[Photo], *, actor: Actor = SYSTEM) -> Enrolment:
+    """Add a template from each photo of a form. Every photo is checked first: when any is unusable,
+    PhotosRejectedError lists why and nothing is stored (also when no photo was given)."""
+    actor.require("people:write")
+    people.get_person(ctx, person_id)
+    if not photos:
+        raise PhotosRejectedError(["Choose or take at least one photo."])
+    problems = _photo_problems(ctx, photos)
+    if problems:
+        raise PhotosRejectedError([*problems, "No photo was added."])
+    return _enroll_each(ctx, person_id, photos, actor)
+
+
+def enroll_new_person(
+    ctx: Context, *, employee_code: str, name: str, surname: str, photos: list[Photo], actor: Actor = SYSTEM
+) -> tuple[Person, Enrolment]:
+    """Add a person and a template from each photo (none is fine). The photos are checked before the
+    person is created: when any is unusable, PhotosRejectedError and nothing is stored."""
+    actor.require("people:write")
+    problems = _photo_problems(ctx, photos)
+    if problems:  # nothing is stored when a photo is unusable: fix it and send the form again
+        raise PhotosRejectedError([*problems, "Nothing was saved; choose the photos again."])
+    person = people.create_person(ctx, employee_code=employee_code, name=name, surname=surname, actor=actor)
+    return person, _enroll_each(ctx, person.id, photos, actor)
+
+
+def _template_of(ctx: Context, person_id: int, template_id: int) -> FaceTemplate:
+    row = repo.templates.get(ctx.db, template_id) if valid_id(template_id) else None
+    if row is None or row.person_id != person_id:
+        raise NotFoundError(f"person {person_id} has no template {template_id}")
+    return row
+
+
+def delete_template(ctx: Context, person_id: int, template_id: int, *, actor: Actor = SYSTEM) -> None:
+    """Delete one template (and its chip)."""
+    actor.require("people:write")
+    repo.templates.delete_one(ctx.db, _template_of(ctx, person_id, template_id))
+    audit.record(ctx, actor, "template.delete", f"person:{person_id}", {"template_id": template_id})
+    ctx.commit()
+
+
+def template_chip(
+    ctx: Context, person_id: int, template_id: int, *, actor: Actor = SYSTEM
+) -> np.ndarray | None:
+    """The decrypted aligned face chip (uint8[150, 150, 3]) of a template, for an admin's thumbnail, or
+    None if it was not kept or does not decrypt. The `actor` needs people:read."""
+    actor.require("people:read")
+    row = _template_of(ctx, person_id, template_id)
+    if row.chip is None:
+        return None
+    try:
+        return ctx.runtime.cipher.decrypt_chip(row.chip, row.person_id)
+    except DecryptionError:
+        return None

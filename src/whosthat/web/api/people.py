@@ -1,0 +1,101 @@
+"""People: add, list (search, pages), read, edit, delete."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from whosthat.errors import BadInputError
+from whosthat.services import people
+from whosthat.services.common import MAX_ID
+from whosthat.web.api import PREFIX
+from whosthat.web.api.listing import Paged
+from whosthat.web.deps import Ctx, PeopleRead, PeopleWrite
+
+router = APIRouter(prefix=PREFIX, tags=["people"])
+PersonId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    employee_code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=120)
+    surname: str = Field(min_length=1, max_length=120)
+    active: bool = True
+
+
+class PersonPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    employee_code: str | None = Field(default=None, min_length=1, max_length=64)
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    surname: str | None = Field(default=None, min_length=1, max_length=120)
+    active: bool | None = None
+
+
+class PersonOut(BaseModel):
+    id: int
+    employee_code: str
+    name: str
+    surname: str
+    active: bool
+    templates: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, p) -> PersonOut:
+        return cls(
+            id=p.id,
+            employee_code=p.employee_code,
+            name=p.name,
+            surname=p.surname,
+            active=p.active,
+            templates=getattr(p, "template_count", 0),
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+        )
+
+
+class PeoplePage(Paged[PersonOut]):
+    pass
+
+
+@router.post("/people", status_code=201, response_model=PersonOut, summary="Add a person")
+def create_person(body: PersonIn, ctx: Ctx, actor: PeopleWrite) -> PersonOut:
+    return PersonOut.of(people.create_person(ctx, **body.model_dump(), actor=actor))
+
+
+@router.get("/people", response_model=PeoplePage, summary="List people (search, pagination)")
+def list_people(
+    ctx: Ctx,
+    actor: PeopleRead,
+    q: str | None = Query(None, max_length=120),
+    page: int = Query(1, ge=1),
+    size: int = Query(20, ge=1, le=200),
+    active: bool | None = None,
+) -> PeoplePage:
+    return PeoplePage.of(people.list_people(ctx, q, page=page, size=size, active=active), PersonOut.of)
+
+
+@router.get("/people/{person_id}", response_model=PersonOut, summary="One person")
+def get_person(person_id: PersonId, ctx: Ctx, actor: PeopleRead) -> PersonOut:
+    return PersonOut.of(people.get_person(ctx, person_id))
+
+
+@router.patch("/people/{person_id}", response_model=PersonOut, summary="Edit a person")
+def update_person(person_id: PersonId, body: PersonPatch, ctx: Ctx, actor: PeopleWrite) -> PersonOut:
+    fields = body.model_dump(exclude_unset=True)
+    if any(v is None for v in fields.values()):
+        raise BadInputError("fields cannot be set to null")
+    return PersonOut.of(people.update_person(ctx, person_id, actor=actor, **fields))
+
+
+@router.delete(
+    "/people/{person_id}", status_code=204, summary="Delete a person, their templates and attendance"
+)
+def delete_person(person_id: PersonId, ctx: Ctx, actor: PeopleWrite) -> Response:
+    people.delete_person(ctx, person_id, actor=actor)
+    return Response(status_code=204)

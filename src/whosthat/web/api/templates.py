@@ -1,0 +1,98 @@
+"""Face templates: a person's templates, enrolment from an image, deletion, and the live quality check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Response
+from pydantic import BaseModel
+
+from whosthat.errors import BadInputError
+from whosthat.services import templates
+from whosthat.services.common import MAX_ID
+from whosthat.web.api import PREFIX
+from whosthat.web.deps import Ctx, ImageBytes, PeopleRead, PeopleWrite
+
+router = APIRouter(prefix=PREFIX, tags=["templates"])
+PersonId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TemplateId = Annotated[int, Path(ge=1, le=MAX_ID)]
+API_SOURCES = ("api", "upload", "webcam")  # what an API caller may say an image came from
+
+
+class TemplateOut(BaseModel):
+    id: int
+    person_id: int
+    embedder: str
+    dim: int
+    quality: float
+    source: str
+    created_at: datetime
+    has_chip: bool
+    quality_detail: dict | None = None
+    box: list[float] | None = None
+
+    @classmethod
+    def of(cls, t) -> TemplateOut:
+        return cls(
+            id=t.id,
+            person_id=t.person_id,
+            embedder=t.embedder,
+            dim=t.dim,
+            quality=round(t.quality, 3),
+            source=t.source,
+            created_at=t.created_at,
+            has_chip=t.chip is not None,
+            quality_detail=getattr(t, "quality_detail", None),
+            box=getattr(t, "box", None),
+        )
+
+
+class QualityOut(BaseModel):
+    """ok: exactly one face passes every enrolment rule; box: [left, top, right, bottom] pixels or null."""
+
+    ok: bool
+    reasons: list[str]
+    box: list[float] | None
+    faces: int
+    quality: dict | None
+    width: int
+    height: int
+
+
+@router.get("/people/{person_id}/templates", response_model=list[TemplateOut], summary="A person's templates")
+def list_templates(person_id: PersonId, ctx: Ctx, actor: PeopleRead) -> list[TemplateOut]:
+    return [TemplateOut.of(t) for t in templates.list_templates(ctx, person_id)]
+
+
+@router.post(
+    "/people/{person_id}/templates",
+    status_code=201,
+    response_model=TemplateOut,
+    summary="Enrol a face template from an image (upload or captured frame)",
+)
+def enroll_template(
+    person_id: PersonId,
+    ctx: Ctx,
+    actor: PeopleWrite,
+    image: ImageBytes,
+    source: Annotated[str, Form(max_length=32)] = "api",
+) -> TemplateOut:
+    if source not in API_SOURCES:
+        raise BadInputError("source must be api, upload or webcam")
+    return TemplateOut.of(templates.enroll_template(ctx, person_id, image, source=source, actor=actor))
+
+
+@router.delete("/people/{person_id}/templates/{template_id}", status_code=204, summary="Delete one template")
+def delete_template(person_id: PersonId, template_id: TemplateId, ctx: Ctx, actor: PeopleWrite) -> Response:
+    templates.delete_template(ctx, person_id, template_id, actor=actor)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/quality",
+    response_model=QualityOut,
+    summary="Live enrollment feedback on one frame: one face, large, sharp, frontal",
+)
+def quality(ctx: Ctx, actor: PeopleWrite, image: ImageBytes) -> QualityOut:
+    return QualityOut(**templates.check_quality(ctx, image).to_dict())

@@ -1,0 +1,93 @@
+"""How errors become responses: JSON `{"error": code, "detail": text}` for the API (4xx for the
+caller's mistakes, never a 500 for them), the error page for a browser asking for HTML.
+
+The pages show their own errors first (pages/common.py); these handlers answer everything else:
+the API, CSRF failures, unknown paths, request validation, and anything unexpected (logged, 500).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from whosthat.errors import BadInputError, QualityError
+from whosthat.services.errors import LockedOutError
+from whosthat.web.deps import csrf_token
+from whosthat.web.rendering import templates
+
+log = logging.getLogger("whosthat.web")
+
+HTTP_ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+
+
+def error_body(code: str, detail: str, **extra) -> dict:
+    return {"error": code, "detail": detail, **extra}
+
+
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def error_response(request: Request, status: int, code: str, detail: str, headers=None, **extra) -> Response:
+    """The error page for a browser asking for HTML outside /api, the JSON error body otherwise."""
+    if wants_html(request):
+        try:
+            return templates.TemplateResponse(
+                request,
+                "error.html",
+                {"status": status, "error": code, "detail": detail, "csrf_token": csrf_token(request)},
+                status_code=status,
+                headers=headers,
+            )
+        except Exception:  # a broken error page must not hide the error
+            log.exception("error.html failed to render")
+    return JSONResponse(error_body(code, detail, **extra), status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BadInputError)
+    async def bad_input(request: Request, exc: BadInputError):
+        headers = None
+        extra = {}
+        if isinstance(exc, LockedOutError):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+            extra["retry_after"] = exc.retry_after_s
+        if isinstance(exc, QualityError):
+            extra["reasons"] = exc.reasons
+        status = getattr(exc, "http_status", 400)
+        if status == 401:
+            headers = {**(headers or {}), "WWW-Authenticate": 'ApiKey header="X-API-Key"'}
+        return error_response(request, status, exc.code, str(exc), headers, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(request, 400, "malformed_json", "the request body is not valid JSON")
+        parts = []
+        for e in errors[:5]:
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+        return error_response(request, 422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+        code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
+        return error_response(request, exc.status_code, code, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "internal", "internal server error (logged)")

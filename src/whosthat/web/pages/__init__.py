@@ -1,0 +1,15 @@
+"""Server-rendered HTML pages, one module per area; each page calls the services (the same code the
+JSON API uses), parses its form, and renders a Jinja2 template from web/templates. common.py holds
+what they share, including the one way a page shows an error."""
+
+from whosthat.web.pages import apikeys, attendance, audit, employee, kiosk, people, signin
+
+PAGE_ROUTERS = [
+    signin.router,
+    people.router,
+    attendance.router,
+    audit.router,
+    apikeys.router,
+    kiosk.router,
+    employee.router,
+]

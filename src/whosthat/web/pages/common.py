@@ -1,0 +1,134 @@
+"""What every page shares: rendering with the page context, flash messages, redirects, and the one
+way a page shows an error.
+
+Errors: a page route raises instead of catching. `PageRoute` (the route class of every page router)
+turns LoginRequired into a redirect to the sign-in page (or the kiosk), and any other BadInputError
+into the page's error view: the one given with `@on_error(view)` (e.g. the form again, with the
+message), else the error page with a Back link (`@back_to("/admin/people")`, default "/"). CSRF
+failures are left to the app's handler (a plain 403 page). No page has inline script or style.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from contextlib import contextmanager
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+
+from whosthat.errors import BadInputError
+from whosthat.services.common import Context, site_timezone
+from whosthat.web.deps import CsrfError, LoginRequired, client_address, csrf_token
+from whosthat.web.rendering import templates
+
+MAX_FLASHES = 5
+
+ErrorView = Callable[[Request, BadInputError], Response]  # or a coroutine function returning one
+
+
+# Rendering ---------------------------------------------------------------------------------------
+def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
+    """The template `name` with the page context: flashes (consumed), CSRF token, the site's time zone
+    (`tz`, `tzname`) and the upload limit; `admin` (the signed-in Actor, for the navigation) or None."""
+    settings = request.app.state.runtime.settings
+    tz = site_timezone(settings)
+    context.setdefault("admin", None)
+    context.setdefault("flashes", _pop_flashes(request))
+    context["csrf_token"] = csrf_token(request)
+    context["tz"] = tz
+    context["tzname"] = str(tz)
+    context["max_upload_bytes"] = settings.max_upload_bytes
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def flash(request: Request, kind: str, text: str) -> None:
+    """A message ("ok" | "error") for the next page rendered in this session (the last few are kept)."""
+    request.session.setdefault("flashes", [])
+    request.session["flashes"] = [*request.session["flashes"], [kind, text]][-MAX_FLASHES:]
+
+
+def _pop_flashes(request: Request) -> list[tuple[str, str]]:
+    return [tuple(x) for x in request.session.pop("flashes", [])]
+
+
+def redirect(url: str) -> RedirectResponse:
+    """303 See Other: after a form, the browser GETs the next page."""
+    return RedirectResponse(url, status_code=303)
+
+
+def sentence(text: str) -> str:
+    """A service message ("employee code 'E1' is already used") as a sentence for a page."""
+    text = text.strip()
+    return (text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")) if text else text
+
+
+@contextmanager
+def page_context(request: Request):
+    """A service Context of its own, for an error view (the request's own session was rolled back)."""
+    with Context.open(request.app.state.runtime, client_address(request)) as ctx:
+        yield ctx
+
+
+def signed_in_admin(request: Request):
+    """The admin Actor that this request's dependencies found (deps.get_optional_admin), or None."""
+    return getattr(request.state, "admin", None)
+
+
+# Errors ------------------------------------------------------------------------------------------
+def error_page(
+    request: Request, exc: BadInputError, back: str = "/", title: str = "That did not work"
+) -> Response:
+    """The error page: the message as a sentence, the error's HTTP status, a Back link."""
+    return render(
+        request,
+        "error.html",
+        status_code=getattr(exc, "http_status", 400),
+        title=title,
+        detail=sentence(str(exc)),
+        back=back,
+    )
+
+
+def on_error(view: ErrorView):
+    """Decorator for a page route: show its BadInputErrors with `view(request, exc)` (sync or async)."""
+
+    def mark(endpoint):
+        endpoint.error_view = view
+        return endpoint
+
+    return mark
+
+
+def back_to(path: str):
+    """Decorator for a page route: its errors show the error page with a Back link to `path`, which
+    may name path parameters, e.g. "/admin/people/{person_id}"."""
+    return on_error(lambda request, exc: error_page(request, exc, path.format(**request.path_params)))
+
+
+class PageRoute(APIRoute):
+    """The route class of the page routers: sign-in redirects and error views (see the module docstring)."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+        endpoint = self.endpoint
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired as exc:
+                return redirect(exc.redirect_url(request))
+            except CsrfError:
+                raise
+            except BadInputError as exc:
+                view = getattr(endpoint, "error_view", None) or (lambda r, e: error_page(r, e))
+                response = view(request, exc)
+                return await response if inspect.isawaitable(response) else response
+
+        return handle
+
+
+def page_router() -> APIRouter:
+    """A router for HTML pages: not in the OpenAPI document, with PageRoute."""
+    return APIRouter(include_in_schema=False, route_class=PageRoute)

@@ -1,0 +1,75 @@
+"""The employee's own page, opened by a kiosk face login: this week's worked hours and the latest
+events; it signs out by itself after a short idle time (a shared kiosk screen)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import Request
+
+from whosthat.errors import BadInputError
+from whosthat.services import access, attendance, kiosk_login
+from whosthat.services.common import Actor
+from whosthat.web import deps
+from whosthat.web.deps import Ctx, CurrentEmployee, OptionalEmployee
+from whosthat.web.pages.attendance import day_rows
+from whosthat.web.pages.common import error_page, on_error, page_router, redirect, render
+from whosthat.web.pages.kiosk import kiosk_url
+from whosthat.web.rendering import local_time
+
+router = page_router()
+EMPLOYEE_IDLE_LOGOUT_S = 30  # a shared kiosk screen signs the employee out by itself
+
+
+def _link_not_valid(request: Request, exc: BadInputError):
+    back = kiosk_url(request.query_params.get("kiosk"))
+    return error_page(request, exc, back, title="Sign-in link not valid")
+
+
+@router.get("/me/enter")
+@on_error(_link_not_valid)
+def employee_enter(request: Request, ctx: Ctx, ticket: str = "", kiosk: str = ""):
+    """Exchange the one-time ticket from a passed kiosk login for an employee session."""
+    person = kiosk_login.redeem_login_ticket(ctx, ticket)
+    deps.login_employee(request, person)
+    if kiosk:
+        request.session["kiosk_return"] = kiosk_login.kiosk_name(kiosk) or kiosk_login.DEFAULT_KIOSK
+    return redirect("/me")
+
+
+def _status(week: attendance.WeekSummary, tz) -> str:
+    last = week.recent[0] if week.recent else None
+    if week.open_since:
+        return "In since " + local_time(week.open_since, tz).strftime("%H:%M")
+    if last is not None and last.kind == "out":
+        return "Out"
+    return "Not in yet"
+
+
+@router.get("/me")
+def employee_page(request: Request, ctx: Ctx, person: CurrentEmployee):
+    week = attendance.week_summary(ctx, person.id)
+    kiosk_return = request.session.get("kiosk_return")
+    return render(
+        request,
+        "employee/me.html",
+        person=person,
+        week_days=day_rows(week.days, week.today),
+        week_total=week.total_seconds,
+        week_start=week.start.isoformat(),
+        week_end=(week.start + timedelta(days=6)).isoformat(),
+        status_text=_status(week, ctx.tz),
+        events=week.recent,
+        last_event=week.recent[0] if week.recent else None,
+        kiosk_return=kiosk_url(kiosk_return) if kiosk_return else None,
+        idle_logout_s=EMPLOYEE_IDLE_LOGOUT_S,
+    )
+
+
+@router.post("/me/logout", dependencies=[deps.VerifyCsrf])
+def employee_logout(request: Request, ctx: Ctx, person: OptionalEmployee):
+    kiosk_return = request.session.get("kiosk_return")
+    if person is not None:
+        access.record_logout(ctx, Actor.for_employee(person))
+    deps.logout(request)
+    return redirect(kiosk_url(kiosk_return) if kiosk_return else "/")

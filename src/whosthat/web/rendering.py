@@ -1,0 +1,42 @@
+"""The Jinja2 environment of web/templates, shared by the pages and the error handlers: the template
+filters (times in the site's time zone, worked hours) and the CSRF token as a global."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+
+from whosthat.web.deps import csrf_token
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def local_time(value: datetime, tz) -> datetime:
+    """A stored (UTC) time in the zone `tz` (the site's; the context's `tz` in templates)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz or UTC)
+
+
+def _time_filter(fmt: str):
+    @pass_context
+    def render_time(ctx, value) -> str:
+        return local_time(value, ctx.get("tz")).strftime(fmt) if value else "–"
+
+    return render_time
+
+
+def hours(seconds: float | None) -> str:
+    """Worked time as H:MM (e.g. 7:45)."""
+    minutes = int(round((seconds or 0) / 60))
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+templates.env.filters.update(
+    dt=_time_filter("%Y-%m-%d %H:%M"), hm=_time_filter("%H:%M"), day=_time_filter("%a %d %b"), hours=hours
+)
+templates.env.globals["csrf_token"] = csrf_token
