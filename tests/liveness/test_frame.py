@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pytest
 
 from whosthat.liveness.challenge import ChallengeSession
 from whosthat.liveness.frame import MAX_FRAME_PIXELS, MIN_FRAME_SIDE_PX, usable_frame
@@ -51,19 +50,6 @@ def jpeg(rgb: np.ndarray) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rgb).save(out, "JPEG", quality=80)
     return out.getvalue()
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    from fastapi.testclient import TestClient
-
-    from whosthat.config import Settings
-    from whosthat.web.app import create_app
-
-    app = create_app(Settings(home=tmp_path_factory.mktemp("frame-limit"), secret_key=None))
-    with TestClient(app) as c:
-        yield c
-    app.state.runtime.close()
 
 
 def test_the_route_passes_a_frame_at_the_limit_and_refuses_one_over_it(client):

@@ -8,8 +8,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 import whosthat
 from whosthat.liveness.challenge import ChallengeSession
 from whosthat.liveness.outcomes import MESSAGES, message_for
@@ -103,19 +101,6 @@ def test_kiosk_js_only_uses_reasons_of_the_table():
     script = KIOSK_JS.read_text()
     used = set(re.findall(r'reason:\s*"(\w+)"', script)) | set(re.findall(r"MESSAGES\.(\w+)", script))
     assert used and used <= set(MESSAGES), sorted(used - set(MESSAGES))
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    from fastapi.testclient import TestClient
-
-    from whosthat.config import Settings
-    from whosthat.web.app import create_app
-
-    app = create_app(Settings(home=tmp_path_factory.mktemp("kiosk-page"), secret_key=None))
-    with TestClient(app) as c:
-        yield c
-    app.state.runtime.close()
 
 
 def test_the_kiosk_page_carries_the_table(client):
