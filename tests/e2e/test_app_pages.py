@@ -219,3 +219,34 @@ def test_person_page_edits_and_shows_each_template_chip_to_admins_only(app, astr
         assert r.status_code == 303
     changed = people.get_person(context(app), person.id)
     assert changed.name == "Eileen M." and changed.active is False  # the unchecked box deactivates
+
+
+def test_a_kiosk_name_with_spaces_is_kept_and_links_back_to_that_kiosk(app):
+    ctx = context(app)
+    ada = people.create_person(ctx, employee_code="E1", name="Ada", surname="Lovelace")
+    ticket = kiosk_login.issue_login_ticket(ctx, ada.id)
+    with TestClient(app) as client:
+        page = client.get("/kiosk", params={"name": "Front door"})
+        assert 'data-kiosk="Front door"' in page.text
+        assert 'data-kiosk="kiosk"' in client.get("/kiosk", params={"name": "bad/name"}).text
+        client.get("/me/enter", params={"ticket": ticket, "kiosk": "Front door"}, follow_redirects=False)
+        me = client.get("/me")
+        out = client.post("/me/logout", data={"csrf_token": csrf_of(me.text)}, follow_redirects=False)
+        assert out.headers["location"] == "/kiosk?name=Front+door"
+
+
+def test_a_rejected_form_comes_back_with_its_values_and_the_reason(app):
+    ctx = context(app)
+    people.create_person(ctx, employee_code="E1", name="Ada", surname="Lovelace")
+    with TestClient(app) as client:
+        page = client.get(sign_in(client).headers["location"])
+        r = client.post(
+            "/admin/people/new",
+            data={"csrf_token": csrf_of(page.text), "employee_code": "E1", "name": "Eve", "surname": "Again"},
+        )
+        assert r.status_code == 409
+        assert "Employee code &#39;E1&#39; is already used." in r.text and 'value="Eve"' in r.text
+        missing = client.get("/admin/people/999999")
+        assert missing.status_code == 404 and "No person with id 999999." in missing.text
+        assert 'href="/admin/people"' in missing.text
+    assert people.list_people(context(app)).total == 1

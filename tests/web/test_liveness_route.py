@@ -27,6 +27,7 @@ def test_session_follows_the_kiosk_protocol(web):
     assert len(body["steps"]) == len(body["prompts"]) == web.runtime.settings.liveness_steps
     assert body["ws_url"] == f"/api/v1/liveness/sessions/{body['id']}?nonce={body['nonce']}"
     assert _start(web, kiosk="bad/name").status_code == 400
+    assert _start(web, kiosk="Front door").status_code == 201  # the kiosk-name rule allows spaces
     assert (
         web.client.post(
             "/api/v1/liveness/sessions", content=b"{", headers={"content-type": "application/json"}
