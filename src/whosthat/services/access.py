@@ -30,6 +30,8 @@ from whosthat.services.limits import FailureLimiter
 from whosthat.store import repositories as repo
 from whosthat.store.models import Admin, ApiKey, utcnow
 
+USERNAME_MAX_LENGTH = 64
+KEY_NAME_MAX_LENGTH = 64
 SETUP_TOKEN_TTL_S = 24 * 3600
 API_KEY_TOUCH_S = 60  # last_used_at is written at most once a minute per key
 
@@ -44,7 +46,7 @@ def create_admin(
 ) -> Admin:
     """Create an administrator (argon2id hash). ValidationError for weak passwords, ConflictError if taken."""
     actor.require("admin")
-    username = clean_text(username, "username", 64)
+    username = clean_text(username, "username", USERNAME_MAX_LENGTH)
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}")
     problem = password_problem(password or "")
@@ -83,7 +85,7 @@ def authenticate_admin(ctx: Context, username: str, password: str) -> Admin:
     """Check a password sign-in. AuthenticationError on a mismatch (same message for an unknown user),
     LockedOutError (even for the right password) after too many failures per user name and address,
     or per address."""
-    username = (username or "").strip()[:64]
+    username = (username or "").strip()[:USERNAME_MAX_LENGTH]
     keys = password_lockout_keys(ctx, username)
     for limiter, key in keys:
         state = limiter.check(key)
@@ -177,7 +179,7 @@ def create_api_key(
     scopes: a list, or one string separated by commas or spaces; each must be one of SCOPES.
     """
     actor.require("admin")
-    name = clean_text(name, "name", 64)
+    name = clean_text(name, "name", KEY_NAME_MAX_LENGTH)
     if isinstance(scopes, str):
         scopes = scopes.replace(",", " ").split()
     scopes = sorted(set(scopes or []))

@@ -21,6 +21,7 @@ from whosthat.services.errors import NotFoundError, ValidationError
 from whosthat.store import repositories as repo
 from whosthat.store.models import AttendanceEvent, Person, utcnow
 
+MAX_EVENTS_PAGE = 1000  # events per page of the event listing
 DEFAULT_DAYS = 7  # the admin page shows the last week unless asked for another range
 OVERVIEW_EVENTS = 500
 OVERVIEW_PEOPLE = 200
@@ -179,7 +180,7 @@ def list_events(
     size: int = 100,
 ) -> Page:
     """Events (with .person loaded), newest first, between local days date_from..date_to inclusive."""
-    page, size = check_paging(page, size, max_size=1000)
+    page, size = check_paging(page, size, max_size=MAX_EVENTS_PAGE)
     since, until = _range(ctx, date_from, date_to)
     if person_id is not None and not valid_id(person_id):
         return Page([], page, size, 0)

@@ -52,6 +52,7 @@ SCOPES: dict[str, str] = {
 READ_SCOPES = frozenset({"people:read", "attendance:read", "audit:read"})
 ROLES = ("admin", "viewer")
 MAX_ID = 2**31 - 1  # row ids are 32-bit on every backend; larger ones cannot exist
+MAX_PAGE_SIZE = 200  # rows per page of a listing, unless a listing says otherwise
 
 
 def site_timezone(settings) -> ZoneInfo:
@@ -196,7 +197,7 @@ def valid_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
-def check_paging(page: int, size: int, max_size: int = 200) -> tuple[int, int]:
+def check_paging(page: int, size: int, max_size: int = MAX_PAGE_SIZE) -> tuple[int, int]:
     """(page, size) when page >= 1 and 1 <= size <= max_size; ValidationError otherwise."""
     if not isinstance(page, int) or page < 1:
         raise ValidationError("page starts at 1")

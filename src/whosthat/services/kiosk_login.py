@@ -29,8 +29,11 @@ from whosthat.store.models import AttendanceEvent, Person, utcnow
 
 # Letters, digits, spaces, dots, dashes, underscores: a kiosk is named after where it stands ("Front
 # door", "lobby-2"); the name shows on the kiosk, in the audit log and in the attendance table.
-KIOSK_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
-KIOSK_NAME_RULE = "kiosk name: 1-64 letters, digits, spaces, dots, dashes or underscores"
+KIOSK_NAME_MAX_LENGTH = 64
+KIOSK_NAME = re.compile(rf"^[A-Za-z0-9 ._-]{{1,{KIOSK_NAME_MAX_LENGTH}}}$")
+KIOSK_NAME_RULE = (
+    f"kiosk name: 1-{KIOSK_NAME_MAX_LENGTH} letters, digits, spaces, dots, dashes or underscores"
+)
 DEFAULT_KIOSK = "kiosk"
 LOGIN_TICKET_TTL_S = 60
 FACE_LOGINS_METRIC = ("whosthat_face_logins_total", "kiosk face logins by outcome")

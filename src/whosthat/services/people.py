@@ -12,9 +12,16 @@ from whosthat.services.errors import ConfirmationError, ConflictError, NotFoundE
 from whosthat.store import repositories as repo
 from whosthat.store.models import Person
 
+CODE_MAX_LENGTH = 64  # the columns' widths (store/models.py)
+NAME_MAX_LENGTH = 120  # name and surname each
 MAX_QUERY = 120
 # The editable fields and their maximum lengths (None: a boolean).
-FIELDS: dict[str, int | None] = {"employee_code": 64, "name": 120, "surname": 120, "active": None}
+FIELDS: dict[str, int | None] = {
+    "employee_code": CODE_MAX_LENGTH,
+    "name": NAME_MAX_LENGTH,
+    "surname": NAME_MAX_LENGTH,
+    "active": None,
+}
 
 
 def list_people(

@@ -1,2 +1,2 @@
 """Persistence: database models, Alembic migrations run at start-up, AES-GCM template encryption,
-and the repository helpers that the gallery and the web services share."""
+and the repositories (all SQL) that the services and the gallery call."""

@@ -29,11 +29,11 @@ from collections.abc import Iterator
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Depends, File, Header, Request, UploadFile
+from fastapi import Depends, File, Header, Path, Request, UploadFile
 
 from whosthat.errors import BadInputError
 from whosthat.services import access, people
-from whosthat.services.common import Actor, Context
+from whosthat.services.common import MAX_ID, Actor, Context
 from whosthat.services.credentials import constant_time_equals, new_token
 from whosthat.services.errors import AuthenticationError, PayloadTooLargeError, PermissionDeniedError
 from whosthat.store.models import Person
@@ -87,6 +87,7 @@ def get_context(request: Request) -> Iterator[Context]:
 
 
 Ctx = Annotated[Context, Depends(get_context)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]  # a row id in the path: 422 for what cannot be one
 
 
 # Sessions ------------------------------------------------------------------------------------------

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from whosthat.services import access
-from whosthat.services.common import MAX_ID, SCOPES
+from whosthat.services.access import KEY_NAME_MAX_LENGTH
+from whosthat.services.common import SCOPES
 from whosthat.web.api import PREFIX
-from whosthat.web.deps import AdminScope, Ctx
+from whosthat.web.deps import AdminScope, Ctx, RowId
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
-KeyId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class ApiKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=KEY_NAME_MAX_LENGTH)
     scopes: list[str] = Field(min_length=1, description=f"any of: {', '.join(SCOPES)}")
 
 
@@ -68,7 +67,7 @@ def create_key(body: ApiKeyIn, ctx: Ctx, actor: AdminScope) -> NewApiKeyOut:
 
 
 @router.delete("/apikeys/{key_id}", status_code=204, summary="Revoke an API key")
-def revoke_key(key_id: KeyId, ctx: Ctx, actor: AdminScope) -> Response:
+def revoke_key(key_id: RowId, ctx: Ctx, actor: AdminScope) -> Response:
     access.revoke_api_key(ctx, key_id, actor=actor)
     return Response(status_code=204)
 

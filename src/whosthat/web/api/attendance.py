@@ -10,7 +10,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from whosthat.services import attendance
+from whosthat.services.attendance import MAX_EVENTS_PAGE
 from whosthat.services.common import MAX_ID
+from whosthat.services.kiosk_login import KIOSK_NAME_MAX_LENGTH
 from whosthat.web.api import PREFIX
 from whosthat.web.api.listing import Paged
 from whosthat.web.deps import AttendanceRead, AttendanceWrite, Ctx
@@ -36,7 +38,7 @@ Filter = Annotated[EventFilter, Depends()]
 class AttendanceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     person_id: int = Field(ge=1, le=MAX_ID)
-    kiosk: str | None = Field(default=None, max_length=64)
+    kiosk: str | None = Field(default=None, max_length=KIOSK_NAME_MAX_LENGTH)
 
 
 class EventOut(BaseModel):
@@ -126,7 +128,7 @@ def list_attendance(
     actor: AttendanceRead,
     where: Filter,
     page: int = Query(1, ge=1),
-    size: int = Query(100, ge=1, le=1000),
+    size: int = Query(100, ge=1, le=MAX_EVENTS_PAGE),
 ) -> EventsPage:
     result = attendance.list_events(ctx, **where.service_args(), page=page, size=size)
     return EventsPage.of(result, EventOut.of)

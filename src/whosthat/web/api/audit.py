@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from whosthat.services.audit import list_entries
+from whosthat.services.common import MAX_PAGE_SIZE
 from whosthat.web.api import PREFIX
 from whosthat.web.api.listing import Paged
 from whosthat.web.deps import AuditRead, Ctx
@@ -44,7 +45,7 @@ def audit(
     ctx: Ctx,
     actor: AuditRead,
     page: int = Query(1, ge=1),
-    size: int = Query(50, ge=1, le=200),
+    size: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
     action: str | None = Query(None, max_length=64),
 ) -> AuditPage:
     result = list_entries(ctx, page=page, size=size, action=action, actor=actor)

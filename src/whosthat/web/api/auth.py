@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from whosthat.services import access
+from whosthat.services.access import USERNAME_MAX_LENGTH
 from whosthat.web.api import PREFIX
 from whosthat.web.deps import Ctx, login_admin, logout
 
@@ -14,7 +15,7 @@ router = APIRouter(prefix=PREFIX, tags=["auth"])
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=USERNAME_MAX_LENGTH)
     password: str = Field(min_length=1, max_length=1024)
 
 

@@ -37,7 +37,9 @@ POLL_S = 0.5  # how long the socket waits for a frame before letting the session
 
 class SessionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kiosk: str = Field(default=kiosk_login.DEFAULT_KIOSK, min_length=1, max_length=64)
+    kiosk: str = Field(
+        default=kiosk_login.DEFAULT_KIOSK, min_length=1, max_length=kiosk_login.KIOSK_NAME_MAX_LENGTH
+    )
 
 
 @router.post("/sessions", status_code=201, summary="Start a kiosk liveness challenge (no API key needed)")

@@ -3,35 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from whosthat.errors import BadInputError
 from whosthat.services import people
-from whosthat.services.common import MAX_ID
+from whosthat.services.common import MAX_PAGE_SIZE
+from whosthat.services.people import CODE_MAX_LENGTH, MAX_QUERY, NAME_MAX_LENGTH
 from whosthat.web.api import PREFIX
 from whosthat.web.api.listing import Paged
-from whosthat.web.deps import Ctx, PeopleRead, PeopleWrite
+from whosthat.web.deps import Ctx, PeopleRead, PeopleWrite, RowId
 
 router = APIRouter(prefix=PREFIX, tags=["people"])
-PersonId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class PersonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    employee_code: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=120)
-    surname: str = Field(min_length=1, max_length=120)
+    employee_code: str = Field(min_length=1, max_length=CODE_MAX_LENGTH)
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    surname: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
     active: bool = True
 
 
 class PersonPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    employee_code: str | None = Field(default=None, min_length=1, max_length=64)
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    surname: str | None = Field(default=None, min_length=1, max_length=120)
+    employee_code: str | None = Field(default=None, min_length=1, max_length=CODE_MAX_LENGTH)
+    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX_LENGTH)
+    surname: str | None = Field(default=None, min_length=1, max_length=NAME_MAX_LENGTH)
     active: bool | None = None
 
 
@@ -72,21 +71,21 @@ def create_person(body: PersonIn, ctx: Ctx, actor: PeopleWrite) -> PersonOut:
 def list_people(
     ctx: Ctx,
     actor: PeopleRead,
-    q: str | None = Query(None, max_length=120),
+    q: str | None = Query(None, max_length=MAX_QUERY),
     page: int = Query(1, ge=1),
-    size: int = Query(20, ge=1, le=200),
+    size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
     active: bool | None = None,
 ) -> PeoplePage:
     return PeoplePage.of(people.list_people(ctx, q, page=page, size=size, active=active), PersonOut.of)
 
 
 @router.get("/people/{person_id}", response_model=PersonOut, summary="One person")
-def get_person(person_id: PersonId, ctx: Ctx, actor: PeopleRead) -> PersonOut:
+def get_person(person_id: RowId, ctx: Ctx, actor: PeopleRead) -> PersonOut:
     return PersonOut.of(people.get_person(ctx, person_id))
 
 
 @router.patch("/people/{person_id}", response_model=PersonOut, summary="Edit a person")
-def update_person(person_id: PersonId, body: PersonPatch, ctx: Ctx, actor: PeopleWrite) -> PersonOut:
+def update_person(person_id: RowId, body: PersonPatch, ctx: Ctx, actor: PeopleWrite) -> PersonOut:
     fields = body.model_dump(exclude_unset=True)
     if any(v is None for v in fields.values()):
         raise BadInputError("fields cannot be set to null")
@@ -96,6 +95,6 @@ def update_person(person_id: PersonId, body: PersonPatch, ctx: Ctx, actor: Peopl
 @router.delete(
     "/people/{person_id}", status_code=204, summary="Delete a person, their templates and attendance"
 )
-def delete_person(person_id: PersonId, ctx: Ctx, actor: PeopleWrite) -> Response:
+def delete_person(person_id: RowId, ctx: Ctx, actor: PeopleWrite) -> Response:
     people.delete_person(ctx, person_id, actor=actor)
     return Response(status_code=204)

@@ -5,18 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Response
+from fastapi import APIRouter, Form, Response
 from pydantic import BaseModel
 
 from whosthat.errors import BadInputError
 from whosthat.services import templates
-from whosthat.services.common import MAX_ID
 from whosthat.web.api import PREFIX
-from whosthat.web.deps import Ctx, ImageBytes, PeopleRead, PeopleWrite
+from whosthat.web.deps import Ctx, ImageBytes, PeopleRead, PeopleWrite, RowId
 
 router = APIRouter(prefix=PREFIX, tags=["templates"])
-PersonId = Annotated[int, Path(ge=1, le=MAX_ID)]
-TemplateId = Annotated[int, Path(ge=1, le=MAX_ID)]
 API_SOURCES = ("api", "upload", "webcam")  # what an API caller may say an image came from
 
 
@@ -61,7 +58,7 @@ class QualityOut(BaseModel):
 
 
 @router.get("/people/{person_id}/templates", response_model=list[TemplateOut], summary="A person's templates")
-def list_templates(person_id: PersonId, ctx: Ctx, actor: PeopleRead) -> list[TemplateOut]:
+def list_templates(person_id: RowId, ctx: Ctx, actor: PeopleRead) -> list[TemplateOut]:
     return [TemplateOut.of(t) for t in templates.list_templates(ctx, person_id)]
 
 
@@ -72,7 +69,7 @@ def list_templates(person_id: PersonId, ctx: Ctx, actor: PeopleRead) -> list[Tem
     summary="Enrol a face template from an image (upload or captured frame)",
 )
 def enroll_template(
-    person_id: PersonId,
+    person_id: RowId,
     ctx: Ctx,
     actor: PeopleWrite,
     image: ImageBytes,
@@ -84,7 +81,7 @@ def enroll_template(
 
 
 @router.delete("/people/{person_id}/templates/{template_id}", status_code=204, summary="Delete one template")
-def delete_template(person_id: PersonId, template_id: TemplateId, ctx: Ctx, actor: PeopleWrite) -> Response:
+def delete_template(person_id: RowId, template_id: RowId, ctx: Ctx, actor: PeopleWrite) -> Response:
     templates.delete_template(ctx, person_id, template_id, actor=actor)
     return Response(status_code=204)
 

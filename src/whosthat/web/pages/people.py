@@ -32,7 +32,7 @@ from whosthat.web.pages.common import (
 router = page_router()
 PEOPLE_PAGE_SIZE = 20
 QUALITY_URL = "/api/v1/quality"  # the live enrollment quality check (JSON API, admin session + CSRF header)
-PERSON_FIELDS = ("employee_code", "name", "surname")
+PERSON_FIELDS = ("employee_code", "name", "surname")  # the form's text fields
 
 
 def _plural(n: int, word: str) -> str:
@@ -69,7 +69,7 @@ def _errors_of(exc: BadInputError) -> list[str]:
 @router.get("/admin/people")
 @back_to("/admin/people")
 def people_list(request: Request, ctx: Ctx, admin: CurrentAdmin, q: str = "", page: int = 1):
-    q = q.strip()[:120]
+    q = q.strip()[: people.MAX_QUERY]
     result = people.list_people(ctx, q or None, page=max(1, page), size=PEOPLE_PAGE_SIZE)
 
     def qs(**changes) -> str:
