@@ -232,5 +232,5 @@ def api_key_actor(ctx: Context, presented: str) -> Actor:
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > timedelta(seconds=API_KEY_TOUCH_S):
         row.last_used_at = now
-        ctx.db.commit()
+        ctx.commit()
     return Actor.for_api_key(row)

@@ -47,6 +47,11 @@ class EmbeddingCache:
         found, plain, flipped, meta = row
         return (bool(found), _arr(plain), _arr(flipped), json.loads(meta or "{}"))
 
+    def found_digests(self, key: str) -> set[str]:
+        """The file digests cached under `key` in which a face was found."""
+        rows = self._db.execute("SELECT digest FROM embeddings WHERE key=? AND found=1", (key,))
+        return {digest for (digest,) in rows}
+
     def put(self, key: str, digest: str, found: bool, plain, flipped, meta: dict) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?, ?, ?)",

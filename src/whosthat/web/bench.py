@@ -83,10 +83,7 @@ def run_identify_bench(
         if cache is not None:
             # embed_files() keys its cache with the plain (flip=0) pipeline key.
             key = pipeline_probe.key.replace("|flip=1|", "|flip=0|")
-            digests = {
-                d
-                for (d,) in cache._db.execute("SELECT digest FROM embeddings WHERE key=? AND found=1", (key,))
-            }
+            digests = cache.found_digests(key)
             if digests:
                 for p in others:
                     if len(cached) >= templates:
