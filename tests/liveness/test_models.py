@@ -135,15 +135,19 @@ def test_pad_cli_reports_no_face(tmp_path):
     assert json.loads(out.stdout) == {"path": str(blank), "face_found": False, "attack_prob": None}
 
 
-def test_eval_pad_reports_iso_error_rates_on_a_subject(nuaa):
-    from whosthat.research.pad_evaluation import evaluate_pad
+@pytest.mark.parametrize("model", [None, DEFAULT_PAD_MODEL])
+def test_eval_pad_reports_iso_error_rates_on_a_subject(nuaa, model):
+    """`eval pad --subjects`: one model (the configured one, or a file) at its own threshold."""
+    from whosthat.liveness.pad import get_pad_detector
+    from whosthat.research.pad_evaluation import evaluate_model
 
-    report = evaluate_pad(nuaa, subjects="0009")
+    report = evaluate_model(nuaa, model, {"0009"})
     assert report["n_live"] > 50 and report["n_attack"] > 50
     for key in ("apcer", "bpcer", "acer"):
         assert 0.0 <= report[key] <= 1.0
     assert report["acer"] == pytest.approx((report["apcer"] + report["bpcer"]) / 2)
-    assert report["threshold"] == PrintAttackDetector(DEFAULT_PAD_MODEL).threshold
+    expected = PrintAttackDetector(model) if model else get_pad_detector()
+    assert report["model"] == expected.name and report["threshold"] == expected.threshold
 
 
 def test_pad_error_rates_follow_iso_30107_3():

@@ -31,6 +31,7 @@ from whosthat.commands.options import (
     need_folder,
     need_torch,
 )
+from whosthat.errors import BadInputError
 
 
 def eval_lfw_command(
@@ -121,29 +122,72 @@ def eval_eyes_command(
 
 def eval_pad_command(
     data: DatasetOpt,
-    model: ModelFileOpt = None,
-    subjects: Annotated[
-        str | None, typer.Option(help="comma-separated subject ids to score (default: all)")
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="ONNX print-attack model: takes the place of the shipped model of its kind (MiniFASNet or "
+            "the NUAA CNN); with --subjects, the one model scored",
+        ),
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="write report.json and roc.png here")] = None,
+    subjects: Annotated[
+        str | None,
+        typer.Option(
+            help="comma-separated subject ids: score only them, with one model (--model, default the "
+            "configured one) at its own threshold, instead of the protocol"
+        ),
+    ] = None,
+    retinaface: Annotated[
+        Path | None,
+        typer.Option(
+            "--retinaface",
+            help="folder of MiniFASNet's RetinaFace detector: also check the mapped face-mesh boxes against it",
+        ),
+    ] = None,
+    attempt_frames: Annotated[
+        int, typer.Option(min=1, max=100, help="consecutive frames fused per attempt")
+    ] = 8,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write report.json, report.md and roc.png here")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """APCER, BPCER and ACER (ISO/IEC 30107-3) at the model's operating threshold on a NUAA-layout folder."""
+    """Print-attack detection on a NUAA-layout folder: APCER, BPCER and ACER (ISO/IEC 30107-3) of MiniFASNet,
+    the NUAA CNN and their fusion, thresholds chosen on training-side subjects, reported per subject and
+    session on subjects (and sessions) outside every training set (research.pad_evaluation)."""
     need_folder(data)
-    from whosthat.research.pad_evaluation import evaluate_pad
+    if retinaface is not None and not retinaface.is_dir():
+        raise BadInputError(f"--retinaface {retinaface}: not a folder")
+    from whosthat.research.pad_evaluation import evaluate_model, evaluate_pad, report_markdown
 
-    report = evaluate_pad(data, model, out, subjects=subjects)
+    if subjects:
+        report = evaluate_model(data, model, {s.strip() for s in subjects.split(",") if s.strip()}, out)
+        if as_json:
+            echo_json(report)
+            return
+        typer.echo(
+            f"model {report['model']}  data {data}  live {report['n_live']}  attacks {report['n_attack']}"
+            f"  no face {report['no_face']}"
+        )
+        typer.echo(
+            f"threshold {report['threshold']:.3f}  APCER {report['apcer']:.4f}  BPCER {report['bpcer']:.4f}"
+            f"  ACER {report['acer']:.4f}  AUC {report['auc']:.4f}"
+        )
+        return
+    from whosthat.liveness.pad import MiniFASNetDetector, open_pad_model
+
+    kind = (
+        None
+        if model is None
+        else ("minifasnet" if isinstance(open_pad_model(model), MiniFASNetDetector) else "nuaa_model")
+    )
+    report = evaluate_pad(
+        data, out, retinaface=retinaface, attempt_frames=attempt_frames, **({kind: model} if kind else {})
+    )
     if as_json:
         echo_json(report)
-        return
-    typer.echo(
-        f"model {report['model']}  data {data}  live {report['n_live']}  attacks {report['n_attack']}"
-        f"  no face {report['no_face']}"
-    )
-    typer.echo(
-        f"threshold {report['threshold']:.3f}  APCER {report['apcer']:.4f}  BPCER {report['bpcer']:.4f}"
-        f"  ACER {report['acer']:.4f}  AUC {report['auc']:.4f}"
-    )
+    else:
+        typer.echo(report_markdown(report))
 
 
 def eval_baseline_command(

@@ -48,34 +48,39 @@ def eyes_command(
 # ---------------------------------------------------------------- print attacks
 def pad_command(
     images: Annotated[list[Path], typer.Argument(help="photos with one face")],
-    model: ModelPathOpt = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="ONNX file (default: the configured print-attack model)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Print-attack probability per image: one JSON line {"path", "face_found", "attack_prob"}."""
-    from whosthat.liveness.pad import DEFAULT_PAD_MODEL, PrintAttackDetector
-    from whosthat.vision.detect import get_detector
+    """Print-attack probability per image: one JSON line {"path", "face_found", "attack_prob", "attack"}.
+
+    The face is found and cropped as the kiosk's challenge does it: the face mesh's box, mapped onto the
+    model's own box convention (liveness.pad)."""
+    from whosthat.liveness.mesh import FaceMeshTracker
+    from whosthat.liveness.pad import get_pad_detector, open_pad_model
     from whosthat.vision.image import decode_image
 
-    det = PrintAttackDetector(model or DEFAULT_PAD_MODEL)
-    detector = get_detector("mediapipe")
-    for path in images:
-        rgb = decode_image(path)
-        faces = detector.detect(rgb)
-        if not faces:
-            row = {"path": str(path), "face_found": False, "attack_prob": None}
-        else:
-            p = det.attack_prob_box(rgb, faces[0].box)
-            row = {
-                "path": str(path),
-                "face_found": True,
-                "attack_prob": round(p, 4),
-                "attack": bool(p >= det.threshold),
-            }
-        if as_json:
-            _echo_json(row)
-        else:
-            verdict = "no face" if not row["face_found"] else ("ATTACK" if row["attack"] else "live")
-            typer.echo(f"{path}\t{verdict}\t{row['attack_prob']}")
+    det = open_pad_model(model) if model is not None else get_pad_detector()
+    with FaceMeshTracker(static_image_mode=True) as tracker:
+        for path in images:
+            rgb = decode_image(path)
+            face = tracker.analyse(rgb)
+            if face is None:
+                row = {"path": str(path), "face_found": False, "attack_prob": None}
+            else:
+                p = det.attack_prob_mesh(rgb, face.box)
+                row = {
+                    "path": str(path),
+                    "face_found": True,
+                    "attack_prob": round(p, 4),
+                    "attack": bool(p >= det.threshold),
+                }
+            if as_json:
+                _echo_json(row)
+            else:
+                verdict = "no face" if not row["face_found"] else ("ATTACK" if row["attack"] else "live")
+                typer.echo(f"{path}\t{verdict}\t{row['attack_prob']}")
 
 
 # ---------------------------------------------------------------- benchmark
@@ -84,12 +89,16 @@ def bench_liveness_command(
     image: Annotated[
         Path | None, typer.Option(help="face photo to use (default: scikit-image's astronaut)")
     ] = None,
+    pad: Annotated[
+        bool, typer.Option("--pad/--no-pad", help="include the print-attack detector on the frames it scores")
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Per-frame liveness processing at 640x480 (face mesh + eye state + head pose): median and p90 in ms."""
+    """Per-frame liveness processing at 640x480 (face mesh + eye state + head pose + print-attack detector on
+    the frames the challenge scores): median, p90 and mean in ms."""
     from whosthat.liveness.bench import bench_liveness
 
-    report = bench_liveness(frames=frames, image=image)
+    report = bench_liveness(frames=frames, image=image, pad=pad)
     if as_json:
         _echo_json(report)
         return
@@ -97,5 +106,11 @@ def bench_liveness_command(
         f"{report['frames']} frames {report['width']}x{report['height']}: median {report['median_ms']:.2f} ms, "
         f"p90 {report['p90_ms']:.2f} ms, CPU {report['cpu_median_ms']:.2f} ms, load {report['load_average']} (mesh {report['stages_median_ms']['mesh']:.2f}, "
         f"eye state {report['stages_median_ms']['eye_state']:.2f}, "
-        f"pose+EAR+patches {report['stages_median_ms']['pose_ear_patches']:.2f})"
+        f"pose+EAR+patches {report['stages_median_ms']['pose_ear_patches']:.2f}"
+        + (
+            f", print attack {report['stages_median_ms']['pad']:.2f} on {report['pad_frames']} frames"
+            if report["pad_frames"]
+            else ""
+        )
+        + f"); mean {report['mean_ms']:.2f} ms"
     )

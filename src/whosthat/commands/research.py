@@ -336,7 +336,10 @@ def tune_command(
 
 def export_command(
     checkpoint: Annotated[
-        Path, typer.Argument(help="a checkpoint written by `whosthat train` (fold*/model.ckpt)")
+        Path,
+        typer.Argument(
+            help="a checkpoint written by `whosthat train` (fold*/model.ckpt), or the MiniFASNet release folder"
+        ),
     ],
     out: Annotated[
         Path, typer.Option("--out", help="FILE.onnx (default folder for the app: $WHOSTHAT_HOME/models/)")
@@ -347,13 +350,46 @@ def export_command(
     threshold: Annotated[
         float | None, typer.Option(help="match threshold (default: the one chosen on the training folds)")
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="MiniFASNet only: the NUAA folder its threshold is chosen on and its card measured on",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export a trained model to ONNX with whosthat metadata and a model card; checks ONNX against PyTorch."""
+    """Export a trained model to ONNX with whosthat metadata and a model card; checks ONNX against PyTorch.
+
+    CHECKPOINT may also be the folder of Minivision's MiniFASNet release (the two .pth files, the
+    RetinaFace detector and LICENSE): both networks are ported into one ONNX print-attack model, its
+    threshold chosen on NUAA (--data) training-side subjects, its card written from `eval pad`."""
     from whosthat.research.export import export_checkpoint
 
     if out.suffix != ".onnx":
         raise BadInputError("--out must end in .onnx")
+    need_torch()
+    from whosthat.research.minifasnet import export_minifasnet, is_weights_folder
+
+    if is_weights_folder(checkpoint):
+        if data is None:
+            raise BadInputError("exporting MiniFASNet needs --data (a NUAA folder)")
+        need_folder(data)
+        from whosthat.research.reporting import data_as_env
+
+        command = f"whosthat export $MINIFASNET_DIR --data {data_as_env(data)} --out {out}"
+        with contextlib.redirect_stdout(sys.stderr):
+            result = export_minifasnet(checkpoint, data, out, command=command)
+        emit(
+            result,
+            as_json,
+            [
+                f"exported pad-minifasnet to {result['path']} (threshold {result['threshold']:.4f}, max |onnx - "
+                f"torch| = {result['parity_max_abs_diff']:.2e} on {result['parity_frames']} NUAA frames); card "
+                f"{result['card']}, licence {result['licence']}"
+            ],
+        )
+        return
     with contextlib.redirect_stdout(sys.stderr):
         result = export_checkpoint(checkpoint, out, name=name, threshold=threshold)
     emit(
@@ -517,6 +553,13 @@ def train_pad_command(
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     epochs: Annotated[int, typer.Option(min=1, max=500)] = 12,
+    sessions: Annotated[
+        str | None,
+        typer.Option(
+            help="comma-separated NUAA sessions to train and validate on (default all): the test subjects' "
+            "other sessions are then outside every training set"
+        ),
+    ] = None,
 ) -> None:
     """Train the print-attack detector on NUAA (ClientRaw live, ImposterRaw printed photos); ONNX export."""
     need_folder(data)
@@ -525,7 +568,8 @@ def train_pad_command(
     from whosthat.research.pad import train_pad
 
     out = out or get_settings().home / "models"
-    report = train_pad(data, out, seed=seed, epochs=epochs)
+    chosen = sorted({v.strip() for v in sessions.split(",") if v.strip()}) if sessions else None
+    report = train_pad(data, out, seed=seed, epochs=epochs, sessions=chosen)
     echo_json(
         {k: report.get(k) for k in ("chosen", "threshold", "onnx", "split", "test")} | {"out": str(out)}
     )
@@ -533,11 +577,39 @@ def train_pad_command(
 
 # ---------------------------------------------------------------- detector box mapping
 def calibrate_boxes_command(
-    data: Annotated[Path, typer.Option("--data", help="LFW folder (pairs.txt + lfw-deepfunneled/)")],
+    data: Annotated[
+        Path,
+        typer.Option("--data", help="LFW folder (pairs.txt + lfw-deepfunneled/); with --mesh a NUAA folder"),
+    ],
     images: Annotated[int, typer.Option(help="how many images to fit on")] = 600,
     seed: int = 0,
+    mesh: Annotated[
+        bool,
+        typer.Option(
+            "--mesh",
+            help="fit the face-mesh box -> print-attack detectors' boxes instead (NUAA frames of the NUAA "
+            "CNN's training subjects; needs --retinaface)",
+        ),
+    ] = False,
+    retinaface: Annotated[
+        Path | None,
+        typer.Option(
+            "--retinaface", help="folder of MiniFASNet's RetinaFace detector (deploy.prototxt, .caffemodel)"
+        ),
+    ] = None,
 ) -> None:
-    """Fit the MediaPipe -> dlib box mapping on LFW images that no pairs.txt pair uses."""
+    """Fit the MediaPipe -> dlib box mapping on LFW images that no pairs.txt pair uses (or, with --mesh,
+    the face-mesh box -> print-attack detector boxes on NUAA)."""
+    if mesh:
+        need_folder(data)
+        if retinaface is None or not retinaface.is_dir():
+            raise BadInputError("--mesh needs --retinaface DIR (the folder holding deploy.prototxt)")
+        from whosthat.research.pad_frames import calibrate_mesh_boxes
+        from whosthat.research.reporting import data_as_env
+
+        command = f"whosthat calibrate-boxes --mesh --data {data_as_env(data)} --retinaface $MINIFASNET_DIR"
+        typer.echo(json.dumps(calibrate_mesh_boxes(data, retinaface, command=command), indent=2))
+        return
     from whosthat.vision.box_calibration import calibrate_boxes
 
     command = f"whosthat calibrate-boxes --data {data} --images {images} --seed {seed}"

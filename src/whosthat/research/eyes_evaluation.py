@@ -97,8 +97,7 @@ def evaluate_eyes(
         write_evaluation(
             out,
             report,
-            clf.name,
-            roc(y, prob),
+            {clf.name: roc(y, prob)},
             f"eye state ({clf.name})",
             "open eyes read as closed",
             "closed eyes read as closed",

@@ -30,7 +30,7 @@ import numpy as np
 from whosthat.datasets import nuaa
 from whosthat.liveness.pad import CROP_SCALE, CROP_SIZE, face_crop, prepare_crops
 from whosthat.research.export import export_onnx
-from whosthat.research.pad_evaluation import pad_error_rates, pad_scores
+from whosthat.research.pad_evaluation import eer_threshold, pad_scores
 from whosthat.research.reporting import data_as_env, log
 
 
@@ -152,22 +152,6 @@ def lbp_features(x: np.ndarray) -> np.ndarray:
     return np.array(feats, np.float32)
 
 
-def eer_threshold(y: np.ndarray, score: np.ndarray) -> float:
-    """Threshold where APCER ~ BPCER on (validation) data: the middle of the best range on a 0.001 grid.
-
-    When the validation data separate perfectly, every threshold between the highest live score and the
-    lowest attack score is an equal-error point; the middle of that range leaves the most margin.
-    """
-    grid = np.round(np.linspace(0.001, 0.999, 999), 3)
-    costs = []
-    for t in grid:
-        r = pad_error_rates(y, score, float(t))
-        costs.append(abs(r["apcer"] - r["bpcer"]) + r["acer"])
-    costs = np.array(costs)
-    best = grid[costs <= costs.min() + 1e-9]
-    return float(np.median(best))
-
-
 def _rounded_scores(attack: np.ndarray, score: np.ndarray, threshold: float) -> dict:
     """`pad_scores` with every float rounded to 4 decimals, as the report and the card show them."""
     return {
@@ -201,20 +185,35 @@ def export_pad_model(model, path: Path, metadata: dict[str, str]) -> None:
     )
 
 
-def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_folds: int = 3) -> dict:
+def train_pad(
+    data: Path,
+    out: Path,
+    *,
+    seed: int = 0,
+    epochs: int = 12,
+    cv_folds: int = 3,
+    sessions: list[str] | None = None,
+) -> dict:
+    """Train, choose, export and document the print-attack model (the module docstring's recipe).
+
+    `sessions`: train and validate only on frames of these NUAA sessions (default all), so that the test
+    subjects' other sessions are outside every training set; the test scores are then also reported for
+    those unseen sessions alone (`test_unseen_sessions`)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     t0 = time.time()
-    x, y, subjects, sessions, missing = load_nuaa_crops(data)
+    x, y, subjects, sessions_of, missing = load_nuaa_crops(data)
     subj = np.array(subjects)
     split = nuaa.split_subjects(subjects, seed)
     log(
         f"NUAA crops: {len(x)} ({int((y == 0).sum())} live, {int((y == 1).sum())} attack), "
         f"no face in {missing}; subjects {split}"
     )
-    m_tr, m_va, m_te = (np.isin(subj, split[k]) for k in ("train", "validation", "test"))
+    seen = np.isin(np.array(sessions_of), sessions) if sessions else np.ones(len(x), bool)
+    m_tr, m_va = (np.isin(subj, split[k]) & seen for k in ("train", "validation"))
+    m_te = np.isin(subj, split["test"])
 
     # Candidate 1: CNN.
     cnn = train_cnn(x[m_tr], y[m_tr], seed=seed, epochs=epochs)
@@ -235,6 +234,14 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
             "test": _rounded_scores(y[m_te], lbp.predict_proba(f[m_te])[:, 1], lbp_thr),
         },
     }
+    if sessions:
+        unseen = m_te & ~seen
+        candidates["cnn"]["test_unseen_sessions"] = _rounded_scores(
+            y[unseen], cnn_predict(cnn, x[unseen]), cnn_thr
+        )
+        candidates["lbp_logreg"]["test_unseen_sessions"] = _rounded_scores(
+            y[unseen], lbp.predict_proba(f[unseen])[:, 1], lbp_thr
+        )
     for name, c in candidates.items():
         log(f"{name}: validation {c['validation']}  test {c['test']}")
 
@@ -250,7 +257,7 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
         rest = [s for s in unique if s not in test_s]
         val_s = rest[:2]
         train_s = rest[2:]
-        mtr, mva, mte = np.isin(subj, train_s), np.isin(subj, val_s), np.isin(subj, test_s)
+        mtr, mva, mte = np.isin(subj, train_s) & seen, np.isin(subj, val_s) & seen, np.isin(subj, test_s)
         model_k = train_cnn(x[mtr], y[mtr], seed=seed, epochs=epochs)
         thr_k = eer_threshold(y[mva], cnn_predict(model_k, x[mva]))
         r = _rounded_scores(y[mte], cnn_predict(model_k, x[mte]), thr_k)
@@ -266,13 +273,16 @@ def train_pad(data: Path, out: Path, *, seed: int = 0, epochs: int = 12, cv_fold
     out = Path(out)
     onnx_path = out / "pad.onnx"
     report = {
-        "command": f"whosthat train pad --data {data_as_env(data)} --seed {seed} --epochs {epochs}",
+        "command": f"whosthat train pad --data {data_as_env(data)} --seed {seed} --epochs {epochs}"
+        + (f" --sessions {','.join(sessions)}" if sessions else ""),
         "data": data_as_env(data),
         "seed": seed,
         "epochs": epochs,
         "split": split,
+        **({"train_sessions": sorted(sessions)} if sessions else {}),
         "no_face": missing,
-        "split_rule": "by subject (no subject in two splits)",
+        "split_rule": "by subject (no subject in two splits)"
+        + (f"; training and validation on sessions {', '.join(sessions)} only" if sessions else ""),
         "candidates": candidates,
         "cnn_cross_subject_folds": cv,
         "cnn_cross_subject_mean": {

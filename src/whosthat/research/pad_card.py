@@ -26,6 +26,11 @@ def write_card(report: dict, path: Path) -> None:
         )
         for r in report["cnn_cross_subject_folds"]
     )
+    unseen = (
+        row("CNN, test subjects, sessions it never trained on", c["cnn"]["test_unseen_sessions"]) + "\n"
+        if "test_unseen_sessions" in c["cnn"]
+        else ""
+    )
     m = report["cnn_cross_subject_mean"]
     sp = report["split"]
     path.write_text(f"""# pad-nuaa-cnn (`pad.onnx`)
@@ -53,7 +58,7 @@ rather than a live face. One signal of the liveness challenge (`WHOSTHAT_PAD_MOD
 |---|---|---|---|---|---|---|
 {row("CNN, validation subjects", c["cnn"]["validation"])}
 {row("**CNN, test subjects (shipped)**", c["cnn"]["test"])}
-{row("LBP + logistic regression, validation", c["lbp_logreg"]["validation"])}
+{unseen}{row("LBP + logistic regression, validation", c["lbp_logreg"]["validation"])}
 {row("LBP + logistic regression, test", c["lbp_logreg"]["test"])}
 {folds}
 
@@ -64,13 +69,15 @@ BPCER {m["bpcer"]:.4f}, ACER {m["acer"]:.4f}. Chosen on validation ACER: **{repo
 
 ```
 {report["command"]} --out src/whosthat/models
-whosthat eval pad --data $WHOSTHAT_DATA/nuaa --subjects {",".join(sp["test"])}     # the test subjects
+whosthat eval pad --data $WHOSTHAT_DATA/nuaa --subjects {",".join(sp["test"])} --model src/whosthat/models/pad.onnx     # the test subjects
 ```
 
 ## Limits (read before enforcing)
 NUAA has 9 subjects in these lists, one webcam, one printer, one room per session: near-perfect numbers
 here say the model separates *these* prints from *these* live captures, not that it generalises to other
 cameras, printers, screens (replay attacks are not in NUAA at all) or lighting. Kiosk frames come through
-the browser's JPEG encoding. That is why the default mode is `warn` (recorded with each attendance event)
-and `enforce` should follow a check on the site's own camera.
+the browser's JPEG encoding. Trained on one NUAA session only (`whosthat train pad --sessions 01`), the
+same recipe lets printed photos of a session it never saw through (`whosthat eval pad --model ...`,
+docs/models.md), so the kiosk's print-attack signal is `pad-minifasnet`, not this model; choose this one
+(`WHOSTHAT_PAD_MODEL=pad-nuaa-cnn`) only after checking it on the site's own camera.
 """)

@@ -27,10 +27,12 @@ def data_as_env(data: str | Path) -> str:
 
 
 def write_evaluation(
-    out: Path, report: dict, label: str, curve: Roc, title: str, xlabel: str, ylabel: str
+    out: Path, report: dict, curves: dict[str, Roc], title: str, xlabel: str, ylabel: str
 ) -> None:
-    """`report` as out/report.json and, when `curve` has an AUC (both classes present), its ROC as out/roc.png."""
+    """`report` as out/report.json and the ROC of each {label: curve} that has an AUC (both classes
+    present) as out/roc.png."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    if not math.isnan(curve.auc):
-        plot_roc({label: curve}, out / "roc.png", title, xlabel, ylabel)
+    drawn = {label: curve for label, curve in curves.items() if not math.isnan(curve.auc)}
+    if drawn:
+        plot_roc(drawn, out / "roc.png", title, xlabel, ylabel)

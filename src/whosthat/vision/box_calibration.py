@@ -41,32 +41,33 @@ def calibrate_boxes(data: Path, images: int = 600, seed: int = 0, command: str =
     chosen = [pool[i] for i in rng.choice(len(pool), size=min(images, len(pool)), replace=False)]
     mp_det, hog = MediaPipeDetector(), HogDetector(upsample=1)
     mp_det._calibration = None  # fit on raw boxes
-    rows = []
+    pairs = []
     for path in tqdm(chosen, desc="detecting", file=sys.stderr):
         rgb = decode_image(path)
         a, b = mp_det.detect(rgb), hog.detect(rgb)
         if len(a) == 1 and len(b) == 1:
-            (l0, t0, r0, b0), (l1, t1, r1, b1) = a[0].box, b[0].box
-            s = np.sqrt((r0 - l0) * (b0 - t0))
-            rows.append(
-                [
-                    ((l1 + r1) - (l0 + r0)) / 2 / s,
-                    ((t1 + b1) - (t0 + b0)) / 2 / s,
-                    (r1 - l1) / s,
-                    (b1 - t1) / s,
-                ]
-            )
-    if len(rows) < MIN_IMAGES:
-        raise BadInputError(f"only {len(rows)} images had one face for both detectors; need {MIN_IMAGES}")
-    r = np.median(np.array(rows), axis=0)
-    calib = {
-        "dx": float(r[0]),
-        "dy": float(r[1]),
-        "scale_w": float(r[2]),
-        "scale_h": float(r[3]),
-        "fitted_on": f"{len(rows)} LFW deep-funneled images not used by pairs.txt (seed {seed})",
+            pairs.append((a[0].box, b[0].box))
+    if len(pairs) < MIN_IMAGES:
+        raise BadInputError(f"only {len(pairs)} images had one face for both detectors; need {MIN_IMAGES}")
+    calib = fit_box_map([s for s, _ in pairs], [t for _, t in pairs]) | {
+        "fitted_on": f"{len(pairs)} LFW deep-funneled images not used by pairs.txt (seed {seed})",
         "command": command,
         "statistic": "median of per-image ratios, relative to the MediaPipe box size",
     }
     CALIBRATION_FILE.write_text(json.dumps(calib, indent=2) + "\n")
     return calib
+
+
+def box_ratios(source, target) -> list[float]:
+    """`target` (left, top, right, bottom) relative to `source`: centre shift (dx, dy) and sizes
+    (scale_w, scale_h), in units of the source box's size (the square root of its area)."""
+    (l0, t0, r0, b0), (l1, t1, r1, b1) = source, target
+    s = float(np.sqrt(max(r0 - l0, 1e-6) * max(b0 - t0, 1e-6)))
+    return [((l1 + r1) - (l0 + r0)) / 2 / s, ((t1 + b1) - (t0 + b0)) / 2 / s, (r1 - l1) / s, (b1 - t1) / s]
+
+
+def fit_box_map(sources: list, targets: list) -> dict:
+    """The mapping `vision.detect.calibrated_box` applies, fitted on pairs of boxes of the same faces:
+    {"dx", "dy", "scale_w", "scale_h"}, the median of each of `box_ratios` over the pairs."""
+    r = np.median(np.array([box_ratios(s, t) for s, t in zip(sources, targets, strict=True)]), axis=0)
+    return {"dx": float(r[0]), "dy": float(r[1]), "scale_w": float(r[2]), "scale_h": float(r[3])}
