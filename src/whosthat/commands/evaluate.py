@@ -147,6 +147,12 @@ def eval_pad_command(
     attempt_frames: Annotated[
         int, typer.Option(min=1, max=100, help="consecutive frames fused per attempt")
     ] = 8,
+    jpeg_quality: Annotated[
+        int | None,
+        typer.Option(
+            min=10, max=100, help="re-encode every frame as JPEG at this quality first (the kiosk: 85)"
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="write report.json, report.md and roc.png here")
     ] = None,
@@ -182,7 +188,12 @@ def eval_pad_command(
         else ("minifasnet" if isinstance(open_pad_model(model), MiniFASNetDetector) else "nuaa_model")
     )
     report = evaluate_pad(
-        data, out, retinaface=retinaface, attempt_frames=attempt_frames, **({kind: model} if kind else {})
+        data,
+        out,
+        retinaface=retinaface,
+        attempt_frames=attempt_frames,
+        jpeg_quality=jpeg_quality,
+        **({kind: model} if kind else {}),
     )
     if as_json:
         echo_json(report)

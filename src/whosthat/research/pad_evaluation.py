@@ -145,10 +145,19 @@ def _groups(frames: list, mask: np.ndarray, attack: np.ndarray, score: np.ndarra
     return rows
 
 
-def score_frames(faces: list, detector, source: str = "mesh") -> np.ndarray:
+def kiosk_jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    """`rgb` as the kiosk page sends it: JPEG-encoded at `quality` (kiosk.js: 0.85) and decoded again."""
+    import cv2
+
+    ok, data = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+
+
+def score_frames(faces: list, detector, source: str = "mesh", jpeg_quality: int | None = None) -> np.ndarray:
     """float32[N] attack probability of each frame (NaN without a face): the detector's crop of the mesh box
     mapped onto its convention (`source` "mesh", as the challenge does), or of its own detector's box
-    (`source` "own"). A MiniFASNet detector gives float32[N, 3] (fused, V2, V1SE)."""
+    (`source` "own"). A MiniFASNet detector gives float32[N, 3] (fused, V2, V1SE). With `jpeg_quality`
+    every frame is first re-encoded as the kiosk page encodes it (`kiosk_jpeg`)."""
     from whosthat.liveness.pad import MiniFASNetDetector, box_from_mesh
     from whosthat.vision.image import decode_image
 
@@ -162,6 +171,8 @@ def score_frames(faces: list, detector, source: str = "mesh") -> np.ndarray:
         if box is None:
             continue
         rgb = decode_image(f.frame.path)
+        if jpeg_quality is not None:
+            rgb = kiosk_jpeg(rgb, jpeg_quality)
         if multi:
             out[i] = detector.attack_probs(detector.crops(rgb, box)[None])[0]
         else:
@@ -177,12 +188,14 @@ def evaluate_pad(
     nuaa_model: Path | None = None,
     retinaface: Path | None = None,
     attempt_frames: int = ATTEMPT_FRAMES,
+    jpeg_quality: int | None = None,
     progress: bool = True,
 ) -> dict:
     """The protocol in this module's docstring on the NUAA-layout folder `data`, for the MiniFASNet model
     `minifasnet` and the NUAA CNN `nuaa_model` (ONNX files; default the shipped ones). `retinaface`: the
     folder of MiniFASNet's RetinaFace detector, for the box-map check (left out without it). With `out`,
-    writes report.json, report.md and roc.png there."""
+    writes report.json, report.md and roc.png there. `jpeg_quality`: score the frames as the kiosk page
+    sends them (JPEG at that quality) instead of as stored."""
     from whosthat.liveness.pad import DEFAULT_PAD_MODEL, MINIFASNET_MODEL, MiniFASNetDetector, open_pad_model
     from whosthat.research.pad_frames import face_boxes
 
@@ -204,8 +217,8 @@ def evaluate_pad(
     if not dev.any() or not held_out.any():
         raise BadInputError(f"{data}: no frames of the validation or test subjects {split}")
 
-    fas_scores = score_frames(faces, fas)
-    cnn_scores = score_frames(faces, cnn)
+    fas_scores = score_frames(faces, fas, jpeg_quality=jpeg_quality)
+    cnn_scores = score_frames(faces, cnn, jpeg_quality=jpeg_quality)
     candidates = {
         "minifasnet": fas_scores[:, 0],
         "minifasnet-v2": fas_scores[:, 1],
@@ -259,6 +272,7 @@ def evaluate_pad(
         "held_out": f"test subjects {', '.join(split['test'])}"
         + (f", sessions other than {', '.join(sessions)}" if sessions else ", all sessions"),
         "attempt_frames": attempt_frames,
+        "jpeg_quality": jpeg_quality,
         "candidates": results,
         "chosen": chosen,
         "chosen_rule": f"of {', '.join(CANDIDATES)}: the lowest held-out ACER per frame, then per attempt, then "
@@ -312,7 +326,13 @@ def report_markdown(report: dict, groups_of: tuple[str, ...] | None = None) -> s
         f"# Print-attack detection on NUAA ({report['data']})",
         "",
         f"Thresholds: equal-error point on the {report['development']} (training side). Reported on the "
-        f"{report['held_out']} (outside every training set); attempts = {report['attempt_frames']} consecutive "
+        f"{report['held_out']} (outside every training set)"
+        + (
+            f", every frame re-encoded as JPEG at quality {report['jpeg_quality']} as the kiosk sends it"
+            if report.get("jpeg_quality")
+            else ""
+        )
+        + f"; attempts = {report['attempt_frames']} consecutive "
         "frames fused by their mean score. Frames without a face (mesh): "
         f"{report['no_face']} of {report['frames']}.",
         "",
