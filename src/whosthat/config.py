@@ -50,10 +50,13 @@ class Settings(BaseSettings):
     liveness_timeout_s: float = 30.0
     # Comma-separated step kinds the server may ask for (liveness.challenge.STEP_KINDS).
     liveness_step_kinds: str = "blink,turn_left,turn_right"
-    pad_mode: Literal["off", "warn", "enforce"] = "warn"
-    # The liveness models, by zoo name (`whosthat models`): eye state and print-attack detection.
+    # Print attacks: "enforce" refuses a challenge whose frames look like a printed photo, "warn" only
+    # records the score with the attendance event, "off" does not run the detector (docs/models.md).
+    pad_mode: Literal["off", "warn", "enforce"] = "enforce"
+    # The liveness models, by zoo name (`whosthat models`): eye state and print-attack detection
+    # (pad-minifasnet: chosen by `whosthat eval pad`; pad-nuaa-cnn: the project's NUAA-trained CNN).
     eye_model: str = "eye-state-cnn"
-    pad_model: str = "pad-nuaa-cnn"
+    pad_model: str = "pad-minifasnet"
 
     # Security.
     session_https_only: bool = False

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import whosthat
 from whosthat.liveness.challenge import ChallengeSession
-from whosthat.liveness.outcomes import MESSAGES, message_for
+from whosthat.liveness.outcomes import ADVICE, MESSAGES, message_for
 
 from .liveness_frames import astronaut_frame, default_match_threshold, drive
 
@@ -108,3 +108,13 @@ def test_the_kiosk_page_carries_the_table(client):
     assert page.status_code == 200
     found = re.search(r'<script type="application/json" id="kiosk-messages">(.*?)</script>', page.text, re.S)
     assert found and json.loads(found.group(1)) == MESSAGES
+
+
+def test_a_refused_print_attack_is_told_what_to_change():
+    general = message_for("print_attack")
+    assert "light" in general and "arm's length" in general
+    for key, advice in ADVICE.items():
+        told = message_for("print_attack", key)
+        assert told.endswith(advice) and "photos and screens are not accepted" in told
+    assert message_for("print_attack", "unknown") == general
+    assert message_for("no_blink", "dark") == MESSAGES["no_blink"]  # advice is for print attacks only

@@ -1,4 +1,5 @@
-"""Print-attack evidence fused over a challenge's key frames: off, warn and enforce."""
+"""Print-attack evidence fused over a challenge's sampled frames: off, warn and enforce, the sampling cadence,
+and the advice given when a face is refused."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ class ScriptedDetector:
     def __init__(self, probs):
         self.probs = list(probs)
 
-    def attack_prob_box(self, rgb, box):
+    name = "scripted"
+
+    def attack_prob_mesh(self, rgb, mesh_box):
         value = self.probs.pop(0)
         if isinstance(value, Exception):
             raise value
@@ -86,3 +89,43 @@ def test_a_detector_hiccup_is_skipped(detector):
 def test_an_unknown_mode_is_rejected():
     with pytest.raises(ValueError, match="pad_mode"):
         FusedPadScore("strict", min_samples=3)
+
+
+def test_frames_are_scored_at_most_once_per_interval(detector):
+    detector([0.1] * 10)
+    fused = FusedPadScore("warn", min_samples=3, every_s=0.3)
+    scored = []
+    for i in range(10):  # 10 fps for one second
+        t = i / 10
+        if fused.due(t):
+            fused.add(FRAME, BOX, t)
+            scored.append(t)
+    assert scored == pytest.approx([0.0, 0.3, 0.6, 0.9])
+    assert not FusedPadScore("off", min_samples=3, every_s=0.3).due(0.0)
+
+
+@pytest.mark.parametrize(
+    "frame,box,advice",
+    [
+        (np.full((480, 640, 3), 150, np.uint8), (270, 190, 370, 310), "far"),  # face 100 px wide of 640
+        (np.full((480, 640, 3), 150, np.uint8), (60, 0, 560, 480), "near"),
+        (np.full((480, 640, 3), 40, np.uint8), (220, 140, 420, 360), "dark"),
+        (np.full((480, 640, 3), 150, np.uint8), (220, 140, 420, 360), None),
+    ],
+)
+def test_advice_names_what_to_change(detector, frame, box, advice):
+    detector([0.9] * 5)
+    fused = FusedPadScore("enforce", min_samples=3)
+    for _ in range(5):
+        fused.add(frame, box)
+    assert fused.advice() == advice
+
+
+def test_advice_for_a_face_against_the_light(detector):
+    frame = np.full((480, 640, 3), 230, np.uint8)  # a bright window behind
+    frame[140:360, 220:420] = 100  # the face, in its shadow
+    detector([0.9] * 3)
+    fused = FusedPadScore("enforce", min_samples=3)
+    for _ in range(3):
+        fused.add(frame, (220, 140, 420, 360))
+    assert fused.advice() == "backlit"

@@ -17,8 +17,9 @@ expiry, by one continuous face. This module is the state machine; each rule has 
   its box may not jump between frames, and the embeddings of key frames (start, each step, about once
   every `embed_every_s`) must all stay within the match threshold of each other (else `face_changed`);
 - the frame recognised: the best frontal, eyes-open key frame (`liveness.best_frame`);
-- print attacks: the detector's score of each key frame, fused (`liveness.pad_fusion`); `pad_mode`
-  "off" ignores it, "warn" records it in `summary()`, "enforce" fails with `print_attack`;
+- print attacks: the detector's score of frames sampled through the challenge (about three a second,
+  on the frame's own face-mesh box), fused by their mean (`liveness.pad_fusion`); `pad_mode` "off"
+  ignores it, "warn" records it in `summary()`, "enforce" (the default) fails with `print_attack`;
 - what each failure reason tells the person: `liveness.outcomes`.
 
 `recognition()` is the FaceResult of the best frontal, eyes-open frame captured during the challenge
@@ -77,7 +78,8 @@ class ChallengeConfig:
     jump_frac: float = 0.5  # allowed centre jump per frame, in face widths (+ jump_frac_per_s * dt)
     jump_frac_per_s: float = 1.5
     max_scale_change: float = 1.5  # box width ratio between consecutive frames
-    pad_min_samples: int = 3
+    pad_every_s: float = 0.3  # one frame scored for print attacks per this many seconds
+    pad_min_samples: int = 5  # frames scored before an enforced print attack fails the challenge early
     guidance_repeat_s: float = 1.5
     settle_s: float = 1.0  # no step completes in the first second of a tracked face: the
     # identity, open-eye level and frontal yaw are measured first (the yaw in its first half)
@@ -102,7 +104,7 @@ class ChallengeSession:
             if s not in STEP_KINDS:
                 raise ValueError(f"unknown liveness step {s!r}; known: {', '.join(STEP_KINDS)}")
         self.config = cfg = config or ChallengeConfig()
-        self._pad = FusedPadScore(pad_mode, min_samples=cfg.pad_min_samples)
+        self._pad = FusedPadScore(pad_mode, min_samples=cfg.pad_min_samples, every_s=cfg.pad_every_s)
         self.id = secrets.token_urlsafe(16)
         self.nonce = secrets.token_urlsafe(24)
         self.kiosk = kiosk
@@ -158,7 +160,7 @@ class ChallengeSession:
         *,
         n_steps: int = 2,
         timeout_s: float = 30.0,
-        pad_mode: str = "warn",
+        pad_mode: str = "enforce",
         pipeline=None,
         match_threshold: float | None = None,
         rng=None,
@@ -354,6 +356,14 @@ class ChallengeSession:
             return
 
         # Per-frame signals.
+        if self._pad.due(now):
+            self._pad.add(rgb, box, now)
+            if self._pad.fails(final=False):
+                self._fail(
+                    "print_attack",
+                    f"mean attack probability {self._pad.mean:.3f} on {len(self._pad.scores)} frames",
+                )
+                return
         closed_prob = self._closed_prob(analysis, now)
         blink = self._blink.update(now, closed_prob)
         if blink is not None:
@@ -428,10 +438,6 @@ class ChallengeSession:
             self._fail("face_changed", changed)
             return False
         self._best_frame.embedded(candidate.score, result)
-        self._pad.add(candidate.rgb, result.detection.box)
-        if self._pad.fails(final=False):
-            self._fail("print_attack")
-            return False
         return True
 
     def _finish(self, now: float) -> None:
@@ -442,7 +448,10 @@ class ChallengeSession:
             self._fail("face_lost")
             return
         if self._pad.fails(final=True):
-            self._fail("print_attack")
+            self._fail(
+                "print_attack",
+                f"mean attack probability {self._pad.mean:.3f} on {len(self._pad.scores)} frames",
+            )
             return
         self.done = True
         self.passed = True
@@ -494,7 +503,7 @@ class ChallengeSession:
 
     @property
     def pad_score(self) -> float | None:
-        """Mean print-attack probability of the key frames scored so far (None: none scored)."""
+        """Mean print-attack probability of the frames scored so far (None: none scored)."""
         return self._pad.mean
 
     def summary(self) -> dict:
@@ -525,6 +534,9 @@ class ChallengeSession:
                 "pad_score": round(pad_score, 4) if pad_score is not None else None,
                 "pad_threshold": self._pad.threshold,
                 "pad_flag": self._pad.flagged,
+                "pad_frames": len(self._pad.scores),
+                "pad_model": self._pad.model,
+                "pad_advice": self._pad.advice() if self._pad.flagged else None,
                 "model": best.model if best is not None else None,
             }
 

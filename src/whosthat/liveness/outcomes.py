@@ -18,7 +18,10 @@ MESSAGES: dict[str, str] = {
     "multiple_faces": "More than one face was in view. One person at a time, please.",
     "no_blink": "We did not see a blink. Please blink slowly when asked.",
     "no_head_turn": "We did not see your head turn. Please turn when asked.",
-    "print_attack": "This does not look like a live person. Photos and screens are not accepted.",
+    "print_attack": (
+        "We could not confirm a live face: photos and screens are not accepted. If this is you, face the "
+        "light and stand about an arm's length from the camera, then try again."
+    ),
     "frame_timing": "The camera picture was interrupted. Please try again.",
     "bad_frame": "The camera sent an unreadable picture",
     # The web route
@@ -39,6 +42,19 @@ MESSAGES: dict[str, str] = {
 FRAME_TOO_LARGE = "frame too large: send JPEG frames of at most 640x480"
 
 
-def message_for(reason: str | None) -> str:
-    """What the person reads for `reason`; the generic "failed" message for a reason not in the table."""
+# What a live person refused as a print attack can change, measured on the frames that were scored
+# (liveness.pad_fusion.FusedPadScore.advice); it replaces the general hint of the print_attack message.
+ADVICE: dict[str, str] = {
+    "dark": "Your face is too dark: turn on a light or face the window, then try again.",
+    "backlit": "The light is behind you: turn so that it falls on your face, then try again.",
+    "far": "You are too far away: come closer, about an arm's length from the camera, then try again.",
+    "near": "You are too close: step back a little so your whole face is in the picture, then try again.",
+}
+
+
+def message_for(reason: str | None, advice: str | None = None) -> str:
+    """What the person reads for `reason`; the generic "failed" message for a reason not in the table.
+    `advice` (a key of ADVICE) makes a print_attack message say what to change."""
+    if reason == "print_attack" and advice in ADVICE:
+        return "We could not confirm a live face: photos and screens are not accepted. " + ADVICE[advice]
     return MESSAGES.get(reason or "failed", MESSAGES["failed"])

@@ -43,7 +43,12 @@ class ModelEntry:
 
     def to_dict(self) -> dict:
         card = self.card if self.card is not None and self.card.exists() else None
-        return {"name": self.name, "kind": self.kind, "source": self.source, "card": str(card) if card else None}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "source": self.source,
+            "card": str(card) if card else None,
+        }
 
 
 # Weights that come with installed packages (nothing here is downloaded).

@@ -57,6 +57,7 @@ class ChallengeOutcome:
 
     login: KioskLogin | None = None
     reason: str | None = None
+    advice: str | None = None  # what the person can change (liveness.outcomes.ADVICE), for print_attack
 
 
 def kiosk_name(value: str | None) -> str | None:
@@ -158,14 +159,31 @@ def complete_kiosk_login(
     return KioskLogin(person, event, ticket, f"Welcome, {person.name}: {verb} at {local}", match.distance)
 
 
+# What a failed challenge's audit record keeps from its summary.
+FAILURE_EVIDENCE = (
+    "steps",
+    "completed",
+    "detail",
+    "pad_mode",
+    "pad_model",
+    "pad_score",
+    "pad_threshold",
+    "pad_frames",
+)
+
+
 def conclude_challenge(ctx: Context, kiosk: str, session) -> ChallengeOutcome:
     """After a challenge session ended: log the person in when it passed and their face matches;
     otherwise record the failure (liveness reason, or "not_recognised")."""
     summary = session.summary()
     if not session.passed:
         reason = session.reason or "failed"
-        record_failure(ctx, kiosk, reason, {"steps": summary.get("steps")})
-        return ChallengeOutcome(reason=reason)
+        # The evidence behind the refusal goes into the audit record (scores and counts, no image).
+        evidence = {k: summary.get(k) for k in FAILURE_EVIDENCE}
+        record_failure(ctx, kiosk, reason, evidence)
+        return ChallengeOutcome(
+            reason=reason, advice=summary.get("pad_advice") if reason == "print_attack" else None
+        )
     face = session.recognition()
     login = None
     if face is not None:
