@@ -297,6 +297,79 @@ def watch_console(page, errors: list[str]) -> None:
     page.on("console", on_console)
 
 
+def create_api_key(server, scopes: str) -> str:
+    """A new API key with `scopes`, from `whosthat apikey create` against the server's home."""
+    env = {**os.environ, "WHOSTHAT_HOME": str(server.home)}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from whosthat.cli import main; main()",
+            "apikey",
+            "create",
+            "e2e",
+            "--scopes",
+            scopes,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(server.home),
+    ).stdout.strip()
+
+
+def enrol(server, key: str, person: dict, photos: list[Path]) -> dict:
+    """`person` ({"employee_code", "name", "surname"}) created and enrolled from `photos` through the JSON API."""
+    import httpx
+
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as client:
+        r = client.post("/api/v1/people", json=person)
+        assert r.status_code == 201, r.text
+        for path in photos:
+            with open(path, "rb") as f:
+                t = client.post(
+                    f"/api/v1/people/{r.json()['id']}/templates",
+                    files={"image": (path.name, f, "image/jpeg")},
+                )
+            assert t.status_code == 201, t.text
+    return r.json()
+
+
+def api_items(server, key: str, path: str) -> list[dict]:
+    """The items of a GET on the JSON API (a list, or a page's "items")."""
+    import httpx
+
+    r = httpx.get(server.url + path, headers={"X-API-Key": key}, timeout=30)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return body.get("items", body) if isinstance(body, dict) else body
+
+
+def kiosk_attempt(
+    playwright, server, video: Path, kiosk: str, prompt: str, name: str
+) -> tuple[str | None, str]:
+    """Open the kiosk `kiosk` with this fake webcam, start a login, wait for the prompt containing `prompt`
+    and the result; screenshot `name`; return (result reason, result text)."""
+    browser = _launch(playwright, video)
+    errors: list[str] = []
+    try:
+        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        watch_console(page, errors)
+        page.goto(f"{server.url}/kiosk?name={kiosk}")
+        page.wait_for_selector("#start:not([disabled])", timeout=15_000)
+        page.click("#start")
+        page.wait_for_selector(f"#prompt:has-text('{prompt}')", timeout=15_000)
+        page.wait_for_selector("#result:not(.hidden)", timeout=50_000)
+        reason = page.get_attribute("#result", "data-reason")
+        text = page.inner_text("#result").strip()
+        shot(page, name)
+    finally:
+        browser.close()
+    assert not errors, errors
+    return reason, text
+
+
 # Tests ---------------------------------------------------------------------------------------------------
 def test_app_admin_enrols_from_webcam_with_live_quality_feedback(
     server, admin_account, playwright_instance, tmp_path

@@ -27,21 +27,19 @@ tests/e2e/test_app_kiosk.py rather than copied.
 from __future__ import annotations
 
 import math
-import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from test_app_kiosk import (
     CHROMIUM,
     Server,
-    _launch,
+    api_items,
+    create_api_key,
+    enrol,
+    kiosk_attempt,
     on_canvas,
     playwright_instance,  # noqa: F401 - the web-UI engineer's browser fixture
-    shot,
-    watch_console,
     write_y4m,
 )
 
@@ -93,40 +91,11 @@ def photo(lfw_root):
 @pytest.fixture(scope="module")
 def enrolled(liveness_server, lfw_root) -> dict:
     """Ari Fleischer enrolled through the API (key from `whosthat apikey create`)."""
-    import httpx
-
-    env = {**os.environ, "WHOSTHAT_HOME": str(liveness_server.home)}
-    key = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from whosthat.cli import main; main()",
-            "apikey",
-            "create",
-            "e2e",
-            "--scopes",
-            "people:write,people:read,attendance:read",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=str(liveness_server.home),
-    ).stdout.strip()
-    headers = {"X-API-Key": key}
-    with httpx.Client(base_url=liveness_server.url, headers=headers, timeout=60) as client:
-        r = client.post(
-            "/api/v1/people", json={"employee_code": "AF-1", "name": "Ari", "surname": "Fleischer"}
-        )
-        assert r.status_code == 201, r.text
-        person = r.json()
-        for n in ENROLL_PHOTOS:
-            path = lfw_root / ENROLLED / f"{ENROLLED}_{n:04d}.jpg"
-            with open(path, "rb") as f:
-                t = client.post(
-                    f"/api/v1/people/{person['id']}/templates", files={"image": (path.name, f, "image/jpeg")}
-                )
-            assert t.status_code == 201, t.text
+    key = create_api_key(liveness_server, "people:write,people:read,attendance:read")
+    photos = [lfw_root / ENROLLED / f"{ENROLLED}_{n:04d}.jpg" for n in ENROLL_PHOTOS]
+    person = enrol(
+        liveness_server, key, {"employee_code": "AF-1", "name": "Ari", "surname": "Fleischer"}, photos
+    )
     return {"person": person, "key": key}
 
 
@@ -135,33 +104,11 @@ def hold(frame: np.ndarray, seconds: float) -> list[np.ndarray]:
 
 
 def run_kiosk(playwright_instance, server, video, kiosk_name: str, name: str) -> tuple[str | None, str]:
-    """Open the kiosk with this fake webcam, start a login, return (result reason, result text)."""
-    browser = _launch(playwright_instance, video)
-    errors: list[str] = []
-    try:
-        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-        watch_console(page, errors)
-        page.goto(f"{server.url}/kiosk?name={kiosk_name}")
-        page.wait_for_selector("#start:not([disabled])", timeout=15_000)
-        page.click("#start")
-        page.wait_for_selector("#prompt:has-text('Blink')", timeout=15_000)
-        page.wait_for_selector("#result:not(.hidden)", timeout=50_000)
-        reason = page.get_attribute("#result", "data-reason")
-        text = page.inner_text("#result").strip()
-        shot(page, f"liveness-{name}")
-    finally:
-        browser.close()
-    assert not errors, errors
-    return reason, text
+    return kiosk_attempt(playwright_instance, server, video, kiosk_name, "Blink", f"liveness-{name}")
 
 
 def attendance_of(server, key: str) -> list[dict]:
-    import httpx
-
-    r = httpx.get(server.url + "/api/v1/attendance", headers={"X-API-Key": key}, timeout=30)
-    assert r.status_code == 200, r.text
-    body = r.json()
-    return body.get("items", body) if isinstance(body, dict) else body
+    return api_items(server, key, "/api/v1/attendance")
 
 
 def test_liveness_genuine_blink_passes_and_clocks_in(

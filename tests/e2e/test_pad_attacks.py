@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 from test_app_kiosk import (
     CHROMIUM,
     Server,
-    _launch,
+    api_items,
+    create_api_key,
+    enrol,
+    kiosk_attempt,
     playwright_instance,  # noqa: F401 - the web-UI engineer's browser fixture
-    shot,
-    watch_console,
     write_y4m,
 )
 from tests.liveness import nuaa_sequences as seq
@@ -74,79 +73,30 @@ def turn_server(tmp_path_factory):
     srv.stop()
 
 
-def enrol(server, nuaa) -> str:
+def enrol_subject(server, nuaa) -> str:
     """Subject 0009 enrolled through the API; returns an API key that may also read attendance and audit."""
-    import httpx
-
-    env = {**os.environ, "WHOSTHAT_HOME": str(server.home)}
-    key = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from whosthat.cli import main; main()",
-            "apikey",
-            "create",
-            "e2e",
-            "--scopes",
-            "people:write,people:read,attendance:read,audit:read",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=str(server.home),
-    ).stdout.strip()
-    with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as client:
-        r = client.post("/api/v1/people", json={"employee_code": "NUAA-9", "name": "Nine", "surname": "Nuaa"})
-        assert r.status_code == 201, r.text
-        for path in seq.enrolment_photos(nuaa):
-            with open(path, "rb") as f:
-                t = client.post(
-                    f"/api/v1/people/{r.json()['id']}/templates",
-                    files={"image": (path.name, f, "image/jpeg")},
-                )
-            assert t.status_code == 201, t.text
+    key = create_api_key(server, "people:write,people:read,attendance:read,audit:read")
+    enrol(
+        server,
+        key,
+        {"employee_code": "NUAA-9", "name": "Nine", "surname": "Nuaa"},
+        seq.enrolment_photos(nuaa),
+    )
     return key
 
 
 @pytest.fixture(scope="module")
 def blink_key(blink_server, nuaa) -> str:
-    return enrol(blink_server, nuaa)
+    return enrol_subject(blink_server, nuaa)
 
 
 @pytest.fixture(scope="module")
 def turn_key(turn_server, nuaa) -> str:
-    return enrol(turn_server, nuaa)
+    return enrol_subject(turn_server, nuaa)
 
 
 def run_kiosk(playwright_instance, server, video, kiosk: str, prompt: str) -> tuple[str | None, str]:
-    """Open the kiosk with this fake webcam, start a login, return (result reason, result text)."""
-    browser = _launch(playwright_instance, video)
-    errors: list[str] = []
-    try:
-        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-        watch_console(page, errors)
-        page.goto(f"{server.url}/kiosk?name={kiosk}")
-        page.wait_for_selector("#start:not([disabled])", timeout=15_000)
-        page.click("#start")
-        page.wait_for_selector(f"#prompt:has-text('{prompt}')", timeout=15_000)
-        page.wait_for_selector("#result:not(.hidden)", timeout=50_000)
-        reason = page.get_attribute("#result", "data-reason")
-        text = page.inner_text("#result").strip()
-        shot(page, f"pad-{kiosk}")
-    finally:
-        browser.close()
-    assert not errors, errors
-    return reason, text
-
-
-def get(server, key: str, path: str) -> list[dict]:
-    import httpx
-
-    r = httpx.get(server.url + path, headers={"X-API-Key": key}, timeout=30)
-    assert r.status_code == 200, r.text
-    body = r.json()
-    return body.get("items", body) if isinstance(body, dict) else body
+    return kiosk_attempt(playwright_instance, server, video, kiosk, prompt, f"pad-{kiosk}")
 
 
 def assert_refused_as_print(server, key: str, kiosk: str, reason: str | None, text: str) -> None:
@@ -154,14 +104,14 @@ def assert_refused_as_print(server, key: str, kiosk: str, reason: str | None, te
     assert "photos and screens are not accepted" in text, text
     failures = [
         e
-        for e in get(server, key, "/api/v1/audit?action=face_login.failed")
+        for e in api_items(server, key, "/api/v1/audit?action=face_login.failed")
         if e["actor"] == f"kiosk:{kiosk}"
     ]
     assert len(failures) == 1, failures
     detail = failures[0]["detail"]
     assert detail["reason"] == "print_attack" and detail["pad_model"] == "pad-minifasnet"
     assert detail["pad_score"] >= detail["pad_threshold"] and detail["pad_frames"] >= 5
-    assert kiosk not in [e.get("kiosk") for e in get(server, key, "/api/v1/attendance")]
+    assert kiosk not in [e.get("kiosk") for e in api_items(server, key, "/api/v1/attendance")]
 
 
 def test_a_live_person_passes_with_print_attacks_enforced_by_default(
@@ -171,7 +121,7 @@ def test_a_live_person_passes_with_print_attacks_enforced_by_default(
     reason, text = run_kiosk(playwright_instance, blink_server, video, "live-door", "Blink")
     assert reason in (None, "", "null"), (reason, text, blink_server.log()[-3000:])
     assert re.match(r"Welcome, Nine: clocked in at \d\d:\d\d", text), (text, blink_server.log()[-3000:])
-    events = get(blink_server, blink_key, "/api/v1/attendance")
+    events = api_items(blink_server, blink_key, "/api/v1/attendance")
     assert [e.get("kiosk") for e in events].count("live-door") == 1
     liveness = next(e for e in events if e.get("kiosk") == "live-door").get("liveness") or {}
     if liveness:  # the summary stored with the event, where the API shows it

@@ -79,6 +79,13 @@ def minifas_crop(rgb: np.ndarray, box, scale: float, size: int = 80) -> np.ndarr
     return cv2.resize(rgb[y0 : y1 + 1, x0 : x1 + 1], (size, size), interpolation=cv2.INTER_LINEAR)
 
 
+def minifas_input(rgb: np.ndarray, box, scales: tuple[float, ...], size: int = 80) -> np.ndarray:
+    """float32[3 x len(scales), size, size]: MiniFASNet's crops of `box` at each scale, BGR 0-255, channels first."""
+    both = np.concatenate([minifas_crop(rgb, box, s, size) for s in scales], axis=2)
+    bgr = [c for k in range(len(scales)) for c in (3 * k + 2, 3 * k + 1, 3 * k)]
+    return both[:, :, bgr].transpose(2, 0, 1).astype(np.float32)
+
+
 @cache
 def mesh_box_maps(path: Path = MESH_BOX_MAPS) -> dict:
     """{convention: {"dx", "dy", "scale_w", "scale_h", ...}}: face-mesh box -> each detector's box."""
@@ -149,9 +156,7 @@ class MiniFASNetDetector(OnnxProbabilityModel):
 
     def crops(self, rgb: np.ndarray, box) -> np.ndarray:
         """float32[6, S, S]: the two crops of `box` (this model's convention), BGR 0-255, channels first."""
-        both = np.concatenate([minifas_crop(rgb, box, s, self.crop_size) for s in self.scales], axis=2)
-        # RGB, RGB -> BGR, BGR
-        return both[:, :, [2, 1, 0, 5, 4, 3]].transpose(2, 0, 1).astype(np.float32)
+        return minifas_input(rgb, box, self.scales, self.crop_size)
 
     def attack_probs(self, batch: np.ndarray) -> np.ndarray:
         """float32[N, 3] (SCORE_COLUMNS) for a batch of `crops` float32[N, 6, S, S]."""

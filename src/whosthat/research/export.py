@@ -40,7 +40,6 @@ def export_onnx(
     `metadata` replaces the model's metadata properties, in the order given. Raises RuntimeError when the
     difference exceeds PARITY_TOLERANCE.
     """
-    import onnx
     import onnxruntime as ort
     import torch
 
@@ -57,13 +56,7 @@ def export_onnx(
         opset_version=17,
         dynamo=False,
     )
-    model = onnx.load(str(out))
-    del model.metadata_props[:]
-    for key, value in metadata.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, str(value)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(out))
+    set_metadata(out, metadata)
     x = example if check_inputs is None else check_inputs
     with torch.no_grad():
         expected = net(torch.from_numpy(x)).numpy()
@@ -72,6 +65,19 @@ def export_onnx(
     if diff > PARITY_TOLERANCE:
         raise RuntimeError(f"ONNX and PyTorch disagree by {diff:.2e} (> {PARITY_TOLERANCE:g})")
     return diff
+
+
+def set_metadata(path: Path, metadata: dict[str, str]) -> None:
+    """Replace the metadata properties of the ONNX file at `path` with `metadata` (in that order), check it."""
+    import onnx
+
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, str(value)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def _wrapper(module):

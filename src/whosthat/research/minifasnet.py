@@ -289,31 +289,20 @@ def _metadata(threshold: float | None, card: str, licence: str) -> dict[str, str
     return meta
 
 
-def _set_metadata(path: Path, metadata: dict[str, str]) -> None:
-    import onnx
-
-    model = onnx.load(str(path))
-    del model.metadata_props[:]
-    for key, value in metadata.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, str(value)
-    onnx.save(model, str(path))
-
-
 def real_crops(faces: list, count: int = 16) -> np.ndarray:
     """float32[count, 6, 80, 80]: the served crops (mapped mesh box) of `count` frames spread over `faces`."""
-    from whosthat.liveness.pad import box_from_mesh, minifas_crop
+    from whosthat.liveness.pad import box_from_mesh, minifas_input
     from whosthat.vision.image import decode_image
 
     usable = [f for f in faces if f.mesh is not None]
     step = max(1, len(usable) // count)
-    out = []
-    for f in usable[::step][:count]:
-        rgb = decode_image(f.frame.path)
-        box = box_from_mesh(f.mesh, "retinaface-caffe")
-        both = np.concatenate([minifas_crop(rgb, box, s) for _, s, _ in WEIGHTS.values()], axis=2)
-        out.append(both[:, :, [2, 1, 0, 5, 4, 3]].transpose(2, 0, 1).astype(np.float32))
-    return np.stack(out)
+    scales = tuple(s for _, s, _ in WEIGHTS.values())
+    return np.stack(
+        [
+            minifas_input(decode_image(f.frame.path), box_from_mesh(f.mesh, "retinaface-caffe"), scales)
+            for f in usable[::step][:count]
+        ]
+    )
 
 
 def export_minifasnet(weights_dir: Path, data: Path, out: Path, command: str = "") -> dict:
@@ -327,7 +316,7 @@ def export_minifasnet(weights_dir: Path, data: Path, out: Path, command: str = "
     """
     from whosthat.datasets import nuaa
     from whosthat.liveness.pad import DEFAULT_PAD_MODEL, MiniFASNetDetector
-    from whosthat.research.export import export_onnx
+    from whosthat.research.export import export_onnx, set_metadata
     from whosthat.research.pad_evaluation import eer_threshold, evaluate_pad, nuaa_model_split, score_frames
     from whosthat.research.pad_frames import face_boxes
 
@@ -356,7 +345,7 @@ def export_minifasnet(weights_dir: Path, data: Path, out: Path, command: str = "
     detector = MiniFASNetDetector(out)
     scores = score_frames(dev, detector)[:, detector.column]
     threshold = eer_threshold(np.array([f.frame.attack for f in dev]), scores)
-    _set_metadata(out, _metadata(threshold, card, licence))
+    set_metadata(out, _metadata(threshold, card, licence))
     (out.parent / licence).write_text((Path(weights_dir) / LICENCE_FILE).read_text())
     report = evaluate_pad(data, minifasnet=out, retinaface=weights_dir)
     result = {
