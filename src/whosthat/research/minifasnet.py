@@ -243,6 +243,30 @@ class MiniFASNetPair(nn.Module):
         return 1.0 - torch.stack([0.5 * (real_v2 + real_v1se), real_v2, real_v1se], dim=1)
 
 
+class LinearFormPReLU(nn.Module):
+    """PReLU written as a*x + (1-a)*relu(x): the same function, which onnxruntime runs about a quarter faster
+    (its PRelu kernel broadcasts the per-channel slope slowly); used in the exported graph only."""
+
+    def __init__(self, prelu: nn.PReLU):
+        super().__init__()
+        self.weight = nn.Parameter(prelu.weight.detach().clone().view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight * x + (1.0 - self.weight) * torch.relu(x)
+
+
+def for_export(module: nn.Module) -> nn.Module:
+    """A copy of `module` with every PReLU in its linear form (`LinearFormPReLU`), in eval mode."""
+    import copy
+
+    out = copy.deepcopy(module).eval()
+    for parent in out.modules():
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.PReLU):
+                setattr(parent, name, LinearFormPReLU(child))
+    return out
+
+
 def load_pair(weights_dir: str | Path) -> MiniFASNetPair:
     """The two released networks from the folder holding their .pth files (sha256-checked)."""
     from whosthat.errors import BadInputError
@@ -316,7 +340,7 @@ def export_minifasnet(weights_dir: Path, data: Path, out: Path, command: str = "
     """
     from whosthat.datasets import nuaa
     from whosthat.liveness.pad import DEFAULT_PAD_MODEL, MiniFASNetDetector
-    from whosthat.research.export import export_onnx, set_metadata
+    from whosthat.research.export import PARITY_TOLERANCE, export_onnx, set_metadata
     from whosthat.research.pad_evaluation import eer_threshold, evaluate_pad, nuaa_model_split, score_frames
     from whosthat.research.pad_frames import face_boxes
 
@@ -327,8 +351,10 @@ def export_minifasnet(weights_dir: Path, data: Path, out: Path, command: str = "
     split, sessions = nuaa_model_split(DEFAULT_PAD_MODEL, [f.subject for f in frames])
     faces = face_boxes(frames, weights_dir)
     check = real_crops(faces)
-    diff = export_onnx(
-        pair,
+    # Traced from the PReLU-rewritten copy (export_onnx checks the file against that copy), then checked
+    # against the networks as loaded from the released weights.
+    export_onnx(
+        for_export(pair),
         out,
         example=check[:1],
         input_name="crops",
@@ -337,6 +363,11 @@ def export_minifasnet(weights_dir: Path, data: Path, out: Path, command: str = "
         batch_axis="n",
         check_inputs=check,
     )
+    with torch.no_grad():
+        expected = pair(torch.from_numpy(check)).numpy()
+    diff = float(np.abs(MiniFASNetDetector(out).attack_probs(check) - expected).max())
+    if diff > PARITY_TOLERANCE:
+        raise RuntimeError(f"the exported MiniFASNet disagrees with PyTorch by {diff:.2e}")
     dev = [
         f
         for f in faces
