@@ -6,6 +6,8 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 export WHOSTHAT_HOME ?= $(CURDIR)/var
 export WHOSTHAT_DATA ?= $(abspath $(CURDIR)/../shared/data)
+# Minivision's MiniFASNet release (the print-attack model's source weights and detector), for its tests.
+export MINIFASNET_DIR ?= $(abspath $(CURDIR)/../shared/models/silent-face-anti-spoofing)
 
 .PHONY: run test bench lint install clean e2e-deps
 

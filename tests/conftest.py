@@ -79,14 +79,13 @@ def astronaut() -> np.ndarray:
 def minifasnet_dir() -> Path:
     """Minivision's MiniFASNet release (two .pth files, the RetinaFace detector, LICENSE): $MINIFASNET_DIR,
     else `models/silent-face-anti-spoofing` beside the data folder (the shared layout)."""
-    value = os.environ.get("MINIFASNET_DIR")
     data = _data_root()
-    folder = (
-        Path(value) if value else (data.parent / "models" / "silent-face-anti-spoofing" if data else None)
+    candidates = [Path(os.environ["MINIFASNET_DIR"])] if os.environ.get("MINIFASNET_DIR") else []
+    candidates += [data.parent / "models" / "silent-face-anti-spoofing"] if data else []
+    for folder in candidates:
+        if (folder / "deploy.prototxt").is_file():
+            return folder
+    pytest.skip(
+        "MiniFASNet release not found: set MINIFASNET_DIR to the folder of its weights and RetinaFace "
+        "detector (../shared/models/silent-face-anti-spoofing)"
     )
-    if folder is None or not (folder / "deploy.prototxt").is_file():
-        pytest.skip(
-            "MiniFASNet release not found: set MINIFASNET_DIR to the folder of its weights and RetinaFace "
-            "detector (../shared/models/silent-face-anti-spoofing)"
-        )
-    return folder
