@@ -112,5 +112,10 @@ def bench_liveness_command(
             if report["pad_frames"]
             else ""
         )
-        + f"); mean {report['mean_ms']:.2f} ms"
+        + f"); mean {report['mean_ms']:.2f} ms, CPU mean {report['cpu_mean_ms']:.2f} ms"
+        + (
+            f", print attack CPU {report['pad_cpu_median_ms']:.2f} ms per scored frame"
+            if report["pad_frames"]
+            else ""
+        )
     )
