@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 
 def onnx_session(model: bytes | str | Path, threads: int = 2):
     """An onnxruntime CPU session (the project's models are small; two threads suit a 2-core kiosk server)."""
@@ -51,3 +53,78 @@ def read_onnx_info(path: Path) -> OnnxModelInfo:
         card=(path.parent / card) if card else None,
         meta=meta,
     )
+
+
+def fold_weight_graph(model, batch_dim: str | None = "N"):
+    """Rewrite an ONNX model whose weights are declared as graph inputs into one onnxruntime runs.
+
+    OpenCV Zoo's int8 "block-quantised" files (SFace, YuNet) list every weight among the graph inputs
+    and compute the float weights inside the graph (`DequantizeLinear` of an int8 initializer, then a
+    `Reshape`), while the convolutions' declared float weight inputs are left dangling. onnxruntime
+    then insists on being fed those inputs. This rewrite, done once in memory:
+    - evaluates every `DequantizeLinear` (and a `Reshape` right after it) whose operands are all
+      initializers, in numpy, and stores the float result as an initializer (dequantised once, not
+      on every call);
+    - keeps only the graph inputs that are not initializers and that some node reads;
+    - with `batch_dim`, makes the first dimension of the inputs and outputs symbolic, so that a
+      batch of faces runs in one call.
+    Returns a new ModelProto; the file on disk is not touched.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    folded: dict[str, np.ndarray] = {}
+    kept_nodes = []
+    for node in graph.node:
+        if node.op_type == "DequantizeLinear" and all(i in values or i in folded for i in node.input if i):
+            operands = [folded.get(i, values.get(i)) for i in node.input]
+            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+            folded[node.output[0]] = dequantize_linear(*operands, **attrs)
+        elif node.op_type == "Reshape" and node.input[0] in folded and node.input[1] in values:
+            folded[node.output[0]] = folded[node.input[0]].reshape(values[node.input[1]])
+        else:
+            kept_nodes.append(node)
+    read = {name for node in kept_nodes for name in node.input}
+    survivors = [t for t in graph.initializer if t.name in read]
+    extra = [
+        numpy_helper.from_array(a.astype(np.float32), name) for name, a in folded.items() if name in read
+    ]
+    del graph.node[:]
+    graph.node.extend(kept_nodes)
+    del graph.initializer[:]
+    graph.initializer.extend(survivors + extra)
+    initialized = {t.name for t in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in initialized and i.name in read]
+    del graph.input[:]
+    graph.input.extend(inputs)
+    if batch_dim:
+        for value in [*graph.input, *graph.output]:
+            dims = value.type.tensor_type.shape.dim
+            if dims:
+                dims[0].ClearField("dim_value")
+                dims[0].dim_param = batch_dim
+    del graph.value_info[:]  # shapes inferred for batch 1 would contradict the symbolic batch
+    return model
+
+
+def dequantize_linear(
+    x, scale, zero_point=None, axis: int = 1, block_size: int = 0, **_ignored
+) -> np.ndarray:
+    """ONNX DequantizeLinear in numpy: (x - zero_point) * scale, per tensor, per axis or per block."""
+    x = np.asarray(x).astype(np.float32)
+    scale = np.asarray(scale, np.float32)
+    zero = np.zeros_like(scale) if zero_point is None else np.asarray(zero_point).astype(np.float32)
+    if scale.ndim == 0 or scale.size == 1:
+        return (x - zero.reshape(())) * scale.reshape(())
+    axis = axis % x.ndim
+    if block_size:
+        scale = np.repeat(scale, block_size, axis=axis).take(range(x.shape[axis]), axis=axis)
+        zero = np.repeat(zero, block_size, axis=axis).take(range(x.shape[axis]), axis=axis)
+    else:
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        scale, zero = scale.reshape(shape), zero.reshape(shape)
+    return (x - zero) * scale
