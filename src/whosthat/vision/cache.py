@@ -77,17 +77,24 @@ def _arr(b) -> np.ndarray | None:
 
 @dataclass
 class FileEmbeddings:
-    """Descriptors of many files: plain[N, D], flipped[N, D] (NaN rows where no face), found[N],
-    meta[N] (detector source, box)."""
+    """Raw outputs of many files (`vision.embedders.raw_features`): plain[N, D], flipped[N, D] (NaN rows
+    where no face), found[N], meta[N] (detector source, box); `finish` turns them into templates."""
 
     paths: list[Path]
     plain: np.ndarray
     flipped: np.ndarray
     found: np.ndarray
     meta: list[dict]
+    finish: object = None
+
+    def raw(self, flip: bool) -> np.ndarray:
+        """The raw outputs, mirror-averaged with flip (the one mirror rule of vision.embedders)."""
+        return (self.plain + self.flipped) / 2 if flip else self.plain
 
     def embeddings(self, flip: bool) -> np.ndarray:
-        return (self.plain + self.flipped) / 2 if flip else self.plain
+        """The templates the embedder would give (its `finish` applied to `raw(flip)`)."""
+        raw = self.raw(flip)
+        return self.finish(raw) if self.finish is not None else raw
 
 
 PLAIN_ONLY = "|plain-only"
@@ -123,6 +130,7 @@ def embed_files(
 
     from whosthat.vision.align import jitter_chips
     from whosthat.vision.detect import Detection
+    from whosthat.vision.embedders import raw_features
     from whosthat.vision.image import decode_image
     from whosthat.vision.pipeline import FacePipeline
 
@@ -137,13 +145,17 @@ def embed_files(
     key = base + (f"|central<{max_offset:g}" if choose == "central" else "")
     cache = cache or EmbeddingCache()
     n = len(paths)
-    dim = pipe.embedder.dim or 128
+    dim = getattr(pipe.embedder, "raw_dim", None) or pipe.embedder.dim or 128
     plain = np.full((n, dim), np.nan, np.float32)
     flipped = np.full((n, dim), np.nan, np.float32)
     found = np.zeros(n, bool)
     metas: list[dict] = [{} for _ in range(n)]
     bar = tqdm(
-        total=n, desc=f"embedding ({detector}, {embedder})", unit="img", disable=not progress, file=sys.stderr
+        total=n,
+        desc=f"embedding ({detector}, {pipe.model})",
+        unit="img",
+        disable=not progress,
+        file=sys.stderr,
     )
     for i, path in enumerate(paths):
         digest = file_digest(path)
@@ -198,13 +210,14 @@ def embed_files(
                         "faces": len(dets),
                         "image": [w, h],
                     }
+                    embedder = pipe.embedder
                     if plain_hit is not None:  # the plain descriptor is known: embed the mirror only
-                        hit = (True, plain_hit[1], pipe.embedder.embed(chip[None, :, ::-1])[0], meta)
+                        hit = (True, plain_hit[1], raw_features(embedder, chip[None, :, ::-1])[0], meta)
                     elif jitter:
-                        vecs = pipe.embedder.embed(jitter_chips(chip, jitter))
+                        vecs = raw_features(embedder, jitter_chips(chip, jitter))
                         hit = (True, vecs.mean(axis=0), None, meta)
                     else:
-                        vecs = pipe.embedder.embed(np.stack([chip, chip[:, ::-1]] if mirrored else [chip]))
+                        vecs = raw_features(embedder, np.stack([chip, chip[:, ::-1]] if mirrored else [chip]))
                         hit = (True, vecs[0], vecs[1] if mirrored else None, meta)
             cache.put(key if mirrored else key + PLAIN_ONLY, digest, *hit)
         ok, p, f, meta = hit
@@ -215,4 +228,11 @@ def embed_files(
         metas[i] = meta
         bar.update(1)
     bar.close()
-    return FileEmbeddings(paths=list(paths), plain=plain, flipped=flipped, found=found, meta=metas)
+    return FileEmbeddings(
+        paths=list(paths),
+        plain=plain,
+        flipped=flipped,
+        found=found,
+        meta=metas,
+        finish=getattr(pipe.embedder, "finish", None),
+    )

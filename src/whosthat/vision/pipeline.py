@@ -51,11 +51,14 @@ class FaceResult:
 class FacePipeline:
     """detector name ("auto", "mediapipe", "hog"), embedder name, and mirror test-time augmentation."""
 
-    def __init__(self, detector: str = "auto", embedder: str = DEFAULT_EMBEDDER, flip: bool = False):
+    def __init__(
+        self, detector: str = "auto", embedder: str | Embedder = DEFAULT_EMBEDDER, flip: bool = False
+    ):
         self.detector_name = detector
         self.detector = get_detector(detector)
         self.landmarker = get_landmarker()
-        self.embedder: Embedder = get_embedder(embedder, flip=flip)
+        # A name from the zoo, or an embedder built by the caller (the fusion's calibration does that).
+        self.embedder: Embedder = get_embedder(embedder, flip=flip) if isinstance(embedder, str) else embedder
         self.flip = flip
         self._align: FaceAlignTransform | None = None
         kind = self.embedder.input_kind
@@ -79,7 +82,8 @@ class FacePipeline:
             else "none"
         )
         detector = getattr(self.detector, "cache_key", self.detector_name)
-        return f"{detector}|{self.embedder.name}|flip={int(self.flip)}|calib={calib}"
+        embedder = getattr(self.embedder, "cache_key", self.embedder.name)
+        return f"{detector}|{embedder}|flip={int(self.flip)}|calib={calib}"
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """All faces, largest first."""
