@@ -85,7 +85,9 @@ def test_rewrite_equals_the_original_graph_fed_its_weight_inputs(network, astron
 def test_a_batch_gives_the_rows_of_single_calls(network, astronaut):
     crop, _, _ = _opencv_crop_and_feature(astronaut)
     batch = np.stack([crop, crop[:, ::-1], (crop * 0.8).astype(np.uint8)])
-    np.testing.assert_allclose(network.features(batch), np.concatenate([network.features(c) for c in batch]), atol=1e-4)
+    np.testing.assert_allclose(
+        network.features(batch), np.concatenate([network.features(c) for c in batch]), atol=1e-4
+    )
 
 
 def test_our_arcface_crop_is_opencvs_align_crop(astronaut):

@@ -82,14 +82,24 @@ def _rates_table(result: dict) -> list[str]:
     return lines
 
 
-def _run_report(populations: tuple[str, ...], data, models, part, flip, out, as_json) -> None:
+LfwFoldsOpt = Annotated[
+    int,
+    typer.Option("--lfw-folds", min=2, max=10, help="LFW report part: the first N folds of View 2 (quicker)"),
+]
+
+
+def _run_report(
+    populations: tuple[str, ...], data, models, part, flip, out, as_json, lfw_folds: int = 10
+) -> None:
     from whosthat.config import get_settings
     from whosthat.vision.embedder_calibration import report_rates
     from whosthat.vision.populations import PARTS
 
     if part not in PARTS:
         raise BadInputError(f"--part must be one of {', '.join(PARTS)}")
-    result = report_rates(data, _names(models), populations, part=part, flip=_flip(flip), log=_log)
+    result = report_rates(
+        data, _names(models), populations, part=part, flip=_flip(flip), lfw_folds=lfw_folds, log=_log
+    )
     result["command"] = "whosthat " + " ".join(sys.argv[1:])
     out = out or get_settings().home / "reports" / f"recognition-{'-'.join(populations)}-{part}"
     out.mkdir(parents=True, exist_ok=True)
@@ -148,13 +158,14 @@ def eval_populations_command(
     part: PartOpt = "report",
     flip: FlipOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
+    lfw_folds: LfwFoldsOpt = 10,
     as_json: JsonOpt = False,
 ) -> None:
     """LFW, NUAA and CelebA together (the table of docs/benchmarks.md): per embedder and population,
     FMR and FNMR at the default threshold, TAR at FMR 1e-3, and LFW View 2 accuracy."""
     from whosthat.vision.populations import POPULATIONS
 
-    _run_report(POPULATIONS, data, models, part, flip, out, as_json)
+    _run_report(POPULATIONS, data, models, part, flip, out, as_json, lfw_folds)
 
 
 def calibrate_embedders_command(
@@ -241,7 +252,7 @@ def calibrate_sface_command(
         return
     typer.echo(json.dumps({k: v for k, v in result.items() if k != "view1"}, indent=2))
     for name, acc in result.get("view1", {}).items():
-        typer.echo(f"LFW View 1 (threshold on DevTrain, accuracy on DevTest), SFace {name}: {100 * acc:.2f}%")
+        typer.echo(f"LFW View 1 pairsDevTest (10-fold), SFace {name}: {100 * acc:.2f}%")
 
 
 def compare_alignments(lfw_dir: Path) -> dict:
@@ -256,8 +267,10 @@ def compare_alignments(lfw_dir: Path) -> dict:
     ps = pair_set("lfw", "tune", lfw_dir)
     root = lfw_dir / lfw.IMAGES_DIR
     index = {str(f): k for k, f in enumerate(ps.files)}
-    view1 = lfw.read_pairs(lfw_dir, "pairsDevTrain.txt") + lfw.read_pairs(lfw_dir, "pairsDevTest.txt")
-    imp = np.array([[index[str(root / p.path_a)], index[str(root / p.path_b)]] for p in view1 if not p.same])
+    dev_test = lfw.read_pairs(lfw_dir, "pairsDevTest.txt")
+    imp = np.array(
+        [[index[str(root / p.path_a)], index[str(root / p.path_b)]] for p in dev_test if not p.same]
+    )
     out = {}
     for flip in (False, True):
         chip = unit_rows(fused_raw(ps, flip, progress=False)[:, 128:])

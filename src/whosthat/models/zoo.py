@@ -13,6 +13,7 @@ This module only lists and finds; each kind's factory builds the model from the 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
@@ -41,10 +42,21 @@ class ModelEntry:
     def path(self) -> Path | None:
         return self.onnx.path if self.onnx else None
 
+    @property
+    def display_name(self) -> str:
+        """The model in words, for people (`display_name` of a JSON card; the registry name otherwise)."""
+        if self.card is not None and self.card.suffix == ".json" and self.card.exists():
+            try:
+                return str(json.loads(self.card.read_text()).get("display_name") or self.name)
+            except ValueError:
+                return self.name
+        return self.name
+
     def to_dict(self) -> dict:
         card = self.card if self.card is not None and self.card.exists() else None
         return {
             "name": self.name,
+            "display_name": self.display_name,
             "kind": self.kind,
             "source": self.source,
             "card": str(card) if card else None,
@@ -121,6 +133,15 @@ def entries(kind: str | None = None) -> list[ModelEntry]:
 
 def names(kind: str) -> list[str]:
     return [e.name for e in entries(kind)]
+
+
+def display_name(name: str, kind: str = "embedder") -> str:
+    """The model called `name` in words (for pages); the name itself when the zoo does not know it
+    (templates of a retired model)."""
+    try:
+        return find(name, kind).display_name
+    except UnknownModelError:
+        return name
 
 
 def find(name: str, kind: str) -> ModelEntry:

@@ -5,11 +5,11 @@ different-person pairs of NUAA's webcam frames (East Asian subjects) through. So
 embedder is measured on three populations, each split by identity into a **tune** part (thresholds,
 fusion weights, normalisation are chosen there) and a **report** part (only measured):
 
-- `lfw`: tune = LFW View 1 (the 3,200 pairs of pairsDevTrain + pairsDevTest for genuine pairs, and
-  different-person pairs among all View 1 images for impostors); report = View 2: the 3,000
-  same-person pairs of pairs.txt for the false non-match rate, and every different-person pair among
-  the View 2 images of the people who are not in View 1 for the false-match rate (person-disjoint
-  from the tune part; View 2's same-person pairs share people with View 1, as LFW's protocol allows).
+- `lfw`: tune = LFW View 1's pairsDevTest (its 500 same-person pairs, and every different-person pair
+  among its 1,549 images); report = View 2 (pairs.txt, optionally its first folds only): its same-person
+  pairs for the false non-match rate, and every different-person pair among its images of people who
+  are not in View 1 for the false-match rate (person-disjoint from the tune part; View 2's same-person
+  pairs share people with View 1, as LFW's protocol allows).
 - `nuaa`: NUAA's live webcam frames (640x480, 9 subjects, 1-2 sessions each). Genuine pairs: frames of
   one subject from *different* sessions (adjacent frames of one session are near-duplicates);
   impostor pairs: frames of different subjects. Subjects are split by `split_nuaa` (seeded).
@@ -198,48 +198,60 @@ def celeba_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED) -> PairSe
     )
 
 
-def lfw_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED) -> PairSet:
+def lfw_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED, folds: int = 10) -> PairSet:
+    """LFW's tune part: the images of View 1's pairsDevTest (its 500 same-person pairs are the genuine
+    pairs, every different-person pair among its images an impostor pair). Report part: the images of
+    the first `folds` folds of View 2's pairs.txt (its same-person pairs are the genuine pairs; impostor
+    pairs: every different-person pair among those images of people absent from View 1)."""
     from whosthat.vision import lfw
 
     root = lfw.lfw_root(data)
     images = root / lfw.IMAGES_DIR
     view1 = lfw.read_pairs(root, "pairsDevTrain.txt") + lfw.read_pairs(root, "pairsDevTest.txt")
-    view2 = lfw.read_pairs(root, "pairs.txt")
     person = lambda rel: rel.split("/")[0]  # noqa: E731
     if part == "tune":
-        files = sorted({x for p in view1 for x in (p.path_a, p.path_b)})
+        dev_test = lfw.read_pairs(root, "pairsDevTest.txt")
+        files = sorted({x for p in dev_test for x in (p.path_a, p.path_b)})
         index = {f: k for k, f in enumerate(files)}
         ids = [person(f) for f in files]
-        gen = np.array([[index[p.path_a], index[p.path_b]] for p in view1 if p.same])
+        gen = np.array([[index[p.path_a], index[p.path_b]] for p in dev_test if p.same])
         _, imp = _all_pairs(ids, None, seed, MAX_IMPOSTOR_PAIRS)
-        notes = ["genuine: View 1 same-person pairs; impostor: different-person pairs among View 1 images"]
+        notes = [
+            "View 1 pairsDevTest: genuine = its 500 same-person pairs; impostor = every different-person pair "
+            "among its images"
+        ]
     else:
+        view2 = [p for p in lfw.read_pairs(root, "pairs.txt") if p.fold < folds]
         v1_people = {person(x) for p in view1 for x in (p.path_a, p.path_b)}
-        fresh = sorted({x for p in view2 for x in (p.path_a, p.path_b) if person(x) not in v1_people})
-        same = [p for p in view2 if p.same]
-        # Every View 2 image, so that the official 10-fold accuracy can be computed on the same templates.
+        # Every image of those View 2 folds, so that the official accuracy is computed on the same templates.
         files = sorted({x for p in view2 for x in (p.path_a, p.path_b)})
         index = {f: k for k, f in enumerate(files)}
         ids = [person(f) for f in files]
-        gen = np.array([[index[p.path_a], index[p.path_b]] for p in same])
-        fresh_idx = np.array([index[f] for f in fresh])
+        gen = np.array([[index[p.path_a], index[p.path_b]] for p in view2 if p.same])
+        fresh_idx = np.array([k for k, f in enumerate(files) if person(f) not in v1_people])
         _, imp_local = _all_pairs([ids[k] for k in fresh_idx], None, seed, MAX_IMPOSTOR_PAIRS)
         imp = fresh_idx[imp_local]
         notes = [
-            "genuine: View 2 pairs.txt same-person pairs; impostor: different-person pairs among the View 2 "
-            f"images of the {len({person(f) for f in fresh})} people absent from View 1"
+            f"View 2 pairs.txt folds 1-{folds}: genuine = their same-person pairs; impostor = every "
+            f"different-person pair among their images of the {len({ids[k] for k in fresh_idx})} people "
+            "absent from View 1"
         ]
     return PairSet("lfw", part, [images / f for f in files], ids, gen, imp, choose="central", notes=notes)
 
 
-def pair_set(population: str, part: str, data: Path | None = None, seed: int = SPLIT_SEED) -> PairSet:
+def pair_set(
+    population: str, part: str, data: Path | None = None, seed: int = SPLIT_SEED, lfw_folds: int = 10
+) -> PairSet:
     """The pair set of `population` ("lfw", "nuaa", "celeba"), `part` ("tune", "report"). `data` is the
-    dataset folder or the folder holding it (default WHOSTHAT_DATA)."""
+    dataset folder or the folder holding it (default WHOSTHAT_DATA); `lfw_folds`: how many View 2 folds
+    LFW's report part uses."""
     if part not in PARTS:
         raise BadInputError(f"part must be one of {', '.join(PARTS)}")
     makers = {"lfw": lfw_pairs, "nuaa": nuaa_pairs, "celeba": celeba_pairs}
     if population not in makers:
         raise BadInputError(f"unknown population {population!r}; choose from {', '.join(POPULATIONS)}")
+    if population == "lfw":
+        return lfw_pairs(data, part, seed, lfw_folds)
     return makers[population](data, part, seed)
 
 

@@ -1,5 +1,5 @@
 """The Jinja2 environment of web/templates, shared by the pages and the error handlers: the template
-filters (times in the site's time zone, worked hours) and the CSRF token as a global."""
+filters (times in the site's time zone, worked hours, model names in words) and the CSRF token as a global."""
 
 from __future__ import annotations
 
@@ -36,7 +36,18 @@ def hours(seconds: float | None) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
+def model_name(name: str | None) -> str:
+    """An embedder's registry name in words (the zoo's display name, from the model card)."""
+    from whosthat.models.zoo import display_name
+
+    return display_name(name) if name else "–"
+
+
 templates.env.filters.update(
-    dt=_time_filter("%Y-%m-%d %H:%M"), hm=_time_filter("%H:%M"), day=_time_filter("%a %d %b"), hours=hours
+    dt=_time_filter("%Y-%m-%d %H:%M"),
+    hm=_time_filter("%H:%M"),
+    day=_time_filter("%a %d %b"),
+    hours=hours,
+    model_name=model_name,
 )
 templates.env.globals["csrf_token"] = csrf_token
