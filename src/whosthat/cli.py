@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from whosthat.commands import evaluate, faces, liveness, recognition, research, server
+from whosthat.commands import evaluate, faces, liveness, research, server
 from whosthat.errors import BadInputError
 
 app = typer.Typer(
@@ -41,8 +41,8 @@ COMMANDS = [
     (app, "embed", faces.embed_command),
     (app, "verify", faces.verify_command),
     (app, "calibrate-boxes", research.calibrate_boxes_command),
-    (app, "calibrate-sface", recognition.calibrate_sface_command),
-    (app, "calibrate-embedders", recognition.calibrate_embedders_command),
+    (app, "calibrate-sface", research.calibrate_sface_command),
+    (app, "calibrate-embedders", research.calibrate_embedders_command),
     (app, "serve", server.serve_command),
     (app, "identify", server.identify_command),
     (app, "reembed", server.reembed_command),
@@ -54,9 +54,9 @@ COMMANDS = [
     (admin_app, "create", server.admin_create_command),
     (apikey_app, "create", server.apikey_create_command),
     (eval_app, "lfw", evaluate.eval_lfw_command),
-    (eval_app, "nuaa", recognition.eval_nuaa_command),
-    (eval_app, "celeba", recognition.eval_celeba_command),
-    (eval_app, "populations", recognition.eval_populations_command),
+    (eval_app, "nuaa", evaluate.eval_nuaa_command),
+    (eval_app, "celeba", evaluate.eval_celeba_command),
+    (eval_app, "populations", evaluate.eval_populations_command),
     (eval_app, "eyes", evaluate.eval_eyes_command),
     (eval_app, "pad", evaluate.eval_pad_command),
     (eval_app, "baseline", evaluate.eval_baseline_command),

@@ -4,6 +4,9 @@
     whosthat eval eyes --data DIR [--split test] [--json]   the eye-state model on CEW-layout patches
     whosthat eval pad --data DIR [--subjects ...] [--json]  the print-attack model on NUAA-layout frames
     whosthat eval baseline [--test-fold K] [--json]         dlib descriptors under the research protocol
+    whosthat eval nuaa|celeba|populations [--data DIR] [--part report|tune] [--models ...] [--json]
+                                                            recognition per population (vision.populations):
+                                                            FMR and FNMR at each built-in embedder's threshold
 
 `eval lfw`, `eval eyes` and `eval pad` run the shipped (ONNX) models and need no torch; `eval baseline`
 runs the research block's protocol and needs the [train] extra.
@@ -11,6 +14,7 @@ runs the research block's protocol and needs the [train] extra.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -20,14 +24,19 @@ import typer
 from whosthat.commands.faces import DetectorOpt, ModelOpt
 from whosthat.commands.options import (
     DatasetOpt,
+    FlipOpt,
     FoldsOpt,
     JsonOpt,
     LfwDataOpt,
     ModelFileOpt,
+    PopulationDataOpt,
+    data_root,
     echo_json,
     emit,
+    flip_setting,
     fold_indices,
     lfw_folder,
+    log,
     need_folder,
     need_torch,
 )
@@ -225,3 +234,150 @@ def eval_baseline_command(
             f"(8x3 batches {s['recall1_batch_8x3']:.4f}), NMI {s['nmi']:.4f}"
         ],
     )
+
+
+# -- recognition across populations (vision.populations, vision.embedder_calibration) --------------
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="dataset folder, or the folder holding it (default WHOSTHAT_DATA)"),
+]
+ModelsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--models",
+        help="comma-separated built-in embedders (default: dlib-resnet-v1,sface-2021dec,dlib+sface)",
+    ),
+]
+PartOpt = Annotated[
+    str,
+    typer.Option(
+        "--part",
+        help="report (held-out identities: the reported numbers) or tune (where thresholds are chosen)",
+    ),
+]
+
+
+def _names(models: str | None) -> tuple[str, ...]:
+    from whosthat.vision.embedder_calibration import BUILT_IN
+
+    names = tuple(m.strip() for m in (models or ",".join(BUILT_IN)).split(",") if m.strip())
+    unknown = [n for n in names if n not in BUILT_IN]
+    if unknown:
+        raise BadInputError(
+            f"--models: {', '.join(unknown)} not measurable here; choose from {', '.join(BUILT_IN)}"
+        )
+    return names
+
+
+def _rates_table(result: dict) -> list[str]:
+    lines = [
+        "| embedder | population | threshold | FMR (false / impostor pairs) | FMR 95% upper | FNMR (misses / genuine pairs) | TAR@FMR=1e-3 | LFW View 2 accuracy |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, by_pop in result["rates"].items():
+        for pop, r in by_pop.items():
+            acc = r.get("view2_accuracy", {})
+            acc_text = (
+                f"{100 * acc['accuracy_mean']:.2f}% ± {100 * acc['accuracy_std']:.2f}"
+                if "accuracy_mean" in acc
+                else ""
+            )
+            lines.append(
+                f"| {name} | {pop} | {r['threshold']:.4f} | {r['fmr']:.2e} ({r['false_matches']:,} / {r['impostor_pairs']:,}) | "
+                f"{r['fmr_upper_95']:.1e} | {r['fnmr']:.4f} ({r['false_non_matches']:,} / {r['genuine_pairs']:,}) | "
+                f"{100 * r['tar_at_fmr_1e-3']:.2f}% | {acc_text} |"
+            )
+    return lines
+
+
+LfwFoldsOpt = Annotated[
+    int,
+    typer.Option("--lfw-folds", min=2, max=10, help="LFW report part: the first N folds of View 2 (quicker)"),
+]
+
+
+def _run_report(
+    populations: tuple[str, ...], data, models, part, flip, out, as_json, lfw_folds: int = 10
+) -> None:
+    from whosthat.config import get_settings
+    from whosthat.vision.embedder_calibration import report_rates
+    from whosthat.vision.populations import PARTS
+
+    if part not in PARTS:
+        raise BadInputError(f"--part must be one of {', '.join(PARTS)}")
+    result = report_rates(
+        data_root(data),
+        _names(models),
+        populations,
+        part=part,
+        flip=flip_setting(flip),
+        lfw_folds=lfw_folds,
+        log=log,
+    )
+    result["command"] = "whosthat " + " ".join(sys.argv[1:])
+    out = out or get_settings().home / "reports" / f"recognition-{'-'.join(populations)}-{part}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(result, indent=2))
+    sets = [
+        f"- {s['population']} {s['part']}: {s['images']} photos of {s['identities']} identities "
+        f"({s['no_face']} without a face, left out); {s['genuine_pairs']:,} genuine pairs, "
+        f"{s['impostor_pairs']:,} impostor pairs between {s['impostor_identity_pairs']:,} pairs of identities. "
+        + " ".join(s["notes"])
+        for s in result["sets"].values()
+    ]
+    md = [
+        f"# Recognition, {part} parts of {', '.join(populations)}",
+        "",
+        *sets,
+        "",
+        *_rates_table(result),
+        "",
+    ]
+    (out / "report.md").write_text("\n".join(md))
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+    else:
+        typer.echo("\n".join(md))
+        log(f"report: {out}/report.md, {out}/report.json")
+
+
+def eval_nuaa_command(
+    data: PopulationDataOpt = None,
+    models: ModelsOpt = None,
+    part: PartOpt = "report",
+    flip: FlipOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recognition on NUAA's live webcam frames: cross-session genuine pairs, cross-subject impostor
+    pairs, on the subjects held out from threshold choice; FMR and FNMR at each embedder's threshold."""
+    _run_report(("nuaa",), data, models, part, flip, out, as_json)
+
+
+def eval_celeba_command(
+    data: PopulationDataOpt = None,
+    models: ModelsOpt = None,
+    part: PartOpt = "report",
+    flip: FlipOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recognition on CelebA's in-the-wild photos, on the identities held out from threshold choice."""
+    _run_report(("celeba",), data, models, part, flip, out, as_json)
+
+
+def eval_populations_command(
+    data: PopulationDataOpt = None,
+    models: ModelsOpt = None,
+    part: PartOpt = "report",
+    flip: FlipOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
+    lfw_folds: LfwFoldsOpt = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """LFW, NUAA and CelebA together (the table of docs/benchmarks.md): per embedder and population,
+    FMR and FNMR at the default threshold, TAR at FMR 1e-3, and LFW View 2 accuracy."""
+    from whosthat.vision.populations import POPULATIONS
+
+    _run_report(POPULATIONS, data, models, part, flip, out, as_json, lfw_folds)

@@ -19,6 +19,14 @@ ModelFileOpt = Annotated[Path | None, typer.Option("--model", help="ONNX file (d
 LfwDataOpt = Annotated[
     Path | None, typer.Option("--data", help="LFW folder or a folder holding lfw/ (default: $WHOSTHAT_DATA)")
 ]
+PopulationDataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="a dataset's folder or the folder holding them (default: $WHOSTHAT_DATA)"),
+]
+FlipOpt = Annotated[
+    bool | None,
+    typer.Option("--flip/--no-flip", help="mirror test-time augmentation (default: WHOSTHAT_FLIP_TTA)"),
+]
 FoldsOpt = Annotated[
     list[int] | None,
     typer.Option("--test-fold", help="held-out LFW fold 1..10 (repeatable; default all ten)"),
@@ -68,3 +76,22 @@ def fold_indices(test_fold: list[int] | None) -> list[int]:
     if bad:
         raise BadInputError(f"test folds are numbered 1..10, got {bad[0]}")
     return [k - 1 for k in folds]
+
+
+def data_root(data: Path | None) -> Path | None:
+    """--data, by default the WHOSTHAT_DATA setting (the readers say what is missing)."""
+    from whosthat.config import get_settings
+
+    return data or get_settings().data
+
+
+def flip_setting(flip: bool | None) -> bool:
+    """--flip/--no-flip, by default the WHOSTHAT_FLIP_TTA setting."""
+    from whosthat.config import get_settings
+
+    return get_settings().flip_tta if flip is None else flip
+
+
+def log(message: str) -> None:
+    """A progress line on stderr."""
+    typer.echo(f"whosthat: {message}", err=True)

@@ -19,13 +19,18 @@ import typer
 
 from whosthat.commands.options import (
     DatasetOpt,
+    FlipOpt,
     FoldsOpt,
     JsonOpt,
     LfwDataOpt,
+    PopulationDataOpt,
+    data_root,
     echo_json,
     emit,
+    flip_setting,
     fold_indices,
     lfw_folder,
+    log,
     need_folder,
     need_torch,
 )
@@ -615,3 +620,94 @@ def calibrate_boxes_command(
     command = f"whosthat calibrate-boxes --data {data} --images {images} --seed {seed}"
     calib = calibrate_boxes(data, images=images, seed=seed, command=command)
     typer.echo(json.dumps(calib, indent=2))
+
+
+def calibrate_embedders_command(
+    data: PopulationDataOpt = None,
+    target_fmr: Annotated[
+        float, typer.Option("--target-fmr", help="the false-match rate each population must keep")
+    ] = 1e-3,
+    safety: Annotated[
+        float, typer.Option("--safety", help="thresholds are set at target-fmr / safety on the tune parts")
+    ] = 2.0,
+    flip: FlipOpt = None,
+    write: Annotated[
+        bool, typer.Option("--write/--dry-run", help="write the model cards (src/whosthat/models)")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Choose the fusion's normalisation and weight and each built-in embedder's threshold (and a 1:N
+    margin) on the tune parts of LFW, NUAA and CelebA; write them into the model cards."""
+    from whosthat.vision.embedder_calibration import calibrate_embedders, write_cards
+
+    if not 0 < target_fmr < 1 or safety < 1:
+        raise BadInputError("--target-fmr must be in (0, 1) and --safety at least 1")
+    result = calibrate_embedders(
+        data_root(data), target_fmr=target_fmr, safety=safety, flip=flip_setting(flip), log=log
+    )
+    command = "whosthat " + " ".join(sys.argv[1:])
+    if write:
+        for path in write_cards(result, command):
+            log(f"wrote {path}")
+    printable = {k: v for k, v in result.items() if k != "fusion_embedder"}
+    if as_json:
+        sys.stdout.write(json.dumps(printable, default=float) + "\n")
+        return
+    f = result["fusion"]
+    typer.echo(f"fusion weight (dlib) {f['weight_dlib']:.2f}; normalisation {f['normalisation']}")
+    for name, card in result["embedders"].items():
+        fnmr = ", ".join(f"{p} {r['fnmr']:.4f}" for p, r in card["tune_rates"].items())
+        typer.echo(
+            f"{name}: threshold {card['threshold']:.4f} (per population {card['threshold_by_population']}); "
+            f"tune FNMR {fnmr}; margin {card['margin']['recommended']}"
+        )
+
+
+def calibrate_sface_command(
+    data: Annotated[Path, typer.Option("--data", help="LFW folder (pairs files + lfw-deepfunneled/)")],
+    images: Annotated[int, typer.Option(help="how many photos to fit on")] = 600,
+    seed: int = 0,
+    compare: Annotated[
+        bool, typer.Option("--compare/--no-compare", help="also compare with YuNet's alignment on LFW View 1")
+    ] = True,
+    write: Annotated[
+        bool, typer.Option("--write/--dry-run", help="write src/whosthat/models/sface_chip_alignment.json")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit the fixed map from the dlib chip to SFace's 112x112 crop on LFW photos no pair uses, and
+    measure on LFW View 1 how SFace does with it against YuNet's own five points."""
+    import random
+
+    from whosthat.datasets import lfw
+    from whosthat.vision import sface
+    from whosthat.vision.embedder_calibration import sface_alignment_view1
+
+    lfw_dir = lfw.lfw_root(data)
+    root = lfw_dir / lfw.IMAGES_DIR
+    pair_files = ("pairs.txt", "pairsDevTrain.txt", "pairsDevTest.txt")
+    used = {x for name in pair_files for p in lfw.read_pairs(lfw_dir, name) for x in (p.path_a, p.path_b)}
+    pool = sorted(set(str(p.relative_to(root)) for p in root.glob("*/*.jpg")) - used)
+    random.Random(seed).shuffle(pool)
+    matrix, used_count = sface.fit_chip_map([root / f for f in pool[:images]])
+    result = {
+        "matrix": [[round(float(v), 6) for v in row] for row in matrix],
+        "maps": "dlib chip pixels (150x150, dlib.get_face_chip padding 0.25) -> SFace crop pixels (112x112)",
+        "fitted_on": f"{used_count} LFW deep-funneled images that no pair of View 1 or View 2 uses "
+        f"({images} drawn with seed {seed}; the rest had no central face for YuNet or the pipeline)",
+        "statistic": "similarity (Umeyama) from the median YuNet 5 points in chip coordinates onto ArcFace's "
+        "112x112 template",
+        "command": f"whosthat calibrate-sface --data {data} --images {images} --seed {seed}",
+    }
+    if write:
+        sface.CHIP_MAP_FILE.write_text(json.dumps(result, indent=2) + "\n")
+        sface.chip_map.cache_clear()
+        log(f"wrote {sface.CHIP_MAP_FILE}")
+    if compare:
+        result["view1"] = sface_alignment_view1(lfw_dir)
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    typer.echo(json.dumps({k: v for k, v in result.items() if k != "view1"}, indent=2))
+    for name, acc in result.get("view1", {}).items():
+        typer.echo(f"LFW View 1 pairsDevTest (10-fold), SFace {name}: {100 * acc:.2f}%")

@@ -89,7 +89,7 @@ def lfw_view1_accuracy(
 
 def _view1_impostor_pairs(pairset: pops.PairSet) -> np.ndarray:
     """The 500 different-person pairs of pairsDevTest as indices of LFW's tune part."""
-    from whosthat.vision import lfw
+    from whosthat.datasets import lfw
 
     root = Path(pairset.files[0]).parents[2]
     images = root / lfw.IMAGES_DIR
@@ -230,7 +230,7 @@ def report_rates(
 def _view2_accuracy(ps: pops.PairSet, tpl: np.ndarray) -> dict:
     """LFW View 2 10-fold accuracy (threshold from the other nine folds) on these templates; photos
     without a central face count as failures of the pairs they are in (distance +inf)."""
-    from whosthat.vision import lfw
+    from whosthat.datasets import lfw
     from whosthat.vision.evaluation import ten_fold_accuracy
 
     root = Path(ps.files[0]).parents[2]
@@ -338,3 +338,27 @@ def write_cards(result: dict, command: str) -> list[Path]:
         path.write_text(json.dumps(card, indent=2, default=float) + "\n")
         written.append(path)
     return written
+
+
+def sface_alignment_view1(lfw_dir: Path) -> dict:
+    """LFW View 1 accuracy of SFace aligned (a) by the chip map on the pipeline's dlib chip, (b) by YuNet's
+    own five points on the photo, plain and with the mirror."""
+    from whosthat.datasets import lfw
+    from whosthat.vision.sface import yunet_sface_features
+
+    ps = pops.pair_set("lfw", "tune", lfw_dir)
+    root = lfw_dir / lfw.IMAGES_DIR
+    index = {str(f): k for k, f in enumerate(ps.files)}
+    dev_test = lfw.read_pairs(lfw_dir, "pairsDevTest.txt")
+    imp = np.array(
+        [[index[str(root / p.path_a)], index[str(root / p.path_b)]] for p in dev_test if not p.same]
+    )
+    out = {}
+    for flip in (False, True):
+        chip = unit_rows(fused_raw(ps, flip, progress=False)[:, 128:])
+        plain, mirrored = yunet_sface_features(ps.files)
+        yunet = unit_rows((plain + mirrored) / 2 if flip else plain)
+        for name, tpl in (("chip map", chip), ("YuNet points", yunet)):
+            acc = lfw_view1_accuracy(pops.pair_distances(tpl, ps.genuine), pops.pair_distances(tpl, imp))
+            out[f"{name}{', flip' if flip else ''}"] = acc
+    return out

@@ -75,15 +75,10 @@ class PairSet:
 
 
 def _dataset_dir(data: Path | None, name: str, marker: str) -> Path:
-    import os
-
-    root = (
-        Path(data)
-        if data
-        else (Path(os.environ["WHOSTHAT_DATA"]) if os.environ.get("WHOSTHAT_DATA") else None)
-    )
-    if root is None:
+    """`data` itself or `data/name`, whichever holds `marker`; BadInputError otherwise."""
+    if data is None:
         raise BadInputError(f"no {name} data: pass --data DIR or set WHOSTHAT_DATA")
+    root = Path(data)
     for candidate in (root, root / name):
         if (candidate / marker).exists():
             return candidate
@@ -91,12 +86,10 @@ def _dataset_dir(data: Path | None, name: str, marker: str) -> Path:
 
 
 def nuaa_live_frames(root: Path) -> list[tuple[Path, str, str]]:
-    """(path, subject, session) of every live frame (`ClientRaw/<subject>/<subject>_g_p_session_n.jpg`)."""
-    out = []
-    for path in sorted((root / "ClientRaw").glob("*/*.jpg")):
-        parts = path.stem.split("_")
-        if len(parts) == 5:
-            out.append((path, parts[0], parts[3]))
+    """(path, subject, session) of every live frame whose name has a session field (`datasets.nuaa`)."""
+    from whosthat.datasets.nuaa import read_nuaa
+
+    out = [(f.path, f.subject, f.session) for f in read_nuaa(root) if f.attack == 0 and f.session]
     if not out:
         raise BadInputError(f"{root}: no NUAA live frames under ClientRaw/")
     return out
@@ -127,16 +120,13 @@ def split_identities(identities: list[str], seed: int = SPLIT_SEED) -> dict[str,
 
 
 def celeba_photos(root: Path) -> list[tuple[Path, str]]:
-    """(path, identity) of every listed in-the-wild photo (`identity_CelebA.txt`, `img_celeba/`)."""
-    out = []
-    for line in (root / "identity_CelebA.txt").read_text().splitlines():
-        if line.strip():
-            name, identity = line.split()
-            path = root / "img_celeba" / name
-            if path.is_file():
-                out.append((path, identity))
+    """(path, identity) of every listed photo that is there (`datasets.celeba`, in its file's order)."""
+    from whosthat.datasets.celeba import read_celeba
+
+    identity, _ = read_celeba(root)
+    out = [(root / rel, ident) for rel, ident in identity.items() if (root / rel).is_file()]
     if not out:
-        raise BadInputError(f"{root}: no CelebA photos listed in identity_CelebA.txt found in img_celeba/")
+        raise BadInputError(f"{root}: none of the photos listed in identity_CelebA.txt is there")
     return out
 
 
@@ -203,7 +193,7 @@ def lfw_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED, folds: int =
     pairs, every different-person pair among its images an impostor pair). Report part: the images of
     the first `folds` folds of View 2's pairs.txt (its same-person pairs are the genuine pairs; impostor
     pairs: every different-person pair among those images of people absent from View 1)."""
-    from whosthat.vision import lfw
+    from whosthat.datasets import lfw
 
     root = lfw.lfw_root(data)
     images = root / lfw.IMAGES_DIR
