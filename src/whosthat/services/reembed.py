@@ -91,3 +91,18 @@ def reembed(
     )
     ctx.commit()
     return report
+
+
+def migration_hint(ctx: Context) -> str | None:
+    """What to run when the configured embedder has no templates but another has (the default model
+    changed, or WHOSTHAT_EMBEDDER did): nobody would be recognised until the gallery is re-embedded."""
+    wanted = ctx.runtime.settings.embedder
+    counts = repo.templates.counts_by_embedder(ctx.db)
+    others = {name: n for name, n in counts.items() if name != wanted}
+    if counts.get(wanted) or not others:
+        return None
+    listed = ", ".join(f"{n} of {name}" for name, n in sorted(others.items()))
+    return (
+        f"the gallery has no {wanted} templates ({listed}): nobody will be recognised until you run\n"
+        f"    whosthat reembed --to {wanted}\n(it re-embeds the kept face chips; no one has to enrol again)"
+    )

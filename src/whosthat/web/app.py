@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from whosthat.config import Settings, get_settings
-from whosthat.services import access
+from whosthat.services import access, reembed
 from whosthat.services.common import Context
 from whosthat.services.runtime import Runtime
 from whosthat.web.api import (
@@ -66,6 +66,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI):
         with Context.open(runtime) as ctx:
             token = access.ensure_setup_token(ctx)
+            hint = reembed.migration_hint(ctx)
+        if hint:
+            print(f"\nwhosthat: {hint}\n", file=sys.stderr, flush=True)
         app.state.setup_token = token
         if token:
             base = getattr(app.state, "public_url", None) or "http://127.0.0.1:8000"

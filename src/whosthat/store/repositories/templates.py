@@ -93,6 +93,12 @@ def counts(session: Session, person_ids: list[int]) -> dict[int, int]:
     return {pid: int(n) for pid, n in rows}
 
 
+def counts_by_embedder(session: Session) -> dict[str, int]:
+    """{embedder name: number of templates} over the whole gallery."""
+    rows = session.execute(select(FaceTemplate.embedder, func.count()).group_by(FaceTemplate.embedder)).all()
+    return {name: int(n) for name, n in rows}
+
+
 def delete_one(session: Session, row: FaceTemplate) -> None:
     """Delete one template (and its chip); bumps the counter."""
     session.delete(row)
