@@ -667,6 +667,9 @@ def calibrate_sface_command(
     data: Annotated[Path, typer.Option("--data", help="LFW folder (pairs files + lfw-deepfunneled/)")],
     images: Annotated[int, typer.Option(help="how many photos to fit on")] = 600,
     seed: int = 0,
+    fit: Annotated[
+        bool, typer.Option("--fit/--no-fit", help="fit the map (--no-fit: only the View 1 check)")
+    ] = True,
     compare: Annotated[
         bool, typer.Option("--compare/--no-compare", help="also compare with YuNet's alignment on LFW View 1")
     ] = True,
@@ -685,6 +688,11 @@ def calibrate_sface_command(
 
     lfw_dir = lfw.lfw_root(data)
     root = lfw_dir / lfw.IMAGES_DIR
+    result: dict = {}
+    if compare and not fit:
+        result["view1"] = sface_alignment_view1(lfw_dir)
+        _print_sface_check(result, as_json)
+        return
     pair_files = ("pairs.txt", "pairsDevTrain.txt", "pairsDevTest.txt")
     used = {x for name in pair_files for p in lfw.read_pairs(lfw_dir, name) for x in (p.path_a, p.path_b)}
     pool = sorted(set(str(p.relative_to(root)) for p in root.glob("*/*.jpg")) - used)
@@ -694,7 +702,7 @@ def calibrate_sface_command(
         "matrix": [[round(float(v), 6) for v in row] for row in matrix],
         "maps": "dlib chip pixels (150x150, dlib.get_face_chip padding 0.25) -> SFace crop pixels (112x112)",
         "fitted_on": f"{used_count} LFW deep-funneled images that no pair of View 1 or View 2 uses "
-        f"({images} drawn with seed {seed}; the rest had no central face for YuNet or the pipeline)",
+        f"({images} drawn with seed {seed}; {images - used_count} had no central face for YuNet or the pipeline)",
         "statistic": "similarity (Umeyama) from the median YuNet 5 points in chip coordinates onto ArcFace's "
         "112x112 template",
         "command": f"whosthat calibrate-sface --data {data} --images {images} --seed {seed}",
@@ -705,9 +713,17 @@ def calibrate_sface_command(
         log(f"wrote {sface.CHIP_MAP_FILE}")
     if compare:
         result["view1"] = sface_alignment_view1(lfw_dir)
+    _print_sface_check(result, as_json)
+
+
+def _print_sface_check(result: dict, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
         return
-    typer.echo(json.dumps({k: v for k, v in result.items() if k != "view1"}, indent=2))
-    for name, acc in result.get("view1", {}).items():
-        typer.echo(f"LFW View 1 pairsDevTest (10-fold), SFace {name}: {100 * acc:.2f}%")
+    if "matrix" in result:
+        typer.echo(json.dumps({k: v for k, v in result.items() if k != "view1"}, indent=2))
+    for name, r in result.get("view1", {}).items():
+        typer.echo(
+            f"LFW View 1 pairsDevTest (10-fold), SFace {name}: {100 * r['accuracy']:.2f}% "
+            f"({r['no_face']} of {r['images']} photos without a face, their pairs counted as errors)"
+        )

@@ -360,5 +360,9 @@ def sface_alignment_view1(lfw_dir: Path) -> dict:
         yunet = unit_rows((plain + mirrored) / 2 if flip else plain)
         for name, tpl in (("chip map", chip), ("YuNet points", yunet)):
             acc = lfw_view1_accuracy(pops.pair_distances(tpl, ps.genuine), pops.pair_distances(tpl, imp))
-            out[f"{name}{', flip' if flip else ''}"] = acc
+            out[f"{name}{', flip' if flip else ''}"] = {
+                "accuracy": acc,
+                "no_face": int(np.isnan(tpl).any(1).sum()),
+                "images": len(ps.files),
+            }
     return out

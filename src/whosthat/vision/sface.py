@@ -199,9 +199,13 @@ class SFaceEmbedder:
 
 
 def chip_map_digest() -> str:
+    """Identifies the chip -> crop map (its matrix only: the file's notes do not change embeddings)."""
     import hashlib
 
-    return hashlib.sha256(CHIP_MAP_FILE.read_bytes()).hexdigest()[:12] if CHIP_MAP_FILE.exists() else "none"
+    if not CHIP_MAP_FILE.exists():
+        return "none"
+    matrix = json.loads(CHIP_MAP_FILE.read_text())["matrix"]
+    return hashlib.sha256(json.dumps(matrix).encode()).hexdigest()[:12]
 
 
 # -- calibration of the chip -> crop map, and the alignment check on LFW View 1 ---------------------
@@ -269,7 +273,12 @@ def fit_chip_map(paths: list, progress: bool = True) -> tuple[np.ndarray, int]:
         points = yunet.central_points(rgb)
         h, w = rgb.shape[:2]
         dets = sorted(pipe.detect(rgb), key=lambda d: np.hypot(d.center[0] - w / 2, d.center[1] - h / 2))
-        if points is None or not dets:
+        # the pipeline's face must be the central one too (LFW's labelled person), as YuNet's is
+        if (
+            points is None
+            or not dets
+            or np.hypot(dets[0].center[0] - w / 2, dets[0].center[1] - h / 2) > 0.2 * min(w, h)
+        ):
             continue
         matrix = dlib_chip_matrix(pipe.landmarker.shape(rgb, dets[0]))
         in_chip.append(points @ matrix[:, :2].T + matrix[:, 2])
