@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import lfw_image
+from whosthat.vision.embedders import DEFAULT_EMBEDDER, get_embedder
 from whosthat.vision.image import encode_jpeg
 
 
@@ -34,6 +35,9 @@ def test_models_lists_detector_and_embedder_as_json_lines():
     kinds = {r["kind"] for r in rows}
     assert {"detector", "embedder"} <= kinds
     assert any(r["name"] == "dlib-resnet-v1" for r in rows)
+    # the built-in embedders, each named in words for the admin pages
+    names = {r["name"]: r["display_name"] for r in rows if r["kind"] == "embedder"}
+    assert names["dlib+sface"] == "dlib ResNet + SFace, fused" and names["sface-2021dec"].startswith("SFace")
 
 
 def test_verify_same_person_exits_0_and_reports_json(lfw_root):
@@ -46,7 +50,7 @@ def test_verify_same_person_exits_0_and_reports_json(lfw_root):
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["same"] is True and result["distance"] < result["threshold"]
-    assert result["model"] == "dlib-resnet-v1"
+    assert result["model"] == DEFAULT_EMBEDDER
 
 
 def test_verify_different_people_exits_1(lfw_root):
@@ -79,9 +83,9 @@ def test_embed_writes_npz_and_marks_faceless_files(tmp_path, astronaut_file):
     out = whosthat("embed", str(astronaut_file), str(coffee), "--out", str(out_file))
     assert out.returncode == 0, out.stderr
     z = np.load(out_file)
-    assert z["embeddings"].shape == (2, 128)
+    assert z["embeddings"].shape == (2, get_embedder(DEFAULT_EMBEDDER).dim)
     assert list(z["found"]) == [True, False]
-    assert str(z["model"]) == "dlib-resnet-v1"
+    assert str(z["model"]) == DEFAULT_EMBEDDER
     assert np.isnan(z["embeddings"][1]).all() and np.isfinite(z["embeddings"][0]).all()
 
 

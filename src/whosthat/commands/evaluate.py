@@ -270,7 +270,7 @@ def _names(models: str | None) -> tuple[str, ...]:
     return names
 
 
-def _rates_table(result: dict) -> list[str]:
+def rates_table(result: dict) -> list[str]:
     lines = [
         "| embedder | population | threshold | FMR (false / impostor pairs) | FMR 95% upper | FNMR (misses / genuine pairs) | TAR@FMR=1e-3 | LFW View 2 accuracy |",
         "|---|---|---|---|---|---|---|---|",
@@ -283,6 +283,7 @@ def _rates_table(result: dict) -> list[str]:
                 if "accuracy_mean" in acc
                 else ""
             )
+            pop = f"{pop} (in-sample)" if r.get("in_sample") else pop
             lines.append(
                 f"| {name} | {pop} | {r['threshold']:.4f} | {r['fmr']:.2e} ({r['false_matches']:,} / {r['impostor_pairs']:,}) | "
                 f"{r['fmr_upper_95']:.1e} | {r['fnmr']:.4f} ({r['false_non_matches']:,} / {r['genuine_pairs']:,}) | "
@@ -292,13 +293,15 @@ def _rates_table(result: dict) -> list[str]:
 
 
 LfwFoldsOpt = Annotated[
-    int,
-    typer.Option("--lfw-folds", min=2, max=10, help="LFW report part: the first N folds of View 2 (quicker)"),
+    list[int] | None,
+    typer.Option(
+        "--lfw-fold", help="LFW report part: only this View 2 fold, 1..10 (repeatable; default all ten)"
+    ),
 ]
 
 
 def _run_report(
-    populations: tuple[str, ...], data, models, part, flip, out, as_json, lfw_folds: int = 10
+    populations: tuple[str, ...], data, models, part, flip, out, as_json, lfw_folds: list[int] | None = None
 ) -> None:
     from whosthat.config import get_settings
     from whosthat.vision.embedder_calibration import report_rates
@@ -312,7 +315,7 @@ def _run_report(
         populations,
         part=part,
         flip=flip_setting(flip),
-        lfw_folds=lfw_folds,
+        lfw_folds=tuple(fold_indices(lfw_folds)),
         log=log,
     )
     result["command"] = "whosthat " + " ".join(sys.argv[1:])
@@ -331,7 +334,7 @@ def _run_report(
         "",
         *sets,
         "",
-        *_rates_table(result),
+        *rates_table(result),
         "",
     ]
     (out / "report.md").write_text("\n".join(md))
@@ -373,7 +376,7 @@ def eval_populations_command(
     part: PartOpt = "report",
     flip: FlipOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
-    lfw_folds: LfwFoldsOpt = 10,
+    lfw_folds: LfwFoldsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """LFW, NUAA and CelebA together (the table of docs/benchmarks.md): per embedder and population,

@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 DLIB_EMBEDDER = "dlib-resnet-v1"
 SFACE_EMBEDDER = "sface-2021dec"
 FUSED_EMBEDDER = "dlib+sface"
-DEFAULT_EMBEDDER = DLIB_EMBEDDER
+#: The app's default (config.Settings.embedder): measured best on every population (docs/benchmarks.md).
+DEFAULT_EMBEDDER = FUSED_EMBEDDER
 
 
 @runtime_checkable

@@ -154,7 +154,7 @@ def nuaa_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED) -> PairSet:
     sessions: dict[str, set[str]] = {}
     for _, subject, session in frames:
         sessions.setdefault(subject, set()).add(session)
-    keep = set(split_nuaa(sessions, seed)[part])
+    keep = set(sessions) if part == "all" else set(split_nuaa(sessions, seed)[part])
     frames = [f for f in frames if f[1] in keep]
     gen, imp = _all_pairs([f[1] for f in frames], [f[2] for f in frames], seed, MAX_IMPOSTOR_PAIRS)
     return PairSet(
@@ -174,7 +174,8 @@ def nuaa_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED) -> PairSet:
 def celeba_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED) -> PairSet:
     root = _dataset_dir(data, "celeba", "identity_CelebA.txt")
     photos = celeba_photos(root)
-    keep = set(split_identities([p[1] for p in photos], seed)[part])
+    ids = [p[1] for p in photos]
+    keep = set(ids) if part == "all" else set(split_identities(ids, seed)[part])
     photos = [p for p in photos if p[1] in keep]
     gen, imp = _all_pairs([p[1] for p in photos], None, seed, MAX_IMPOSTOR_PAIRS)
     return PairSet(
@@ -188,10 +189,12 @@ def celeba_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED) -> PairSe
     )
 
 
-def lfw_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED, folds: int = 10) -> PairSet:
+def lfw_pairs(
+    data: Path | None, part: str, seed: int = SPLIT_SEED, folds: tuple[int, ...] = tuple(range(10))
+) -> PairSet:
     """LFW's tune part: the images of View 1's pairsDevTest (its 500 same-person pairs are the genuine
     pairs, every different-person pair among its images an impostor pair). Report part: the images of
-    the first `folds` folds of View 2's pairs.txt (its same-person pairs are the genuine pairs; impostor
+    the folds `folds` (0-based) of View 2's pairs.txt (its same-person pairs are the genuine pairs; impostor
     pairs: every different-person pair among those images of people absent from View 1)."""
     from whosthat.datasets import lfw
 
@@ -211,7 +214,7 @@ def lfw_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED, folds: int =
             "among its images"
         ]
     else:
-        view2 = [p for p in lfw.read_pairs(root, "pairs.txt") if p.fold < folds]
+        view2 = [p for p in lfw.read_pairs(root, "pairs.txt") if p.fold in folds]
         v1_people = {person(x) for p in view1 for x in (p.path_a, p.path_b)}
         # Every image of those View 2 folds, so that the official accuracy is computed on the same templates.
         files = sorted({x for p in view2 for x in (p.path_a, p.path_b)})
@@ -222,7 +225,7 @@ def lfw_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED, folds: int =
         _, imp_local = _all_pairs([ids[k] for k in fresh_idx], None, seed, MAX_IMPOSTOR_PAIRS)
         imp = fresh_idx[imp_local]
         notes = [
-            f"View 2 pairs.txt folds 1-{folds}: genuine = their same-person pairs; impostor = every "
+            f"View 2 pairs.txt folds {','.join(str(k + 1) for k in sorted(folds))}: genuine = their same-person pairs; impostor = every "
             f"different-person pair among their images of the {len({ids[k] for k in fresh_idx})} people "
             "absent from View 1"
         ]
@@ -230,13 +233,17 @@ def lfw_pairs(data: Path | None, part: str, seed: int = SPLIT_SEED, folds: int =
 
 
 def pair_set(
-    population: str, part: str, data: Path | None = None, seed: int = SPLIT_SEED, lfw_folds: int = 10
+    population: str,
+    part: str,
+    data: Path | None = None,
+    seed: int = SPLIT_SEED,
+    lfw_folds: tuple[int, ...] = tuple(range(10)),
 ) -> PairSet:
     """The pair set of `population` ("lfw", "nuaa", "celeba"), `part` ("tune", "report"). `data` is the
-    dataset folder or the folder holding it (default WHOSTHAT_DATA); `lfw_folds`: how many View 2 folds
-    LFW's report part uses."""
-    if part not in PARTS:
-        raise BadInputError(f"part must be one of {', '.join(PARTS)}")
+    dataset folder or the folder holding it (default WHOSTHAT_DATA); `lfw_folds`: the View 2 folds
+    (0-based) LFW's report part uses."""
+    if part not in PARTS and not (part == "all" and population != "lfw"):
+        raise BadInputError(f"part must be one of {', '.join(PARTS)} (or all, for nuaa and celeba)")
     makers = {"lfw": lfw_pairs, "nuaa": nuaa_pairs, "celeba": celeba_pairs}
     if population not in makers:
         raise BadInputError(f"unknown population {population!r}; choose from {', '.join(POPULATIONS)}")

@@ -265,7 +265,7 @@ def fit_chip_map(paths: list, progress: bool = True) -> tuple[np.ndarray, int]:
     from whosthat.vision.image import decode_image
     from whosthat.vision.pipeline import FacePipeline
 
-    pipe = FacePipeline(detector="auto")
+    pipe = FacePipeline(detector="auto", embedder="dlib-resnet-v1")  # only its detector and landmarks
     yunet = YuNetLandmarks()
     in_chip = []
     for path in tqdm(paths, desc="fitting the SFace crop", file=sys.stderr, disable=not progress):
