@@ -40,7 +40,7 @@ DLIB_EMBEDDER = "dlib-resnet-v1"
 SFACE_EMBEDDER = "sface-2021dec"
 FUSED_EMBEDDER = "dlib+sface"
 #: The app's default (config.Settings.embedder): measured best on every population (docs/benchmarks.md).
-DEFAULT_EMBEDDER = FUSED_EMBEDDER
+DEFAULT_EMBEDDER = SFACE_EMBEDDER
 
 
 @runtime_checkable
