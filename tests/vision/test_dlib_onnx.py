@@ -105,5 +105,8 @@ def test_jittered_chips_are_small_seeded_perturbations_of_the_face(backends, ast
     assert len({c.tobytes() for c in copies}) == 8  # each copy differs
     plain = onnx_backend.embed(chip[None])[0]
     distances = np.linalg.norm(onnx_backend.embed(copies) - plain, axis=1)
-    # the same face, only slightly moved: far inside the match threshold
-    assert distances.max() < 0.5 * onnx_backend.threshold
+    # the same face, only slightly moved: far inside dlib's LFW operating point (0.597; its default
+    # threshold is now the stricter one that holds on every population, see its card)
+    from whosthat.vision.embedders import read_card
+
+    assert distances.max() < 0.5 * read_card("dlib-resnet-v1")["threshold_lfw_only"]

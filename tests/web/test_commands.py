@@ -84,7 +84,10 @@ def test_identify_calibrate_and_reembed_on_real_faces(home, lfw_root):
     engine.dispose()
     probe = str(lfw_root / "Colin_Powell" / "Colin_Powell_0003.jpg")
     assert run("identify", probe, "--json").exit_code == 1
-    r = run("reembed", "--to", "dlib-resnet-v1", "--json")
+    # the configured (default) embedder: SFace computed from the kept dlib chips
+    from whosthat.vision.embedders import DEFAULT_EMBEDDER
+
+    r = run("reembed", "--to", DEFAULT_EMBEDDER, "--json")
     assert r.exit_code == 0, r.output
     report = json.loads(r.stdout)
     assert report["templates"] == 3 and report["removed_old"] == 3 and report["people"] == 2
