@@ -1,7 +1,7 @@
 """The `whosthat` command: this module builds the command tree and nothing imports it.
 
 The command functions live in `whosthat.commands` (one module per area: faces, server, liveness,
-research); each is a thin typer-annotated function that parses, calls the library and prints. They do
+evaluate, research; shared options in options.py); each is a thin typer-annotated function that parses, calls the library and prints. They do
 not know where they are mounted: the tables below do. Heavy imports (dlib, MediaPipe, torch) happen
 inside the command functions, so `whosthat --help` is instant.
 

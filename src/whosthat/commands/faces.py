@@ -3,7 +3,6 @@ calibrate-boxes: commands.research)."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -13,6 +12,8 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from whosthat.commands.options import JsonOpt
+from whosthat.commands.options import echo_json as _echo_json
 from whosthat.errors import BadInputError
 
 ModelOpt = Annotated[str | None, typer.Option("--model", help="embedder name (see `whosthat models`)")]
@@ -23,11 +24,6 @@ DetectorOpt = Annotated[
         help="auto (MediaPipe, HOG-refined boxes, HOG fallback), auto-unrefined, auto-upsample, mediapipe or hog",
     ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
-
-
-def _echo_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj) + "\n")
 
 
 def models_command(as_json: JsonOpt = False) -> None:

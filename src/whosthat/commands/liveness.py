@@ -7,19 +7,14 @@ commands.research and commands.evaluate.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
-ModelPathOpt = Annotated[Path | None, typer.Option("--model", help="ONNX file (default: the shipped model)")]
-
-
-def _echo_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj) + "\n")
+from whosthat.commands.options import JsonOpt
+from whosthat.commands.options import ModelFileOpt
+from whosthat.commands.options import echo_json as _echo_json
 
 
 # ---------------------------------------------------------------- eye state
@@ -27,14 +22,14 @@ def eyes_command(
     images: Annotated[
         list[Path], typer.Argument(help="eye images of any size (resized to the model's input)")
     ],
-    model: ModelPathOpt = None,
+    model: ModelFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Closed-eye probability for each eye image: one JSON line per image {"path", "closed_prob"}."""
-    from whosthat.liveness.eyes import DEFAULT_EYE_MODEL, EyeStateClassifier
+    from whosthat.liveness.eyes import EyeStateClassifier, get_eye_classifier
     from whosthat.vision.image import decode_image
 
-    clf = EyeStateClassifier(model or DEFAULT_EYE_MODEL)
+    clf = EyeStateClassifier(model) if model is not None else get_eye_classifier()
     patches = [decode_image(p) for p in images]
     probs = clf.closed_prob(patches)
     for path, p in zip(images, probs, strict=True):

@@ -10,9 +10,8 @@ from typing import Annotated
 
 import typer
 
+from whosthat.commands.options import JsonOpt
 from whosthat.errors import BadInputError
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
 
 
 def _runtime():

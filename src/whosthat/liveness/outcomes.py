@@ -39,7 +39,7 @@ MESSAGES: dict[str, str] = {
 }
 
 # bad_frame, when the frame is over liveness.frame's size limits (bytes or pixels).
-FRAME_TOO_LARGE = "frame too large: send JPEG frames of at most 640x480"
+FRAME_TOO_LARGE = "frame too large: send JPEG frames of at most 1280x720 (the kiosk page sends 640x480)"
 
 
 # What a live person refused as a print attack can change, measured on the frames that were scored
