@@ -12,8 +12,7 @@ from typing import Annotated
 
 import typer
 
-from whosthat.commands.options import JsonOpt
-from whosthat.commands.options import ModelFileOpt
+from whosthat.commands.options import JsonOpt, ModelFileOpt
 from whosthat.commands.options import echo_json as _echo_json
 
 
