@@ -474,10 +474,10 @@ def train_eyes_command(
         smoothing=smoothing,
         ema=ema,
     )
-    from whosthat.config import get_settings
+    from whosthat.models.zoo import user_models_dir
     from whosthat.research.eyes import train_eyes
 
-    out = out or get_settings().home / "models"
+    out = out or user_models_dir()
     report = train_eyes(data, out, recipe, members=members, jobs=jobs)
     final = report["final"]
     echo_json(
@@ -569,10 +569,10 @@ def train_pad_command(
     """Train the print-attack detector on NUAA (ClientRaw live, ImposterRaw printed photos); ONNX export."""
     need_folder(data)
     need_torch()
-    from whosthat.config import get_settings
+    from whosthat.models.zoo import user_models_dir
     from whosthat.research.pad import train_pad
 
-    out = out or get_settings().home / "models"
+    out = out or user_models_dir()
     chosen = sorted({v.strip() for v in sessions.split(",") if v.strip()}) if sessions else None
     report = train_pad(data, out, seed=seed, epochs=epochs, sessions=chosen)
     echo_json(
