@@ -54,7 +54,15 @@ def eval_lfw_command(
             "--flip/--no-flip", help="mirror test-time augmentation (the plain variant is reported too)"
         ),
     ] = None,
-    limit_folds: Annotated[int, typer.Option(help="evaluate only the first N folds (quick checks)")] = 10,
+    limit_folds: Annotated[
+        int,
+        typer.Option(
+            min=2,
+            max=10,
+            help="evaluate only the first N folds (quick checks; at least 2: each fold's threshold is "
+            "chosen on the others)",
+        ),
+    ] = 10,
     view: Annotated[
         int,
         typer.Option(
