@@ -140,15 +140,22 @@ def clock(
     actor: Actor = SYSTEM,
 ) -> AttendanceEvent:
     """Record the person's next event: "in" if their last event of that local day is not an "in",
-    else "out". Inactive people cannot clock. The returned event has `.person` set."""
-    person = repo.people.get_for_update(ctx.db, person_id) if valid_id(person_id) else None
+    else "out". Inactive people cannot clock. The returned event has `.person` set.
+
+    The decision is serialised per person: the person's row is locked (repo.people.lock) before the
+    last event is read, and the event's time is taken after the lock, so parallel requests for one
+    person alternate instead of all seeing the same last event.
+    """
+    if at is not None and at.tzinfo is None:
+        raise ValidationError("the event time needs a time zone")
+    person = repo.people.lock(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
+        ctx.db.rollback()
         raise NotFoundError(f"no person with id {person_id}")
     if not person.active:
+        ctx.db.rollback()
         raise ValidationError(f"{person.full_name} is not active")
     at = at or utcnow()
-    if at.tzinfo is None:
-        raise ValidationError("the event time needs a time zone")
     day_start, _ = _day_bounds(ctx, local_day(ctx, at))
     last = repo.attendance.last_kind(ctx.db, person.id, since=day_start, before=at)
     kind = "out" if last == "in" else "in"

@@ -4,6 +4,7 @@ their data."""
 from __future__ import annotations
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from whosthat.store.models import AttendanceEvent, FaceTemplate, LoginTicket, Person
@@ -39,10 +40,22 @@ def get(session: Session, person_id: int) -> Person | None:
     return session.get(Person, person_id)
 
 
-def get_for_update(session: Session, person_id: int) -> Person | None:
-    """The person, row-locked until the transaction ends (PostgreSQL; SQLite serialises writers anyway)."""
+def lock(session: Session, person_id: int) -> Person | None:
+    """The person, write-locked until the transaction ends; None when there is no such person.
+
+    An UPDATE that changes nothing is the lock on both databases: PostgreSQL row-locks the person, and
+    SQLite (where SELECT ... FOR UPDATE does nothing) takes its database write lock, so a second caller
+    waits here (busy_timeout) until the first commits. Read-then-write decisions per person (the next
+    clock event) made after this call are therefore serialised.
+    """
+    session.execute(
+        sql_update(Person)
+        .where(Person.id == person_id)
+        .values(updated_at=Person.updated_at)
+        .execution_options(synchronize_session=False)
+    )
     return session.execute(
-        select(Person).where(Person.id == person_id).with_for_update()
+        select(Person).where(Person.id == person_id).execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
