@@ -3,6 +3,8 @@
 Rules (each lives here only):
 - A person's events alternate per local day: the first event of a day is "in", then "out", "in", ...
   Days are local days in the site's time zone (settings.timezone).
+- Only events in effect count: one that a correction edited or voided is kept but left out (see
+  services/corrections.py); a day that was corrected lists its corrections with their reasons.
 - Worked time is the sum of in -> out intervals. A day ending with an "in" that has no "out" is flagged
   (missing clock-out), never guessed, and that open interval is not counted; an "out" without a
   preceding "in" is flagged as unmatched and not counted either.
@@ -12,14 +14,14 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from whosthat.services import audit, people
+from whosthat.services import audit, corrections, people
 from whosthat.services.common import SYSTEM, Actor, Context, Page, check_paging, valid_id
 from whosthat.services.errors import NotFoundError, ValidationError
 from whosthat.store import repositories as repo
-from whosthat.store.models import AttendanceEvent, Person, utcnow
+from whosthat.store.models import AttendanceCorrection, AttendanceEvent, Person, utcnow
 
 MAX_EVENTS_PAGE = 1000  # events per page of the event listing
 DEFAULT_DAYS = 7  # the admin page shows the last week unless asked for another range
@@ -49,6 +51,11 @@ class DayReport:
     events: list[AttendanceEvent]
     intervals: list[Interval]
     unmatched_out: bool
+    corrections: list[AttendanceCorrection] = field(default_factory=list)  # oldest first
+
+    @property
+    def corrected(self) -> bool:
+        return bool(self.corrections)
 
     @property
     def worked_seconds(self) -> float:
@@ -116,7 +123,7 @@ def _day_bounds(ctx: Context, day: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
-def _range(
+def day_range(
     ctx: Context, date_from: date | None, date_to: date | None
 ) -> tuple[datetime | None, datetime | None]:
     """UTC bounds of local days date_from..date_to inclusive (None: open); ValidationError when reversed."""
@@ -188,7 +195,7 @@ def list_events(
 ) -> Page:
     """Events (with .person loaded), newest first, between local days date_from..date_to inclusive."""
     page, size = check_paging(page, size, max_size=MAX_EVENTS_PAGE)
-    since, until = _range(ctx, date_from, date_to)
+    since, until = day_range(ctx, date_from, date_to)
     if person_id is not None and not valid_id(person_id):
         return Page([], page, size, 0)
     rows, total = repo.attendance.page_newest_first(
@@ -197,7 +204,9 @@ def list_events(
     return Page(rows, page, size, total)
 
 
-def _day_report(person: Person, day: date, events: list[AttendanceEvent]) -> DayReport:
+def _day_report(
+    person: Person, day: date, events: list[AttendanceEvent], corrections: list | None = None
+) -> DayReport:
     """Pair each day's "in" with the next "out"; a second "in" while one is open is part of that interval."""
     intervals: list[Interval] = []
     open_in: datetime | None = None
@@ -213,21 +222,32 @@ def _day_report(person: Person, day: date, events: list[AttendanceEvent]) -> Day
             unmatched_out = True
     if open_in is not None:
         intervals.append(Interval(open_in, None))
-    return DayReport(person, day, events, intervals, unmatched_out)
+    return DayReport(person, day, events, intervals, unmatched_out, corrections or [])
 
 
 def day_reports(
     ctx: Context, *, person_id: int | None = None, date_from: date | None = None, date_to: date | None = None
 ) -> list[DayReport]:
     """One DayReport per person and local day with events, sorted by day then surname."""
-    since, until = _range(ctx, date_from, date_to)
+    since, until = day_range(ctx, date_from, date_to)
     if person_id is not None and not valid_id(person_id):
         return []
     events = repo.attendance.oldest_first(ctx.db, person_id=person_id, since=since, until=until)
     groups: dict[tuple[int, date], list[AttendanceEvent]] = {}
+    owners: dict[int, Person] = {}
     for ev in events:
         groups.setdefault((ev.person_id, local_day(ctx, ev.at)), []).append(ev)
-    reports = [_day_report(evs[0].person, day, evs) for (_, day), evs in groups.items()]
+        owners[ev.person_id] = ev.person
+    fixes: dict[tuple[int, date], list[AttendanceCorrection]] = {}
+    for row in repo.corrections.in_range(ctx.db, person_id=person_id, since=since, until=until):
+        owners.setdefault(row.person_id, row.person)
+        touched = {local_day(ctx, e.at) for e in (row.event, row.replaces) if e is not None}
+        for day in touched:
+            fixes.setdefault((row.person_id, day), []).append(row)
+            groups.setdefault((row.person_id, day), [])  # a day whose every event was voided still shows
+    reports = [
+        _day_report(owners[pid], day, evs, fixes.get((pid, day), [])) for (pid, day), evs in groups.items()
+    ]
     reports.sort(key=lambda r: (r.day, r.person.surname.lower(), r.person.name.lower(), r.person.id))
     return reports
 
@@ -243,6 +263,7 @@ CSV_COLUMNS = [
     "missing_clock_out",
     "unmatched_clock_out",
     "events",
+    "corrections",
 ]
 
 
@@ -280,6 +301,7 @@ def csv_report(
                 "yes" if r.missing_clock_out else "no",
                 "yes" if r.unmatched_out else "no",
                 " ".join(f"{e.kind}@{e.at.astimezone(ctx.tz).strftime(fmt)}" for e in r.events),
+                _csv_safe("; ".join(corrections.describe(c, ctx.tz) for c in r.corrections)),
             ]
         )
     return out.getvalue()

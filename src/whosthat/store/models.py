@@ -114,6 +114,62 @@ class AttendanceEvent(Base):
     person: Mapped[Person] = relationship(back_populates="events")
 
 
+class AttendanceCorrection(Base):
+    """An administrator's correction: a new event ("add"), a new event that supersedes another ("edit"),
+    or a void marker on an event ("void"). Events are never rewritten; an event that some correction
+    replaces (replaces_event_id) no longer counts. Each event can be replaced once (unique)."""
+
+    __tablename__ = "attendance_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    action: Mapped[str] = mapped_column(String(8), nullable=False)  # add | edit | void
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attendance_events.id", ondelete="CASCADE"), nullable=True, index=True
+    )  # the event this correction created (add, edit)
+    replaces_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attendance_events.id", ondelete="CASCADE"), nullable=True, unique=True
+    )  # the event it supersedes (edit) or voids (void)
+    reason: Mapped[str] = mapped_column(String(500), nullable=False)
+    by: Mapped[str] = mapped_column(String(80), nullable=False)  # actor label, e.g. "admin:alice"
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("correction_requests.id", ondelete="SET NULL"), nullable=True
+    )  # the employee's request it granted, if any
+
+    person: Mapped[Person] = relationship()
+    event: Mapped[AttendanceEvent | None] = relationship(foreign_keys=[event_id])
+    replaces: Mapped[AttendanceEvent | None] = relationship(foreign_keys=[replaces_event_id])
+
+
+class CorrectionRequest(Base):
+    """An employee's request for a correction ("I forgot to clock out at 17:30"), decided by an admin."""
+
+    __tablename__ = "correction_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    action: Mapped[str] = mapped_column(String(8), nullable=False)  # add | edit | void
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attendance_events.id", ondelete="CASCADE"), nullable=True
+    )  # the event to edit or void
+    kind: Mapped[str | None] = mapped_column(String(3), nullable=True)  # add, edit: "in" | "out"
+    event_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # add, edit
+    reason: Mapped[str] = mapped_column(String(500), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    person: Mapped[Person] = relationship()
+    event: Mapped[AttendanceEvent | None] = relationship()
+
+
 class Admin(Base):
     __tablename__ = "admins"
 

@@ -17,10 +17,21 @@ from whosthat.store.repositories import (
     api_keys,
     attendance,
     audit,
+    corrections,
     counters,
     people,
     templates,
     tokens,
 )
 
-__all__ = ["admins", "api_keys", "attendance", "audit", "counters", "people", "templates", "tokens"]
+__all__ = [
+    "admins",
+    "api_keys",
+    "attendance",
+    "audit",
+    "corrections",
+    "counters",
+    "people",
+    "templates",
+    "tokens",
+]

@@ -1,15 +1,23 @@
 """Attendance events: the last event of a day (to alternate in/out), insertion, and the events of a
-time range, newest first in pages or oldest first for the day reports."""
+time range, newest first in pages or oldest first for the day reports.
+
+Only events in effect count anywhere: an event that a correction replaces (edited or voided, see
+attendance_corrections) is kept in the table but left out of every query here."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, selectinload
 
-from whosthat.store.models import AttendanceEvent
+from whosthat.store.models import AttendanceCorrection, AttendanceEvent
 from whosthat.store.repositories.paging import page_of
+
+
+def in_effect():
+    """The condition "no correction replaces this event" (it was neither edited nor voided)."""
+    return ~exists().where(AttendanceCorrection.replaces_event_id == AttendanceEvent.id)
 
 
 def last_kind(session: Session, person_id: int, *, since: datetime, before: datetime) -> str | None:
@@ -20,6 +28,7 @@ def last_kind(session: Session, person_id: int, *, since: datetime, before: date
             AttendanceEvent.person_id == person_id,
             AttendanceEvent.at >= since,
             AttendanceEvent.at < before,
+            in_effect(),
         )
         .order_by(AttendanceEvent.at.desc(), AttendanceEvent.id.desc())
         .limit(1)
@@ -36,7 +45,7 @@ def add(session: Session, **fields) -> AttendanceEvent:
 
 def _events(person_id: int | None, since: datetime | None, until: datetime | None) -> Select:
     """Events (with .person loaded) of one person or everyone, at >= since and at < until when given."""
-    stmt = select(AttendanceEvent).options(selectinload(AttendanceEvent.person))
+    stmt = select(AttendanceEvent).options(selectinload(AttendanceEvent.person)).where(in_effect())
     if person_id is not None:
         stmt = stmt.where(AttendanceEvent.person_id == person_id)
     if since:
@@ -66,3 +75,15 @@ def oldest_first(
     """Every event of the range, oldest first."""
     stmt = _events(person_id, since, until).order_by(AttendanceEvent.at, AttendanceEvent.id)
     return list(session.execute(stmt).scalars())
+
+
+def get(session: Session, event_id: int, *, for_update: bool = False) -> AttendanceEvent | None:
+    """One event by id (in effect or not), with .person loaded; locked for update when asked."""
+    stmt = (
+        select(AttendanceEvent)
+        .options(selectinload(AttendanceEvent.person))
+        .where(AttendanceEvent.id == event_id)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one_or_none()

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from whosthat.services import attendance
+from whosthat.services import attendance, corrections
 from whosthat.services.attendance import MAX_EVENTS_PAGE
 from whosthat.services.common import MAX_ID
 from whosthat.services.kiosk_login import KIOSK_NAME_MAX_LENGTH
@@ -80,6 +80,16 @@ class DayEventOut(BaseModel):
     at: str  # ISO 8601 with offset
 
 
+class DayCorrectionOut(BaseModel):
+    """A correction that touched the day: add | edit | void, the reason, who, and one line."""
+
+    id: int
+    action: str
+    reason: str
+    by: str
+    summary: str
+
+
 class DayOut(BaseModel):
     """One person's local day; times are ISO 8601 strings with their UTC offset."""
 
@@ -94,9 +104,10 @@ class DayOut(BaseModel):
     first_in: str | None
     last_out: str | None
     events: list[DayEventOut]
+    corrections: list[DayCorrectionOut] = []
 
     @classmethod
-    def of(cls, r) -> DayOut:
+    def of(cls, r, tz=None) -> DayOut:
         return cls(
             date=r.day.isoformat(),
             person_id=r.person.id,
@@ -109,6 +120,12 @@ class DayOut(BaseModel):
             first_in=r.first_in.isoformat() if r.first_in else None,
             last_out=r.last_out.isoformat() if r.last_out else None,
             events=[DayEventOut(kind=e.kind, at=e.at.isoformat()) for e in r.events],
+            corrections=[
+                DayCorrectionOut(
+                    id=c.id, action=c.action, reason=c.reason, by=c.by, summary=corrections.describe(c, tz)
+                )
+                for c in r.corrections
+            ],
         )
 
 
@@ -151,7 +168,7 @@ def record_attendance(body: AttendanceIn, ctx: Ctx, actor: AttendanceWrite) -> E
 )
 def attendance_days(ctx: Ctx, actor: AttendanceRead, where: Filter) -> list[DayOut]:
     reports = attendance.day_reports(ctx, **where.service_args())
-    return [DayOut.of(r) for r in reports]
+    return [DayOut.of(r, ctx.tz) for r in reports]
 
 
 @router.get("/attendance/report.csv", summary="The day report as CSV", response_class=Response)

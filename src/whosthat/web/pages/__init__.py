@@ -2,12 +2,13 @@
 JSON API uses), parses its form, and renders a Jinja2 template from web/templates. common.py holds
 what they share, including the one way a page shows an error."""
 
-from whosthat.web.pages import apikeys, attendance, audit, employee, kiosk, people, signin
+from whosthat.web.pages import apikeys, attendance, audit, corrections, employee, kiosk, people, signin
 
 PAGE_ROUTERS = [
     signin.router,
     people.router,
     attendance.router,
+    corrections.router,
     audit.router,
     apikeys.router,
     kiosk.router,

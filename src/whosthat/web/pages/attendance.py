@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from whosthat.services import attendance
+from whosthat.services import attendance, corrections
 from whosthat.services.attendance import DayReport
 from whosthat.web.api.attendance import csv_response
 from whosthat.web.deps import Ctx, CurrentAdmin
@@ -38,9 +38,9 @@ def _filter(request: Request) -> dict:
     }
 
 
-def day_rows(reports: list[DayReport], today: date) -> list[dict]:
+def day_rows(reports: list[DayReport], today: date, tz=None) -> list[dict]:
     """DayReports as table rows. An open interval today means "still in"; on an earlier day it is a
-    missing clock-out (flagged, not guessed)."""
+    missing clock-out (flagged, not guessed). With the site's `tz`, each day's corrections as lines."""
     return [
         {
             "day": r.day.isoformat(),
@@ -50,6 +50,7 @@ def day_rows(reports: list[DayReport], today: date) -> list[dict]:
             "worked": r.worked_seconds,
             "missing_out": r.missing_clock_out and r.day != today,
             "still_in": r.missing_clock_out and r.day == today,
+            "corrections": [corrections.describe(c, tz) for c in r.corrections] if tz else [],
         }
         for r in reports
     ]
@@ -70,7 +71,9 @@ def attendance_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
         csv_params["person"] = view.person.id
     events = [
         {
+            "id": e.id,
             "at": e.at,
+            "source": e.source,
             "name": e.person.full_name,
             "kind": e.kind,
             "kiosk": e.kiosk,
@@ -86,11 +89,14 @@ def attendance_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
         nav="attendance",
         person=view.person,
         people=view.people,
-        days=day_rows(view.days, view.today),
+        days=day_rows(view.days, view.today, ctx.tz),
         events=events,
         date_from=view.date_from.isoformat(),
         date_to=view.date_to.isoformat(),
         csv_url="/admin/attendance/report.csv?" + urlencode(csv_params),
+        pending_requests=corrections.list_requests(ctx, size=1, actor=admin).total,
+        can_edit=admin.has("attendance:write"),
+        today=view.today.isoformat(),
     )
 
 

@@ -1,5 +1,6 @@
 """The employee's own page, opened by a kiosk face login: this week's worked hours and the latest
-events; it signs out by itself after a short idle time (a shared kiosk screen)."""
+events, and a form to ask for a correction; it signs out by itself after a short idle time (a shared
+kiosk screen)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,18 @@ from datetime import timedelta
 from fastapi import Request
 
 from whosthat.errors import BadInputError
-from whosthat.services import access, attendance, kiosk_login
+from whosthat.services import access, attendance, corrections, kiosk_login
 from whosthat.services.common import Actor
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentEmployee, OptionalEmployee
 from whosthat.web.pages.attendance import day_rows
-from whosthat.web.pages.common import error_page, on_error, page_router, redirect, render
+from whosthat.web.pages.common import error_page, flash, on_error, page_router, redirect, render
 from whosthat.web.pages.kiosk import kiosk_url
 from whosthat.web.rendering import local_time
 
 router = page_router()
 EMPLOYEE_IDLE_LOGOUT_S = 30  # a shared kiosk screen signs the employee out by itself
+MY_REQUESTS = 10  # the employee's latest correction requests on their page
 
 
 def _link_not_valid(request: Request, exc: BadInputError):
@@ -54,7 +56,7 @@ def employee_page(request: Request, ctx: Ctx, person: CurrentEmployee):
         request,
         "employee/me.html",
         person=person,
-        week_days=day_rows(week.days, week.today),
+        week_days=day_rows(week.days, week.today, ctx.tz),
         week_total=week.total_seconds,
         week_start=week.start.isoformat(),
         week_end=(week.start + timedelta(days=6)).isoformat(),
@@ -63,7 +65,35 @@ def employee_page(request: Request, ctx: Ctx, person: CurrentEmployee):
         last_event=week.recent[0] if week.recent else None,
         kiosk_return=kiosk_url(kiosk_return) if kiosk_return else None,
         idle_logout_s=EMPLOYEE_IDLE_LOGOUT_S,
+        my_requests=corrections.my_requests(ctx, person.id, size=MY_REQUESTS),
+        today=week.today.isoformat(),
     )
+
+
+@router.post("/me/requests", dependencies=[deps.VerifyCsrf])
+@on_error(lambda request, exc: error_page(request, exc, "/me", title="Request not sent"))
+async def employee_request(request: Request, ctx: Ctx, person: CurrentEmployee):
+    """Ask an administrator for a correction: a missing event, another time for an event, or "not me"."""
+    form = await request.form()
+
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    action = text("action")
+    event = text("event")
+    at = corrections.local_moment(ctx, text("day"), text("time")) if action in ("add", "edit") else None
+    corrections.request_correction(
+        ctx,
+        person.id,
+        action=action,
+        event_id=int(event) if event.isdigit() else None,
+        kind=text("kind") or None,
+        at=at,
+        reason=text("reason"),
+    )
+    flash(request, "ok", "Your request was sent; an administrator will decide on it.")
+    return redirect("/me")
 
 
 @router.post("/me/logout", dependencies=[deps.VerifyCsrf])
