@@ -114,8 +114,12 @@ def _apply(
     if action == "add":
         person = _person(ctx, person_id)
         kind, at = _kind(kind), _moment(at)
+        repo.people.lock(ctx.db, person.id)  # serialised with clock() and other corrections
     else:
-        old = _event_in_effect(ctx, event_id, for_update=True)
+        target = repo.attendance.get(ctx.db, event_id) if valid_id(event_id) else None
+        if target is not None:
+            repo.people.lock(ctx.db, target.person_id)  # then re-read: another correction may have won
+        old = _event_in_effect(ctx, event_id)
         if person_id is not None and person_id != old.person_id:
             raise ValidationError(f"event {old.id} is not that person's")
         person = old.person
