@@ -241,3 +241,15 @@ class Counter(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class GalleryChange(Base):
+    """Which people's face search changed at each value of the gallery counter (person_id NULL: anyone,
+    reload everything). A replica that last applied version V reads the rows after V and reloads only
+    those people's templates; old rows are pruned (`counters.CHANGE_LOG_KEEP`)."""
+
+    __tablename__ = "gallery_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -80,7 +80,7 @@ def update(session: Session, person: Person, changes: dict) -> None:
     for key, value in changes.items():
         setattr(person, key, value)
     if "active" in changes:
-        bump_gallery_version(session)
+        bump_gallery_version(session, [person.id])
 
 
 def delete_with_data(session: Session, person: Person) -> None:
@@ -92,4 +92,4 @@ def delete_with_data(session: Session, person: Person) -> None:
     session.execute(delete(LoginTicket).where(LoginTicket.person_id == pid))
     session.execute(delete(Person).where(Person.id == pid))
     session.expunge(person)
-    bump_gallery_version(session)
+    bump_gallery_version(session, [pid])

@@ -67,7 +67,7 @@ def add(
         source=source,
     )
     session.flush()
-    bump_gallery_version(session)
+    bump_gallery_version(session, [person_id])
     return row
 
 
@@ -101,9 +101,10 @@ def counts_by_embedder(session: Session) -> dict[str, int]:
 
 def delete_one(session: Session, row: FaceTemplate) -> None:
     """Delete one template (and its chip); bumps the counter."""
+    person_id = row.person_id
     session.delete(row)
     session.flush()
-    bump_gallery_version(session)
+    bump_gallery_version(session, [person_id])
 
 
 def delete_ids(session: Session, template_ids: list[int]) -> int:
@@ -121,14 +122,22 @@ class TemplateRef:
     person_id: int
 
 
-def active_refs(session: Session, embedder: str) -> list[TemplateRef]:
-    """Ids of the templates of active people for one embedder (no ciphertext loaded)."""
-    rows = session.execute(
+def active_refs(session: Session, embedder: str, person_ids: list[int] | None = None) -> list[TemplateRef]:
+    """Ids of the templates of active people for one embedder (no ciphertext loaded); only those of
+    `person_ids` when given (read in batches)."""
+    stmt = (
         select(FaceTemplate.id, FaceTemplate.person_id)
         .join(Person, Person.id == FaceTemplate.person_id)
         .where(FaceTemplate.embedder == embedder, Person.active.is_(True))
-    ).all()
-    return [TemplateRef(int(i), int(p)) for i, p in rows]
+    )
+    if person_ids is None:
+        return [TemplateRef(int(i), int(p)) for i, p in session.execute(stmt).all()]
+    out: list[TemplateRef] = []
+    for start in range(0, len(person_ids), DELETE_BATCH):
+        chunk = person_ids[start : start + DELETE_BATCH]
+        rows = session.execute(stmt.where(FaceTemplate.person_id.in_(chunk))).all()
+        out.extend(TemplateRef(int(i), int(p)) for i, p in rows)
+    return out
 
 
 def iter_blobs(session: Session, ids: list[int], batch: int = 2000) -> Iterator[tuple[int, int, str, bytes]]:
@@ -140,6 +149,21 @@ def iter_blobs(session: Session, ids: list[int], batch: int = 2000) -> Iterator[
                 FaceTemplate.id, FaceTemplate.person_id, FaceTemplate.embedder, FaceTemplate.embedding
             ).where(FaceTemplate.id.in_(chunk))
         ).all()
+
+
+def iter_active_blobs(
+    session: Session, embedder: str, batch: int = 10_000
+) -> Iterator[tuple[int, int, bytes]]:
+    """(id, person_id, ciphertext) of every template of active people for one embedder, streamed in
+    one query (the gallery's start-up load)."""
+    stmt = (
+        select(FaceTemplate.id, FaceTemplate.person_id, FaceTemplate.embedding)
+        .join(Person, Person.id == FaceTemplate.person_id)
+        .where(FaceTemplate.embedder == embedder, Person.active.is_(True))
+        .execution_options(yield_per=batch)
+    )
+    for tid, pid, blob in session.execute(stmt):
+        yield int(tid), int(pid), bytes(blob)
 
 
 def not_of_embedder(session: Session, embedder: str) -> list[tuple[int, int, bytes | None, float, str]]:
