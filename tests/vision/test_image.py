@@ -97,3 +97,42 @@ def test_sixteen_bit_grayscale_decodes(astronaut):
 def test_pixel_limit_is_configurable(astronaut):
     with pytest.raises(ImageTooLargeError):
         decode_image(encode_jpeg(astronaut), max_pixels=100_000)
+
+
+def test_a_side_of_32767_px_is_refused_from_the_header():
+    # 279 bytes that used to make OpenCV inside MediaPipe abort the whole server.
+    buf = io.BytesIO()
+    Image.new("RGB", (32767, 2)).save(buf, format="PNG")
+    with pytest.raises(ImageTooLargeError, match="32767x2"):
+        decode_image(buf.getvalue())
+
+
+def test_only_jpeg_png_webp_and_bmp_reach_a_decoder(astronaut):
+    for fmt in ("TIFF", "GIF", "ICO", "PPM"):
+        buf = io.BytesIO()
+        Image.fromarray(astronaut).save(buf, format=fmt)
+        with pytest.raises(ImageError, match="format we accept"):
+            decode_image(buf.getvalue())
+    for fmt in ("PNG", "WEBP", "BMP"):
+        buf = io.BytesIO()
+        Image.fromarray(astronaut).save(buf, format=fmt)
+        assert decode_image(buf.getvalue()).shape == astronaut.shape
+
+
+def test_animations_are_refused(astronaut):
+    frames = [Image.fromarray(astronaut), Image.fromarray(astronaut[::-1].copy())]
+    for fmt in ("PNG", "WEBP"):
+        buf = io.BytesIO()
+        frames[0].save(buf, format=fmt, save_all=True, append_images=frames[1:])
+        with pytest.raises(ImageError, match="2 frames"):
+            decode_image(buf.getvalue())
+
+
+def test_large_images_are_reduced_while_decoding(astronaut):
+    big = np.asarray(Image.fromarray(astronaut).resize((4400, 2200)))
+    for fmt in ("JPEG", "PNG"):
+        buf = io.BytesIO()
+        Image.fromarray(big).save(buf, format=fmt, **({"compress_level": 1} if fmt == "PNG" else {}))
+        out = decode_image(buf.getvalue())
+        assert out.shape == (1024, 2048, 3) and out.dtype == np.uint8
+        assert decode_image(buf.getvalue(), max_side=None).shape == (2200, 4400, 3)

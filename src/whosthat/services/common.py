@@ -221,7 +221,7 @@ def decode_upload(ctx: Context, image: bytes | np.ndarray) -> np.ndarray:
     limit = ctx.runtime.settings.max_upload_bytes
     if len(image) > limit:
         raise PayloadTooLargeError(f"upload of {len(image)} bytes is over the limit of {limit}")
-    return decode_image(bytes(image))
+    return decode_image(bytes(image), ctx.runtime.settings.max_image_pixels)
 
 
 def face_box(detection) -> list[float]:

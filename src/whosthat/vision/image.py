@@ -1,9 +1,16 @@
 """Image decoding and validation: bytes or a path in, an RGB uint8 array out, or a clear reason.
 
-Guards, in order: empty input, a header we can read, the declared pixel count (before decoding, so a
-40000x40000 PNG header costs nothing), decompression bombs (Pillow's own check, tied to our limit),
-truncated data (a full decode, never a silently grey-padded image). EXIF orientation is applied, and
-every mode (grayscale, RGBA, palette, 16-bit, CMYK) becomes 8-bit RGB.
+One header check runs before any decoder does (`read_image_header`: Pillow's open() reads the header
+only): the format is one we accept (JPEG, PNG, WebP, BMP; MPO is a JPEG with extra pictures, of which
+the first is used), no side is longer than MAX_SIDE (OpenCV inside MediaPipe aborts the whole process
+on a side of 32,767 px or more), the declared pixel count is within the limit (so a 40000x40000 PNG
+header costs nothing), there is one frame (no animations, no multi-page files) and a pixel mode we can
+convert. Then the decode runs under that budget: a JPEG is decoded at a reduced scale when it is far
+larger than MAX_WORK_SIDE (libjpeg's draft mode, so a 25 MP photo never exists in memory at full size),
+a truncated or malformed file fails (never a silently grey-padded image; whatever a decoder raises
+becomes an ImageError), and an image larger than MAX_WORK_SIDE a side is reduced to it before anything
+else sees it. EXIF orientation is applied, and every accepted mode (grayscale, RGBA, palette, 16-bit,
+CMYK) becomes 8-bit RGB.
 """
 
 from __future__ import annotations
@@ -17,7 +24,28 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from whosthat.errors import ImageError, ImageTooLargeError
 
 DEFAULT_MAX_PIXELS = 25_000_000
-ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "MPO"}
+MAX_SIDE = 16_384  # px; no camera makes a longer side, and OpenCV refuses (aborts on) 32,767 and more
+MAX_WORK_SIDE = 2048  # px; larger images are reduced to this longest side while decoding
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP"}
+MULTI_PICTURE_FORMATS = {"MPO"}  # a phone's JPEG with a second (depth/preview) picture: the first is used
+ACCEPTED_MODES = {
+    "1",
+    "L",
+    "LA",
+    "La",
+    "P",
+    "PA",
+    "RGB",
+    "RGBA",
+    "RGBa",
+    "RGBX",
+    "CMYK",
+    "YCbCr",
+    "I",
+    "I;16",
+    "I;16B",
+    "I;16L",
+}
 # Pillow's own bomb check is a global pixel limit applied at open(); we check the header's size against
 # our (configurable) limit before any decoding instead, and say the size we found.
 Image.MAX_IMAGE_PIXELS = None
@@ -31,34 +59,61 @@ def _max_pixels(max_pixels: int | None) -> int:
     return get_settings().max_image_pixels
 
 
+def _check_header(im: Image.Image, limit: int) -> tuple[int, int, str]:
+    width, height, fmt = im.width, im.height, im.format or "unknown"
+    if fmt not in ACCEPTED_FORMATS:
+        raise ImageError(f"unsupported image format {fmt}; use JPEG, PNG or WebP")
+    if width <= 0 or height <= 0:
+        raise ImageError("image has no pixels")
+    if max(width, height) > MAX_SIDE:
+        raise ImageTooLargeError(
+            f"image is {width}x{height}: a side is longer than the limit of {MAX_SIDE} px"
+        )
+    if width * height > limit:
+        raise ImageTooLargeError(
+            f"image is {width}x{height} = {width * height / 1e6:.1f} MP, more than the limit of {limit / 1e6:.0f} MP"
+        )
+    frames = getattr(im, "n_frames", 1)
+    if frames != 1 and fmt not in MULTI_PICTURE_FORMATS:
+        raise ImageError(f"the image has {frames} frames (animated or multi-page); send a single picture")
+    if im.mode not in ACCEPTED_MODES:
+        raise ImageError(f"unsupported pixel format {im.mode}; use 8-bit RGB or grayscale")
+    return width, height, fmt
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        # Only these decoders may look at the bytes (MPO is opened by the JPEG plugin).
+        return Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS - MULTI_PICTURE_FORMATS))
+    except UnidentifiedImageError:
+        raise ImageError("not an image in a format we accept (JPEG, PNG, WebP or BMP)") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure on untrusted bytes is bad input
+        raise ImageError(f"unreadable image header: {exc}") from None
+
+
 def read_image_header(data: bytes, max_pixels: int | None = None) -> tuple[int, int, str]:
     """Return (width, height, format) from the header alone; raise ImageError/ImageTooLargeError."""
     limit = _max_pixels(max_pixels)
     if not data:
         raise ImageError("the file is empty (0 bytes)")
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            width, height, fmt = im.width, im.height, im.format or "unknown"
-    except UnidentifiedImageError:
-        raise ImageError("not an image (the format is not recognised)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+        with _open(data) as im:
+            return _check_header(im, limit)
+    except ImageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. n_frames seeking through a corrupt file
         raise ImageError(f"unreadable image header: {exc}") from None
-    if fmt not in ACCEPTED_FORMATS:
-        raise ImageError(f"unsupported image format {fmt}; use JPEG, PNG or WebP")
-    if width <= 0 or height <= 0:
-        raise ImageError("image has no pixels")
-    if width * height > limit:
-        raise ImageTooLargeError(
-            f"image is {width}x{height} = {width * height / 1e6:.1f} MP, more than the limit of {limit / 1e6:.0f} MP"
-        )
-    return width, height, fmt
 
 
-def decode_image(source: bytes | str | Path, max_pixels: int | None = None) -> np.ndarray:
+def decode_image(
+    source: bytes | str | Path, max_pixels: int | None = None, max_side: int | None = MAX_WORK_SIDE
+) -> np.ndarray:
     """Decode an image into an RGB uint8 array of shape (height, width, 3).
 
     `source` is the encoded bytes or a file path. Raises `ImageError` (empty, not an image,
-    truncated, unsupported) or `ImageTooLargeError` (more than `max_pixels`, default from settings).
+    truncated, unsupported, animated) or `ImageTooLargeError` (more than `max_pixels`, default from
+    settings, or a side over MAX_SIDE). An image with a side longer than `max_side` comes back reduced
+    to that longest side (aspect kept); `max_side=None` keeps the full size.
     """
     if isinstance(source, (str, Path)):
         try:
@@ -67,18 +122,33 @@ def decode_image(source: bytes | str | Path, max_pixels: int | None = None) -> n
             raise ImageError(f"cannot read {source}: {exc.strerror or exc}") from None
     else:
         data = bytes(source)
+    if not data:
+        raise ImageError("the file is empty (0 bytes)")
     limit = _max_pixels(max_pixels)
-    read_image_header(data, limit)
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with _open(data) as im:
+            _check_header(im, limit)
+            if max_side is not None and im.format in ("JPEG", "MPO") and max(im.size) > 2 * max_side:
+                # libjpeg decodes at 1/2, 1/4 or 1/8 scale: never larger than needed.
+                im.draft("RGB", (max_side, max_side))
             im.load()  # full decode: truncated files fail here
             im = ImageOps.exif_transpose(im)
             rgb = _to_rgb(im)
-    except (OSError, SyntaxError, ValueError) as exc:
+        if max_side is not None and max(rgb.shape[:2]) > max_side:
+            small = Image.fromarray(rgb)
+            small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+            rgb = np.ascontiguousarray(np.asarray(small, dtype=np.uint8))
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError("not an image in a format we accept (JPEG, PNG, WebP or BMP)") from None
+    except MemoryError:
+        raise ImageTooLargeError("the image needs more memory to decode than the server allows") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a decoder raises on untrusted bytes is bad input
         msg = str(exc)
         if "truncated" in msg.lower() or "premature" in msg.lower():
             raise ImageError("the image is truncated (incomplete file)") from None
-        raise ImageError(f"cannot decode image: {msg}") from None
+        raise ImageError(f"cannot decode image: {msg or type(exc).__name__}") from None
     return rgb
 
 

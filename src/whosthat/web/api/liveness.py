@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from whosthat.errors import BadInputError
+from whosthat.errors import BadInputError, ImageTooLargeError
 from whosthat.liveness.frame import MAX_FRAME_PIXELS
 from whosthat.liveness.outcomes import FRAME_TOO_LARGE, message_for
 from whosthat.services import kiosk_login
@@ -174,12 +174,13 @@ async def challenge_socket(websocket: WebSocket, session_id: str, nonce: str = "
                 result = _failed("bad_frame", FRAME_TOO_LARGE)
                 break
             try:
-                rgb = await run_in_threadpool(decode_image, data)
+                # The frame limit is the decoder's pixel budget: a larger header is refused unread.
+                rgb = await run_in_threadpool(decode_image, data, MAX_FRAME_PIXELS, None)
+            except ImageTooLargeError:
+                result = _failed("bad_frame", FRAME_TOO_LARGE)
+                break
             except BadInputError:
                 result = _failed("bad_frame")
-                break
-            if rgb.shape[0] * rgb.shape[1] > MAX_FRAME_PIXELS:
-                result = _failed("bad_frame", FRAME_TOO_LARGE)
                 break
             for out in await run_in_threadpool(session.process_frame, rgb, arrived):
                 await websocket.send_json(out)
