@@ -9,9 +9,38 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+StepKind = Literal["blink", "turn_left", "turn_right"]
+
+
+def _known_zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown IANA time zone {value!r} (e.g. Europe/Berlin)") from e
+    return value
+
+
+class KioskSettings(BaseModel):
+    """One kiosk's own settings (`WHOSTHAT_KIOSKS`, a JSON object keyed by kiosk name)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The liveness steps this kiosk always asks for, in order (instead of the adaptive challenge).
+    steps: list[StepKind] | None = Field(default=None, min_length=1, max_length=4)
+    # IANA time zone of the kiosk's clock and welcome (default: WHOSTHAT_TIMEZONE).
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return _known_zone(value)
 
 
 class Settings(BaseSettings):
@@ -48,8 +77,12 @@ class Settings(BaseSettings):
     keep_chips: bool = True
     # IANA time zone for attendance days and worked hours (events are stored in UTC).
     timezone: str = "UTC"
+    # Per-kiosk settings, e.g. '{"lobby": {"timezone": "Europe/Berlin", "steps": ["blink", "turn_left"]}}'.
+    kiosks: dict[str, KioskSettings] = Field(default_factory=dict)
 
-    # Liveness.
+    # Liveness. "adaptive": one blink, and a head turn after it only when the print-attack evidence is
+    # unsure (liveness.challenge.turn_needed); "random": `liveness_steps` steps drawn from the kinds.
+    liveness_challenge: Literal["adaptive", "random"] = "adaptive"
     liveness_steps: int = 2
     liveness_timeout_s: float = 30.0
     # Comma-separated step kinds the server may ask for (liveness.challenge.STEP_KINDS).
@@ -68,6 +101,19 @@ class Settings(BaseSettings):
     face_login_lockout_s: int = 300
     password_max_failures: int = 5
     password_lockout_s: int = 900
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _known_zone(value)
+
+    def kiosk(self, name: str) -> KioskSettings:
+        """The settings of kiosk `name` (empty ones when it has none of its own)."""
+        return self.kiosks.get(name) or KioskSettings()
+
+    def kiosk_timezone(self, name: str) -> str:
+        """The IANA time zone of kiosk `name`'s clock: its own, else WHOSTHAT_TIMEZONE."""
+        return self.kiosk(name).timezone or self.timezone
 
     @property
     def cache_dir(self) -> Path:

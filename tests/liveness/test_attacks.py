@@ -85,6 +85,30 @@ def test_genuine_blink_of_one_person_passes_and_is_recognised(photos, pipeline):
     assert s.summary()["blinks"] == 1
 
 
+def test_adaptive_challenge_asks_for_a_turn_after_the_blink_when_unsure(photos, pipeline):
+    """One blink first; with no print-attack evidence (pad off) the server is unsure and adds a turn,
+    which a person who only blinks does not do: no_head_turn, with the turn prompted in their frame."""
+    s = ChallengeSession.create(
+        "k",
+        match_threshold=default_match_threshold(),
+        adaptive=True,
+        step_kinds=("blink", "turn_left", "turn_right"),
+        timeout_s=8,
+        pad_mode="off",
+        pipeline=pipeline,
+    )
+    assert s.steps == ["blink"]
+    messages = drive(
+        s, slideshow([(photos["ari_open"], 2.0), (photos["ari_closed"], 0.3), (photos["ari_open2"], 6.0)])
+    )
+    assert s.adapted and len(s.steps) == 2 and s.steps[1] in ("turn_left", "turn_right")
+    assert {"type": "progress", "completed": 1, "of": 2} in messages
+    prompt = [m for m in messages if m["type"] == "prompt" and m["step"] == 1]
+    assert prompt and prompt[0]["kind"] == s.steps[1] and "your" in prompt[0]["instruction"]
+    assert s.done and not s.passed and s.reason == "no_head_turn"
+    assert s.summary()["adapted"] is True
+
+
 def test_closed_phase_too_long_is_not_a_blink(photos, pipeline):
     s = ChallengeSession.create(
         "k",

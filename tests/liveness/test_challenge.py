@@ -42,8 +42,20 @@ def test_public_view_matches_the_kiosk_protocol():
         "front-door", match_threshold=default_match_threshold(), steps=["blink", "turn_left"], timeout_s=20
     )
     body = s.public()
-    assert set(body) == {"id", "nonce", "steps", "prompts", "expires_at", "frame_interval_ms"}
+    assert set(body) == {
+        "id",
+        "nonce",
+        "steps",
+        "prompts",
+        "expires_at",
+        "timeout_s",
+        "adaptive",
+        "frame_interval_ms",
+    }
     assert body["prompts"] == [PROMPTS["blink"], PROMPTS["turn_left"]]
+    assert body["timeout_s"] == 20 and body["adaptive"] is False
+    # Directions are in the person's own frame (their left), which the kiosk's mirrored preview shows.
+    assert "your left" in PROMPTS["turn_left"] and "your right" in PROMPTS["turn_right"]
     assert abs(body["expires_at"] - (s.created_at + 20)) < 1e-6
     assert s.check_nonce(s.nonce) and not s.check_nonce("x") and not s.check_nonce(None)
 
@@ -59,7 +71,13 @@ def test_still_photo_fails_blink(still):
     )
     messages = drive(s, lambda t: still)
     assert s.done and not s.passed and s.reason == "no_blink"
-    assert messages[0] == {"type": "prompt", "step": 0, "of": 1, "instruction": PROMPTS["blink"]}
+    assert messages[0] == {
+        "type": "prompt",
+        "step": 0,
+        "of": 1,
+        "kind": "blink",
+        "instruction": PROMPTS["blink"],
+    }
     assert s.recognition() is None
     summary = s.summary()
     assert summary["passed"] is False and summary["reason"] == "no_blink" and summary["blinks"] == 0
@@ -159,6 +177,7 @@ def test_store_uses_settings(monkeypatch):
     from whosthat.config import get_settings
 
     monkeypatch.setenv("WHOSTHAT_LIVENESS_STEPS", "3")
+    monkeypatch.setenv("WHOSTHAT_LIVENESS_CHALLENGE", "random")
     monkeypatch.setenv("WHOSTHAT_PAD_MODE", "enforce")
     get_settings.cache_clear()
     try:
@@ -166,3 +185,31 @@ def test_store_uses_settings(monkeypatch):
         assert len(s.steps) == 3 and s.pad_mode == "enforce"
     finally:
         get_settings.cache_clear()
+
+
+def test_store_starts_adaptive_challenges_with_a_blink_by_default(monkeypatch):
+    from whosthat.config import get_settings
+
+    monkeypatch.delenv("WHOSTHAT_LIVENESS_CHALLENGE", raising=False)
+    get_settings.cache_clear()
+    try:
+        s = ChallengeStore().create("k", match_threshold=default_match_threshold())
+        assert s.steps == ["blink"] and set(s.adaptive_turns) == {"turn_left", "turn_right"}
+        assert s.public()["adaptive"] is True
+        # Without blink among the kinds there is nothing easy to start with: the steps are drawn.
+        t = ChallengeStore().create("k", step_kinds=("turn_left", "turn_right"), n_steps=2)
+        assert len(t.steps) == 2 and not t.adaptive_turns
+    finally:
+        get_settings.cache_clear()
+
+
+def test_a_turn_is_needed_only_when_the_print_attack_evidence_is_unsure():
+    from whosthat.liveness.challenge import turn_needed
+
+    sure = [0.01] * 6
+    assert not turn_needed("enforce", sure, 0.75, min_samples=5, unsure_frac=0.5)
+    assert not turn_needed("warn", sure, 0.75, min_samples=5, unsure_frac=0.5)
+    assert turn_needed("off", sure, 0.75, min_samples=5, unsure_frac=0.5)  # no evidence at all
+    assert turn_needed("enforce", sure[:4], 0.75, min_samples=5, unsure_frac=0.5)  # too few frames
+    assert turn_needed("enforce", [0.4] * 6, 0.75, min_samples=5, unsure_frac=0.5)  # near the threshold
+    assert turn_needed("enforce", sure, None, min_samples=5, unsure_frac=0.5)  # no detector loaded

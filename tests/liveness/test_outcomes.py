@@ -118,3 +118,14 @@ def test_a_refused_print_attack_is_told_what_to_change():
         assert told.endswith(advice) and "photos and screens are not accepted" in told
     assert message_for("print_attack", "unknown") == general
     assert message_for("no_blink", "dark") == MESSAGES["no_blink"]  # advice is for print attacks only
+
+
+def test_every_message_says_what_to_do():
+    """A failure message says what happened and what the person should do next (issue 15): no bare
+    "Please try again" without a hint, no reason without a next step."""
+    what_to_do = re.compile(r"\b(please|try again|ask an administrator|wait)\b", re.IGNORECASE)
+    for reason, message in MESSAGES.items():
+        assert what_to_do.search(message), (reason, message)
+        assert message.rstrip().endswith("."), (reason, message)
+    for key in ADVICE:
+        assert what_to_do.search(message_for("print_attack", key)), key

@@ -44,3 +44,31 @@ def test_failed_face_logins_lock_out_the_kiosk_and_the_address(runtime, context)
     with pytest.raises(LockedOutError) as locked:
         kiosk_login.start_challenge(at_lobby, "lobby")
     assert locked.value.retry_after_s > 0
+
+
+def test_a_kiosk_with_its_own_steps_asks_for_them_others_start_with_a_blink(runtime, context):
+    from whosthat.config import KioskSettings
+
+    runtime.settings.kiosks["lobby"] = KioskSettings(steps=["turn_right", "blink"])
+    lobby = kiosk_login.start_challenge(context("198.51.100.20"), "lobby")
+    assert lobby.steps == ["turn_right", "blink"] and not lobby.adaptive_turns
+    other = kiosk_login.start_challenge(context("198.51.100.21"), "side door")
+    assert other.steps == ["blink"] and other.adaptive_turns  # the adaptive default
+
+
+def test_kiosk_settings_refuse_unknown_steps_and_time_zones(monkeypatch):
+    from pydantic import ValidationError
+
+    from whosthat.config import KioskSettings, Settings
+
+    assert KioskSettings(timezone="Europe/Berlin", steps=["blink"]).timezone == "Europe/Berlin"
+    with pytest.raises(ValidationError, match="time zone"):
+        KioskSettings(timezone="Mars/Olympus")
+    with pytest.raises(ValidationError):
+        KioskSettings(steps=["smile"])
+    with pytest.raises(ValidationError):
+        KioskSettings(steps=[])
+    monkeypatch.setenv("WHOSTHAT_KIOSKS", '{"lobby": {"timezone": "Europe/Rome"}}')
+    settings = Settings()
+    assert settings.kiosk_timezone("lobby") == "Europe/Rome"
+    assert settings.kiosk_timezone("elsewhere") == settings.timezone

@@ -24,7 +24,9 @@ def test_session_follows_the_kiosk_protocol(web):
     assert r.status_code == 201, r.text
     body = r.json()
     assert {"id", "nonce", "steps", "prompts", "expires_at", "frame_interval_ms", "ws_url"} <= set(body)
-    assert len(body["steps"]) == len(body["prompts"]) == web.runtime.settings.liveness_steps
+    # The adaptive default starts with one blink (a turn may follow: "adaptive"); the countdown's length.
+    assert body["steps"] == ["blink"] and len(body["prompts"]) == 1 and body["adaptive"] is True
+    assert body["timeout_s"] == web.runtime.settings.liveness_timeout_s
     assert body["ws_url"] == f"/api/v1/liveness/sessions/{body['id']}?nonce={body['nonce']}"
     assert _start(web, kiosk="bad/name").status_code == 400
     assert _start(web, kiosk="Front door").status_code == 201  # the kiosk-name rule allows spaces

@@ -52,10 +52,13 @@ from whosthat.liveness.timing import FrameTiming
 log = logging.getLogger("whosthat.liveness")
 
 STEP_KINDS = ("blink", "turn_left", "turn_right")
+TURN_KINDS = ("turn_left", "turn_right")
+# Directions are in the person's own frame: turn_left is *their* left (liveness.head_turn), which on the
+# kiosk's mirrored preview is the screen's left too (kiosk.js draws the arrow that way).
 PROMPTS = {
     "blink": "Blink slowly",
-    "turn_left": "Turn your head to the left",
-    "turn_right": "Turn your head to the right",
+    "turn_left": "Turn your head to your left",
+    "turn_right": "Turn your head to your right",
 }
 
 
@@ -83,6 +86,20 @@ class ChallengeConfig:
     guidance_repeat_s: float = 1.5
     settle_s: float = 1.0  # no step completes in the first second of a tracked face: the
     # identity, open-eye level and frontal yaw are measured first (the yaw in its first half)
+    # Adaptive challenges: after the blink, a turn is asked for only when the print-attack evidence is
+    # unsure (turn_needed): mean attack probability at or above this fraction of the threshold.
+    pad_unsure_frac: float = 0.5
+
+
+def turn_needed(
+    pad_mode: str, scores: list[float], threshold: float | None, *, min_samples: int, unsure_frac: float
+) -> bool:
+    """Whether an adaptive challenge should add a head turn after its blink: the liveness signals are
+    unsure. They are unless the print-attack detector ran (`pad_mode` not "off"), scored at least
+    `min_samples` frames, and their mean attack probability stayed below `unsure_frac` of its threshold."""
+    if pad_mode == "off" or threshold is None or len(scores) < min_samples:
+        return True
+    return float(np.mean(scores)) >= unsure_frac * threshold
 
 
 class ChallengeSession:
@@ -99,8 +116,9 @@ class ChallengeSession:
         match_threshold: float | None = None,
         config: ChallengeConfig | None = None,
         now: float | None = None,
+        adaptive_turns: tuple[str, ...] = (),
     ):
-        for s in steps:
+        for s in (*steps, *adaptive_turns):
             if s not in STEP_KINDS:
                 raise ValueError(f"unknown liveness step {s!r}; known: {', '.join(STEP_KINDS)}")
         self.config = cfg = config or ChallengeConfig()
@@ -115,6 +133,11 @@ class ChallengeSession:
         self.pad_mode = pad_mode
         self._pipeline = pipeline
         self._lock = threading.RLock()
+        # Adaptive: the turns one of which is added after the last step when turn_needed(); empty: the
+        # steps are fixed. `adapted` says whether a turn was added.
+        self.adaptive_turns = tuple(adaptive_turns)
+        self.adapted = False
+        self._rng = secrets.SystemRandom()
 
         self.done = False
         self.passed = False
@@ -167,8 +190,17 @@ class ChallengeSession:
         step_kinds: tuple[str, ...] = STEP_KINDS,
         config: ChallengeConfig | None = None,
         now: float | None = None,
+        adaptive: bool = False,
     ) -> ChallengeSession:
-        """A new session; `steps` None draws `n_steps` from `step_kinds` with the server's RNG (secrets)."""
+        """A new session; `steps` None draws `n_steps` from `step_kinds` with the server's RNG (secrets).
+
+        `adaptive` (with `steps` None and "blink" among `step_kinds`): the challenge starts with the step
+        most people do easily, one blink, and adds one head turn (of the turns in `step_kinds`) after it
+        only when the liveness signals are unsure (`turn_needed`)."""
+        adaptive_turns: tuple[str, ...] = ()
+        if steps is None and adaptive and "blink" in step_kinds:
+            steps = ["blink"]
+            adaptive_turns = tuple(k for k in step_kinds if k in TURN_KINDS)
         if steps is None:
             rng = rng or secrets.SystemRandom()
             kinds = [k for k in step_kinds if k in STEP_KINDS]
@@ -190,15 +222,20 @@ class ChallengeSession:
             match_threshold=match_threshold,
             config=config,
             now=now,
+            adaptive_turns=adaptive_turns,
         )
 
     def public(self) -> dict:
+        """The kiosk's view: the steps so far (an adaptive session may add a turn: `adaptive`), their
+        prompts, the expiry (server clock) and the time allowed (`timeout_s`, for the kiosk's countdown)."""
         return {
             "id": self.id,
             "nonce": self.nonce,
             "steps": list(self.steps),
             "prompts": [PROMPTS[s] for s in self.steps],
             "expires_at": self.expires_at,
+            "timeout_s": self.timeout_s,
+            "adaptive": bool(self.adaptive_turns),
             "frame_interval_ms": self.config.frame_interval_ms,
         }
 
@@ -308,6 +345,7 @@ class ChallengeSession:
             "type": "prompt",
             "step": self.step_index,
             "of": len(self.steps),
+            "kind": step,
             "instruction": PROMPTS[step],
         }
 
@@ -410,11 +448,35 @@ class ChallengeSession:
         if completed:
             self.step_index += 1
             self._head.reset()
+            if self.step_index == len(self.steps) and self._adapt():
+                log.info(
+                    "liveness session %s: unsure after %s, adding %s",
+                    self.id[:8],
+                    self.steps[:-1],
+                    self.steps[-1],
+                )
             out.append({"type": "progress", "completed": self.step_index, "of": len(self.steps)})
             if self.step_index < len(self.steps):
                 out.append(self._prompt())
             else:
                 self._finish(now)
+
+    def _adapt(self) -> bool:
+        """After the last step of an adaptive session: add one turn when the signals are unsure."""
+        if not self.adaptive_turns or self.adapted:
+            return False
+        cfg = self.config
+        if not turn_needed(
+            self.pad_mode,
+            self._pad.scores,
+            self._pad.threshold,
+            min_samples=cfg.pad_min_samples,
+            unsure_frac=cfg.pad_unsure_frac,
+        ):
+            return False
+        self.adapted = True
+        self.steps.append(self._rng.choice(self.adaptive_turns))
+        return True
 
     def _closed_prob(self, analysis, now: float) -> float:
         """This frame's eye-closed probability: the EAR against the face's open level, fused with the model."""
@@ -518,6 +580,7 @@ class ChallengeSession:
                 "reason": self.reason,
                 "detail": self.detail,
                 "steps": list(self.steps),
+                "adapted": self.adapted,
                 "completed": self.step_index,
                 "kiosk": self.kiosk,
                 "frames": timing.frames,
@@ -558,6 +621,7 @@ class ChallengeStore:
         kwargs.setdefault("n_steps", s.liveness_steps)
         kwargs.setdefault("timeout_s", s.liveness_timeout_s)
         kwargs.setdefault("pad_mode", s.pad_mode)
+        kwargs.setdefault("adaptive", getattr(s, "liveness_challenge", "random") == "adaptive")
         kinds = getattr(s, "liveness_step_kinds", None)
         if kinds and "step_kinds" not in kwargs:
             kwargs["step_kinds"] = tuple(k.strip() for k in str(kinds).split(",") if k.strip())

@@ -12,28 +12,31 @@ from __future__ import annotations
 
 MESSAGES: dict[str, str] = {
     # The challenge (liveness.challenge)
-    "timeout": "Time ran out before all the steps were done. Please try again.",
-    "face_lost": "We lost sight of your face. Please stay in front of the camera.",
-    "face_changed": "The face changed during the check. One person at a time, please.",
-    "multiple_faces": "More than one face was in view. One person at a time, please.",
-    "no_blink": "We did not see a blink. Please blink slowly when asked.",
-    "no_head_turn": "We did not see your head turn. Please turn when asked.",
+    "timeout": "Time ran out before all the steps were done. Please try again and follow each step as it appears.",
+    "face_lost": "We lost sight of your face. Please try again and keep your face inside the oval.",
+    "face_changed": "The face changed during the check. Please try again, one person at a time.",
+    "multiple_faces": "More than one face was in view. Please try again, one person at a time.",
+    "no_blink": "We did not see a blink. Please try again and close both eyes fully for a moment when asked.",
+    "no_head_turn": (
+        "We did not see your head turn. Please try again and turn your head the way the arrow points, "
+        "then look back at the camera."
+    ),
     "print_attack": (
         "We could not confirm a live face: photos and screens are not accepted. If this is you, face the "
         "light and stand about an arm's length from the camera, then try again."
     ),
-    "frame_timing": "The camera picture was interrupted. Please try again.",
-    "bad_frame": "The camera sent an unreadable picture",
+    "frame_timing": "The camera picture was interrupted. Please try again; if it keeps happening, ask an administrator.",
+    "bad_frame": "The camera sent an unreadable picture. Please try again; if it keeps happening, ask an administrator.",
     # The web route
     "not_recognised": "We do not recognise you. Please ask an administrator to register you.",
-    "invalid_session": "This login session is not valid any more: start again",
+    "invalid_session": "This check is not valid any more. Please start again.",
     "locked_out": "Too many failed attempts. Please wait a moment, then try again.",
-    "unavailable": "Liveness check unavailable on this server",
-    "error": "Something went wrong: please try again",
+    "unavailable": "Face login is not available on this server. Please ask an administrator.",
+    "error": "Something went wrong on our side. Please try again in a moment.",
     # The kiosk page
-    "camera": "The camera is not available on this kiosk.",
+    "camera": "The camera is not available on this kiosk. Please ask an administrator to check it.",
     "connection": "The connection to the server was lost. Please try again.",
-    "start_failed": "The kiosk could not start a check.",
+    "start_failed": "The kiosk could not start a check. Please try again in a moment.",
     # Any other reason
     "failed": "The check did not pass. Please try again.",
 }

@@ -108,7 +108,9 @@ def start_challenge(ctx: Context, kiosk: str):
     pipeline = rt.pipeline()
     session = store.create(
         name,
+        settings.kiosk(name).steps,  # this kiosk's own steps, if it has them; else adaptive or random
         n_steps=settings.liveness_steps,
+        adaptive=settings.liveness_challenge == "adaptive",
         timeout_s=settings.liveness_timeout_s,
         pad_mode=settings.pad_mode,
         pipeline=pipeline,

@@ -19,6 +19,8 @@
     detail: document.getElementById("detail"),
     start: document.getElementById("start"),
     clock: document.getElementById("clock"),
+    countdown: document.getElementById("countdown"),
+    arrow: document.getElementById("arrow"),
   };
 
   // What each failure reason tells the person: the server's one table (whosthat.liveness.outcomes),
@@ -26,7 +28,8 @@
   // the page sees (no camera, a lost connection, a check that could not start).
   var MESSAGES = JSON.parse(document.getElementById("kiosk-messages").textContent);
 
-  var state = { ws: null, timer: null, busy: false, stream: null, resetTimer: null, gotResult: false };
+  var state = { ws: null, timer: null, busy: false, stream: null, resetTimer: null, gotResult: false,
+                countdown: null, deadline: 0, steps: 0, completed: 0 };
   var canvas = document.createElement("canvas");
 
   function text(el, value) { el.textContent = value || ""; }
@@ -39,8 +42,37 @@
   tick();
   setInterval(tick, 10000);
 
+  // The time left for this attempt, counted on this browser's clock from the session's timeout_s (the
+  // server's expires_at is on the server's clock, which the kiosk's may not match).
+  function startCountdown(seconds) {
+    stopCountdown();
+    state.deadline = Date.now() + seconds * 1000;
+    function update() {
+      var left = Math.max(0, Math.ceil((state.deadline - Date.now()) / 1000));
+      text(els.countdown, left + " s left");
+      els.countdown.classList.toggle("low", left <= 10);
+    }
+    update();
+    state.countdown = setInterval(update, 250);
+  }
+
+  function stopCountdown() {
+    if (state.countdown) { clearInterval(state.countdown); state.countdown = null; }
+    text(els.countdown, "");
+    els.countdown.classList.remove("low");
+  }
+
+  // An arrow on the mirrored preview for a head turn: the person's left is the screen's left there.
+  function showArrow(kind) {
+    var dir = kind === "turn_left" ? "left" : kind === "turn_right" ? "right" : null;
+    els.arrow.className = "arrow" + (dir ? " " + dir : " hidden");
+    text(els.arrow, dir === "left" ? "\u2190" : dir === "right" ? "\u2192" : "");
+  }
+
   function idle(message) {
     stopStreaming();
+    stopCountdown();
+    showArrow(null);
     text(els.title, "Look at the camera");
     text(els.guidance, message || "");
     text(els.prompt, "");
@@ -54,13 +86,16 @@
     videoBox.classList.remove("good", "bad");
   }
 
-  function renderSteps(n, completed, current) {
+  function renderSteps(n, completed, current, failed) {
+    state.steps = n;
+    state.completed = completed;
     els.steps.innerHTML = "";
     for (var i = 0; i < n; i++) {
       var li = document.createElement("li");
       if (i < completed) li.className = "done";
-      else if (i === current) li.className = "current";
-      li.setAttribute("aria-label", "Step " + (i + 1) + (i < completed ? " done" : ""));
+      else if (i === current) li.className = failed ? "failed" : "current";
+      li.setAttribute("aria-label", "Step " + (i + 1) + " of " + n
+        + (i < completed ? " done" : i === current && failed ? " not done" : ""));
       els.steps.appendChild(li);
     }
   }
@@ -100,6 +135,8 @@
   function finish(msg) {
     state.gotResult = true;
     stopStreaming();
+    stopCountdown();
+    showArrow(null);
     text(els.guidance, "");
     text(els.prompt, "");
     show(els.result, true);
@@ -121,6 +158,8 @@
       text(els.title, "Not signed in");
       text(els.result, msg.message || MESSAGES[msg.reason] || MESSAGES.failed);
       els.result.dataset.reason = msg.reason || "";
+      // The step bar says where it stopped: done steps green, the one that failed red (not "current").
+      if (state.steps) renderSteps(state.steps, state.completed, state.completed, true);
       videoBox.classList.remove("good");
       videoBox.classList.add("bad");
     }
@@ -137,6 +176,7 @@
     } else if (msg.type === "prompt") {
       text(els.prompt, msg.instruction);
       text(els.guidance, "");
+      showArrow(msg.kind);
       videoBox.classList.remove("bad");
       renderSteps(msg.of, msg.step, msg.step);
     } else if (msg.type === "progress") {
@@ -182,6 +222,8 @@
     text(els.title, "Follow the instructions");
     renderSteps(session.steps.length, 0, 0);
     if (session.prompts && session.prompts.length) text(els.prompt, session.prompts[0]);
+    showArrow(session.steps[0]);
+    startCountdown(session.timeout_s || Math.max(1, session.expires_at - Date.now() / 1000));
     var interval = session.frame_interval_ms || 100;
     var ws = new WebSocket(wsUrl(session.ws_url));
     ws.binaryType = "arraybuffer";

@@ -1,0 +1,118 @@
+"""The kiosk as the person in front of it sees it (issue 15): what to do after each failure, a visible
+countdown, directions in the person's own frame (an arrow on the mirrored preview, "your left"), a
+steady layout, a step bar that says where it stopped, and the challenge that starts with a blink.
+
+Data-free: the fake webcam shows scikit-image's public-domain astronaut portrait, held still, so every
+attempt here fails the way a person who does not follow the prompt fails. The passing flows (real LFW
+photos of a person doing the steps) are in test_app_kiosk.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+from tests.e2e.test_app_kiosk import (
+    CHROMIUM,
+    Server,
+    _launch,
+    astronaut_frames,
+    shot,
+    watch_console,
+    write_y4m,
+)
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+KIOSKS = {"door": {"steps": ["turn_left"], "timezone": "Europe/Berlin"}}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(
+        tmp_path_factory.mktemp("guidance-home"),
+        {
+            "WHOSTHAT_LIVENESS_TIMEOUT_S": "8",
+            "WHOSTHAT_KIOSKS": json.dumps(KIOSKS),
+            # A portrait is a photo: the print-attack detector is not what these tests are about.
+            "WHOSTHAT_PAD_MODE": "warn",
+        },
+    )
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    video = write_y4m(tmp_path_factory.mktemp("guidance-video") / "astronaut.y4m", astronaut_frames())
+    with sync_playwright() as p:
+        b = _launch(p, video)
+        yield b
+        b.close()
+
+
+def _box(page) -> tuple[float, float, float, float]:
+    b = page.locator("#video-box").bounding_box()
+    return (round(b["x"]), round(b["y"]), round(b["width"]), round(b["height"]))
+
+
+def test_a_kiosk_with_a_turn_step_points_the_way_counts_down_and_says_what_to_do(server, browser):
+    errors: list[str] = []
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    watch_console(page, errors)
+    page.goto(f"{server.url}/kiosk?name=door")
+    page.wait_for_selector("#start:not([disabled])", timeout=15_000)
+    idle_box = _box(page)
+    shot(page, "kiosk-idle", redact="#video")
+    page.click("#start")
+    page.wait_for_selector("#prompt:has-text('Turn your head to your left')", timeout=15_000)
+    # The arrow on the mirrored preview points to the screen's left, which is the person's left there.
+    assert page.get_attribute("#arrow", "class") == "arrow left"
+    assert page.inner_text("#arrow") == "\u2190"
+    assert page.locator("#steps li.current").count() == 1
+    first = int(re.match(r"(\d+) s left", page.inner_text("#countdown")).group(1))
+    assert 1 <= first <= 8
+    time.sleep(2.2)
+    later = int(re.match(r"(\d+) s left", page.inner_text("#countdown")).group(1))
+    assert later < first
+    assert _box(page) == idle_box  # the picture does not move when the prompt appears
+    shot(page, "kiosk-prompt-turn", redact="#video")
+
+    page.wait_for_selector("#result:not(.hidden)", timeout=20_000)
+    assert page.get_attribute("#result", "data-reason") == "no_head_turn", server.log()[-2000:]
+    told = page.inner_text("#result")
+    assert "did not see your head turn" in told and "arrow" in told and "try again" in told
+    # The step bar says where it stopped: nothing left "current" (blue), the failed step red.
+    assert page.locator("#steps li.current").count() == 0
+    assert page.locator("#steps li.failed").count() == 1
+    assert page.inner_text("#countdown") == "" and "hidden" in page.get_attribute("#arrow", "class")
+    assert _box(page) == idle_box
+    shot(page, "kiosk-failed", redact="#video")
+    page.wait_for_selector("#start:not(.hidden)", timeout=15_000)  # ready for the next person
+    assert page.locator("#steps li").count() == 0 and _box(page) == idle_box
+    assert not errors, errors
+
+
+def test_the_default_challenge_starts_with_a_blink(server, browser):
+    errors: list[str] = []
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    watch_console(page, errors)
+    page.goto(f"{server.url}/kiosk?name=lobby")
+    page.wait_for_selector("#start:not([disabled])", timeout=15_000)
+    page.click("#start")
+    page.wait_for_selector("#prompt:has-text('Blink slowly')", timeout=15_000)
+    assert page.locator("#steps li").count() == 1
+    assert "hidden" in page.get_attribute("#arrow", "class")
+    shot(page, "kiosk-prompt-blink", redact="#video")
+    page.wait_for_selector("#result:not(.hidden)", timeout=20_000)
+    # The portrait never blinks: the message says how to blink, not a bare "try again".
+    assert page.get_attribute("#result", "data-reason") == "no_blink"
+    assert "close both eyes" in page.inner_text("#result")
+    assert not errors, errors
