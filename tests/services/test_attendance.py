@@ -26,3 +26,38 @@ def test_intervals_pair_each_in_with_the_next_out_and_flag_the_rest(context):
     assert [(i.start, i.end) for i in day.intervals] == [(at(8), at(12)), (at(13), None)]
     assert day.worked_hours == 4.0 and day.first_in == at(8) and day.last_out == at(12)
     assert day.missing_clock_out and day.unmatched_out
+
+
+def test_a_night_shift_across_midnight_is_one_interval_on_the_day_it_began(context):
+    ctx = context()
+    nia = people.create_person(ctx, employee_code="N1", name="Nia", surname="Night")
+    # in 22:00 on 2 March, out 06:00 on 3 March: clock() decides "out" across midnight
+    kinds = [
+        attendance.clock(ctx, nia.id, at=t).kind
+        for t in (at(22), datetime(2026, 3, 3, 6, tzinfo=UTC), datetime(2026, 3, 3, 22, tzinfo=UTC))
+    ]
+    assert kinds == ["in", "out", "in"]
+    days = attendance.day_reports(ctx, person_id=nia.id, date_from=date(2026, 3, 2), date_to=date(2026, 3, 3))
+    # 22:00-06:00 = 8 h, counted on the 2nd; the 3rd has the next night's open "in" (4 March not read)
+    assert [(d.day, d.worked_hours, d.unmatched_out) for d in days] == [
+        (date(2026, 3, 2), 8.0, False),
+        (date(2026, 3, 3), 0.0, False),
+    ]
+    # asking for the 3rd alone still pairs the night of the 3rd with its out on the 4th
+    attendance.clock(ctx, nia.id, at=datetime(2026, 3, 4, 5, 30, tzinfo=UTC))
+    (third,) = attendance.day_reports(
+        ctx, person_id=nia.id, date_from=date(2026, 3, 3), date_to=date(2026, 3, 3)
+    )
+    assert third.worked_hours == 7.5 and not third.missing_clock_out  # 22:00-05:30
+
+
+def test_an_in_without_an_out_for_16_hours_is_a_missing_clock_out_not_a_long_shift(context):
+    ctx = context()
+    sam = people.create_person(ctx, employee_code="S1", name="Sam", surname="Sleepy")
+    # in 08:00, the next event 17 h later: a new "in" (the first one is flagged, never stretched)
+    kinds = [attendance.clock(ctx, sam.id, at=t).kind for t in (at(8), datetime(2026, 3, 3, 1, tzinfo=UTC))]
+    assert kinds == ["in", "in"]
+    (day, _) = attendance.day_reports(
+        ctx, person_id=sam.id, date_from=date(2026, 3, 2), date_to=date(2026, 3, 3)
+    )
+    assert day.missing_clock_out and not day.still_in and day.worked_hours == 0.0

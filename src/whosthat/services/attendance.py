@@ -1,11 +1,13 @@
 """Attendance: clocking in and out, and what is computed from the events.
 
 Rules (each lives here only):
-- A person's events alternate per local day: the first event of a day is "in", then "out", "in", ...
-  Days are local days in the site's time zone (settings.timezone).
+- A person's events alternate: the next event is "out" when their last one is an "in" less than
+  MAX_SHIFT (16 h) ago, else "in". An interval belongs to the local day it started on (a night shift
+  across midnight counts on the day it began). Days are local days in the site's time zone
+  (settings.timezone).
 - Only events in effect count: one that a correction edited or voided is kept but left out (see
   services/corrections.py); a day that was corrected lists its corrections with their reasons.
-- Worked time is the sum of in -> out intervals. A day ending with an "in" that has no "out" is flagged
+- Worked time is the sum of in -> out intervals. An "in" with no "out" within MAX_SHIFT is flagged
   (missing clock-out), never guessed, and that open interval is not counted; an "out" without a
   preceding "in" is flagged as unmatched and not counted either.
 """
@@ -28,6 +30,7 @@ DEFAULT_DAYS = 7  # the admin page shows the last week unless asked for another 
 OVERVIEW_EVENTS = 500
 OVERVIEW_PEOPLE = 200
 RECENT_EVENTS = 20  # on the employee's own page
+MAX_SHIFT = timedelta(hours=16)  # an "in" pairs with an "out" at most this much later (nights included)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class DayReport:
     intervals: list[Interval]
     unmatched_out: bool
     corrections: list[AttendanceCorrection] = field(default_factory=list)  # oldest first
+    still_in: bool = False  # the open interval started less than MAX_SHIFT ago: not missing (yet)
 
     @property
     def corrected(self) -> bool:
@@ -146,8 +150,8 @@ def clock(
     at: datetime | None = None,
     actor: Actor = SYSTEM,
 ) -> AttendanceEvent:
-    """Record the person's next event: "in" if their last event of that local day is not an "in",
-    else "out". Inactive people cannot clock. The returned event has `.person` set.
+    """Record the person's next event: "out" if their last event in effect is an "in" less than
+    MAX_SHIFT ago (across midnight too: a night shift), else "in". Inactive people cannot clock. The returned event has `.person` set.
 
     The decision is serialised per person: the person's row is locked (repo.people.lock) before the
     last event is read, and the event's time is taken after the lock, so parallel requests for one
@@ -163,8 +167,7 @@ def clock(
         ctx.db.rollback()
         raise ValidationError(f"{person.full_name} is not active")
     at = at or utcnow()
-    day_start, _ = _day_bounds(ctx, local_day(ctx, at))
-    last = repo.attendance.last_kind(ctx.db, person.id, since=day_start, before=at)
+    last = repo.attendance.last_kind(ctx.db, person.id, since=at - MAX_SHIFT, before=at)
     kind = "out" if last == "in" else "in"
     event = repo.attendance.add(
         ctx.db,
@@ -204,49 +207,124 @@ def list_events(
     return Page(rows, page, size, total)
 
 
-def _day_report(
-    person: Person, day: date, events: list[AttendanceEvent], corrections: list | None = None
-) -> DayReport:
-    """Pair each day's "in" with the next "out"; a second "in" while one is open is part of that interval."""
-    intervals: list[Interval] = []
-    open_in: datetime | None = None
-    unmatched_out = False
+@dataclass
+class Piece:
+    """A stretch of one person's timeline: an "in" (plus any repeated "in"s) and its "out" (end), an
+    "in" that never got one (end None: a missing clock-out), or an "out" without an "in"."""
+
+    start: datetime
+    end: datetime | None
+    events: list[AttendanceEvent]
+    unmatched_out: bool = False
+
+
+def pair_timeline(events: list[AttendanceEvent]) -> list[Piece]:
+    """One person's events (oldest first) as Pieces. An "in" pairs with the next "out" at most
+    MAX_SHIFT later, across midnight (a night shift); a second "in" while one is open is part of that
+    interval; an "in" with no "out" within MAX_SHIFT stays open (never guessed)."""
+    pieces: list[Piece] = []
+    current: Piece | None = None
     for ev in events:
+        if current is not None and ev.at - current.start > MAX_SHIFT:
+            pieces.append(current)
+            current = None
         if ev.kind == "in":
-            if open_in is None:
-                open_in = ev.at
-        elif open_in is not None:
-            intervals.append(Interval(open_in, ev.at))
-            open_in = None
+            if current is None:
+                current = Piece(ev.at, None, [ev])
+            else:
+                current.events.append(ev)
+        elif current is not None:
+            current.end = ev.at
+            current.events.append(ev)
+            pieces.append(current)
+            current = None
         else:
-            unmatched_out = True
-    if open_in is not None:
-        intervals.append(Interval(open_in, None))
-    return DayReport(person, day, events, intervals, unmatched_out, corrections or [])
+            pieces.append(Piece(ev.at, None, [ev], unmatched_out=True))
+    if current is not None:
+        pieces.append(current)
+    return pieces
+
+
+def timelines(
+    ctx: Context, *, person_id: int | None, since: datetime | None, until: datetime | None
+) -> dict[int, tuple[Person, list[Piece]]]:
+    """Each person's Pieces that start in [since, until) (None: open), events in effect only. Events up
+    to MAX_SHIFT around the range are read too, so that a night across a bound pairs right."""
+    lo = since - MAX_SHIFT if since else None
+    hi = until + MAX_SHIFT if until else None
+    events = repo.attendance.oldest_first(ctx.db, person_id=person_id, since=lo, until=hi)
+    per_person: dict[int, list[AttendanceEvent]] = {}
+    owners: dict[int, Person] = {}
+    for ev in events:
+        per_person.setdefault(ev.person_id, []).append(ev)
+        owners[ev.person_id] = ev.person
+    out = {}
+    for pid, evs in per_person.items():
+        pieces = [
+            p
+            for p in pair_timeline(evs)
+            if (since is None or p.start >= since) and (until is None or p.start < until)
+        ]
+        if pieces:
+            out[pid] = (owners[pid], pieces)
+    return out
+
+
+def _day_report(
+    person: Person,
+    day: date,
+    pieces: list[Piece],
+    corrections: list | None = None,
+    now: datetime | None = None,
+) -> DayReport:
+    """The day's Pieces as a DayReport; an open interval younger than MAX_SHIFT is "still in"."""
+    intervals = [Interval(p.start, p.end) for p in pieces if not p.unmatched_out]
+    events = [e for p in pieces for e in p.events]
+    still_in = bool(
+        now and intervals and intervals[-1].end is None and now - intervals[-1].start <= MAX_SHIFT
+    )
+    unmatched = any(p.unmatched_out for p in pieces)
+    return DayReport(person, day, events, intervals, unmatched, corrections or [], still_in)
+
+
+def _correction_day(ctx: Context, moment: datetime, pieces: list[Piece]) -> date:
+    """The work day a corrected moment belongs to: that of the piece around it, else its local day."""
+    for p in pieces:
+        if p.start <= moment <= (p.end or p.start):
+            return local_day(ctx, p.start)
+    return local_day(ctx, moment)
 
 
 def day_reports(
     ctx: Context, *, person_id: int | None = None, date_from: date | None = None, date_to: date | None = None
 ) -> list[DayReport]:
-    """One DayReport per person and local day with events, sorted by day then surname."""
+    """One DayReport per person and local day with events, sorted by day then surname. An interval
+    belongs to the day it started on (a night shift counts on the day it began)."""
     since, until = day_range(ctx, date_from, date_to)
     if person_id is not None and not valid_id(person_id):
         return []
-    events = repo.attendance.oldest_first(ctx.db, person_id=person_id, since=since, until=until)
-    groups: dict[tuple[int, date], list[AttendanceEvent]] = {}
+    groups: dict[tuple[int, date], list[Piece]] = {}
     owners: dict[int, Person] = {}
-    for ev in events:
-        groups.setdefault((ev.person_id, local_day(ctx, ev.at)), []).append(ev)
-        owners[ev.person_id] = ev.person
+    all_pieces: dict[int, list[Piece]] = {}
+    for pid, (person, pieces) in timelines(ctx, person_id=person_id, since=since, until=until).items():
+        owners[pid] = person
+        all_pieces[pid] = pieces
+        for p in pieces:
+            groups.setdefault((pid, local_day(ctx, p.start)), []).append(p)
     fixes: dict[tuple[int, date], list[AttendanceCorrection]] = {}
     for row in repo.corrections.in_range(ctx.db, person_id=person_id, since=since, until=until):
         owners.setdefault(row.person_id, row.person)
-        touched = {local_day(ctx, e.at) for e in (row.event, row.replaces) if e is not None}
+        pieces = all_pieces.get(row.person_id, [])
+        touched = {_correction_day(ctx, e.at, pieces) for e in (row.event, row.replaces) if e is not None}
         for day in touched:
+            if (date_from and day < date_from) or (date_to and day > date_to):
+                continue
             fixes.setdefault((row.person_id, day), []).append(row)
             groups.setdefault((row.person_id, day), [])  # a day whose every event was voided still shows
+    now = utcnow()
     reports = [
-        _day_report(owners[pid], day, evs, fixes.get((pid, day), [])) for (pid, day), evs in groups.items()
+        _day_report(owners[pid], day, pieces, fixes.get((pid, day), []), now)
+        for (pid, day), pieces in groups.items()
     ]
     reports.sort(key=lambda r: (r.day, r.person.surname.lower(), r.person.name.lower(), r.person.id))
     return reports
@@ -314,9 +392,12 @@ def week_summary(ctx: Context, person_id: int, today: date | None = None) -> Wee
     start = today - timedelta(days=today.weekday())
     days = day_reports(ctx, person_id=person.id, date_from=start, date_to=start + timedelta(days=6))
     open_since = None
-    for d in days:
-        if d.day == today and d.missing_clock_out:
-            open_since = next((e.at for e in reversed(d.events) if e.kind == "in"), None)
+    yesterday = day_reports(
+        ctx, person_id=person.id, date_from=start - timedelta(days=1), date_to=start - timedelta(days=1)
+    )
+    for d in [*yesterday, *days]:
+        if d.still_in:
+            open_since = d.intervals[-1].start
     recent = list_events(ctx, person_id=person.id, size=RECENT_EVENTS).items
     return WeekSummary(today, start, days, recent, open_since)
 

@@ -39,8 +39,8 @@ def _filter(request: Request) -> dict:
 
 
 def day_rows(reports: list[DayReport], today: date, tz=None) -> list[dict]:
-    """DayReports as table rows. An open interval today means "still in"; on an earlier day it is a
-    missing clock-out (flagged, not guessed). With the site's `tz`, each day's corrections as lines."""
+    """DayReports as table rows. An open interval younger than attendance.MAX_SHIFT means "still in";
+    an older one is a missing clock-out (flagged, not guessed). With the site's `tz`, each day's corrections as lines."""
     return [
         {
             "day": r.day.isoformat(),
@@ -48,8 +48,8 @@ def day_rows(reports: list[DayReport], today: date, tz=None) -> list[dict]:
             "name": r.person.full_name,
             "intervals": r.intervals,
             "worked": r.worked_seconds,
-            "missing_out": r.missing_clock_out and r.day != today,
-            "still_in": r.missing_clock_out and r.day == today,
+            "missing_out": r.missing_clock_out and not r.still_in,
+            "still_in": r.still_in,
             "corrections": [corrections.describe(c, tz) for c in r.corrections] if tz else [],
         }
         for r in reports
