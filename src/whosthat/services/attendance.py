@@ -127,15 +127,24 @@ def _day_bounds(ctx: Context, day: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
+def _bound(ctx: Context, day: date | None, end: bool) -> datetime | None:
+    """The UTC start (or end) of a local day; None (open) when absent or at the calendar's edge, where
+    the moment cannot be represented (e.g. the end of 9999-12-31): nothing is recorded there anyway."""
+    if day is None:
+        return None
+    try:
+        return _day_bounds(ctx, day)[1 if end else 0]
+    except (OverflowError, ValueError):
+        return None
+
+
 def day_range(
     ctx: Context, date_from: date | None, date_to: date | None
 ) -> tuple[datetime | None, datetime | None]:
     """UTC bounds of local days date_from..date_to inclusive (None: open); ValidationError when reversed."""
     if date_from and date_to and date_from > date_to:
         raise ValidationError("'from' is after 'to'")
-    lo = _day_bounds(ctx, date_from)[0] if date_from else None
-    hi = _day_bounds(ctx, date_to)[1] if date_to else None
-    return lo, hi
+    return _bound(ctx, date_from, False), _bound(ctx, date_to, True)
 
 
 # Clocking ----------------------------------------------------------------------------------------
@@ -409,7 +418,8 @@ def overview(
     a reversed range is swapped), one person or everyone (NotFoundError for an unknown person)."""
     today = local_day(ctx, utcnow())
     date_to = date_to or today
-    date_from = date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
+    if date_from is None:  # the week ending date_to (not before the calendar's first day)
+        date_from = date.fromordinal(max(1, date_to.toordinal() - (DEFAULT_DAYS - 1)))
     if date_from > date_to:
         date_from, date_to = date_to, date_from
     person = people.get_person(ctx, person_id) if person_id is not None else None

@@ -53,6 +53,7 @@ READ_SCOPES = frozenset({"people:read", "attendance:read", "audit:read"})
 ROLES = ("admin", "viewer")
 MAX_ID = 2**31 - 1  # row ids are 32-bit on every backend; larger ones cannot exist
 MAX_PAGE_SIZE = 200  # rows per page of a listing, unless a listing says otherwise
+MAX_PAGE = 1_000_000  # pages of a listing: the row offset stays far inside a 64-bit integer
 
 
 def site_timezone(settings) -> ZoneInfo:
@@ -198,9 +199,11 @@ def valid_id(value: Any) -> bool:
 
 
 def check_paging(page: int, size: int, max_size: int = MAX_PAGE_SIZE) -> tuple[int, int]:
-    """(page, size) when page >= 1 and 1 <= size <= max_size; ValidationError otherwise."""
+    """(page, size) when 1 <= page <= MAX_PAGE and 1 <= size <= max_size; ValidationError otherwise."""
     if not isinstance(page, int) or page < 1:
         raise ValidationError("page starts at 1")
+    if page > MAX_PAGE:
+        raise ValidationError(f"page must be at most {MAX_PAGE}")
     if not isinstance(size, int) or not 1 <= size <= max_size:
         raise ValidationError(f"size must be between 1 and {max_size}")
     return page, size

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from whosthat.store.models import AuditLog
-from whosthat.store.repositories.paging import page_of
+from whosthat.store.repositories.paging import LIKE_ESCAPE, escape_like, page_of
 
 
 def add(
@@ -30,5 +30,5 @@ def page_newest_first(
     if action:
         stmt = stmt.where(AuditLog.action == action)
     if actor_prefix:
-        stmt = stmt.where(AuditLog.actor.like(f"{actor_prefix}%"))
+        stmt = stmt.where(AuditLog.actor.like(f"{escape_like(actor_prefix)}%", escape=LIKE_ESCAPE))
     return page_of(session, stmt, (AuditLog.at.desc(), AuditLog.id.desc()), page=page, size=size)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from whosthat.store.models import AttendanceEvent, FaceTemplate, LoginTicket, Person
 from whosthat.store.repositories.counters import bump_gallery_version
-from whosthat.store.repositories.paging import page_of
+from whosthat.store.repositories.paging import LIKE_ESCAPE, escape_like, page_of
 
 
 def search(
@@ -21,13 +21,13 @@ def search(
     """
     stmt = select(Person)
     if q:
-        pattern = f"%{q.strip().lower()}%"
+        pattern = f"%{escape_like(q.strip().lower())}%"  # literal: q=% matches a "%", not everyone
         stmt = stmt.where(
             or_(
-                func.lower(Person.employee_code).like(pattern),
-                func.lower(Person.name).like(pattern),
-                func.lower(Person.surname).like(pattern),
-                func.lower(Person.name + " " + Person.surname).like(pattern),
+                func.lower(Person.employee_code).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(Person.name).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(Person.surname).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(Person.name + " " + Person.surname).like(pattern, escape=LIKE_ESCAPE),
             )
         )
     if active is not None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from whosthat.services import attendance, corrections
 from whosthat.services.attendance import MAX_EVENTS_PAGE
-from whosthat.services.common import MAX_ID
+from whosthat.services.common import MAX_ID, MAX_PAGE
 from whosthat.services.kiosk_login import KIOSK_NAME_MAX_LENGTH
 from whosthat.web.api import PREFIX
 from whosthat.web.api.listing import Paged
@@ -144,7 +144,7 @@ def list_attendance(
     ctx: Ctx,
     actor: AttendanceRead,
     where: Filter,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     size: int = Query(100, ge=1, le=MAX_EVENTS_PAGE),
 ) -> EventsPage:
     result = attendance.list_events(ctx, **where.service_args(), page=page, size=size)

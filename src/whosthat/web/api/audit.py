@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from whosthat.services.audit import list_entries
-from whosthat.services.common import MAX_PAGE_SIZE
+from whosthat.services.common import MAX_PAGE, MAX_PAGE_SIZE
 from whosthat.web.api import PREFIX
 from whosthat.web.api.listing import Paged
 from whosthat.web.deps import AuditRead, Ctx
@@ -44,7 +44,7 @@ class AuditPage(Paged[AuditEntryOut]):
 def audit(
     ctx: Ctx,
     actor: AuditRead,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     size: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
     action: str | None = Query(None, max_length=64),
 ) -> AuditPage:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from whosthat.services import attendance, corrections
-from whosthat.services.common import MAX_ID
+from whosthat.services.common import MAX_ID, MAX_PAGE
 from whosthat.services.corrections import REASON_MAX
 from whosthat.web.api import PREFIX
 from whosthat.web.api.attendance import Filter
@@ -142,7 +142,7 @@ def list_requests(
     actor: AttendanceRead,
     status: Literal["pending", "approved", "rejected", "all"] = "pending",
     person: int | None = Query(None, ge=1, le=MAX_ID),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     size: int = Query(50, ge=1, le=200),
 ) -> RequestsPage:
     result = corrections.list_requests(

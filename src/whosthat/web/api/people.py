@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from whosthat.errors import BadInputError
 from whosthat.services import people
-from whosthat.services.common import MAX_PAGE_SIZE
+from whosthat.services.common import MAX_PAGE, MAX_PAGE_SIZE
 from whosthat.services.people import CODE_MAX_LENGTH, MAX_QUERY, NAME_MAX_LENGTH
 from whosthat.web.api import PREFIX
 from whosthat.web.api.listing import Paged
@@ -72,7 +72,7 @@ def list_people(
     ctx: Ctx,
     actor: PeopleRead,
     q: str | None = Query(None, max_length=MAX_QUERY),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
     active: bool | None = None,
 ) -> PeoplePage:

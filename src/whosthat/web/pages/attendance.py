@@ -32,7 +32,7 @@ def _filter(request: Request) -> dict:
     params = request.query_params
     person = params.get("person")
     return {
-        "person_id": int(person) if person and person.isdigit() else None,
+        "person_id": int(person) if person and person.isascii() and person.isdigit() else None,
         "date_from": _day(params.get("from")),
         "date_to": _day(params.get("to")),
     }

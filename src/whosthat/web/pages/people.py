@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from whosthat.errors import BadInputError
 from whosthat.services import people, templates
+from whosthat.services.common import MAX_PAGE
 from whosthat.services.errors import ConfirmationError, PhotosRejectedError
 from whosthat.services.templates import Photo
 from whosthat.web import deps
@@ -70,7 +71,7 @@ def _errors_of(exc: BadInputError) -> list[str]:
 @back_to("/admin/people")
 def people_list(request: Request, ctx: Ctx, admin: CurrentAdmin, q: str = "", page: int = 1):
     q = q.strip()[: people.MAX_QUERY]
-    result = people.list_people(ctx, q or None, page=max(1, page), size=PEOPLE_PAGE_SIZE)
+    result = people.list_people(ctx, q or None, page=min(max(1, page), MAX_PAGE), size=PEOPLE_PAGE_SIZE)
 
     def qs(**changes) -> str:
         params = {"q": q, "page": result.page, **changes}
