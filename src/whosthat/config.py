@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     max_image_pixels: int = 25_000_000
     max_upload_bytes: int = 10 * 1024 * 1024
 
+    # Face search (gallery/index.py): keep the in-memory matrix in float16 (half the memory), and the
+    # gallery size from which search is approximate (FAISS IVF; 0: always exact). The default is where
+    # exact search stops meeting the latency target (docs/benchmarks.md#search-at-scale).
+    gallery_float16: bool = False
+    gallery_ann_min: int = 200_000
+
     # Enrollment and storage.
     keep_chips: bool = True
     # IANA time zone for attendance days and worked hours (events are stored in UTC).

@@ -295,3 +295,48 @@ def test_a_gap_in_the_change_log_means_a_full_reload(database):
         db.commit()
         assert repo.counters.changed_people(db, v, v + 1) is None
         assert len(replica.index(db, "m")) == 2 and replica.full_reloads == 2
+
+
+def test_bulk_insert_loads_back_bit_exact_and_serve_is_not_ready_until_loaded(tmp_path):
+    import threading as th
+
+    from fastapi.testclient import TestClient
+
+    from whosthat.services.runtime import Runtime
+    from whosthat.web.app import create_app
+
+    settings = make_settings("sqlite", tmp_path)
+    runtime = Runtime.from_settings(settings)
+    rng = np.random.default_rng(7)
+    vecs = rng.normal(size=(700, 256)).astype(np.float32)
+    with runtime.database.session() as db:
+        ids = repo.people.add_many(db, [(f"E{i}", "N", str(i)) for i in range(70)])
+        pids = np.repeat(np.array(ids), 10)
+        assert (
+            repo.templates.insert_many(db, runtime.cipher, settings.embedder, pids, vecs, source="t") == 700
+        )
+        repo.counters.bump_gallery_version(db)
+        db.commit()
+    release = th.Event()
+    real_load = runtime.gallery._load_all
+
+    def slow_load(session, index):
+        assert release.wait(10)
+        real_load(session, index)
+
+    runtime.gallery._load_all = slow_load
+    runtime.pipeline = lambda embedder=None: None  # the pipeline's own loading is not the subject here
+    app = create_app(settings, runtime)
+    app.state.warm_up = True
+    with TestClient(app) as client:
+        r = client.get("/readyz")
+        assert r.status_code == 503 and r.json()["status"] == "starting"
+        release.set()
+        runtime.warming.wait(10)
+        assert runtime.warm_error is None
+        assert client.get("/readyz").status_code == 200
+    tids, got_pids, matrix = runtime.gallery._indexes[settings.embedder].vectors()
+    order = np.argsort(tids)
+    np.testing.assert_array_equal(matrix[order], vecs)
+    np.testing.assert_array_equal(got_pids[order], pids)
+    runtime.close()

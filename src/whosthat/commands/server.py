@@ -46,6 +46,7 @@ def serve_command(
     application = create_app()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     application.state.public_url = f"http://{shown}:{port}"
+    application.state.warm_up = True  # /readyz says 503 until the gallery is loaded and decrypted
     typer.echo(
         f"whosthat: serving on http://{shown}:{port} (state in {application.state.settings.home.resolve()})",
         err=True,
@@ -208,6 +209,16 @@ def bench_identify_command(
     min_real: Annotated[
         int, typer.Option(help="embed uncached LFW photos until this many real templates")
     ] = 1000,
+    search_only: Annotated[
+        bool, typer.Option(help="the gallery index alone: exact vs approximate search, start-up, memory")
+    ] = False,
+    float16: Annotated[bool, typer.Option(help="--search-only: keep the matrix in float16")] = False,
+    ann: Annotated[str, typer.Option(help="--search-only: approximate index, ivf or hnsw")] = "ivf",
+    celeba: Annotated[int, typer.Option(help="--search-only: real CelebA photos among the filler")] = 300,
+    queries: Annotated[int, typer.Option(help="--search-only: probes (half held-out real photos)")] = 400,
+    store: Annotated[
+        bool, typer.Option(help="--search-only: also the database load, change log and a served replica")
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Server time of POST /api/v1/identify (one 640x480 JPEG) with TEMPLATES enrolled templates.
@@ -216,8 +227,31 @@ def bench_identify_command(
     gallery filled with real dlib embeddings of other LFW images (encrypted like any template), then times
     the identify request through the full app (HTTP in-process, decode, detect, align, embed, search).
     """
-    from whosthat.web.bench import run_identify_bench
+    from whosthat.web.bench import run_identify_bench, run_search_bench
 
+    if search_only:
+        if ann not in ("ivf", "hnsw"):
+            raise typer.BadParameter("--ann must be ivf or hnsw")
+        result = run_search_bench(
+            templates=templates,
+            queries=queries,
+            float16=float16,
+            ann=ann,
+            lfw_n=min_real,
+            celeba_n=celeba,
+            data=data,
+            store=store,
+            serve=store,
+            log=lambda m: typer.echo(f"whosthat: {m}", err=True),
+        )
+        if as_json:
+            sys.stdout.write(json.dumps(result) + "\n")
+        else:
+            typer.echo(
+                f"search at {result['templates']} templates: exact median {result['exact_median_ms']:.2f} ms, "
+                f"{ann} median {result['ann_median_ms']:.2f} ms, recall@1 {result['recall_at_1_template']:.4f}"
+            )
+        return
     result = run_identify_bench(
         templates=templates,
         requests=requests,

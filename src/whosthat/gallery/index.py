@@ -595,5 +595,5 @@ class Gallery:
             return embedder in self._versions
 
     def sizes(self) -> dict[str, int]:
-        with self._lock:
-            return {name: len(index) for name, index in self._indexes.items()}
+        """{embedder: templates}; takes no lock, so a probe answers while a (re)load runs."""
+        return {name: len(index) for name, index in dict(self._indexes).items()}

@@ -21,11 +21,14 @@ class Readiness:
 
 
 def readiness(runtime: Runtime) -> Readiness:
-    """Ready when the database answers and, once the face pipeline is loaded, its gallery loads.
+    """Ready when start-up loading is done, the database answers and, once the face pipeline is loaded,
+    its gallery loads. While `whosthat serve` loads the gallery: 503 {"status": "starting"}.
 
     body: {"status": "ok", "gallery_version", "gallery": {embedder: templates}, "pipeline_loaded"},
     or {"status": "unavailable", "error": "database", "detail": the exception's class name}.
     """
+    if runtime.warming_up():
+        return Readiness(False, {"status": "starting", "gallery": runtime.gallery.sizes()})
     try:
         with runtime.database.session() as db:
             version = repo.counters.gallery_version(db)

@@ -27,7 +27,11 @@ class Runtime:
         self.settings = settings
         self.database = database
         self.cipher = cipher
-        self.gallery = Gallery(cipher)
+        self.gallery = Gallery(
+            cipher, float16=settings.gallery_float16, ann_min=settings.gallery_ann_min or None
+        )
+        self.warming: threading.Event | None = None  # set while start-up loading runs (see warm_up)
+        self.warm_error: str | None = None
         self.metrics = Metrics()
         # Face logins: failures per kiosk and per address lock that kiosk/address out for a while.
         self.face_limiter = FailureLimiter(settings.face_login_max_failures, settings.face_login_lockout_s)
@@ -77,6 +81,29 @@ class Runtime:
                     return None
                 self._challenges = ChallengeStore()
             return self._challenges
+
+    # Start-up -------------------------------------------------------------------------------------
+    def warm_up(self) -> threading.Thread:
+        """Load and decrypt the configured embedder's gallery (and build its approximate index), then
+        the face pipeline, in a background thread; /readyz answers 503 until it is done."""
+        self.warming = threading.Event()
+
+        def run() -> None:
+            try:
+                with self.database.session() as db:
+                    self.gallery.index(db, self.settings.embedder)
+                self.pipeline()
+            except Exception as exc:  # reported by /readyz; requests load lazily as before
+                self.warm_error = f"{type(exc).__name__}: {exc}"
+            finally:
+                self.warming.set()
+
+        thread = threading.Thread(target=run, name="whosthat-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def warming_up(self) -> bool:
+        return self.warming is not None and not self.warming.is_set()
 
     def close(self) -> None:
         self.database.dispose()

@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if hint:
             print(f"\nwhosthat: {hint}\n", file=sys.stderr, flush=True)
         app.state.setup_token = token
+        if getattr(app.state, "warm_up", False):  # `whosthat serve`: load the gallery before traffic
+            runtime.warm_up()
         if token:
             base = getattr(app.state, "public_url", None) or "http://127.0.0.1:8000"
             print(

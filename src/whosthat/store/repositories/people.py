@@ -3,7 +3,7 @@ their data."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,18 @@ def add(session: Session, *, employee_code: str, name: str, surname: str, active
     session.add(person)
     session.flush()
     return person
+
+
+def add_many(session: Session, people: list[tuple[str, str, str]]) -> list[int]:
+    """Insert active people (employee code, name, surname) in one statement each batch; their ids."""
+    ids: list[int] = []
+    for start in range(0, len(people), 1000):
+        rows = [
+            {"employee_code": c, "name": n, "surname": s, "active": True}
+            for c, n, s in people[start : start + 1000]
+        ]
+        ids += [int(i) for i in session.scalars(insert(Person).returning(Person.id), rows)]
+    return ids
 
 
 def update(session: Session, person: Person, changes: dict) -> None:

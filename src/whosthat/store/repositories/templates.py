@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import delete, func, select
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.orm import Session
 
 from whosthat.store.crypto import TemplateCipher
@@ -42,6 +43,43 @@ def insert(
     )
     session.add(row)
     return row
+
+
+def insert_many(
+    session: Session,
+    cipher: TemplateCipher,
+    embedder: str,
+    person_ids: np.ndarray,
+    embeddings: np.ndarray,
+    *,
+    source: str,
+    quality: float = 1.0,
+    batch: int = 5000,
+) -> int:
+    """Encrypt and insert many templates without chips (benchmarks, imports) in batched INSERTs; the
+    caller bumps the counter. Returns how many were inserted."""
+    from whosthat.store.models import utcnow
+
+    now = utcnow()
+    dim = int(embeddings.shape[1])
+    for start in range(0, len(person_ids), batch):
+        rows = [
+            {
+                "person_id": int(pid),
+                "embedder": embedder,
+                "dim": dim,
+                "embedding": cipher.encrypt_embedding(vec, int(pid), embedder),
+                "chip": None,
+                "quality": float(quality),
+                "source": source,
+                "created_at": now,
+            }
+            for pid, vec in zip(
+                person_ids[start : start + batch], embeddings[start : start + batch], strict=True
+            )
+        ]
+        session.execute(sql_insert(FaceTemplate), rows)
+    return len(person_ids)
 
 
 def add(
