@@ -254,13 +254,20 @@ def pair_timeline(events: list[AttendanceEvent]) -> list[Piece]:
     return pieces
 
 
+def _widened(bound: datetime | None, by: timedelta) -> datetime | None:
+    """A range bound moved by `by`; None (open) when absent or when that passes the calendar's edge."""
+    try:
+        return bound + by if bound else None
+    except OverflowError:
+        return None
+
+
 def timelines(
     ctx: Context, *, person_id: int | None, since: datetime | None, until: datetime | None
 ) -> dict[int, tuple[Person, list[Piece]]]:
     """Each person's Pieces that start in [since, until) (None: open), events in effect only. Events up
     to MAX_SHIFT around the range are read too, so that a night across a bound pairs right."""
-    lo = since - MAX_SHIFT if since else None
-    hi = until + MAX_SHIFT if until else None
+    lo, hi = _widened(since, -MAX_SHIFT), _widened(until, MAX_SHIFT)
     events = repo.attendance.oldest_first(ctx.db, person_id=person_id, since=lo, until=hi)
     per_person: dict[int, list[AttendanceEvent]] = {}
     owners: dict[int, Person] = {}
