@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from whosthat.services import audit
+from whosthat.services import audit, periods
 from whosthat.services.common import SYSTEM, Actor, Context, Page, check_paging, clean_text, valid_id
 from whosthat.services.errors import ConflictError, NotFoundError, ValidationError
 from whosthat.store import repositories as repo
@@ -128,6 +128,7 @@ def _apply(
             at = _moment(at if at is not None else old.at)
             if kind == old.kind and at == old.at:
                 raise ValidationError("the corrected event is the same as the original")
+    periods.check_unlocked(ctx, person.id, [m for m in ((old.at if old else None), at) if m is not None])
     new = None
     if action in ("add", "edit"):
         new = repo.attendance.add(ctx.db, person_id=person.id, kind=kind, at=at, source="correction")

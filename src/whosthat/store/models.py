@@ -9,12 +9,13 @@ Biometric data (embeddings, face chips) lives only in `face_templates`, always A
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -168,6 +169,88 @@ class CorrectionRequest(Base):
 
     person: Mapped[Person] = relationship()
     event: Mapped[AttendanceEvent | None] = relationship()
+
+
+class Schedule(Base):
+    """A weekly working pattern in a time zone, with its rules (services/timesheets.py applies them).
+
+    week: 7 entries, Monday first, each None (a day off) or {"start": "HH:MM", "end": "HH:MM",
+    "break_min": int}; an end at or before the start ends on the next day (a night shift)."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    week: Mapped[list] = mapped_column(JSON, nullable=False)
+    grace_late_min: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    grace_early_min: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    half_day_below_pct: Mapped[int] = mapped_column(Integer, nullable=False, default=75)
+    absent_below_pct: Mapped[int] = mapped_column(Integer, nullable=False, default=25)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class WorkGroup(Base):
+    """A named group of people (a team, a site) that a schedule can be assigned to."""
+
+    __tablename__ = "work_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+
+
+class WorkGroupMember(Base):
+    __tablename__ = "work_group_members"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("work_groups.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ScheduleAssignment(Base):
+    """From valid_from on, the schedule applies to one person or to every member of one group; a
+    person's own assignment wins over their groups', the latest valid_from over older ones."""
+
+    __tablename__ = "schedule_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_groups.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    valid_from: Mapped[date] = mapped_column(Date, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Holiday(Base):
+    """A public holiday (no one is scheduled; work that day is overtime)."""
+
+    __tablename__ = "holidays"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+
+
+class PeriodLock(Base):
+    """Work days date_from..date_to are locked (e.g. exported to payroll): no correction changes them
+    until an administrator unlocks the period with a reason (kept here and in the audit log)."""
+
+    __tablename__ = "period_locks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date_from: Mapped[date] = mapped_column(Date, nullable=False)
+    date_to: Mapped[date] = mapped_column(Date, nullable=False)
+    note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    locked_by: Mapped[str] = mapped_column(String(80), nullable=False)
+    unlocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    unlocked_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    unlock_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class Admin(Base):

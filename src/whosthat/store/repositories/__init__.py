@@ -20,6 +20,7 @@ from whosthat.store.repositories import (
     corrections,
     counters,
     people,
+    schedules,
     templates,
     tokens,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "corrections",
     "counters",
     "people",
+    "schedules",
     "templates",
     "tokens",
 ]
