@@ -52,6 +52,7 @@ COMMANDS = [
     (app, "tune", research.tune_command),
     (app, "export", research.export_command),
     (admin_app, "create", server.admin_create_command),
+    (admin_app, "password", server.admin_password_command),
     (apikey_app, "create", server.apikey_create_command),
     (eval_app, "lfw", evaluate.eval_lfw_command),
     (eval_app, "nuaa", evaluate.eval_nuaa_command),

@@ -88,6 +88,24 @@ def admin_create_command(
     typer.echo(f"whosthat: administrator {admin.username!r} ({admin.role}) created", err=True)
 
 
+def admin_password_command(
+    name: Annotated[str, typer.Argument(help="user name")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the new password from stdin")
+    ] = False,
+) -> None:
+    """Change an administrator's password; every browser session of theirs ends at once."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    from whosthat.services import access
+
+    with _context(_runtime()) as ctx:
+        admin = access.change_password(ctx, name, password)
+    typer.echo(f"whosthat: password of {admin.username!r} changed; their sessions are ended", err=True)
+
+
 def apikey_create_command(
     name: Annotated[str, typer.Argument(help="what the key is for, e.g. payroll-export")],
     scopes: Annotated[list[str], typer.Option("--scopes", help="scopes, repeated or comma-separated")] = None,

@@ -1,5 +1,6 @@
-"""Who may do what: administrators and their password sign-in (with its lockout), the first-run setup
-token, and API keys with their scopes (the scopes themselves and `Actor` are in common.py)."""
+"""Who may do what: administrators and their password sign-in (with its lockout) and password changes,
+server-side browser sessions, the first-run setup token, and API keys with their scopes (the scopes
+themselves and `Actor` are in common.py)."""
 
 from __future__ import annotations
 
@@ -114,6 +115,59 @@ def record_logout(ctx: Context, actor: Actor) -> None:
     """Audit the end of an admin or employee session."""
     audit.record(ctx, actor, "admin.logout" if actor.kind == "admin" else "employee.logout")
     ctx.commit()
+
+
+def change_password(ctx: Context, username: str, new_password: str, *, actor: Actor = SYSTEM) -> Admin:
+    """Set an administrator's password (ValidationError when weak, NotFoundError for an unknown name)
+    and end every browser session of theirs: a copied session cookie stops working at once."""
+    admin = repo.admins.by_username(ctx.db, (username or "").strip()[:USERNAME_MAX_LENGTH])
+    if admin is None:
+        raise NotFoundError(f"no administrator {username!r}")
+    problem = password_problem(new_password or "")
+    if problem:
+        raise ValidationError(problem)
+    admin.password_hash = hash_password(new_password)
+    ended = repo.sessions.remove_all_of(ctx.db, kind="admin", subject_id=admin.id)
+    audit.record(ctx, actor, "admin.password_changed", f"admin:{admin.username}", {"sessions_ended": ended})
+    ctx.commit()
+    return admin
+
+
+# Browser sessions ----------------------------------------------------------------------------------
+SESSION_KINDS = ("admin", "employee")
+
+
+def start_session(ctx: Context, kind: str, subject_id: int, max_age_s: int) -> str:
+    """A new server-side session for an admin or an employee; returns its token (only its hash is
+    stored), which the signed session cookie carries."""
+    if kind not in SESSION_KINDS:
+        raise ValueError(f"unknown session kind {kind!r}")
+    token = new_token(32)
+    now = utcnow()
+    repo.sessions.add(
+        ctx.db,
+        token_hash(token),
+        kind=kind,
+        subject_id=subject_id,
+        now=now,
+        expires_at=now + timedelta(seconds=max_age_s),
+    )
+    ctx.commit()
+    return token
+
+
+def session_subject(ctx: Context, token: object, kind: str) -> int | None:
+    """The admin's or person's id of a live session token; None when it was ended, expired or never was."""
+    if not isinstance(token, str) or not token or len(token) > 128:
+        return None
+    return repo.sessions.subject(ctx.db, token_hash(token), kind=kind, now=utcnow())
+
+
+def end_session(ctx: Context, token: object) -> None:
+    """End one session (logout); nothing happens for an unknown token."""
+    if isinstance(token, str) and token and len(token) <= 128:
+        repo.sessions.remove(ctx.db, token_hash(token))
+        ctx.commit()
 
 
 # First-run setup ---------------------------------------------------------------------------------

@@ -307,6 +307,20 @@ class LoginTicket(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class WebSession(Base):
+    """A signed-in browser session (hash of its token only): the cookie names it, logout deletes it, a
+    password change deletes every session of that administrator, and it is worthless after expires_at."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_subject", "kind", "subject_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # admin | employee
+    subject_id: Mapped[int] = mapped_column(Integer, nullable=False)  # the admin's or the person's id
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
 class SetupToken(Base):
     """One-time token for creating the first administrator from the browser (hash stored only)."""
 

@@ -17,7 +17,9 @@ PUT, DELETE) to the JSON API must carry the CSRF token in the `X-CSRF-Token` hea
 as the form field `csrf_token` and their routes depend on `VerifyCsrf`. Templates get the token from
 `csrf_token(request)` (base.html puts it in <meta name="csrf-token">).
 
-Session keys (signed cookie, see app.py): "admin_id", "employee_id", "csrf", "at" (login time).
+Session keys (signed cookie, see app.py): "admin_id", "employee_id", "csrf", "at" (login time), "sid"
+(the server-side session's token: logout and a password change delete that row, so a copied cookie
+stops working at once; services.access.start_session).
 A page that needs a signed-in admin or employee raises LoginRequired; the page routes turn it into a
 redirect to /login (admins, coming back afterwards) or /kiosk (employees), see pages/common.py.
 """
@@ -100,20 +102,39 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def login_admin(request: Request, admin) -> None:
-    """Start an admin session (fresh session: no fixation; a new CSRF token)."""
+def login_admin(request: Request, ctx: Context, admin) -> None:
+    """Start an admin session (fresh session: no fixation; a new CSRF token; a new server-side session)."""
+    _end_server_session(request, ctx)
     request.session.clear()
-    request.session.update({"admin_id": admin.id, "at": int(time.time()), "csrf": new_token(24)})
+    sid = access.start_session(ctx, "admin", admin.id, ADMIN_SESSION_MAX_AGE_S)
+    request.session.update({"admin_id": admin.id, "at": int(time.time()), "csrf": new_token(24), "sid": sid})
 
 
-def login_employee(request: Request, person: Person) -> None:
+def login_employee(request: Request, ctx: Context, person: Person) -> None:
     """Start an employee session (after redeeming a kiosk login ticket). Ends any admin session."""
+    _end_server_session(request, ctx)
     request.session.clear()
-    request.session.update({"employee_id": person.id, "at": int(time.time()), "csrf": new_token(24)})
+    sid = access.start_session(ctx, "employee", person.id, EMPLOYEE_SESSION_MAX_AGE_S)
+    request.session.update(
+        {"employee_id": person.id, "at": int(time.time()), "csrf": new_token(24), "sid": sid}
+    )
 
 
-def logout(request: Request) -> None:
+def logout(request: Request, ctx: Context) -> None:
+    """End the session: the server-side row is deleted, so the cookie is worthless even if copied."""
+    _end_server_session(request, ctx)
     request.session.clear()
+
+
+def _end_server_session(request: Request, ctx: Context) -> None:
+    sid = request.session.get("sid")
+    if sid:
+        access.end_session(ctx, sid)
+
+
+def _session_live(request: Request, ctx: Context, kind: str, subject_id: int) -> bool:
+    """The cookie's server-side session exists, is unexpired, and belongs to this admin or person."""
+    return access.session_subject(ctx, request.session.get("sid"), kind) == subject_id
 
 
 def _session_fresh(request: Request, max_age_s: int) -> bool:
@@ -129,6 +150,9 @@ def get_optional_admin(request: Request, ctx: Ctx) -> Actor | None:
     request.state.admin = None
     admin_id = request.session.get("admin_id")
     if not isinstance(admin_id, int) or not _session_fresh(request, ADMIN_SESSION_MAX_AGE_S):
+        return None
+    if not _session_live(request, ctx, "admin", admin_id):
+        request.session.clear()
         return None
     admin = access.admin_session_actor(ctx, admin_id)
     if admin is None:
@@ -198,6 +222,9 @@ def get_optional_employee(request: Request, ctx: Ctx) -> Person | None:
     """The employee of the session cookie (opened by a kiosk face login), or None."""
     person_id = request.session.get("employee_id")
     if not isinstance(person_id, int) or not _session_fresh(request, EMPLOYEE_SESSION_MAX_AGE_S):
+        return None
+    if not _session_live(request, ctx, "employee", person_id):
+        request.session.clear()
         return None
     person = people.find_active_person(ctx, person_id)
     if person is None:

@@ -21,6 +21,7 @@ from whosthat.store.repositories import (
     counters,
     people,
     schedules,
+    sessions,
     templates,
     tokens,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "counters",
     "people",
     "schedules",
+    "sessions",
     "templates",
     "tokens",
 ]

@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from whosthat.store.models import AttendanceEvent, FaceTemplate, LoginTicket, Person
+from whosthat.store.models import AttendanceEvent, FaceTemplate, LoginTicket, Person, WebSession
 from whosthat.store.repositories.counters import bump_gallery_version
 from whosthat.store.repositories.paging import LIKE_ESCAPE, escape_like, page_of
 
@@ -102,6 +102,7 @@ def delete_with_data(session: Session, person: Person) -> None:
     session.execute(delete(FaceTemplate).where(FaceTemplate.person_id == pid))
     session.execute(delete(AttendanceEvent).where(AttendanceEvent.person_id == pid))
     session.execute(delete(LoginTicket).where(LoginTicket.person_id == pid))
+    session.execute(delete(WebSession).where(WebSession.kind == "employee", WebSession.subject_id == pid))
     session.execute(delete(Person).where(Person.id == pid))
     session.expunge(person)
     bump_gallery_version(session, [pid])

@@ -32,11 +32,11 @@ class LoginOut(BaseModel):
 )
 def login(body: LoginIn, request: Request, ctx: Ctx) -> LoginOut:
     admin = access.authenticate_admin(ctx, body.username, body.password)
-    login_admin(request, admin)
+    login_admin(request, ctx, admin)
     return LoginOut(username=admin.username, role=admin.role, csrf_token=request.session["csrf"])
 
 
 @router.post("/auth/logout", status_code=204, summary="End the session")
-def logout_route(request: Request) -> Response:
-    logout(request)
+def logout_route(request: Request, ctx: Ctx) -> Response:
+    logout(request, ctx)
     return Response(status_code=204)

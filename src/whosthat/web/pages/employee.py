@@ -33,7 +33,7 @@ def _link_not_valid(request: Request, exc: BadInputError):
 def employee_enter(request: Request, ctx: Ctx, ticket: str = "", kiosk: str = ""):
     """Exchange the one-time ticket from a passed kiosk login for an employee session."""
     person = kiosk_login.redeem_login_ticket(ctx, ticket)
-    deps.login_employee(request, person)
+    deps.login_employee(request, ctx, person)
     if kiosk:
         request.session["kiosk_return"] = kiosk_login.kiosk_name(kiosk) or kiosk_login.DEFAULT_KIOSK
     return redirect("/me")
@@ -101,5 +101,5 @@ def employee_logout(request: Request, ctx: Ctx, person: OptionalEmployee):
     kiosk_return = request.session.get("kiosk_return")
     if person is not None:
         access.record_logout(ctx, Actor.for_employee(person))
-    deps.logout(request)
+    deps.logout(request, ctx)
     return redirect(kiosk_url(kiosk_return) if kiosk_return else "/")

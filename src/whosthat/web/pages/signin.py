@@ -66,7 +66,7 @@ async def setup_submit(request: Request, ctx: Ctx):
         str(form.get("password") or ""),
         password_again=str(form.get("password2") or ""),
     )
-    deps.login_admin(request, admin)
+    deps.login_admin(request, ctx, admin)
     flash(
         request, "ok", f"Administrator {admin.username} created. Next: add the people who will use the kiosk."
     )
@@ -97,7 +97,7 @@ async def _login_again(request: Request, exc: BadInputError):
 async def login_submit(request: Request, ctx: Ctx):
     form = await request.form()
     admin = access.authenticate_admin(ctx, str(form.get("username") or ""), str(form.get("password") or ""))
-    deps.login_admin(request, admin)
+    deps.login_admin(request, ctx, admin)
     return redirect(safe_next(str(form.get("next") or "")))
 
 
@@ -105,6 +105,6 @@ async def login_submit(request: Request, ctx: Ctx):
 def logout(request: Request, ctx: Ctx, admin: OptionalAdmin):
     if admin:
         access.record_logout(ctx, admin)
-    deps.logout(request)
+    deps.logout(request, ctx)
     flash(request, "ok", "You are signed out.")
     return redirect("/login")
