@@ -182,6 +182,8 @@ def build(
         raise ValidationError("'from' is after 'to'")
     if (date_to - date_from).days >= MAX_PERIOD_DAYS:
         raise ValidationError(f"a timesheet covers at most {MAX_PERIOD_DAYS} days")
+    if date_from.year < 2000 or date_to.year > 2100:
+        raise ValidationError("a timesheet covers days from 2000 to 2100")
     now = now or utcnow()
     book = ScheduleBook(ctx)
     # Read a day more on each side: people's zones differ from the site's by less than a day.

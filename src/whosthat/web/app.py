@@ -31,7 +31,9 @@ from whosthat.web.api import (
     liveness,
     people,
     recognition,
+    schedules,
     templates,
+    timesheets,
 )
 from whosthat.web.deps import ADMIN_SESSION_MAX_AGE_S
 from whosthat.web.errors import install_error_handlers
@@ -51,6 +53,8 @@ API_ROUTERS = [
     recognition.router,
     attendance.router,
     corrections.router,
+    schedules.router,
+    timesheets.router,
     apikeys.router,
     audit.router,
     auth.router,
