@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     gallery_float16: bool = False
     gallery_ann_min: int = 200_000
 
+    # Lockouts, rate limits and kiosk liveness sessions: "memory" (this process), "database" (shared
+    # by every replica of the database) or "auto" (shared on PostgreSQL, memory on SQLite).
+    shared_state: Literal["auto", "memory", "database"] = "auto"
+
     # Enrollment and storage.
     keep_chips: bool = True
     # IANA time zone for attendance days and worked hours (events are stored in UTC).

@@ -33,6 +33,7 @@ client sends can make a session pass except frames that show the steps.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import threading
@@ -124,7 +125,8 @@ class ChallengeSession:
         self.config = cfg = config or ChallengeConfig()
         self._pad = FusedPadScore(pad_mode, min_samples=cfg.pad_min_samples, every_s=cfg.pad_every_s)
         self.id = secrets.token_urlsafe(16)
-        self.nonce = secrets.token_urlsafe(24)
+        self.nonce: str | None = secrets.token_urlsafe(24)
+        self.nonce_hash: str | None = None
         self.kiosk = kiosk
         self.steps = list(steps)
         self.created_at = time.time() if now is None else now
@@ -240,7 +242,12 @@ class ChallengeSession:
         }
 
     def check_nonce(self, nonce: str | None) -> bool:
-        return bool(nonce) and secrets.compare_digest(str(nonce), self.nonce)
+        if not nonce:
+            return False
+        if self.nonce is None:  # restored from the shared store, which keeps only the nonce's hash
+            digest = hashlib.sha256(str(nonce).encode()).hexdigest()
+            return self.nonce_hash is not None and secrets.compare_digest(digest, self.nonce_hash)
+        return secrets.compare_digest(str(nonce), self.nonce)
 
     @property
     def expired(self) -> bool:
@@ -609,6 +616,7 @@ class ChallengeStore:
 
     def __init__(self, max_sessions: int = 1000, grace_s: float = 5.0):
         self._sessions: dict[str, ChallengeSession] = {}
+        self._claimed: set[str] = set()
         self._lock = threading.Lock()
         self.max_sessions = max_sessions
         self.grace_s = grace_s
@@ -638,6 +646,16 @@ class ChallengeStore:
         with self._lock:
             self._purge(time.time())
             return self._sessions.get(session_id)
+
+    def claim(self, session_id: str) -> bool:
+        """True for the first WebSocket that takes the session: a session is run once only."""
+        with self._lock:
+            if session_id in self._claimed or session_id not in self._sessions:
+                return False
+            self._claimed.add(session_id)
+            if len(self._claimed) > 4 * self.max_sessions:
+                self._claimed.intersection_update(self._sessions)
+            return True
 
     def discard(self, session_id: str) -> None:
         with self._lock:

@@ -97,3 +97,98 @@ class RateLimiter:
                 for k in [k for k, v in self._events.items() if not v or v[-1] <= now - self.window_s]:
                     self._events.pop(k, None)
             return LimitState(False, 0, len(q))
+
+
+class SharedFailureLimiter:
+    """FailureLimiter whose counts live in the shared database (`repo.limits`), so every replica sees
+    the same failures and lockouts. Each call is one short transaction of its own (a failure counts even
+    when the request's own transaction rolls back), serialised per key by the row's lock. Times are
+    epoch seconds (replicas share the wall clock)."""
+
+    def __init__(
+        self,
+        database,
+        name: str,
+        max_failures: int,
+        lockout_s: float,
+        window_s: float | None = None,
+        clock=time.time,
+    ):
+        self.database = database
+        self.name = name
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+        self.window_s = window_s if window_s is not None else max(lockout_s, 60.0)
+        self._clock = clock
+
+    def check(self, key: str) -> LimitState:
+        from whosthat.store import repositories as repo
+
+        now = self._clock()
+        with self.database.session() as db:
+            row = repo.limits.get(db, self.name, key)
+            if row is None:
+                return LimitState(False, 0, 0)
+            recent = [t for t in row.events if t >= now - self.window_s]
+            if row.locked_until > now:
+                return LimitState(True, max(1, int(row.locked_until - now + 0.999)), len(recent))
+            return LimitState(False, 0, len(recent) if not row.locked_until else 0)
+
+    def failure(self, key: str) -> LimitState:
+        from whosthat.store import repositories as repo
+
+        now = self._clock()
+        with self.database.session() as db:
+            row = repo.limits.lock(db, self.name, key, now)
+            events = [] if row.locked_until and row.locked_until <= now else list(row.events)
+            events = [t for t in events if t >= now - self.window_s] + [now]
+            locked_until = 0.0 if row.locked_until <= now else row.locked_until
+            state = LimitState(False, 0, len(events))
+            if len(events) >= self.max_failures:
+                locked_until = now + self.lockout_s
+                state = LimitState(True, int(self.lockout_s), len(events))
+            repo.limits.save(db, row, events[-max(self.max_failures, 1) :], locked_until, now)
+            db.commit()
+            return state
+
+    def success(self, key: str) -> None:
+        from whosthat.store import repositories as repo
+
+        with self.database.session() as db:
+            row = repo.limits.get(db, self.name, key)
+            if row is not None and row.locked_until <= self._clock():
+                repo.limits.clear(db, self.name, key)
+                db.commit()
+
+    def prune(self) -> None:
+        from whosthat.store import repositories as repo
+
+        with self.database.session() as db:
+            repo.limits.prune(db, self._clock() - self.window_s)
+            db.commit()
+
+
+class SharedRateLimiter:
+    """RateLimiter whose events live in the shared database (see SharedFailureLimiter)."""
+
+    def __init__(self, database, name: str, limit: int, window_s: float, clock=time.time):
+        self.database = database
+        self.name = name
+        self.limit = limit
+        self.window_s = window_s
+        self._clock = clock
+
+    def hit(self, key: str) -> LimitState:
+        from whosthat.store import repositories as repo
+
+        now = self._clock()
+        with self.database.session() as db:
+            row = repo.limits.lock(db, self.name, key, now)
+            events = [t for t in row.events if t > now - self.window_s]
+            if len(events) >= self.limit:
+                db.rollback()
+                return LimitState(True, max(1, int(events[0] + self.window_s - now + 0.999)), len(events))
+            events.append(now)
+            repo.limits.save(db, row, events, 0.0, now)
+            db.commit()
+            return LimitState(False, 0, len(events))

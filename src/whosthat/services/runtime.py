@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from whosthat.config import Settings, get_settings
 from whosthat.gallery import Gallery, match_threshold
-from whosthat.services.limits import FailureLimiter, RateLimiter
+from whosthat.services.limits import FailureLimiter, RateLimiter, SharedFailureLimiter, SharedRateLimiter
 from whosthat.services.metrics import Metrics
 from whosthat.store.crypto import TemplateCipher, load_or_create_key
 from whosthat.store.db import Database, open_database
@@ -33,15 +33,27 @@ class Runtime:
         self.warming: threading.Event | None = None  # set while start-up loading runs (see warm_up)
         self.warm_error: str | None = None
         self.metrics = Metrics()
-        # Face logins: failures per kiosk and per address lock that kiosk/address out for a while.
-        self.face_limiter = FailureLimiter(settings.face_login_max_failures, settings.face_login_lockout_s)
-        # Passwords: per (username, address), plus a wider per-address bound against password spraying.
-        self.password_limiter = FailureLimiter(settings.password_max_failures, settings.password_lockout_s)
-        self.password_address_limiter = FailureLimiter(
-            settings.password_max_failures * 4, settings.password_lockout_s
+        # Lockouts, rate limits and liveness sessions: in this process's memory, or in the database
+        # every replica shares (settings.shared_state; "auto": shared on PostgreSQL).
+        self.shared_state = settings.shared_state == "database" or (
+            settings.shared_state == "auto" and database.engine.dialect.name == "postgresql"
         )
-        # Liveness sessions started per address and per kiosk name.
-        self.session_limiter = RateLimiter(limit=30, window_s=60.0)
+        if self.shared_state:
+            failures = lambda name, n, s: SharedFailureLimiter(database, name, n, s)  # noqa: E731
+            self.session_limiter = SharedRateLimiter(database, "sessions", limit=30, window_s=60.0)
+        else:
+            failures = lambda name, n, s: FailureLimiter(n, s)  # noqa: E731
+            self.session_limiter = RateLimiter(limit=30, window_s=60.0)
+        # Face logins: failures per kiosk and per address lock that kiosk/address out for a while.
+        self.face_limiter = failures("face", settings.face_login_max_failures, settings.face_login_lockout_s)
+        # Passwords: per (username, address), plus a wider per-address bound against password spraying.
+        self.password_limiter = failures(
+            "password", settings.password_max_failures, settings.password_lockout_s
+        )
+        self.password_address_limiter = failures(
+            "password_address", settings.password_max_failures * 4, settings.password_lockout_s
+        )
+        # Liveness sessions started per address and per kiosk name: session_limiter above.
         self._pipelines: dict[str | None, FacePipeline] = {}
         self._lock = threading.Lock()
         self._challenges = None
@@ -79,7 +91,15 @@ class Runtime:
                     from whosthat.liveness.challenge import ChallengeStore
                 except ImportError:
                     return None
-                self._challenges = ChallengeStore()
+                if self.shared_state:
+                    from whosthat.services.challenges import SharedChallengeStore
+
+                    self._challenges = SharedChallengeStore(
+                        self.database,
+                        lambda: {"pipeline": self.pipeline(), "match_threshold": self.threshold()},
+                    )
+                else:
+                    self._challenges = ChallengeStore()
             return self._challenges
 
     # Start-up -------------------------------------------------------------------------------------

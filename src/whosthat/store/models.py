@@ -350,3 +350,34 @@ class GalleryChange(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class LimitState(Base):
+    """Shared failure and rate counters (services/limits.py, when replicas share the database): one row
+    per (limiter, key) holding the recent event times (epoch seconds) and any lockout end."""
+
+    __tablename__ = "limit_states"
+
+    limiter: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    events: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    locked_until: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    updated_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
+
+
+class LivenessSession(Base):
+    """A kiosk liveness challenge as created (shared so the kiosk's WebSocket may reach any replica):
+    its steps and expiry, the hash of its nonce, and whether a WebSocket has claimed it (once only)."""
+
+    __tablename__ = "liveness_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    kiosk: Mapped[str] = mapped_column(String(64), nullable=False)
+    steps: Mapped[list] = mapped_column(JSON, nullable=False)
+    adaptive_turns: Mapped[list] = mapped_column(JSON, nullable=False)
+    timeout_s: Mapped[float] = mapped_column(Float, nullable=False)
+    pad_mode: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)
+    expires_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
+    claimed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

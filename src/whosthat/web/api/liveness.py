@@ -128,6 +128,10 @@ async def challenge_socket(websocket: WebSocket, session_id: str, nonce: str = "
     if session is None or not session.check_nonce(nonce):
         await _finish(websocket, _failed("invalid_session"))
         return
+    # A session runs once, on one replica: a second WebSocket for it (here or elsewhere) is refused.
+    if not await run_in_threadpool(store.claim, session.id):
+        await _finish(websocket, _failed("invalid_session"))
+        return
     kiosk = session.kiosk
     # Locked out meanwhile (e.g. failures on another session): refuse before doing any work.
     if _locked_out(runtime, kiosk, address):
