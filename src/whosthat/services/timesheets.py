@@ -128,6 +128,11 @@ class Timesheet:
     locked: bool = False  # the whole period is inside active locks
 
 
+def today(ctx: Context) -> date:
+    """Today in the site's time zone."""
+    return utcnow().astimezone(ctx.tz).date()
+
+
 def _week_key(d: date) -> str:
     year, week, _ = d.isocalendar()
     return f"{year}-W{week:02d}"

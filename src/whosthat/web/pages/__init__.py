@@ -2,13 +2,26 @@
 JSON API uses), parses its form, and renders a Jinja2 template from web/templates. common.py holds
 what they share, including the one way a page shows an error."""
 
-from whosthat.web.pages import apikeys, attendance, audit, corrections, employee, kiosk, people, signin
+from whosthat.web.pages import (
+    apikeys,
+    attendance,
+    audit,
+    corrections,
+    employee,
+    kiosk,
+    people,
+    schedules,
+    signin,
+    timesheets,
+)
 
 PAGE_ROUTERS = [
     signin.router,
     people.router,
     attendance.router,
     corrections.router,
+    timesheets.router,
+    schedules.router,
     audit.router,
     apikeys.router,
     kiosk.router,

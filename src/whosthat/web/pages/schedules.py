@@ -1,0 +1,178 @@
+"""The schedules page: schedules (weekly pattern, time zone, grace, breaks, thresholds), assigning
+them to people or groups from a date, work groups and their members, and the public holidays list."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import Request
+
+from whosthat.services import people, schedules
+from whosthat.services.errors import ValidationError
+from whosthat.web import deps
+from whosthat.web.deps import Ctx, CurrentAdmin, RowId
+from whosthat.web.pages.common import back_to, flash, page_router, redirect, render
+
+router = page_router()
+BACK = "/admin/schedules"
+
+
+def _text(form, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _int(form, name: str, what: str, default: int = 0) -> int:
+    text = _text(form, name)
+    if not text:
+        return default
+    if not text.isdigit() or len(text) > 6:
+        raise ValidationError(f"{what} is a whole number")
+    return int(text)
+
+
+def _id(form, name: str) -> int | None:
+    text = _text(form, name)
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def _date(form, name: str) -> date:
+    try:
+        return date.fromisoformat(_text(form, name))
+    except ValueError:
+        raise ValidationError("give the day as YYYY-MM-DD") from None
+
+
+@router.get("/admin/schedules")
+@back_to("/admin/attendance")
+def schedules_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
+    groups = schedules.list_groups(ctx)
+    members = schedules.group_members(ctx)
+    everyone = people.list_people(ctx, None, page=1, size=200).items
+    names = {p.id: p.full_name for p in everyone}
+    return render(
+        request,
+        "admin/schedules.html",
+        admin=admin,
+        nav="schedules",
+        schedules=schedules.list_schedules(ctx),
+        schedule_names={s.id: s.name for s in schedules.list_schedules(ctx)},
+        groups=[
+            {"g": g, "members": [(pid, names.get(pid, f"#{pid}")) for pid in members.get(g.id, [])]}
+            for g in groups
+        ],
+        group_names={g.id: g.name for g in groups},
+        person_names=names,
+        assignments=schedules.list_assignments(ctx),
+        holidays=schedules.list_holidays(ctx),
+        people=everyone,
+        weekdays=schedules.WEEKDAYS,
+        can_edit=admin.has("attendance:write"),
+        site_zone=str(ctx.tz),
+    )
+
+
+@router.post("/admin/schedules", dependencies=[deps.VerifyCsrf])
+@back_to(BACK)
+async def schedule_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
+    form = await request.form()
+    week = []
+    for wd in schedules.WEEKDAYS:
+        start, end = _text(form, f"{wd}_start"), _text(form, f"{wd}_end")
+        if not start and not end:
+            week.append(None)
+        else:
+            week.append({"start": start, "end": end, "break_min": _int(form, f"{wd}_break", f"{wd}'s break")})
+    row = schedules.create_schedule(
+        ctx,
+        name=_text(form, "name"),
+        timezone=_text(form, "timezone"),
+        week=week,
+        grace_late_min=_int(form, "grace_late_min", "the late grace"),
+        grace_early_min=_int(form, "grace_early_min", "the early-leave grace"),
+        half_day_below_pct=_int(form, "half_day_below_pct", "the half-day threshold", 75),
+        absent_below_pct=_int(form, "absent_below_pct", "the absent threshold", 25),
+        actor=admin,
+    )
+    flash(request, "ok", f"Schedule {row.name} created.")
+    return redirect(BACK)
+
+
+@router.post("/admin/schedules/{schedule_id}/delete", dependencies=[deps.VerifyCsrf])
+@back_to(BACK)
+def schedule_delete(request: Request, ctx: Ctx, admin: CurrentAdmin, schedule_id: RowId):
+    schedules.delete_schedule(ctx, schedule_id, actor=admin)
+    flash(request, "ok", "Schedule deleted.")
+    return redirect(BACK)
+
+
+@router.post("/admin/schedules/assign", dependencies=[deps.VerifyCsrf])
+@back_to(BACK)
+async def schedule_assign(request: Request, ctx: Ctx, admin: CurrentAdmin):
+    form = await request.form()
+    target = _text(form, "target")  # "person:ID" | "group:ID"
+    kind, _, raw = target.partition(":")
+    tid = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    if kind not in ("person", "group") or tid is None:
+        raise ValidationError("choose a person or a group")
+    schedules.assign(
+        ctx,
+        _id(form, "schedule") or 0,
+        valid_from=_date(form, "valid_from"),
+        person_id=tid if kind == "person" else None,
+        group_id=tid if kind == "group" else None,
+        actor=admin,
+    )
+    flash(request, "ok", "Schedule assigned.")
+    return redirect(BACK)
+
+
+@router.post("/admin/schedules/assignments/{assignment_id}/delete", dependencies=[deps.VerifyCsrf])
+@back_to(BACK)
+def assignment_delete(request: Request, ctx: Ctx, admin: CurrentAdmin, assignment_id: RowId):
+    schedules.delete_assignment(ctx, assignment_id, actor=admin)
+    flash(request, "ok", "Assignment removed.")
+    return redirect(BACK)
+
+
+@router.post("/admin/groups", dependencies=[deps.VerifyCsrf])
+@back_to(BACK)
+async def group_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
+    form = await request.form()
+    row = schedules.create_group(ctx, _text(form, "name"), actor=admin)
+    flash(request, "ok", f"Group {row.name} created.")
+    return redirect(BACK)
+
+
+@router.post("/admin/groups/{group_id}/members", dependencies=[deps.VerifyCsrf])
+@back_to(BACK)
+async def group_add_member(request: Request, ctx: Ctx, admin: CurrentAdmin, group_id: RowId):
+    form = await request.form()
+    schedules.add_member(ctx, group_id, _id(form, "person") or 0, actor=admin)
+    flash(request, "ok", "Added to the group.")
+    return redirect(BACK)
+
+
+@router.post("/admin/groups/{group_id}/members/{person_id}/delete", dependencies=[deps.VerifyCsrf])
+@back_to(BACK)
+def group_remove_member(request: Request, ctx: Ctx, admin: CurrentAdmin, group_id: RowId, person_id: RowId):
+    schedules.remove_member(ctx, group_id, person_id, actor=admin)
+    flash(request, "ok", "Removed from the group.")
+    return redirect(BACK)
+
+
+@router.post("/admin/holidays", dependencies=[deps.VerifyCsrf])
+@back_to(BACK)
+async def holiday_add(request: Request, ctx: Ctx, admin: CurrentAdmin):
+    form = await request.form()
+    row = schedules.add_holiday(ctx, _date(form, "day"), _text(form, "name"), actor=admin)
+    flash(request, "ok", f"{row.day} ({row.name}) added to the holidays.")
+    return redirect(BACK)
+
+
+@router.post("/admin/holidays/{holiday_id}/delete", dependencies=[deps.VerifyCsrf])
+@back_to(BACK)
+def holiday_delete(request: Request, ctx: Ctx, admin: CurrentAdmin, holiday_id: RowId):
+    schedules.delete_holiday(ctx, holiday_id, actor=admin)
+    flash(request, "ok", "Holiday deleted.")
+    return redirect(BACK)
