@@ -119,4 +119,5 @@ def delete_person(
     repo.people.delete_with_data(ctx.db, person)
     audit.record(ctx, actor, "person.delete", f"person:{person.id}", detail)
     ctx.commit()
+    ctx.runtime.database.checkpoint()  # SQLite: the deleted rows leave the WAL too
     return person

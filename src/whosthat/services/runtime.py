@@ -126,4 +126,8 @@ class Runtime:
         return self.warming is not None and not self.warming.is_set()
 
     def close(self) -> None:
-        self.database.dispose()
+        """At shutdown: the WAL is checkpointed into the database (SQLite), then the pool closed."""
+        try:
+            self.database.checkpoint()
+        finally:
+            self.database.dispose()

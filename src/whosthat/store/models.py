@@ -381,3 +381,22 @@ class LivenessSession(Base):
     created_at: Mapped[float] = mapped_column(Float, nullable=False)
     expires_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
     claimed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+# Row ids are never reused: on SQLite an INTEGER PRIMARY KEY without AUTOINCREMENT takes max(id) + 1,
+# so deleting the newest person would hand their id (and its audit references) to the next one.
+# PostgreSQL's sequences never go back. Every table with an integer `id` gets AUTOINCREMENT (migration
+# 0007 rebuilt the tables that existed then; a new table's migration passes sqlite_autoincrement=True,
+# tests/store/test_files.py checks).
+def integer_id_tables(metadata) -> list[str]:
+    """Names of the tables whose primary key is one integer column `id`."""
+    out = []
+    for table in metadata.tables.values():
+        pk = list(table.primary_key.columns)
+        if len(pk) == 1 and pk[0].name == "id" and isinstance(pk[0].type, Integer):
+            out.append(table.name)
+    return sorted(out)
+
+
+for _name in integer_id_tables(Base.metadata):
+    Base.metadata.tables[_name].dialect_kwargs["sqlite_autoincrement"] = True

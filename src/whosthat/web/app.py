@@ -89,7 +89,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             )
         yield
         if getattr(app.state, "owns_runtime", False):
-            runtime.close()
+            runtime.close()  # checkpoints the WAL first
+        else:
+            runtime.database.checkpoint()
 
     app = FastAPI(
         title="whosthat",
