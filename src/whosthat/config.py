@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     flip_tta: bool = True
     # Override the embedder's calibrated match threshold (distance; lower = stricter).
     match_threshold: float | None = None
+    # Override the embedder's 1:N margin: how much farther the second-best person must be than the best
+    # one (distance; higher = stricter; gallery.threshold.match_margin).
+    match_margin: float | None = None
     # Decoding limits.
     max_image_pixels: int = 25_000_000
     max_upload_bytes: int = 10 * 1024 * 1024

@@ -10,7 +10,14 @@ import pytest
 
 from tests.store.backends import backend_params, make_settings
 from whosthat.config import Settings
-from whosthat.gallery import Gallery, GalleryIndex, is_match, match_threshold
+from whosthat.gallery import (
+    Gallery,
+    GalleryIndex,
+    is_match,
+    match_margin,
+    match_threshold,
+    open_set_reason,
+)
 from whosthat.gallery.calibrate import calibrate_far
 from whosthat.store import repositories as repo
 from whosthat.store.crypto import TemplateCipher
@@ -52,6 +59,60 @@ def test_a_distance_equal_to_the_threshold_is_a_match_everywhere():
     assert not is_match(0.5000001, 0.5)
 
 
+def test_search_for_two_gives_the_runner_up_person_not_a_second_template_of_the_best():
+    index = GalleryIndex("m")
+    a1, a2, b = np.zeros(4, np.float32), np.full(4, 0.01, np.float32), np.full(4, 0.3, np.float32)
+    index.update({1: (7, a1), 2: (7, a2), 3: (8, b)}, set())
+    best, second = index.search(np.zeros(4, np.float32), k=2)
+    assert (best.person_id, best.template_id) == (7, 1)
+    assert (second.person_id, second.template_id) == (8, 3)
+    only = GalleryIndex("m")
+    only.update({1: (7, a1), 2: (7, a2)}, set())
+    assert [m.person_id for m in only.search(np.zeros(4, np.float32), k=2)] == [7]
+
+
+def test_open_set_rule_needs_the_threshold_and_the_margin_to_the_second_person():
+    assert open_set_reason(None, None, 1.0, 0.1) == "not_recognised"
+    assert open_set_reason(1.01, None, 1.0, 0.1) == "not_recognised"
+    assert open_set_reason(0.5, None, 1.0, 0.1) is None  # one person enrolled: nobody to confuse
+    assert open_set_reason(0.5, 0.65, 1.0, 0.1) is None
+    assert open_set_reason(0.5, 0.75, 1.0, 0.25) is None  # exactly the margin: clear (inclusive)
+    assert open_set_reason(0.5, 0.59, 1.0, 0.1) == "ambiguous"
+    # the runner-up beyond the threshold still counts: the face sits between two people
+    assert open_set_reason(0.95, 1.02, 1.0, 0.1) == "ambiguous"
+
+
+def test_margin_comes_from_the_card_unless_overridden():
+    assert match_margin(SimpleNamespace(name="e", margin=0.2), Settings(match_margin=None)) == 0.2
+    assert match_margin(SimpleNamespace(name="e", margin=0.2), Settings(match_margin=0.05)) == 0.05
+    # The shipped embedders' cards carry the margin next to the threshold.
+    sface = SimpleNamespace(name="sface-2021dec", threshold=1.0)
+    assert match_margin(sface, Settings(match_margin=None)) == pytest.approx(0.1002)
+    assert match_margin(SimpleNamespace(name="no-card"), Settings(match_margin=None)) == 0.0
+
+
+def test_identify_refuses_a_face_that_fits_two_people(database):
+    cipher = TemplateCipher(os.urandom(32))
+    gallery = Gallery(cipher)
+    with database.session() as db:
+        ada = Person(employee_code="A", name="Ada", surname="L")
+        bob = Person(employee_code="B", name="Bob", surname="K")
+        db.add_all([ada, bob])
+        db.flush()
+        va = np.array([1, 0, 0, 0], np.float32)
+        vb = np.array([0, 1, 0, 0], np.float32)
+        for pid, v in ((ada.id, va), (bob.id, vb)):
+            repo.templates.add(db, cipher, pid, embedder="m", embedding=v, chip=None, quality=1, source="t")
+        db.commit()
+        between = np.array([0.55, 0.45, 0, 0], np.float32)  # 0.64 from Ada, 0.78 from Bob
+        clear = gallery.identify(db, "m", between, 1.0, 0.1)
+        assert clear.match.person_id == ada.id and clear.reason is None
+        assert clear.margin == pytest.approx(np.linalg.norm(between - vb) - np.linalg.norm(between - va))
+        unsure = gallery.identify(db, "m", between, 1.0, 0.2)
+        assert unsure.match is None and unsure.reason == "ambiguous"
+        assert unsure.nearest.person_id == ada.id and unsure.runner_up.person_id == bob.id
+
+
 @pytest.fixture(params=backend_params())
 def database(request, tmp_path):
     db = open_database(make_settings(request.param, tmp_path))
@@ -71,18 +132,18 @@ def test_two_processes_stay_in_sync_through_the_change_counter(database):
         va, vb = rng.normal(size=8).astype(np.float32), rng.normal(size=8).astype(np.float32)
         repo.templates.add(db, cipher, ada.id, embedder="m", embedding=va, chip=None, quality=1, source="t")
         db.commit()
-        assert replica_b.identify(db, "m", va, 0.1)[0].person_id == ada.id
+        assert replica_b.identify(db, "m", va, 0.1, 0.0).match.person_id == ada.id
         # Replica A adds Bob; replica B must see him on its next search without a restart.
         repo.templates.add(db, cipher, bob.id, embedder="m", embedding=vb, chip=None, quality=1, source="t")
         db.commit()
-        assert replica_a.identify(db, "m", vb, 0.1)[0].person_id == bob.id
-        assert replica_b.identify(db, "m", vb, 0.1)[0].person_id == bob.id
+        assert replica_a.identify(db, "m", vb, 0.1, 0.0).match.person_id == bob.id
+        assert replica_b.identify(db, "m", vb, 0.1, 0.0).match.person_id == bob.id
         # Deactivating Ada removes her from every replica's search.
         ada.active = False
         repo.counters.bump_gallery_version(db)
         db.commit()
-        match, nearest = replica_b.identify(db, "m", va, 0.1)
-        assert match is None and nearest.person_id == bob.id
+        found = replica_b.identify(db, "m", va, 0.1, 0.0)
+        assert found.match is None and found.nearest.person_id == bob.id
         # A template of another embedder never mixes into this one.
         repo.templates.add(
             db, cipher, bob.id, embedder="other", embedding=va, chip=None, quality=1, source="t"
@@ -112,7 +173,8 @@ def test_rows_that_do_not_decrypt_are_never_searchable(database):
         repo.counters.bump_gallery_version(db)
         db.commit()
         gallery = Gallery(cipher)
-        assert gallery.identify(db, "m", vec, 10.0) == (None, None)
+        found = gallery.identify(db, "m", vec, 10.0, 0.0)
+        assert found.match is None and found.nearest is None and found.reason == "not_recognised"
         assert gallery.decrypt_failures == 1
 
 

@@ -66,7 +66,9 @@ def test_concurrent_failures_on_two_replicas_are_all_counted(replicas):
     a, b = replicas
     la = SharedFailureLimiter(a.database, "race", 1000, lockout_s=60)
     lb = SharedFailureLimiter(b.database, "race", 1000, lockout_s=60)
-    threads = [threading.Thread(target=lambda lim=lim: [lim.failure("k") for _ in range(10)]) for lim in (la, lb)]
+    threads = [
+        threading.Thread(target=lambda lim=lim: [lim.failure("k") for _ in range(10)]) for lim in (la, lb)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -89,7 +91,11 @@ def test_a_liveness_session_opens_on_another_replica_once(replicas):
     session = store_a.create("lobby", ["blink", "turn_left"], timeout_s=30, pad_mode="off")
     there = store_b.get(session.id)
     assert there is not None and there is not session
-    assert (there.kiosk, there.steps, there.expires_at) == ("lobby", ["blink", "turn_left"], session.expires_at)
+    assert (there.kiosk, there.steps, there.expires_at) == (
+        "lobby",
+        ["blink", "turn_left"],
+        session.expires_at,
+    )
     assert there.check_nonce(session.nonce) and not there.check_nonce(session.nonce + "x")
     assert not there.check_nonce("") and there.nonce is None
     assert there.nonce_hash == hashlib.sha256(session.nonce.encode()).hexdigest()

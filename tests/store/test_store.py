@@ -41,6 +41,44 @@ def test_migrations_create_the_models_schema_and_are_idempotent(database):
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+@pytest.mark.parametrize("backend", backend_params())
+def test_0007_keeps_the_match_distance_of_existing_events_and_downgrades(backend, tmp_path):
+    """An attendance event stored before 0007 keeps its distance as match_distance (margin NULL); the
+    downgrade gives the old column back."""
+    from alembic import command
+
+    from whosthat.store.db import make_engine
+
+    engine = make_engine(make_settings(backend, tmp_path).resolved_database_url())
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0006")
+        conn.exec_driver_sql(
+            "INSERT INTO people (id, employee_code, name, surname, active, created_at, updated_at) "
+            "VALUES (1, 'A', 'Ada', 'L', TRUE, '2026-12-01 08:00:00+00:00', '2026-12-01 08:00:00+00:00')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO attendance_events (person_id, kind, at, distance, source) "
+            "VALUES (1, 'in', '2026-12-01 08:00:00+00:00', 0.4321, 'kiosk')"
+        )
+        # A row referencing the event (ON DELETE CASCADE) must survive: no copy-and-drop of the table.
+        conn.exec_driver_sql(
+            "INSERT INTO attendance_corrections (person_id, action, event_id, reason, by, at) "
+            "VALUES (1, 'void', 1, 'test', 'admin:a', '2026-12-01 09:00:00+00:00')"
+        )
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT match_distance, match_margin FROM attendance_events").one()
+    assert row == (0.4321, None)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM attendance_corrections").scalar_one() == 1
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0006")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT distance FROM attendance_events").scalar_one() == 0.4321
+    engine.dispose()
+
+
 def test_key_file_is_created_with_mode_0600_and_reused(tmp_path):
     key = load_or_create_key(None, tmp_path)
     path = tmp_path / "secret.key"

@@ -264,7 +264,7 @@ def test_kiosk_login_after_a_passed_challenge_clocks_and_issues_a_single_use_tic
             embedding=face.embedding,
             model=face.model,
             liveness={"passed": True, "steps": ["blink"]},
-        )
+        ).login
         assert login is not None and login.person.id == gerhard and login.event.kind == "in"
         assert login.message.startswith("Welcome, Gerhard: clocked in at ")
         assert login.event.liveness_passed is True
@@ -273,14 +273,16 @@ def test_kiosk_login_after_a_passed_challenge_clocks_and_issues_a_single_use_tic
             redeem_login_ticket(ctx, login.ticket)
         second = complete_kiosk_login(
             ctx, kiosk="lobby", embedding=face.embedding, model=face.model, liveness=None
-        )
+        ).login
         assert second.event.kind == "out"
+        # The event keeps how the face matched: its distance and the gap to the second-best person.
+        assert login.event.match_distance == pytest.approx(login.distance)
+        # (None when Gerhard is the only one enrolled: nobody to be confused with)
+        assert login.event.match_margin == (None if login.margin is None else pytest.approx(login.margin))
         stranger = web.runtime.pipeline().embed_single(decode_image(lfw_bytes(lfw_root, "Colin_Powell", 3)))
-        assert (
-            complete_kiosk_login(
-                ctx, kiosk="lobby", embedding=stranger.embedding, model=stranger.model, liveness=None
-            )
-            is None
+        refused = complete_kiosk_login(
+            ctx, kiosk="lobby", embedding=stranger.embedding, model=stranger.model, liveness=None
         )
+        assert refused.login is None and refused.reason == "not_recognised"
     finally:
         ctx.db.close()

@@ -143,6 +143,11 @@ def identify_command(
             f"{result.person.name} {result.person.surname} ({result.person.employee_code}) "
             f"distance {result.distance:.3f} <= {result.threshold:.3f}"
         )
+    elif result.reason == "ambiguous":
+        typer.echo(
+            f"no match: ambiguous (the two nearest people are {result.margin:.3f} apart, "
+            f"need {result.margin_required:.3f})"
+        )
     else:
         typer.echo(f"no match (threshold {result.threshold:.3f})")
     if result.person is None:

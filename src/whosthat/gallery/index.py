@@ -16,6 +16,7 @@ float16 (half the memory; distances computed in float32 chunks).
 counter with the value it last applied; when it moved (in this process or in another replica sharing
 the database) it reads the change log since then and reloads only the changed people's templates,
 decrypting only new rows. A search returns people, not templates: each person's best distance counts.
+`Gallery.identify` is the one 1:N decision (threshold and open-set margin, `gallery.threshold`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy.orm import Session
 
-from whosthat.gallery.threshold import is_match
+from whosthat.gallery.threshold import open_set_reason
 from whosthat.store import repositories as repo
 from whosthat.store.crypto import DecryptionError, TemplateCipher
 
@@ -49,6 +50,19 @@ class Match:
     person_id: int
     template_id: int
     distance: float
+
+
+@dataclass(frozen=True)
+class Identification:
+    """A 1:N decision. `match` is the recognised person (None when `reason` says why not:
+    "not_recognised" or "ambiguous"); `nearest` and `runner_up` the two closest people (None when
+    absent); `margin` how far the runner-up is behind the nearest (None with fewer than two people)."""
+
+    match: Match | None
+    nearest: Match | None
+    runner_up: Match | None
+    margin: float | None
+    reason: str | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -582,13 +596,22 @@ class Gallery:
         return self.index(session, embedder).search(embedding, k)
 
     def identify(
-        self, session: Session, embedder: str, embedding: np.ndarray, threshold: float
-    ) -> tuple[Match | None, Match | None]:
-        """(the match if its distance is at most `threshold` else None, the nearest candidate or None)."""
-        best = self.search(session, embedder, embedding, k=1)
-        if not best:
-            return None, None
-        return (best[0] if is_match(best[0].distance, threshold) else None), best[0]
+        self, session: Session, embedder: str, embedding: np.ndarray, threshold: float, margin: float
+    ) -> Identification:
+        """The 1:N decision for every caller (API identify, kiosk login): the nearest person is the
+        match when within `threshold` and at least `margin` closer than the next person
+        (`gallery.threshold.open_set_reason`)."""
+        found = self.search(session, embedder, embedding, k=2)
+        nearest = found[0] if found else None
+        runner_up = found[1] if len(found) > 1 else None
+        gap = runner_up.distance - nearest.distance if runner_up is not None else None
+        reason = open_set_reason(
+            nearest.distance if nearest else None,
+            runner_up.distance if runner_up else None,
+            threshold,
+            margin,
+        )
+        return Identification(nearest if reason is None else None, nearest, runner_up, gap, reason)
 
     def loaded(self, embedder: str) -> bool:
         with self._lock:

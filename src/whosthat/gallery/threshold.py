@@ -1,8 +1,14 @@
-"""The match threshold and the match rule, in one place.
+"""The match threshold, the open-set margin and the match rules, in one place.
 
 Every decision "is this the same person?" (1:N identify, 1:1 verify, the kiosk login, the liveness
 challenge's one-face check, `whosthat verify`) takes its threshold from `match_threshold` and compares
 with `is_match`. Distances are Euclidean between the embedder's unit vectors; smaller is closer.
+
+1:N adds one rule (`open_set_reason`, applied by `Gallery.identify` for the API's identify, the kiosk
+login and so attendance): the best person must be within the threshold AND the second-best *person*
+must be at least `match_margin` farther away; otherwise nobody is recognised, with the reason
+"ambiguous". The margin is the embedder card's `margin` (measured on the tune parts of LFW, NUAA and
+CelebA: docs/benchmarks.md#open-set-margin), or WHOSTHAT_MATCH_MARGIN.
 """
 
 from __future__ import annotations
@@ -31,6 +37,36 @@ def match_threshold(embedder: HasThreshold, settings: Settings | None = None) ->
         name = getattr(embedder, "name", "this embedder")
         raise ValueError(f"{name} declares no match threshold; set WHOSTHAT_MATCH_THRESHOLD")
     return float(threshold)
+
+
+def match_margin(embedder: HasThreshold, settings: Settings | None = None) -> float:
+    """How far (a distance) the second-best person must be behind the best one for a 1:N match.
+
+    WHOSTHAT_MATCH_MARGIN overrides it when set; otherwise the embedder's `margin` attribute or its
+    shipped card's "margin". An embedder that declares none gets 0.0: only an exact tie between two
+    people is ambiguous then (research exports; set WHOSTHAT_MATCH_MARGIN for them).
+    """
+    settings = settings or get_settings()
+    if settings.match_margin is not None:
+        return float(settings.match_margin)
+    margin = getattr(embedder, "margin", None)
+    if margin is None:
+        from whosthat.vision.embedders import read_card
+
+        margin = read_card(getattr(embedder, "name", "")).get("margin")
+    return float(margin) if margin is not None else 0.0
+
+
+def open_set_reason(best: float | None, second: float | None, threshold: float, margin: float) -> str | None:
+    """The 1:N rule: None when the best person (distance `best`) is recognised, else why not:
+    "not_recognised" (nobody, or the best beyond the threshold) or "ambiguous" (within the threshold but
+    the second-best person, at `second`, is less than `margin` farther: the face fits two people, so it
+    is given to neither). `second` is None when only one person is enrolled."""
+    if best is None or not is_match(best, threshold):
+        return "not_recognised"
+    if second is not None and float(second) - float(best) < float(margin):
+        return "ambiguous"
+    return None
 
 
 def is_match(distance: float, threshold: float) -> bool:

@@ -29,6 +29,10 @@ MESSAGES: dict[str, str] = {
     "bad_frame": "The camera sent an unreadable picture. Please try again; if it keeps happening, ask an administrator.",
     # The web route
     "not_recognised": "We do not recognise you. Please ask an administrator to register you.",
+    "ambiguous": (
+        "We could not tell you apart from another registered person, so nobody was logged in. "
+        "Please try again, or ask an administrator to add more photos of you."
+    ),
     "invalid_session": "This check is not valid any more. Please start again.",
     "locked_out": "Too many failed attempts. Please wait a moment, then try again.",
     "unavailable": "Face login is not available on this server. Please ask an administrator.",

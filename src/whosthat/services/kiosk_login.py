@@ -48,12 +48,13 @@ class KioskLogin:
     ticket: str
     message: str
     distance: float
+    margin: float | None = None  # how far the second-best person was behind (None: only one enrolled)
 
 
 @dataclass
 class ChallengeOutcome:
     """How a finished challenge ended: `login` when someone was logged in, else the failure `reason`
-    (a liveness reason such as "no_blink", or "not_recognised")."""
+    (a liveness reason such as "no_blink", "not_recognised" or "ambiguous")."""
 
     login: KioskLogin | None = None
     reason: str | None = None
@@ -131,23 +132,27 @@ def record_failure(ctx: Context, kiosk: str, reason: str, detail: dict | None = 
 
 def complete_kiosk_login(
     ctx: Context, *, kiosk: str, embedding: np.ndarray, model: str, liveness: dict | None
-) -> KioskLogin | None:
-    """After a PASSED liveness challenge: search the gallery with the challenge's embedding; when a
-    person matches, clock them in/out (liveness summary stored with the event) and issue a one-time
-    login ticket. Returns None when nobody matches (the caller counts that as a failure)."""
+) -> ChallengeOutcome:
+    """After a PASSED liveness challenge: search the gallery with the challenge's embedding (the one
+    1:N rule, `Gallery.identify`: threshold and open-set margin); when a person is recognised, clock
+    them in/out (liveness summary, match distance and margin stored with the event) and issue a
+    one-time login ticket. Otherwise the outcome's reason is "not_recognised" or "ambiguous" (the
+    caller counts it as a failure)."""
     rt = ctx.runtime
-    threshold = rt.threshold(rt.pipeline(model) if model else None)
-    match, _ = rt.gallery.identify(ctx.db, model, embedding, threshold)
+    pipeline = rt.pipeline(model) if model else None
+    found = rt.gallery.identify(ctx.db, model, embedding, rt.threshold(pipeline), rt.margin(pipeline))
+    match = found.match
     if match is None:
-        return None
+        return ChallengeOutcome(reason=found.reason or "not_recognised")
     person = repo.people.get(ctx.db, match.person_id)
     if person is None or not person.active:
-        return None
+        return ChallengeOutcome(reason="not_recognised")
     event = attendance.clock(
         ctx,
         person.id,
         kiosk=kiosk,
-        distance=match.distance,
+        match_distance=match.distance,
+        match_margin=found.margin,
         liveness=liveness,
         source="kiosk",
         actor=Actor.for_kiosk(kiosk),
@@ -158,7 +163,8 @@ def complete_kiosk_login(
     local = event.at.astimezone(ctx.tz).strftime("%H:%M")
     verb = "clocked in" if event.kind == "in" else "clocked out"
     rt.metrics.inc(*FACE_LOGINS_METRIC, outcome="passed")
-    return KioskLogin(person, event, ticket, f"Welcome, {person.name}: {verb} at {local}", match.distance)
+    message = f"Welcome, {person.name}: {verb} at {local}"
+    return ChallengeOutcome(login=KioskLogin(person, event, ticket, message, match.distance, found.margin))
 
 
 # What a failed challenge's audit record keeps from its summary.
@@ -176,7 +182,7 @@ FAILURE_EVIDENCE = (
 
 def conclude_challenge(ctx: Context, kiosk: str, session) -> ChallengeOutcome:
     """After a challenge session ended: log the person in when it passed and their face matches;
-    otherwise record the failure (liveness reason, or "not_recognised")."""
+    otherwise record the failure (liveness reason, "not_recognised" or "ambiguous")."""
     summary = session.summary()
     if not session.passed:
         reason = session.reason or "failed"
@@ -187,15 +193,17 @@ def conclude_challenge(ctx: Context, kiosk: str, session) -> ChallengeOutcome:
             reason=reason, advice=summary.get("pad_advice") if reason == "print_attack" else None
         )
     face = session.recognition()
-    login = None
-    if face is not None:
-        login = complete_kiosk_login(
+    if face is None:
+        outcome = ChallengeOutcome(reason="not_recognised")
+    else:
+        outcome = complete_kiosk_login(
             ctx, kiosk=kiosk, embedding=face.embedding, model=face.model, liveness=summary
         )
-    if login is None:
-        record_failure(ctx, kiosk, "not_recognised")
-        return ChallengeOutcome(reason="not_recognised")
-    return ChallengeOutcome(login=login)
+    if outcome.login is None:
+        reason = "ambiguous" if outcome.reason == "ambiguous" else "not_recognised"
+        record_failure(ctx, kiosk, reason)
+        return ChallengeOutcome(reason=reason)
+    return outcome
 
 
 # One-time login tickets --------------------------------------------------------------------------

@@ -21,13 +21,18 @@ from whosthat.store.models import Person
 
 @dataclass
 class IdentifyResult:
-    """1:N result. person is None for an unknown face (nearest distance above the threshold)."""
+    """1:N result. person is None when nobody is recognised; `reason` then says why: "not_recognised"
+    (the nearest person is beyond the threshold, or nobody is enrolled) or "ambiguous" (within the
+    threshold but the second-best person is less than `margin_required` farther away)."""
 
     person: Person | None
     distance: float | None
     threshold: float
     model: str
     box: list[float]
+    reason: str | None = None
+    margin: float | None = None  # how far the second-best person is behind the nearest (None: only one)
+    margin_required: float = 0.0
     server_ms: float = 0.0
 
     def to_dict(self) -> dict:
@@ -42,7 +47,10 @@ class IdentifyResult:
             }
         return {
             "match": match,
+            "reason": self.reason,
             "threshold": round(self.threshold, 4),
+            "margin": None if self.margin is None else round(float(self.margin), 4),
+            "margin_required": round(self.margin_required, 4),
             "model": self.model,
             "face": {"box": self.box},
         }
@@ -63,7 +71,8 @@ class Verification:
 
 
 def identify(ctx: Context, image: bytes | np.ndarray) -> IdentifyResult:
-    """1:N: the enrolled person whose best template is nearest, if within the threshold.
+    """1:N: the enrolled person whose best template is nearest, if within the threshold and clear of
+    the second-best person by the margin (`Gallery.identify`, the one 1:N rule).
 
     Raises NoFaceError / MultipleFacesError / QualityError (face too small) / ImageError.
     """
@@ -72,11 +81,19 @@ def identify(ctx: Context, image: bytes | np.ndarray) -> IdentifyResult:
     rgb = decode_upload(ctx, image)
     pipeline = rt.pipeline()
     face = pipeline.embed_single(rgb, purpose="login")
-    threshold = rt.threshold(pipeline)
-    match, _nearest = rt.gallery.identify(ctx.db, face.model, face.embedding, threshold)
+    threshold, margin = rt.threshold(pipeline), rt.margin(pipeline)
+    found = rt.gallery.identify(ctx.db, face.model, face.embedding, threshold, margin)
+    match = found.match
     person = repo.people.get(ctx.db, match.person_id) if match else None
     result = IdentifyResult(
-        person, match.distance if match else None, threshold, face.model, face_box(face.detection)
+        person,
+        match.distance if match else None,
+        threshold,
+        face.model,
+        face_box(face.detection),
+        reason=found.reason,
+        margin=found.margin,
+        margin_required=margin,
     )
     result.server_ms = (time.perf_counter() - t0) * 1000
     rt.metrics.observe(

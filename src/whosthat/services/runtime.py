@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from whosthat.config import Settings, get_settings
-from whosthat.gallery import Gallery, match_threshold
+from whosthat.gallery import Gallery, match_margin, match_threshold
 from whosthat.services.limits import FailureLimiter, RateLimiter, SharedFailureLimiter, SharedRateLimiter
 from whosthat.services.metrics import Metrics
 from whosthat.store.crypto import TemplateCipher, load_or_create_key
@@ -81,6 +81,10 @@ class Runtime:
     def threshold(self, pipeline=None) -> float:
         """The match threshold of `pipeline`'s embedder (default pipeline when None); see gallery.threshold."""
         return match_threshold((pipeline or self.pipeline()).embedder, self.settings)
+
+    def margin(self, pipeline=None) -> float:
+        """The 1:N open-set margin of `pipeline`'s embedder (default pipeline when None); see gallery.threshold."""
+        return match_margin((pipeline or self.pipeline()).embedder, self.settings)
 
     # Liveness --------------------------------------------------------------------------------------
     def challenges(self):

@@ -106,7 +106,10 @@ class AttendanceEvent(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False)
     kind: Mapped[str] = mapped_column(String(3), nullable=False)  # "in" | "out"
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
-    distance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # How the face matched (kiosk events; NULL for manual and API ones): the distance to the person's
+    # closest template, and how far the second-best person was behind (NULL with one person enrolled).
+    match_distance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    match_margin: Mapped[float | None] = mapped_column(Float, nullable=True)
     liveness_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     liveness: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # challenge summary, no images
     kiosk: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -298,6 +298,13 @@ CARD_TEXT = {
 }
 
 
+MARGIN_SOURCE = (
+    "the margin_recommendation below (its rule: on the tune parts, correct 1:N matches under the "
+    "threshold lose about 1%); 1:N needs the second-best person at least this much farther than the "
+    "best (gallery.threshold.match_margin)"
+)
+
+
 def write_cards(result: dict, command: str) -> list[Path]:
     """Write the three built-in cards (src/whosthat/models/NAME.json) from `calibrate_embedders`."""
     import json
@@ -323,6 +330,8 @@ def write_cards(result: dict, command: str) -> list[Path]:
             "threshold_source": source,
             "threshold_by_population": fields["threshold_by_population"],
             "threshold_parts": result["threshold_parts"],
+            "margin": fields["margin"]["recommended"],
+            "margin_source": MARGIN_SOURCE,
             "tune_rates": {
                 p: {k: r[k] for k in ("fmr", "fnmr", "impostor_pairs", "genuine_pairs")}
                 for p, r in fields["tune_rates"].items()

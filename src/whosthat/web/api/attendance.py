@@ -66,7 +66,7 @@ class EventOut(BaseModel):
             at=e.at,
             kiosk=e.kiosk,
             source=e.source,
-            distance=None if e.distance is None else round(e.distance, 4),
+            distance=None if e.match_distance is None else round(e.match_distance, 4),
             liveness_passed=e.liveness_passed,
         )
 

@@ -3,7 +3,7 @@ for integrations, not for logging people in (the kiosk does that, see liveness.p
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form
 from pydantic import BaseModel
@@ -30,7 +30,12 @@ class FaceOut(BaseModel):
 
 class IdentifyOut(BaseModel):
     match: MatchOut | None
+    # why match is null: "not_recognised" (nobody within the threshold) or "ambiguous" (two people
+    # within the margin of each other); null when there is a match
+    reason: Literal["not_recognised", "ambiguous"] | None
     threshold: float
+    margin: float | None  # second-best person's distance minus the nearest's (null: one person enrolled)
+    margin_required: float
     model: str
     face: FaceOut
 
@@ -47,7 +52,8 @@ class VerifyOut(BaseModel):
     "/identify", response_model=IdentifyOut, summary="1:N identification of the one face in an image"
 )
 def identify(ctx: Ctx, actor: Identify, image: ImageBytes) -> IdentifyOut:
-    """The enrolled person nearest to the face, or match null when nobody is within the threshold."""
+    """The enrolled person nearest to the face; match null (with the reason) when nobody is within the
+    threshold, or when the second-best person is within the margin of the nearest (ambiguous)."""
     return IdentifyOut(**recognition.identify(ctx, image).to_dict())
 
 

@@ -77,7 +77,7 @@ def attendance_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
             "name": e.person.full_name,
             "kind": e.kind,
             "kiosk": e.kiosk,
-            "distance": e.distance,
+            "distance": e.match_distance,
             "liveness": _liveness(e),
         }
         for e in view.events
