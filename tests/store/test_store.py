@@ -42,8 +42,8 @@ def test_migrations_create_the_models_schema_and_are_idempotent(database):
 
 
 @pytest.mark.parametrize("backend", backend_params())
-def test_0007_keeps_the_match_distance_of_existing_events_and_downgrades(backend, tmp_path):
-    """An attendance event stored before 0007 keeps its distance as match_distance (margin NULL); the
+def test_0008_keeps_the_match_distance_of_existing_events_and_downgrades(backend, tmp_path):
+    """An attendance event stored before 0008 keeps its distance as match_distance (margin NULL); the
     downgrade gives the old column back."""
     from alembic import command
 
@@ -51,7 +51,7 @@ def test_0007_keeps_the_match_distance_of_existing_events_and_downgrades(backend
 
     engine = make_engine(make_settings(backend, tmp_path).resolved_database_url())
     with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "0006")
+        command.upgrade(alembic_config(conn), "0007")
         conn.exec_driver_sql(
             "INSERT INTO people (id, employee_code, name, surname, active, created_at, updated_at) "
             "VALUES (1, 'A', 'Ada', 'L', TRUE, '2026-12-01 08:00:00+00:00', '2026-12-01 08:00:00+00:00')"
@@ -73,7 +73,7 @@ def test_0007_keeps_the_match_distance_of_existing_events_and_downgrades(backend
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM attendance_corrections").scalar_one() == 1
     with engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "0006")
+        command.downgrade(alembic_config(conn), "0007")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT distance FROM attendance_events").scalar_one() == 0.4321
     engine.dispose()

@@ -6,16 +6,16 @@ Plain ALTER TABLE on both backends (SQLite >= 3.25 renames, >= 3.35 drops a colu
 the table, which on SQLite would drop and recreate attendance_events and so cascade into the rows that
 reference it (attendance corrections).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
