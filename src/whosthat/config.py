@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     # Decoding limits.
     max_image_pixels: int = 25_000_000
     max_upload_bytes: int = 10 * 1024 * 1024
+    # Face work on uploads (decode + detect + embed): at most face_workers at once (0: one per CPU core),
+    # face_queue more wait up to face_queue_wait_s; beyond that a request gets 503 with Retry-After.
+    face_workers: int = 0
+    face_queue: int = 16
+    face_queue_wait_s: float = 30.0
 
     # Face search (gallery/index.py): keep the in-memory matrix in float16 (half the memory), and the
     # gallery size from which search is approximate (FAISS IVF; 0: always exact). The default is where

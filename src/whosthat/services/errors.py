@@ -73,6 +73,16 @@ class UnavailableError(BadInputError):
     http_status = 503
 
 
+class BusyError(UnavailableError):
+    """The face-work pool is full (services.limits.WorkPool); `retry_after_s` says when to try again."""
+
+    code = "busy"
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class PayloadTooLargeError(BadInputError):
     code = "payload_too_large"
     http_status = 413

@@ -1,4 +1,4 @@
-"""Failure lockouts and rate limits, counted per key in a sliding window.
+"""Failure lockouts and rate limits, counted per key in a sliding window; the face-work pool.
 
 The limiters are in-process (one per replica); behind a load balancer the effective limit is per
 replica, which still bounds guessing. Keys are free-form strings; the services that use them build
@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -192,3 +194,56 @@ class SharedRateLimiter:
             repo.limits.save(db, row, events, 0.0, now)
             db.commit()
             return LimitState(False, 0, len(events))
+
+
+class WorkPool:
+    """Admission control for heavy work (decoding and face analysis of uploads): at most `workers`
+    run at once, at most `queue` more wait (each up to `wait_s`), and anything beyond is refused at
+    once with BusyError (503 + Retry-After). A flood therefore costs bounded memory and CPU instead of
+    one decoder per request thread."""
+
+    def __init__(self, workers: int, queue: int, wait_s: float, retry_after_s: int = 2):
+        self.workers = max(1, workers)
+        self.queue = max(0, queue)
+        self.wait_s = wait_s
+        self.retry_after_s = retry_after_s
+        self._running = threading.BoundedSemaphore(self.workers)
+        self._admitted = 0  # running + waiting
+        self._lock = threading.Lock()
+        self.refused = 0
+
+    @property
+    def admitted(self) -> int:
+        return self._admitted
+
+    def _busy(self):
+        from whosthat.services.errors import BusyError
+
+        with self._lock:
+            self.refused += 1
+        return BusyError(
+            f"the server is busy with face work ({self.workers} running, {self.queue} waiting): "
+            f"try again in {self.retry_after_s} s",
+            self.retry_after_s,
+        )
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one worker for the duration of the block; BusyError when the queue is full or the
+        wait runs out."""
+        with self._lock:
+            full = self._admitted >= self.workers + self.queue
+            if not full:
+                self._admitted += 1
+        if full:
+            raise self._busy()
+        try:
+            if not self._running.acquire(timeout=self.wait_s):
+                raise self._busy()
+            try:
+                yield
+            finally:
+                self._running.release()
+        finally:
+            with self._lock:
+                self._admitted -= 1

@@ -78,9 +78,10 @@ def identify(ctx: Context, image: bytes | np.ndarray) -> IdentifyResult:
     """
     t0 = time.perf_counter()
     rt = ctx.runtime
-    rgb = decode_upload(ctx, image)
-    pipeline = rt.pipeline()
-    face = pipeline.embed_single(rgb, purpose="login")
+    with rt.face_pool.slot():  # bounded: a flood queues, then gets 503
+        rgb = decode_upload(ctx, image)
+        pipeline = rt.pipeline()
+        face = pipeline.embed_single(rgb, purpose="login")
     threshold, margin = rt.threshold(pipeline), rt.margin(pipeline)
     found = rt.gallery.identify(ctx.db, face.model, face.embedding, threshold, margin)
     match = found.match
@@ -106,9 +107,10 @@ def verify(ctx: Context, person_id: int, image: bytes | np.ndarray) -> Verificat
     """1:1: is the face in `image` this person? ValidationError when they have no template of the
     current embedder."""
     person = people.get_person(ctx, person_id)
-    rgb = decode_upload(ctx, image)
-    pipeline = ctx.runtime.pipeline()
-    face = pipeline.embed_single(rgb, purpose="login")
+    with ctx.runtime.face_pool.slot():
+        rgb = decode_upload(ctx, image)
+        pipeline = ctx.runtime.pipeline()
+        face = pipeline.embed_single(rgb, purpose="login")
     threshold = ctx.runtime.threshold(pipeline)
     index = ctx.runtime.gallery.index(ctx.db, face.model)
     _tids, pids, matrix = index.vectors()

@@ -8,12 +8,19 @@ line builds its own; each service call gets it through its `Context`. Loading th
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
 from whosthat.config import Settings, get_settings
 from whosthat.gallery import Gallery, match_margin, match_threshold
-from whosthat.services.limits import FailureLimiter, RateLimiter, SharedFailureLimiter, SharedRateLimiter
+from whosthat.services.limits import (
+    FailureLimiter,
+    RateLimiter,
+    SharedFailureLimiter,
+    SharedRateLimiter,
+    WorkPool,
+)
 from whosthat.services.metrics import Metrics
 from whosthat.store.crypto import TemplateCipher, load_or_create_key
 from whosthat.store.db import Database, open_database
@@ -54,6 +61,10 @@ class Runtime:
             "password_address", settings.password_max_failures * 4, settings.password_lockout_s
         )
         # Liveness sessions started per address and per kiosk name: session_limiter above.
+        # Uploads' decoding and face analysis: a bounded pool (a flood queues, then gets 503).
+        self.face_pool = WorkPool(
+            settings.face_workers or os.cpu_count() or 1, settings.face_queue, settings.face_queue_wait_s
+        )
         self._pipelines: dict[str | None, FacePipeline] = {}
         self._lock = threading.Lock()
         self._challenges = None

@@ -10,7 +10,7 @@ import numpy as np
 from whosthat.errors import BadInputError, MultipleFacesError, NoFaceError, QualityError
 from whosthat.services import audit, people
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, decode_upload, face_box, valid_id
-from whosthat.services.errors import NotFoundError, PhotosRejectedError
+from whosthat.services.errors import BusyError, NotFoundError, PhotosRejectedError
 from whosthat.store import repositories as repo
 from whosthat.store.crypto import DecryptionError
 from whosthat.store.models import FaceTemplate, Person
@@ -78,9 +78,14 @@ def person_with_templates(ctx: Context, person_id: int) -> tuple[Person, list[Fa
 def check_quality(ctx: Context, image: bytes | np.ndarray) -> QualityReport:
     """Live enrollment feedback for one frame (no embedding computed, ~10-30 ms).
 
-    Raises only for undecodable input; "no face", "several faces" and failed quality rules come back
-    as ok=False with reasons.
+    Raises only for undecodable input (and BusyError when the face-work pool is full); "no face",
+    "several faces" and failed quality rules come back as ok=False with reasons.
     """
+    with ctx.runtime.face_pool.slot():
+        return _check_quality(ctx, image)
+
+
+def _check_quality(ctx: Context, image: bytes | np.ndarray) -> QualityReport:
     rgb = decode_upload(ctx, image)
     pipeline = ctx.runtime.pipeline()
     detections = pipeline.detect(rgb)
@@ -114,8 +119,9 @@ def enroll_template(
     """
     actor.require("people:write")
     person = people.get_person(ctx, person_id)
-    rgb = decode_upload(ctx, image)
-    face = ctx.runtime.pipeline().embed_single(rgb, purpose="enroll")
+    with ctx.runtime.face_pool.slot():
+        rgb = decode_upload(ctx, image)
+        face = ctx.runtime.pipeline().embed_single(rgb, purpose="enroll")
     row = repo.templates.add(
         ctx.db,
         ctx.runtime.cipher,
@@ -151,6 +157,8 @@ def _photo_problems(ctx: Context, photos: list[Photo]) -> list[str]:
             continue
         try:
             report = check_quality(ctx, photo.data)
+        except BusyError:
+            raise  # the server's state, not the photo's: 503 for the whole form
         except BadInputError as exc:
             problems.append(f"{photo.label}: {exc}.")
             continue
@@ -165,6 +173,8 @@ def _enroll_each(ctx: Context, person_id: int, photos: list[Photo], actor: Actor
         try:
             enroll_template(ctx, person_id, photo.data, source=photo.source, actor=actor)
             result.added += 1
+        except BusyError:
+            raise
         except BadInputError as exc:
             reasons = "; ".join(exc.reasons) if isinstance(exc, QualityError) and exc.reasons else str(exc)
             result.errors.append(f"{photo.label}: {reasons}.")

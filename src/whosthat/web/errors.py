@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from whosthat.errors import BadInputError, QualityError
-from whosthat.services.errors import LockedOutError
+from whosthat.services.errors import BusyError, LockedOutError
 from whosthat.web.deps import csrf_token
 from whosthat.web.rendering import templates
 
@@ -60,7 +60,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def bad_input(request: Request, exc: BadInputError):
         headers = None
         extra = {}
-        if isinstance(exc, LockedOutError):
+        if isinstance(exc, LockedOutError | BusyError):
             headers = {"Retry-After": str(exc.retry_after_s)}
             extra["retry_after"] = exc.retry_after_s
         if isinstance(exc, QualityError):
