@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from whosthat.commands import evaluate, faces, liveness, research, server
+from whosthat.commands import attendance, evaluate, faces, liveness, research, server
 from whosthat.errors import BadInputError
 
 app = typer.Typer(
@@ -68,6 +68,7 @@ COMMANDS = [
     *((train_app, name, fn) for name, fn in research.train_method_commands().items()),
     (bench_app, "identify", server.bench_identify_command),
     (bench_app, "liveness", liveness.bench_liveness_command),
+    (bench_app, "attendance", attendance.bench_attendance_command),
 ]
 
 for _parent, _name, _function in COMMANDS:

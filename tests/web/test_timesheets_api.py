@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from whosthat.services import attendance, people
+from whosthat.web.api.timesheets import TimesheetOut
 
 PERIOD = {"from": "2026-04-06", "to": "2026-04-12"}  # Monday to Sunday, UTC days
 
@@ -61,6 +62,7 @@ def scheduled(web, staff):
 def test_timesheet_json_has_the_hand_computed_week(web, staff, scheduled):
     r = web.client.get("/api/v1/timesheets", params={**PERIOD, "person": staff["kim"]}, headers=web.headers)
     assert r.status_code == 200, r.text
+    TimesheetOut.model_validate(r.json())  # the documented response model holds for the plain JSON
     (kim,) = r.json()["people"]
     days = {d["date"]: d for d in kim["days"]}
     assert (days["2026-04-06"]["worked_hours"], days["2026-04-06"]["status"]) == (8.0, "present")

@@ -265,17 +265,25 @@ def _widened(bound: datetime | None, by: timedelta) -> datetime | None:
 
 
 def timelines(
-    ctx: Context, *, person_id: int | None, since: datetime | None, until: datetime | None
-) -> dict[int, tuple[Person, list[Piece]]]:
+    ctx: Context,
+    *,
+    person_id: int | None,
+    since: datetime | None,
+    until: datetime | None,
+    light: bool = False,
+) -> dict[int, tuple[Person | None, list[Piece]]]:
     """Each person's Pieces that start in [since, until) (None: open), events in effect only. Events up
     to MAX_SHIFT around the range are read too, so that a night across a bound pairs right."""
     lo, hi = _widened(since, -MAX_SHIFT), _widened(until, MAX_SHIFT)
-    events = repo.attendance.oldest_first(ctx.db, person_id=person_id, since=lo, until=hi)
+    if light:  # plain rows (id, person_id, kind, at, source); the person is left to the caller (None)
+        events = repo.attendance.timeline_rows(ctx.db, person_id=person_id, since=lo, until=hi)
+    else:
+        events = repo.attendance.oldest_first(ctx.db, person_id=person_id, since=lo, until=hi)
     per_person: dict[int, list[AttendanceEvent]] = {}
-    owners: dict[int, Person] = {}
+    owners: dict[int, Person | None] = {}
     for ev in events:
         per_person.setdefault(ev.person_id, []).append(ev)
-        owners[ev.person_id] = ev.person
+        owners[ev.person_id] = None if light else ev.person
     out = {}
     for pid, evs in per_person.items():
         pieces = [

@@ -1,5 +1,6 @@
 """Timesheet exports a payroll clerk opens directly: CSV (one table: days, totals, weeks or months)
-and XLSX (all four as sheets, hours as numbers, dates as dates). Both read services/timesheets.py,
+and XLSX (all four as sheets, hours as numbers, dates as dates). The days table leaves out days off
+with nothing on them (no shift, no events, no corrections); the totals count every day. Both read services/timesheets.py,
 so they show the same numbers as the API's JSON and the admin page.
 
 Cells that a spreadsheet would run as a formula (=, +, -, @ first) are written as text: in CSV with a
@@ -102,6 +103,8 @@ def tables(sheet: Timesheet, tz) -> dict[str, tuple[list[str], list[list]]]:
     for ps in sheet.people:
         who = [ps.person.employee_code, ps.person.name, ps.person.surname]
         for d in ps.days:
+            if d.status == "off" and not d.events and not d.corrections:
+                continue  # a day off with nothing on it: no row
             days.append(_day_row(d, _zone(d.schedule.timezone if d.schedule else None, tz)))
         totals.append(who + _total_cells(ps.total))
         weeks += [who + [k] + _total_cells(t) for k, t in sorted(ps.weeks.items())]
@@ -195,16 +198,14 @@ def workbook_bytes(sheet: Timesheet, tz) -> bytes:
         for row in rows:
             cells = []
             for value in row:
-                if isinstance(value, str) and _unsafe(value):
+                if value == "":
+                    cells.append(None)  # an empty cell is not written at all
+                elif isinstance(value, str) and _unsafe(value):
                     cell = WriteOnlyCell(ws, value=None)
                     cell.value, cell.data_type = value, "s"  # text, never a formula
                     cells.append(cell)
-                elif isinstance(value, date):
-                    cell = WriteOnlyCell(ws, value=value)
-                    cell.number_format = "yyyy-mm-dd"
-                    cells.append(cell)
                 else:
-                    cells.append(value)
+                    cells.append(value)  # dates get openpyxl's date format
             ws.append(cells)
     buf = io.BytesIO()
     wb.save(buf)

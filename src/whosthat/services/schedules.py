@@ -294,6 +294,8 @@ class ScheduleBook:
                 self.by_group.setdefault(a.group_id, []).append(a)
         self.holidays = {h.day: h.name for h in repo.schedules.holidays(ctx.db)}
         self._zones: dict[str, ZoneInfo] = {}
+        self._resolved: dict[tuple, Schedule | None] = {}
+        self._shifts: dict[tuple, Shift | None] = {}
 
     @staticmethod
     def _latest(rows: list[ScheduleAssignment], day: date) -> ScheduleAssignment | None:
@@ -304,6 +306,24 @@ class ScheduleBook:
         return best
 
     def schedule_for(self, person_id: int, day: date) -> Schedule | None:
+        """The person's schedule on that day (memoised per set of assignments that could apply)."""
+        key = (
+            tuple(a.id for a in self.by_person.get(person_id, ())),
+            tuple(sorted(self.groups_of.get(person_id, ()))),
+            day,
+        )
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(person_id, day)
+        return self._resolved[key]
+
+    def shift(self, schedule: Schedule, day: date) -> Shift | None:
+        """shift_on, memoised per schedule and day."""
+        key = (schedule.id, day)
+        if key not in self._shifts:
+            self._shifts[key] = shift_on(schedule, day)
+        return self._shifts[key]
+
+    def _resolve(self, person_id: int, day: date) -> Schedule | None:
         own = self._latest(self.by_person.get(person_id, []), day)
         if own is not None:
             return self.schedules.get(own.schedule_id)

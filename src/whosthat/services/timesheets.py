@@ -27,7 +27,7 @@ from whosthat.services import attendance
 from whosthat.services.attendance import Interval, Piece
 from whosthat.services.common import Context, valid_id
 from whosthat.services.errors import NotFoundError, ValidationError
-from whosthat.services.schedules import ScheduleBook, Shift, shift_on
+from whosthat.services.schedules import ScheduleBook, Shift
 from whosthat.store import repositories as repo
 from whosthat.store.models import Person, Schedule, utcnow
 
@@ -106,6 +106,10 @@ class Totals:
         self.late += bool(d.late_s)
         self.early_leave += bool(d.early_s)
         self.missing_clock_out += d.missing_clock_out
+
+    def merge(self, other: Totals) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass
@@ -196,7 +200,7 @@ def build(
     until = datetime.combine(date_to + timedelta(days=2), datetime.min.time(), tzinfo=UTC)
     if person_id is not None and not valid_id(person_id):
         return Timesheet(date_from, date_to, [], Totals(), {}, {})
-    lines = attendance.timelines(ctx, person_id=person_id, since=since, until=until)
+    lines = attendance.timelines(ctx, person_id=person_id, since=since, until=until, light=True)
     if person_id is not None:
         person = repo.people.get(ctx.db, person_id)
         if person is None:
@@ -204,8 +208,9 @@ def build(
         persons = {person.id: person}
     else:
         persons = {p.id: p for p in repo.schedules.active_people(ctx.db)}
-    for pid, (p, _) in lines.items():
-        persons.setdefault(pid, p)
+    for pid in lines:
+        if pid not in persons:  # inactive now, but with attendance in the period
+            persons[pid] = repo.people.get(ctx.db, pid)
     fixes: dict[tuple[int, date], list] = {}
     for row in repo.corrections.in_range(ctx.db, person_id=person_id, since=since, until=until):
         for e in (row.event, row.replaces):
@@ -216,6 +221,8 @@ def build(
 
     ndays = (date_to - date_from).days + 1
     all_days = [date_from + timedelta(days=i) for i in range(ndays)]
+    week_of = {d: _week_key(d) for d in all_days}
+    month_of = {d: d.strftime("%Y-%m") for d in all_days}
     sheets = []
     total, weeks, months = Totals(), {}, {}
     for pid, person in sorted(
@@ -229,7 +236,7 @@ def build(
             pieces = by_day.get(d, [])
             schedule = book.schedule_for(pid, d)
             holiday = book.holidays.get(d)
-            shift = shift_on(schedule, d) if schedule is not None and holiday is None else None
+            shift = book.shift(schedule, d) if schedule is not None and holiday is None else None
             intervals = [Interval(p.start, p.end) for p in pieces if not p.unmatched_out]
             day = WorkDay(
                 person=person,
@@ -245,12 +252,15 @@ def build(
             )
             _evaluate(day, now)
             sheet.days.append(day)
-            for key, bucket in ((_week_key(d), sheet.weeks), (d.strftime("%Y-%m"), sheet.months)):
-                bucket.setdefault(key, Totals()).add(day)
-            for key, bucket in ((_week_key(d), weeks), (d.strftime("%Y-%m"), months)):
-                bucket.setdefault(key, Totals()).add(day)
-            sheet.total.add(day)
-            total.add(day)
+            sheet.weeks.setdefault(week_of[d], Totals()).add(day)
+            sheet.months.setdefault(month_of[d], Totals()).add(day)
+        for t in sheet.weeks.values():
+            sheet.total.merge(t)
+        for key, t in sheet.weeks.items():
+            weeks.setdefault(key, Totals()).merge(t)
+        for key, t in sheet.months.items():
+            months.setdefault(key, Totals()).merge(t)
+        total.merge(sheet.total)
         sheets.append(sheet)
     locks = repo.schedules.active_locks_overlapping(ctx.db, date_from, date_to)
     locked = all(any(lk.date_from <= d <= lk.date_to for lk in locks) for d in all_days)

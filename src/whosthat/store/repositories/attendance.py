@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from whosthat.store.models import AttendanceCorrection, AttendanceEvent
@@ -87,3 +87,29 @@ def get(session: Session, event_id: int, *, for_update: bool = False) -> Attenda
     if for_update:
         stmt = stmt.with_for_update()
     return session.execute(stmt).scalar_one_or_none()
+
+
+def insert_many(session: Session, rows: list[dict], batch: int = 5000) -> int:
+    """Insert many events (dicts of AttendanceEvent columns) in batched INSERTs (benchmarks, imports)."""
+    for start in range(0, len(rows), batch):
+        session.execute(insert(AttendanceEvent), rows[start : start + batch])
+    return len(rows)
+
+
+def timeline_rows(session: Session, *, person_id: int | None, since: datetime | None, until: datetime | None):
+    """(id, person_id, kind, at, source) of every event in effect in [since, until), oldest first, as
+    plain rows rather than ORM objects (a month's timesheet for everyone reads tens of thousands)."""
+    stmt = select(
+        AttendanceEvent.id,
+        AttendanceEvent.person_id,
+        AttendanceEvent.kind,
+        AttendanceEvent.at,
+        AttendanceEvent.source,
+    ).where(in_effect())
+    if person_id is not None:
+        stmt = stmt.where(AttendanceEvent.person_id == person_id)
+    if since:
+        stmt = stmt.where(AttendanceEvent.at >= since)
+    if until:
+        stmt = stmt.where(AttendanceEvent.at < until)
+    return list(session.execute(stmt.order_by(AttendanceEvent.at, AttendanceEvent.id)))

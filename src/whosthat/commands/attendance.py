@@ -1,0 +1,50 @@
+"""`whosthat bench attendance`: a month's timesheet, JSON, admin page, CSV and XLSX for a generated
+workplace (web/bench_attendance.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from whosthat.commands.options import JsonOpt, echo_json
+
+
+def bench_attendance_command(
+    people: Annotated[int, typer.Option(help="generated people")] = 500,
+    events: Annotated[int, typer.Option(help="generated in/out events in the month")] = 20_000,
+    year: Annotated[int, typer.Option(help="the month's year")] = 2026,
+    month: Annotated[int, typer.Option(help="the month (1-12)")] = 3,
+    repeats: Annotated[int, typer.Option(help="timed runs of each step (median)")] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """Time a month report for PEOPLE people and EVENTS events: the timesheet, the JSON API, the admin
+    page, the CSV and the XLSX export (targets: report < 2 s, XLSX < 5 s)."""
+    if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+        raise typer.BadParameter("give a month 1-12 of a year 2000-2100")
+    if people < 1 or events < 0 or repeats < 1:
+        raise typer.BadParameter("people and repeats must be at least 1, events at least 0")
+    import os
+
+    from whosthat.web.bench_attendance import run_attendance_bench
+
+    result = run_attendance_bench(people=people, events=events, year=year, month=month, repeats=repeats)
+    result["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    if as_json:
+        echo_json(result)
+        return
+    s = result["setup"]
+    typer.echo(
+        f"{s['people']} people, {s['events']} events, {s['corrections']} corrections, {result['period']}"
+    )
+    for key, label in (
+        ("timesheet_build", "timesheet (service)"),
+        ("api_json", "GET /api/v1/timesheets"),
+        ("admin_page", "GET /admin/timesheets"),
+        ("csv_days", "CSV (every day)"),
+        ("xlsx", "XLSX (HTTP)"),
+        ("xlsx_service", "XLSX (service)"),
+    ):
+        r = result[key]
+        typer.echo(f"{label:26s} median {r['median_s']:.3f} s   cpu {r['cpu_s']:.3f} s")
+    typer.echo(f"xlsx size {result['xlsx_bytes']} bytes; load average {result['load_average']}")
