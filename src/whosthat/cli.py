@@ -46,6 +46,8 @@ COMMANDS = [
     (app, "serve", server.serve_command),
     (app, "identify", server.identify_command),
     (app, "reembed", server.reembed_command),
+    (app, "backup", server.backup_command),
+    (app, "restore", server.restore_command),
     (app, "calibrate", server.calibrate_command),
     (app, "eyes", liveness.eyes_command),
     (app, "pad", liveness.pad_command),

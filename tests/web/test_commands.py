@@ -93,3 +93,21 @@ def test_identify_calibrate_and_reembed_on_real_faces(home, lfw_root):
     assert report["templates"] == 3 and report["removed_old"] == 3 and report["people"] == 2
     r = run("identify", probe, "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["match"]["employee_code"] == "C"
+
+
+def test_backup_and_restore_commands(home, tmp_path_factory, monkeypatch):
+    from whosthat.config import get_settings
+
+    assert run("admin", "create", "root", "--password-stdin", stdin="a good long password\n").exit_code == 0
+    out = tmp_path_factory.mktemp("backups") / "site.backup"
+    r = run("backup", str(out), "--passphrase-stdin", "--json", stdin="a long backup passphrase\n")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout.strip().splitlines()[-1])["rows"] >= 1
+    fresh = tmp_path_factory.mktemp("fresh")
+    monkeypatch.setenv("WHOSTHAT_HOME", str(fresh))
+    get_settings.cache_clear()
+    assert run("restore", str(out), "--passphrase-stdin", stdin="wrong passphrase here\n").exit_code == 2
+    r = run("restore", str(out), "--passphrase-stdin", stdin="a long backup passphrase\n")
+    assert r.exit_code == 0, r.output
+    assert (fresh / "secret.key").read_bytes() == (home / "secret.key").read_bytes()
+    assert run("admin", "create", "root", "--password-stdin", stdin="a good long password\n").exit_code == 2

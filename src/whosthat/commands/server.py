@@ -106,6 +106,64 @@ def admin_password_command(
     typer.echo(f"whosthat: password of {admin.username!r} changed; their sessions are ended", err=True)
 
 
+def _passphrase(from_stdin: bool) -> str:
+    """The backup passphrase: stdin (--passphrase-stdin), else WHOSTHAT_BACKUP_PASSPHRASE, else a prompt."""
+    import os
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if os.environ.get("WHOSTHAT_BACKUP_PASSPHRASE"):
+        return os.environ["WHOSTHAT_BACKUP_PASSPHRASE"]
+    return typer.prompt("Backup passphrase", hide_input=True)
+
+
+def backup_command(
+    out: Annotated[Path, typer.Argument(help="the backup file to write (mode 0600)")],
+    passphrase_stdin: Annotated[
+        bool, typer.Option("--passphrase-stdin", help="read the passphrase from stdin")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write an encrypted, consistent snapshot of the database and the encryption key (safe while the
+    server runs). The passphrase comes from stdin, WHOSTHAT_BACKUP_PASSPHRASE or a prompt."""
+    from whosthat.config import get_settings
+    from whosthat.services import backup
+
+    info = backup.backup(get_settings(), out, _passphrase(passphrase_stdin))
+    if json_out:
+        typer.echo(
+            json.dumps(
+                {
+                    "path": str(info.path),
+                    "bytes": info.bytes,
+                    "rows": info.rows,
+                    "revision": info.revision,
+                    "created_at": info.created_at,
+                }
+            )
+        )
+    typer.echo(f"whosthat: backup of {info.rows} rows written to {info.path} ({info.bytes} bytes)", err=True)
+
+
+def restore_command(
+    path: Annotated[Path, typer.Argument(help="a file written by whosthat backup")],
+    passphrase_stdin: Annotated[
+        bool, typer.Option("--passphrase-stdin", help="read the passphrase from stdin")
+    ] = False,
+) -> None:
+    """Restore a backup into an empty WHOSTHAT_HOME (or an empty PostgreSQL database): the key file
+    and every row. Refuses a home or database that already holds data."""
+    from whosthat.config import get_settings
+    from whosthat.services import backup
+
+    settings = get_settings()
+    info = backup.restore(settings, path, _passphrase(passphrase_stdin))
+    typer.echo(
+        f"whosthat: restored {info.rows} rows from {info.path} (taken {info.created_at}) into {settings.home}",
+        err=True,
+    )
+
+
 def apikey_create_command(
     name: Annotated[str, typer.Argument(help="what the key is for, e.g. payroll-export")],
     scopes: Annotated[list[str], typer.Option("--scopes", help="scopes, repeated or comma-separated")] = None,

@@ -24,6 +24,7 @@ from whosthat.store.repositories import (
     people,
     schedules,
     sessions,
+    snapshot,
     templates,
     tokens,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "people",
     "schedules",
     "sessions",
+    "snapshot",
     "templates",
     "tokens",
 ]
