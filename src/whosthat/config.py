@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     # gallery size from which search is approximate (FAISS IVF; 0: always exact). The default is where
     # exact search stops meeting the latency target (docs/benchmarks.md#search-at-scale).
     gallery_float16: bool = False
-    gallery_ann_min: int = 200_000
+    gallery_ann_min: int = 50_000
 
     # Lockouts, rate limits and kiosk liveness sessions: "memory" (this process), "database" (shared
     # by every replica of the database) or "auto" (shared on PostgreSQL, memory on SQLite).

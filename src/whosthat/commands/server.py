@@ -300,6 +300,11 @@ def bench_identify_command(
     store: Annotated[
         bool, typer.Option(help="--search-only: also the database load, change log and a served replica")
     ] = True,
+    sweep: Annotated[
+        str,
+        typer.Option(help="--search-only: comma-separated IVF nprobe (or HNSW efSearch) values to compare"),
+    ] = "",
+    rows_per_list: Annotated[int, typer.Option(help="--search-only: IVF rows per list (0: the default)")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Server time of POST /api/v1/identify (one 640x480 JPEG) with TEMPLATES enrolled templates.
@@ -323,6 +328,8 @@ def bench_identify_command(
             data=data,
             store=store,
             serve=store,
+            rows_per_list=rows_per_list or None,
+            sweep_widths=tuple(int(x) for x in sweep.split(",") if x.strip()),
             log=lambda m: typer.echo(f"whosthat: {m}", err=True),
         )
         if as_json:

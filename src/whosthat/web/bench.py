@@ -274,6 +274,8 @@ def run_search_bench(
     data: Path | None = None,
     store: bool = True,
     serve: bool = True,
+    sweep_widths: tuple[int, ...] = (),
+    rows_per_list: int | None = None,
     log=print,
 ) -> dict:
     """Search-only numbers at `templates` rows: exact vs approximate median time and recall@1, merge
@@ -319,6 +321,8 @@ def run_search_bench(
 
     # In memory: the exact index, then the approximate one over the same rows.
     gindex.ANN_KIND = ann
+    if rows_per_list:
+        gindex.IVF_ROWS_PER_LIST = rows_per_list
     exact = gindex.GalleryIndex(model, float16=float16, ann_min=None, background=False)
     t0 = time.perf_counter()
     exact.update_arrays(tids, pids, matrix)
@@ -336,14 +340,48 @@ def run_search_bench(
 
     for q in probes[:10]:  # warm-up
         timed(exact, q), timed(approx, q)
-    ex_ms, an_ms, same_t, same_p = [], [], 0, 0
+    ex_ms, an_ms, same_t, same_p, exact_top, held_hits = [], [], 0, 0, [], []
     for q in probes:
         te, me = timed(exact, q)
         ta, ma = timed(approx, q)
         ex_ms.append(te)
         an_ms.append(ta)
+        exact_top.append(me.template_id)
         same_t += me.template_id == ma.template_id
         same_p += me.person_id == ma.person_id
+        held_hits.append(me.template_id == ma.template_id)
+    nprobe0, ef0 = gindex.NPROBE, gindex.HNSW_EF_SEARCH
+    # The approximate index's search breadth against recall and time (IVF: lists probed; HNSW: efSearch).
+    import dataclasses
+
+    sweep = []
+    for width in sweep_widths:
+        if ann == "ivf":
+            gindex.NPROBE = width
+        else:
+            gindex.HNSW_EF_SEARCH = width
+        snap = approx._snap
+        approx._snap = dataclasses.replace(
+            snap,
+            selectors=tuple(
+                gindex._ann_params(b.ann, d) if b.ann is not None else None
+                for b, d in zip(snap.blocks, snap.dead, strict=True)
+            ),
+        )
+        ms, hits = [], 0
+        for q, me in zip(probes, exact_top, strict=True):
+            ta, ma = timed(approx, q)
+            ms.append(ta)
+            hits += ma.template_id == me
+        sweep.append(
+            {
+                "width": width,
+                "median_ms": round(statistics.median(ms), 3),
+                "p99_ms": round(float(np.percentile(ms, 99)), 3),
+                "recall_at_1": round(hits / len(probes), 4),
+            }
+        )
+    gindex.NPROBE, gindex.HNSW_EF_SEARCH = nprobe0, ef0
     # One enrolment into the gallery as it serves: visible to the next search.
     new_vec = (real[0] + rng.normal(0, 0.05, real.shape[1])).astype(np.float32)
     t0 = time.perf_counter()
@@ -365,12 +403,15 @@ def run_search_bench(
         "ann_p99_ms": round(float(np.percentile(an_ms, 99)), 3),
         "recall_at_1_template": round(same_t / len(probes), 4),
         "recall_at_1_person": round(same_p / len(probes), 4),
+        "recall_at_1_held_out_real": round(float(np.mean(held_hits[:n_held])), 4) if n_held else None,
+        "recall_at_1_noisy_copies": round(float(np.mean(held_hits[n_held:])), 4),
         "exact_load_s": round(exact_build_s, 2),
         "ann_build_s": round(ann_build_s, 2),
         "enrolment_visible_in_memory_ms": round(enrol_mem_ms, 2),
         "enrolment_found": bool(found),
         "process_rss_mb_before_indexes": rss0,
         "process_rss_mb_with_both_indexes": _rss_mb(),
+        "sweep": sweep,
         "ivf": {"rows_per_list": gindex.IVF_ROWS_PER_LIST, "nprobe": gindex.NPROBE},
         "hnsw": {
             "M": gindex.HNSW_M,
@@ -414,6 +455,7 @@ def run_search_bench(
             index = gallery.index(db, model)
         start_s = time.perf_counter() - t0
         assert len(index) == n_fill
+        load_decrypt_s, start_merge_s = gallery.last_load_s, index.stats.last_merge_s
         # An enrolment committed by another replica, visible here through the change log.
         with database.session() as db:
             person = repo.people.add(db, employee_code="NEW", name="New", surname="Person", active=True)
@@ -429,7 +471,9 @@ def run_search_bench(
         result.update(
             {
                 "db_insert_s": round(insert_s, 1),
-                "start_load_decrypt_s": round(start_s, 2),
+                "start_total_s": round(start_s, 2),
+                "start_read_decrypt_s": round(load_decrypt_s, 2),
+                "start_ann_build_s": round(start_merge_s, 2),
                 "enrolment_commit_ms": round((t1 - t0) * 1000, 2),
                 "enrolment_visible_after_commit_ms": round((t2 - t1) * 1000, 2),
                 "enrolment_found_via_change_log": hit.template_id == row.id,
@@ -464,11 +508,13 @@ def _serve_start(home: str, model: str, float16: bool, ann_min: int | None, log)
     if ann_min:
         env["WHOSTHAT_GALLERY_ANN_MIN"] = str(ann_min)
     t0 = time.perf_counter()
+    log_path = Path(home) / "serve.log"
+    log_file = open(log_path, "wb")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
         [sys.executable, "-m", "whosthat", "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
     codes: list[int] = []
     ready_s = None
@@ -492,7 +538,10 @@ def _serve_start(home: str, model: str, float16: bool, ann_min: int | None, log)
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log_file.close()
     log(f"serve: /readyz 200 after {ready_s} s, memory {mem}")
+    if ready_s is None:
+        log("serve log tail:\n" + log_path.read_text(errors="replace")[-3000:])
     return {
         "ready_s": round(ready_s, 1) if ready_s else None,
         "answered_503_before_ready": 503 in codes,
