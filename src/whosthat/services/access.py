@@ -28,6 +28,7 @@ from whosthat.services.errors import (
     ValidationError,
 )
 from whosthat.services.limits import FailureLimiter
+from whosthat.services.metrics import LOCKOUTS
 from whosthat.store import repositories as repo
 from whosthat.store.models import Admin, ApiKey, utcnow
 
@@ -95,6 +96,9 @@ def authenticate_admin(ctx: Context, username: str, password: str) -> Admin:
     admin = repo.admins.by_username(ctx.db, username)
     if not verify_password(admin.password_hash if admin else None, password or ""):
         states = [limiter.failure(key) for limiter, key in keys]
+        for state in states:
+            if state.locked:
+                ctx.runtime.metrics.inc(*LOCKOUTS, kind="password")
         audit.record(ctx, Actor("admin", None, username or "?"), "admin.login_failed", f"admin:{username}")
         ctx.commit()
         locked = next((s for s in states if s.locked), None)

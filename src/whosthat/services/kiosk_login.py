@@ -24,6 +24,7 @@ from whosthat.services import attendance, audit
 from whosthat.services.common import Actor, Context
 from whosthat.services.credentials import new_token, token_hash
 from whosthat.services.errors import AuthenticationError, LockedOutError, UnavailableError
+from whosthat.services.metrics import LIVENESS, LOCKOUTS
 from whosthat.store import repositories as repo
 from whosthat.store.models import AttendanceEvent, Person, utcnow
 
@@ -124,7 +125,9 @@ def start_challenge(ctx: Context, kiosk: str):
 def record_failure(ctx: Context, kiosk: str, reason: str, detail: dict | None = None) -> None:
     """Count a failed face login toward the lockout, and audit it (no biometric data)."""
     for key in lockout_keys(ctx, kiosk):
-        ctx.runtime.face_limiter.failure(key)
+        state = ctx.runtime.face_limiter.failure(key)
+        if state.locked:
+            ctx.runtime.metrics.inc(*LOCKOUTS, kind="face_login")
     ctx.runtime.metrics.inc(*FACE_LOGINS_METRIC, outcome=reason[:32])
     audit.record(ctx, Actor.for_kiosk(kiosk), "face_login.failed", None, {"reason": reason, **(detail or {})})
     ctx.commit()
@@ -184,7 +187,13 @@ def conclude_challenge(ctx: Context, kiosk: str, session) -> ChallengeOutcome:
     """After a challenge session ended: log the person in when it passed and their face matches;
     otherwise record the failure (liveness reason, "not_recognised" or "ambiguous")."""
     summary = session.summary()
-    if not session.passed:
+    passed = bool(session.passed)
+    ctx.runtime.metrics.inc(
+        *LIVENESS,
+        result="passed" if passed else "failed",
+        reason=(session.reason or "") if not passed else "",
+    )
+    if not passed:
         reason = session.reason or "failed"
         # The evidence behind the refusal goes into the audit record (scores and counts, no image).
         evidence = {k: summary.get(k) for k in FAILURE_EVIDENCE}

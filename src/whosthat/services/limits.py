@@ -202,7 +202,8 @@ class WorkPool:
     once with BusyError (503 + Retry-After). A flood therefore costs bounded memory and CPU instead of
     one decoder per request thread."""
 
-    def __init__(self, workers: int, queue: int, wait_s: float, retry_after_s: int = 2):
+    def __init__(self, workers: int, queue: int, wait_s: float, retry_after_s: int = 2, metrics=None):
+        self.metrics = metrics
         self.workers = max(1, workers)
         self.queue = max(0, queue)
         self.wait_s = wait_s
@@ -221,6 +222,10 @@ class WorkPool:
 
         with self._lock:
             self.refused += 1
+        if self.metrics is not None:
+            self.metrics.inc(
+                "whosthat_face_pool_refused_total", "uploads refused because the face-work pool was full"
+            )
         return BusyError(
             f"the server is busy with face work ({self.workers} running, {self.queue} waiting): "
             f"try again in {self.retry_after_s} s",

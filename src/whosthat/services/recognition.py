@@ -15,6 +15,7 @@ from whosthat.gallery.threshold import is_match
 from whosthat.services import people
 from whosthat.services.common import Context, decode_upload, face_box
 from whosthat.services.errors import ValidationError
+from whosthat.services.metrics import RECOGNITIONS
 from whosthat.store import repositories as repo
 from whosthat.store.models import Person
 
@@ -70,6 +71,20 @@ class Verification:
         return asdict(self)
 
 
+def _embed(ctx: Context, image: bytes | np.ndarray, kind: str):
+    """(the one face of the upload, the pipeline), under the face-work pool; bad input is counted as
+    a recognition outcome (its error code) and raised."""
+    rt = ctx.runtime
+    try:
+        with rt.face_pool.slot():  # bounded: a flood queues, then gets 503
+            rgb = decode_upload(ctx, image)
+            pipeline = rt.pipeline()
+            return pipeline.embed_single(rgb, purpose="login"), pipeline
+    except BadInputError as exc:
+        rt.metrics.inc(*RECOGNITIONS, kind=kind, outcome=exc.code)
+        raise
+
+
 def identify(ctx: Context, image: bytes | np.ndarray) -> IdentifyResult:
     """1:N: the enrolled person whose best template is nearest, if within the threshold and clear of
     the second-best person by the margin (`Gallery.identify`, the one 1:N rule).
@@ -78,10 +93,7 @@ def identify(ctx: Context, image: bytes | np.ndarray) -> IdentifyResult:
     """
     t0 = time.perf_counter()
     rt = ctx.runtime
-    with rt.face_pool.slot():  # bounded: a flood queues, then gets 503
-        rgb = decode_upload(ctx, image)
-        pipeline = rt.pipeline()
-        face = pipeline.embed_single(rgb, purpose="login")
+    face, pipeline = _embed(ctx, image, "identify")
     threshold, margin = rt.threshold(pipeline), rt.margin(pipeline)
     found = rt.gallery.identify(ctx.db, face.model, face.embedding, threshold, margin)
     match = found.match
@@ -97,6 +109,9 @@ def identify(ctx: Context, image: bytes | np.ndarray) -> IdentifyResult:
         margin_required=margin,
     )
     result.server_ms = (time.perf_counter() - t0) * 1000
+    rt.metrics.inc(
+        *RECOGNITIONS, kind="identify", outcome="match" if person else (found.reason or "no_match")
+    )
     rt.metrics.observe(
         "whosthat_identify_seconds", "server time of one identification", result.server_ms / 1000
     )
@@ -107,10 +122,7 @@ def verify(ctx: Context, person_id: int, image: bytes | np.ndarray) -> Verificat
     """1:1: is the face in `image` this person? ValidationError when they have no template of the
     current embedder."""
     person = people.get_person(ctx, person_id)
-    with ctx.runtime.face_pool.slot():
-        rgb = decode_upload(ctx, image)
-        pipeline = ctx.runtime.pipeline()
-        face = pipeline.embed_single(rgb, purpose="login")
+    face, pipeline = _embed(ctx, image, "verify")
     threshold = ctx.runtime.threshold(pipeline)
     index = ctx.runtime.gallery.index(ctx.db, face.model)
     _tids, pids, matrix = index.vectors()
@@ -118,9 +130,11 @@ def verify(ctx: Context, person_id: int, image: bytes | np.ndarray) -> Verificat
     if len(mine) == 0:
         raise ValidationError(f"person {person.id} has no {face.model} template to compare with")
     distance = float(np.min(np.linalg.norm(mine - face.embedding[None, :], axis=1)))
+    same = is_match(distance, threshold)
+    ctx.runtime.metrics.inc(*RECOGNITIONS, kind="verify", outcome="same" if same else "different")
     return Verification(
         person_id=person.id,
-        same=is_match(distance, threshold),
+        same=same,
         distance=round(distance, 4),
         threshold=round(threshold, 4),
         model=face.model,

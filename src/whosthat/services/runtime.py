@@ -63,7 +63,10 @@ class Runtime:
         # Liveness sessions started per address and per kiosk name: session_limiter above.
         # Uploads' decoding and face analysis: a bounded pool (a flood queues, then gets 503).
         self.face_pool = WorkPool(
-            settings.face_workers or os.cpu_count() or 1, settings.face_queue, settings.face_queue_wait_s
+            settings.face_workers or os.cpu_count() or 1,
+            settings.face_queue,
+            settings.face_queue_wait_s,
+            metrics=self.metrics,
         )
         self._pipelines: dict[str | None, FacePipeline] = {}
         self._lock = threading.Lock()
