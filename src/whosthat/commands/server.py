@@ -37,11 +37,16 @@ def serve_command(
     forwarded_allow_ips: Annotated[
         str, typer.Option(help="proxies whose X-Forwarded-For is trusted")
     ] = "127.0.0.1",
+    log_format: Annotated[
+        str, typer.Option(help="json (one object per line, with request ids) or text (uvicorn's own)")
+    ] = "json",
 ) -> None:
     """Start the web app (kiosk at /kiosk, admin at /login, API at /api/v1, docs at /docs)."""
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from whosthat.web.app import create_app
+    from whosthat.web.logs import log_config
 
     application = create_app()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -65,6 +70,8 @@ def serve_command(
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
         log_level="info",
+        log_config=log_config("info") if log_format == "json" else LOGGING_CONFIG,
+        access_log=log_format != "json",
         ws_max_size=2 * 1024 * 1024,
     )
 

@@ -37,6 +37,7 @@ from whosthat.web.api import (
 )
 from whosthat.web.deps import ADMIN_SESSION_MAX_AGE_S
 from whosthat.web.errors import install_error_handlers
+from whosthat.web.logs import RequestContextMiddleware
 from whosthat.web.middleware import BodySizeLimitMiddleware, MetricsMiddleware, SecurityHeadersMiddleware
 from whosthat.web.pages import PAGE_ROUTERS
 
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.add_middleware(MetricsMiddleware, runtime=runtime)
     app.add_middleware(SecurityHeadersMiddleware, https_only=settings.session_https_only)
+    app.add_middleware(RequestContextMiddleware)  # outermost: every log line knows its request id
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for router in API_ROUTERS + PAGE_ROUTERS:
