@@ -116,3 +116,23 @@ def test_the_default_challenge_starts_with_a_blink(server, browser):
     assert page.get_attribute("#result", "data-reason") == "no_blink"
     assert "close both eyes" in page.inner_text("#result")
     assert not errors, errors
+
+
+def test_the_kiosk_starts_by_itself_when_a_face_appears_and_waits_for_it_to_leave_after_a_failure(
+    server, browser
+):
+    errors: list[str] = []
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    watch_console(page, errors)
+    page.goto(f"{server.url}/kiosk?name=lobby")
+    page.wait_for_selector("#guidance:has-text('the check starts by itself')", timeout=15_000)
+    # Nobody presses Start: the face in view starts the check.
+    page.wait_for_selector("#prompt:has-text('Blink slowly')", timeout=20_000)
+    page.wait_for_selector("#result:not(.hidden)", timeout=20_000)
+    page.wait_for_selector("#start:not(.hidden)", timeout=15_000)
+    # The same face still in view: no new attempt by itself (Start is there for "try again").
+    time.sleep(3.0)
+    assert page.inner_text("#prompt") == "" and page.locator("#steps li").count() == 0
+    page.click("#start")
+    page.wait_for_selector("#prompt:has-text('Blink slowly')", timeout=15_000)
+    assert not errors, errors

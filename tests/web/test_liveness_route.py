@@ -134,3 +134,42 @@ def test_without_the_liveness_module_face_login_is_off_not_open(tmp_path, monkey
             )
     finally:
         runtime.close()
+
+
+def test_the_presence_check_says_whether_a_face_is_in_view_and_refuses_bad_frames(web, astronaut):
+    """The kiosk's automatic start: a face close to the camera -> true, an empty scene or a face far away
+    -> false; bad frames are refused with a 4xx; nothing counts toward the face-login lockout."""
+    from PIL import Image
+
+    canvas = np.full((480, 640, 3), 60, np.uint8)
+    canvas[:, 64:576] = astronaut[16:496]
+    small = np.asarray(Image.fromarray(canvas).resize((320, 240)))
+    far = np.full((240, 320, 3), 60, np.uint8)
+    far[100:124, 150:170] = np.asarray(Image.fromarray(canvas).resize((20, 24)))  # 20 px of 320
+    post = web.client.post
+
+    def ask(data: bytes, kind: str = "image/jpeg"):
+        return post("/api/v1/liveness/presence", content=data, headers={"content-type": kind})
+
+    r = ask(jpeg(small))
+    assert r.status_code == 200 and r.json() == {"face": True}, r.text
+    assert ask(jpeg(np.full((240, 320, 3), 60, np.uint8))).json() == {"face": False}
+    assert ask(jpeg(far)).json() == {"face": False}
+    assert ask(b"").status_code == 400
+    assert ask(b"not a jpeg at all").status_code in (415, 422)
+    assert ask(b"\xff" * 1_000_001).status_code == 413
+    assert ask(jpeg(np.zeros((1080, 1920, 3), np.uint8))).status_code == 413
+    states = [web.runtime.face_limiter.check(k) for k in ("kiosk:kiosk", "address:testclient")]
+    assert not any(s.locked for s in states)
+
+
+def test_the_presence_check_is_rate_limited_per_address(web):
+    limiter = web.runtime.presence_limiter
+    for _ in range(limiter.limit):
+        limiter.hit("address:testclient")
+    r = web.client.post(
+        "/api/v1/liveness/presence",
+        content=jpeg(np.full((240, 320, 3), 9, np.uint8)),
+        headers={"content-type": "image/jpeg"},
+    )
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0

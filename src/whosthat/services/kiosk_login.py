@@ -80,6 +80,25 @@ def locked_out_for(ctx: Context, kiosk: str) -> int:
     return next((s.retry_after_s for s in states if s.locked), 0)
 
 
+# A face this wide (a fraction of the frame's width) starts the kiosk by itself: someone standing at the
+# kiosk, not a passer-by in the background (the challenge itself asks to come closer below 90 of 640 px).
+PRESENCE_MIN_FACE_FRAC = 0.12
+
+
+def face_in_view(ctx: Context, rgb: np.ndarray) -> bool:
+    """Whether a face is close enough to the kiosk's camera to start a login by itself (the kiosk page
+    asks about once a second while it waits). Only detection: nothing is embedded, stored or counted
+    toward the lockout. LockedOutError when the address asks too often."""
+    state = ctx.runtime.presence_limiter.hit(f"address:{ctx.address or '-'}")
+    if state.locked:
+        raise LockedOutError(
+            f"too many presence checks: try again in {state.retry_after_s} s", state.retry_after_s
+        )
+    width = rgb.shape[1]
+    faces = ctx.runtime.pipeline().detect(rgb)
+    return any(d.box[2] - d.box[0] >= PRESENCE_MIN_FACE_FRAC * width for d in faces)
+
+
 def start_challenge(ctx: Context, kiosk: str):
     """Open a liveness challenge session (whosthat.liveness.challenge) for `kiosk`.
 

@@ -68,6 +68,10 @@ class Runtime:
             settings.face_queue_wait_s,
             metrics=self.metrics,
         )
+        # The kiosk's "is a face in view?" checks (about one a second while it waits), per address: in
+        # this process's memory even with shared state (a database write a second per kiosk is not
+        # worth it; behind N replicas the bound is N times this).
+        self.presence_limiter = RateLimiter(limit=150, window_s=60.0)
         self._pipelines: dict[str | None, FacePipeline] = {}
         self._lock = threading.Lock()
         self._challenges = None

@@ -15,7 +15,7 @@ import logging
 import time
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +25,7 @@ from whosthat.liveness.frame import MAX_FRAME_PIXELS
 from whosthat.liveness.outcomes import FRAME_TOO_LARGE, message_for
 from whosthat.services import kiosk_login
 from whosthat.services.common import Context
+from whosthat.services.errors import PayloadTooLargeError
 from whosthat.web.api import PREFIX
 from whosthat.web.deps import Ctx
 
@@ -51,6 +52,31 @@ def create_session(body: SessionIn, ctx: Ctx) -> JSONResponse:
     body_out = dict(session.public())
     body_out["ws_url"] = f"{PREFIX}/liveness/sessions/{session.id}?nonce={session.nonce}"
     return JSONResponse(body_out, status_code=201, headers={"Cache-Control": "no-store"})
+
+
+class PresenceOut(BaseModel):
+    face: bool
+
+
+@router.post(
+    "/presence",
+    summary="Is a face in view? The kiosk's automatic start (no API key needed)",
+    response_model=PresenceOut,
+)
+async def presence(request: Request, ctx: Ctx) -> dict:
+    """Body: one JPEG frame (at most 1280x720, under 1 MB; the kiosk sends 320x240 about once a second
+    while it waits). 200 {"face": true} when a face close enough to the camera is in view; 400/413/422
+    for a missing, oversized or unreadable frame; 429 with Retry-After when asked too often. Nothing is
+    stored and nothing counts toward the face-login lockout."""
+    from whosthat.vision.image import decode_image
+
+    data = await request.body()
+    if not data:
+        raise BadInputError("send one JPEG frame as the request body")
+    if len(data) > MAX_FRAME_BYTES:
+        raise PayloadTooLargeError(FRAME_TOO_LARGE)
+    rgb = await run_in_threadpool(decode_image, data, MAX_FRAME_PIXELS, None)
+    return {"face": await run_in_threadpool(kiosk_login.face_in_view, ctx, rgb)}
 
 
 def _same_origin(websocket: WebSocket) -> bool:

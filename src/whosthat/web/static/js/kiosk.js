@@ -7,6 +7,7 @@
   var root = document.getElementById("kiosk");
   var kiosk = root.dataset.kiosk || "kiosk";
   var sessionsUrl = root.dataset.sessionsUrl;
+  var presenceUrl = root.dataset.presenceUrl;
   var resetMs = parseInt(root.dataset.resetMs || "6000", 10);
   var video = document.getElementById("video");
   var videoBox = document.getElementById("video-box");
@@ -31,6 +32,11 @@
   var state = { ws: null, timer: null, busy: false, stream: null, resetTimer: null, gotResult: false,
                 countdown: null, deadline: 0, steps: 0, completed: 0 };
   var canvas = document.createElement("canvas");
+  // Automatic start: while the kiosk waits, a small frame a second goes to the presence check; a face
+  // that appears (close enough to the camera) starts the login. After a failure the face has to leave
+  // first (or the person presses Start), so nobody standing still is asked again and again.
+  var presence = { timer: null, pending: false, waitAway: false, skip: 0 };
+  var small = document.createElement("canvas");
 
   function text(el, value) { el.textContent = value || ""; }
   function show(el, visible) { el.classList.toggle("hidden", !visible); }
@@ -69,12 +75,46 @@
     text(els.arrow, dir === "left" ? "\u2190" : dir === "right" ? "\u2192" : "");
   }
 
+  function checkPresence() {
+    if (state.ws || state.starting || presence.pending || !state.stream || state.resetTimer || document.hidden) return;
+    if (presence.skip > 0) { presence.skip--; return; }
+    var w = video.videoWidth, h = video.videoHeight;
+    if (!w || !h) return;
+    var scale = Math.min(1, 320 / w, 240 / h);
+    small.width = Math.round(w * scale);
+    small.height = Math.round(h * scale);
+    small.getContext("2d").drawImage(video, 0, 0, small.width, small.height);
+    presence.pending = true;
+    small.toBlob(function (blob) {
+      if (!blob) { presence.pending = false; return; }
+      fetch(presenceUrl, {
+        method: "POST",
+        headers: { "Content-Type": "image/jpeg", "Accept": "application/json" },
+        credentials: "same-origin",
+        body: blob,
+      }).then(function (resp) {
+        if (resp.status === 429) { presence.skip = 10; return null; }
+        return resp.ok ? resp.json() : null;
+      }).then(function (body) {
+        presence.pending = false;
+        if (!body) return;
+        if (!body.face) { presence.waitAway = false; return; }
+        if (!presence.waitAway) start();
+      }).catch(function () { presence.pending = false; });
+    }, "image/jpeg", 0.7);
+  }
+
+  function watchForFaces() {
+    if (!presence.timer && presenceUrl) presence.timer = setInterval(checkPresence, 1000);
+  }
+
   function idle(message) {
     stopStreaming();
     stopCountdown();
     showArrow(null);
+    state.resetTimer = null;
     text(els.title, "Look at the camera");
-    text(els.guidance, message || "");
+    text(els.guidance, message || "Step up to the camera: the check starts by itself.");
     text(els.prompt, "");
     els.steps.innerHTML = "";
     show(els.result, false);
@@ -133,6 +173,7 @@
   }
 
   function finish(msg) {
+    state.starting = false;
     state.gotResult = true;
     stopStreaming();
     stopCountdown();
@@ -163,6 +204,7 @@
       videoBox.classList.remove("good");
       videoBox.classList.add("bad");
     }
+    presence.waitAway = true; // the next automatic start waits for this face to leave
     state.resetTimer = setTimeout(function () { idle(); }, resetMs);
   }
 
@@ -188,7 +230,8 @@
   }
 
   function start() {
-    if (!state.stream || state.ws) return;
+    if (!state.stream || state.ws || state.starting) return;
+    state.starting = true;
     if (state.resetTimer) { clearTimeout(state.resetTimer); state.resetTimer = null; }
     show(els.start, false);
     show(els.result, false);
@@ -219,6 +262,7 @@
   }
 
   function run(session) {
+    state.starting = false;
     text(els.title, "Follow the instructions");
     renderSteps(session.steps.length, 0, 0);
     if (session.prompts && session.prompts.length) text(els.prompt, session.prompts[0]);
@@ -258,7 +302,7 @@
       state.stream = stream;
       video.srcObject = stream;
       idle();
-      if (new URLSearchParams(window.location.search).get("auto") === "1") start();
+      watchForFaces();
     })
     .catch(function () {
       text(els.title, "Camera not available");
