@@ -114,7 +114,7 @@
     showArrow(null);
     state.resetTimer = null;
     text(els.title, "Look at the camera");
-    text(els.guidance, message || "Step up to the camera: the check starts by itself.");
+    text(els.guidance, message || "Step up to the camera and the check starts by itself.");
     text(els.prompt, "");
     els.steps.innerHTML = "";
     show(els.result, false);
