@@ -95,7 +95,8 @@ def face_in_view(ctx: Context, rgb: np.ndarray) -> bool:
             f"too many presence checks: try again in {state.retry_after_s} s", state.retry_after_s
         )
     width = rgb.shape[1]
-    faces = ctx.runtime.pipeline().detect(rgb)
+    with ctx.runtime.face_pool.slot():  # bounded like every face analysis: a flood gets 503 busy
+        faces = ctx.runtime.pipeline().detect(rgb)
     return any(d.box[2] - d.box[0] >= PRESENCE_MIN_FACE_FRAC * width for d in faces)
 
 
