@@ -39,6 +39,7 @@ from whosthat.web.deps import ADMIN_SESSION_MAX_AGE_S
 from whosthat.web.errors import install_error_handlers
 from whosthat.web.logs import RequestContextMiddleware
 from whosthat.web.middleware import BodySizeLimitMiddleware, MetricsMiddleware, SecurityHeadersMiddleware
+from whosthat.web.openapi import install_openapi
 from whosthat.web.pages import PAGE_ROUTERS
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.setup_token = None
 
     install_error_handlers(app)
+    install_openapi(app)
 
     # Middleware: the last added runs first (outermost).
     app.add_middleware(
