@@ -9,7 +9,7 @@ export WHOSTHAT_DATA ?= $(abspath $(CURDIR)/../shared/data)
 # Minivision's MiniFASNet release (the print-attack model's source weights and detector), for its tests.
 export MINIFASNET_DIR ?= $(abspath $(CURDIR)/../shared/models/silent-face-anti-spoofing)
 
-.PHONY: run test bench lint install clean e2e-deps
+.PHONY: run test bench lint install clean e2e-deps cluster cluster-bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -32,6 +32,13 @@ e2e-deps:
 
 test: $(STAMP) e2e-deps
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+# A real cluster on loopback (PostgreSQL, two replicas, HAProxy) and its tests: deploy/cluster.py.
+cluster: $(STAMP)
+	$(PY) deploy/cluster.py test
+
+cluster-bench: $(STAMP)
+	$(PY) deploy/cluster.py bench
 
 bench: $(STAMP)
 	$(VENV)/bin/whosthat bench

@@ -110,8 +110,13 @@ class TemplateCipher:
         return self.encrypt(vec.tobytes(), self._template_aad(person_id, embedder))
 
     def decrypt_embedding(self, blob: bytes, person_id: int, embedder: str) -> np.ndarray:
-        raw = self.decrypt(blob, self._template_aad(person_id, embedder))
-        return np.frombuffer(raw, dtype="<f4").astype(np.float32)
+        return np.frombuffer(self.decrypt_embedding_bytes(blob, person_id, embedder), dtype="<f4").astype(
+            np.float32
+        )
+
+    def decrypt_embedding_bytes(self, blob: bytes, person_id: int, embedder: str) -> bytes:
+        """The plaintext little-endian float32 bytes (bulk loads append them into one buffer)."""
+        return self.decrypt(blob, self._template_aad(person_id, embedder))
 
     # Chips -----------------------------------------------------------------------------------------
     @staticmethod
