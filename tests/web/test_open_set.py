@@ -6,7 +6,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from tests.web.conftest import lfw_bytes, upload
-from whosthat.store.models import AttendanceEvent
+from whosthat.store.models import AttendanceEvent, AuditLog
+
+
+def r_threshold(web) -> float:
+    return web.runtime.threshold()
 
 
 def _enrol(web, code, name, surname, photo: bytes, **form) -> int:
@@ -32,8 +36,32 @@ def test_a_face_enrolled_as_two_people_is_ambiguous_for_identify_and_the_kiosk(w
     assert r["match"]["person_id"] == colin and r["reason"] is None and r["margin"] is None
     assert r["margin_required"] > 0
 
-    # The same man enrolled a second time under another record: his face now fits both.
-    _enrol(web, "CP-2", "Colin", "Twin", lfw_bytes(lfw_root, "Colin_Powell", 2), confirm_duplicate="true")
+    # The same man enrolled a second time under another record: the API refuses (409, naming the
+    # other person, nothing stored) until the request confirms it; then his face fits both.
+    twin = web.client.post(
+        "/api/v1/people",
+        json={"employee_code": "CP-2", "name": "Colin", "surname": "Twin"},
+        headers=web.headers,
+    ).json()["id"]
+    before = web.snapshot()
+    photo = lfw_bytes(lfw_root, "Colin_Powell", 2)
+    r = web.client.post(f"/api/v1/people/{twin}/templates", files=upload(photo), headers=web.headers)
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["error"] == "duplicate_face" and "Colin Powell" in body["detail"]
+    assert body["duplicate_of"]["person_id"] == colin and body["duplicate_of"]["name"] == "Colin"
+    assert body["duplicate_of"]["distance"] <= web.runtime.threshold()
+    assert web.snapshot() == before
+    r = web.client.post(
+        f"/api/v1/people/{twin}/templates",
+        files=upload(photo),
+        data={"confirm_duplicate": "true"},
+        headers=web.headers,
+    )
+    assert r.status_code == 201, r.text
+    with web.runtime.database.session() as db:
+        audit = db.execute(select(AuditLog).where(AuditLog.action == "template.create")).scalars().all()
+    assert audit[-1].detail["duplicate_of"] == colin
     r = web.client.post("/api/v1/identify", files=upload(probe), headers=web.headers).json()
     assert r["match"] is None and r["reason"] == "ambiguous", r
     assert 0 <= r["margin"] < r["margin_required"]
@@ -57,3 +85,65 @@ def test_a_face_enrolled_as_two_people_is_ambiguous_for_identify_and_the_kiosk(w
         "/api/v1/identify", files=upload(lfw_bytes(lfw_root, "Gerhard_Schroeder", 1)), headers=web.headers
     ).json()
     assert r["match"] is None and r["reason"] == "not_recognised"
+
+
+def _kept_form(html: str) -> dict:
+    """The hidden fields of the duplicate-face confirm form, as the browser would send them back."""
+    import html as html_lib
+    import re
+
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html):
+        fields.setdefault(name, []).append(html_lib.unescape(value))
+    return fields
+
+
+def test_the_admin_page_asks_before_enrolling_a_face_that_matches_someone_else(web, lfw_root):
+    from whosthat.services import access
+    from whosthat.services.common import Context
+
+    with Context.open(web.runtime) as ctx:
+        access.create_admin(ctx, "dup-admin", "duplicate faces 123")
+    tony = _enrol(web, "TB-1", "Tony", "Blair", lfw_bytes(lfw_root, "Tony_Blair", 3))
+    client = web.client
+    r = client.post("/api/v1/auth/login", json={"username": "dup-admin", "password": "duplicate faces 123"})
+    token = r.json()["csrf_token"]
+    try:
+        photo = ("photos", ("tony5.jpg", lfw_bytes(lfw_root, "Tony_Blair", 5), "image/jpeg"))
+        own = ("photos", ("tony8.jpg", lfw_bytes(lfw_root, "Tony_Blair", 8), "image/jpeg"))
+        r = client.post(
+            f"/admin/people/{tony}/templates", data={"csrf_token": token}, files=[own], follow_redirects=False
+        )
+        assert r.status_code == 303, r.text  # his own face again: no question
+        before = web.snapshot()
+        form = {"csrf_token": token, "employee_code": "TB-2", "name": "Anthony", "surname": "Blair"}
+        r = client.post("/admin/people/new", data=form, files=[photo])
+        assert r.status_code == 409, r.text
+        assert "already enrolled as someone else" in r.text and "Tony Blair" in r.text
+        assert f'href="/admin/people/{tony}"' in r.text
+        assert web.snapshot() == before  # nothing stored before the confirmation
+        kept = _kept_form(r.text)
+        assert len(kept["kept"]) == 1 and kept["employee_code"] == ["TB-2"]
+
+        # A tampered kept photo is refused like any bad upload, and changes nothing.
+        bad = {**{k: v[0] for k, v in kept.items() if k != "kept"}, "kept": '{"s": "upload", "d": "%%%"}'}
+        r = client.post("/admin/people/new", data=bad, files=[("photos", ("", b"", "image/jpeg"))])
+        assert 400 <= r.status_code < 500 and web.snapshot() == before
+
+        # Confirmed: the kept photo is enrolled without choosing it again.
+        r = client.post("/admin/people/new", data=kept, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        new_id = int(r.headers["location"].rsplit("/", 1)[1])
+        people = client.get(f"/api/v1/people/{new_id}", headers=web.headers).json()
+        assert people["employee_code"] == "TB-2" and people["templates"] == 1
+
+        # Adding photos on a person's page asks the same way.
+        r = client.post(
+            f"/admin/people/{new_id}/templates",
+            data={"csrf_token": token},
+            files=[("photos", ("tony6.jpg", lfw_bytes(lfw_root, "Tony_Blair", 6), "image/jpeg"))],
+        )
+        assert r.status_code == 409 and "Tony Blair" in r.text
+    finally:
+        client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": token})
+        client.cookies.clear()

@@ -19,6 +19,23 @@ class ConflictError(BadInputError):
     http_status = 409
 
 
+class DuplicateFaceError(ConflictError):
+    """The face being enrolled already matches another enrolled person (within the match threshold);
+    nothing was stored. `matches` (services.templates.DuplicateMatch): which photo matched whom. The
+    caller repeats the request with confirm_duplicate to enrol anyway."""
+
+    code = "duplicate_face"
+
+    def __init__(self, matches: list):
+        first = matches[0]
+        super().__init__(
+            f"{first.label} already matches {first.full_name} ({first.employee_code}, id {first.person_id}) "
+            f"at distance {first.distance:.3f}: the same face would be recognised as two people; "
+            "confirm to enrol anyway"
+        )
+        self.matches = matches
+
+
 class ValidationError(BadInputError):
     code = "invalid"
     http_status = 422

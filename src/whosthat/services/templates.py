@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from whosthat.errors import BadInputError, MultipleFacesError, NoFaceError, QualityError
+from whosthat.gallery.threshold import is_match
 from whosthat.services import audit, people
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, decode_upload, face_box, valid_id
-from whosthat.services.errors import BusyError, NotFoundError, PhotosRejectedError
+from whosthat.services.errors import BusyError, DuplicateFaceError, NotFoundError, PhotosRejectedError
 from whosthat.store import repositories as repo
 from whosthat.store.crypto import DecryptionError
 from whosthat.store.models import FaceTemplate, Person
@@ -64,6 +65,50 @@ class Enrolment:
     errors: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DuplicateMatch:
+    """A photo being enrolled whose face already matches another enrolled person."""
+
+    label: str
+    person_id: int
+    employee_code: str
+    name: str
+    surname: str
+    distance: float
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.name} {self.surname}".strip()
+
+    def to_dict(self) -> dict:
+        return {
+            "person_id": self.person_id,
+            "employee_code": self.employee_code,
+            "name": self.name,
+            "surname": self.surname,
+            "distance": round(self.distance, 4),
+        }
+
+
+def duplicate_of(
+    ctx: Context, person_id: int | None, face, label: str = "This face"
+) -> DuplicateMatch | None:
+    """The nearest enrolled person other than `person_id` (None: everyone counts) whose templates match
+    `face` (a FaceResult) within the match threshold, or None."""
+    rt = ctx.runtime
+    threshold = rt.threshold(rt.pipeline(face.model))
+    for match in rt.gallery.search(ctx.db, face.model, face.embedding, k=2):
+        if match.person_id == person_id:
+            continue
+        if not is_match(match.distance, threshold):
+            return None
+        other = repo.people.get(ctx.db, match.person_id)
+        if other is None:
+            return None
+        return DuplicateMatch(label, other.id, other.employee_code, other.name, other.surname, match.distance)
+    return None
+
+
 def list_templates(ctx: Context, person_id: int) -> list[FaceTemplate]:
     """Template rows of a person (metadata: id, embedder, dim, quality, source, created_at)."""
     people.get_person(ctx, person_id)
@@ -109,19 +154,32 @@ def _check_quality(ctx: Context, image: bytes | np.ndarray) -> QualityReport:
 
 
 def enroll_template(
-    ctx: Context, person_id: int, image: bytes | np.ndarray, *, source: str = "upload", actor: Actor = SYSTEM
+    ctx: Context,
+    person_id: int,
+    image: bytes | np.ndarray,
+    *,
+    source: str = "upload",
+    actor: Actor = SYSTEM,
+    confirm_duplicate: bool = False,
+    label: str = "This face",
 ) -> FaceTemplate:
     """Embed the one face of `image` and store it (encrypted) as a new template of the person.
 
-    source: "upload" | "webcam" | "api" | "cli" (where the image came from). Raises NoFaceError, MultipleFacesError, QualityError (with `.reasons`),
-    ImageError; nothing is stored then. The chip is kept unless settings.keep_chips is false. The
-    returned row has extra attributes `quality_detail` (dict) and `box` ([left, top, right, bottom]).
+    source: "upload" | "webcam" | "api" | "cli" (where the image came from). Raises NoFaceError,
+    MultipleFacesError, QualityError (with `.reasons`), ImageError; and DuplicateFaceError when the
+    face already matches another enrolled person, unless `confirm_duplicate` (then the audit record
+    names that person). Nothing is stored when it raises. The chip is kept unless settings.keep_chips
+    is false. The returned row has extra attributes `quality_detail` (dict) and `box` ([left, top,
+    right, bottom]).
     """
     actor.require("people:write")
     person = people.get_person(ctx, person_id)
     with ctx.runtime.face_pool.slot():
         rgb = decode_upload(ctx, image)
         face = ctx.runtime.pipeline().embed_single(rgb, purpose="enroll")
+    duplicate = duplicate_of(ctx, person.id, face, label)
+    if duplicate is not None and not confirm_duplicate:
+        raise DuplicateFaceError([duplicate])
     row = repo.templates.add(
         ctx.db,
         ctx.runtime.cipher,
@@ -137,7 +195,12 @@ def enroll_template(
         actor,
         "template.create",
         f"person:{person.id}",
-        {"template_id": row.id, "source": row.source, "model": face.model},
+        {
+            "template_id": row.id,
+            "source": row.source,
+            "model": face.model,
+            **({"duplicate_of": duplicate.person_id} if duplicate else {}),
+        },
     )
     ctx.commit()
     row.quality_detail = face.quality.to_dict()
@@ -167,11 +230,39 @@ def _photo_problems(ctx: Context, photos: list[Photo]) -> list[str]:
     return problems
 
 
-def _enroll_each(ctx: Context, person_id: int, photos: list[Photo], actor: Actor) -> Enrolment:
+def _duplicates(ctx: Context, person_id: int | None, photos: list[Photo]) -> list[DuplicateMatch]:
+    """Per photo (already through the quality checks) whose face matches another enrolled person: who."""
+    pipeline = ctx.runtime.pipeline()
+    found = []
+    for photo in photos:
+        try:
+            with ctx.runtime.face_pool.slot():
+                face = pipeline.embed_single(decode_upload(ctx, photo.data), purpose="enroll")
+        except BusyError:
+            raise
+        except BadInputError:
+            continue  # reported when it is enrolled
+        duplicate = duplicate_of(ctx, person_id, face, photo.label)
+        if duplicate is not None:
+            found.append(duplicate)
+    return found
+
+
+def _enroll_each(
+    ctx: Context, person_id: int, photos: list[Photo], actor: Actor, confirm_duplicate: bool = True
+) -> Enrolment:
     result = Enrolment()
     for photo in photos:
         try:
-            enroll_template(ctx, person_id, photo.data, source=photo.source, actor=actor)
+            enroll_template(
+                ctx,
+                person_id,
+                photo.data,
+                source=photo.source,
+                actor=actor,
+                confirm_duplicate=confirm_duplicate,
+                label=photo.label,
+            )
             result.added += 1
         except BusyError:
             raise
@@ -181,9 +272,18 @@ def _enroll_each(ctx: Context, person_id: int, photos: list[Photo], actor: Actor
     return result
 
 
-def enroll_photos(ctx: Context, person_id: int, photos: list[Photo], *, actor: Actor = SYSTEM) -> Enrolment:
+def enroll_photos(
+    ctx: Context,
+    person_id: int,
+    photos: list[Photo],
+    *,
+    actor: Actor = SYSTEM,
+    confirm_duplicate: bool = False,
+) -> Enrolment:
     """Add a template from each photo of a form. Every photo is checked first: when any is unusable,
-    PhotosRejectedError lists why and nothing is stored (also when no photo was given)."""
+    PhotosRejectedError lists why and nothing is stored (also when no photo was given); when any
+    already matches another person, DuplicateFaceError lists who and nothing is stored, unless
+    `confirm_duplicate`."""
     actor.require("people:write")
     people.get_person(ctx, person_id)
     if not photos:
@@ -191,18 +291,31 @@ def enroll_photos(ctx: Context, person_id: int, photos: list[Photo], *, actor: A
     problems = _photo_problems(ctx, photos)
     if problems:
         raise PhotosRejectedError([*problems, "No photo was added."])
+    if not confirm_duplicate and (duplicates := _duplicates(ctx, person_id, photos)):
+        raise DuplicateFaceError(duplicates)
     return _enroll_each(ctx, person_id, photos, actor)
 
 
 def enroll_new_person(
-    ctx: Context, *, employee_code: str, name: str, surname: str, photos: list[Photo], actor: Actor = SYSTEM
+    ctx: Context,
+    *,
+    employee_code: str,
+    name: str,
+    surname: str,
+    photos: list[Photo],
+    actor: Actor = SYSTEM,
+    confirm_duplicate: bool = False,
 ) -> tuple[Person, Enrolment]:
     """Add a person and a template from each photo (none is fine). The photos are checked before the
-    person is created: when any is unusable, PhotosRejectedError and nothing is stored."""
+    person is created: when any is unusable, PhotosRejectedError and nothing is stored; when any
+    already matches an enrolled person, DuplicateFaceError and nothing is stored, unless
+    `confirm_duplicate`."""
     actor.require("people:write")
     problems = _photo_problems(ctx, photos)
     if problems:  # nothing is stored when a photo is unusable: fix it and send the form again
         raise PhotosRejectedError([*problems, "Nothing was saved; choose the photos again."])
+    if not confirm_duplicate and (duplicates := _duplicates(ctx, None, photos)):
+        raise DuplicateFaceError(duplicates)
     person = people.create_person(ctx, employee_code=employee_code, name=name, surname=surname, actor=actor)
     return person, _enroll_each(ctx, person.id, photos, actor)
 

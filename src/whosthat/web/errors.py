@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from whosthat.errors import BadInputError, QualityError
-from whosthat.services.errors import BusyError, LockedOutError
+from whosthat.services.errors import BusyError, DuplicateFaceError, LockedOutError
 from whosthat.web.deps import csrf_token
 from whosthat.web.rendering import templates
 
@@ -65,6 +65,8 @@ def install_error_handlers(app: FastAPI) -> None:
             extra["retry_after"] = exc.retry_after_s
         if isinstance(exc, QualityError):
             extra["reasons"] = exc.reasons
+        if isinstance(exc, DuplicateFaceError):
+            extra["duplicate_of"] = exc.matches[0].to_dict()
         status = getattr(exc, "http_status", 400)
         if status == 401:
             headers = {**(headers or {}), "WWW-Authenticate": 'ApiKey header="X-API-Key"'}

@@ -74,10 +74,17 @@ def enroll_template(
     actor: PeopleWrite,
     image: ImageBytes,
     source: Annotated[str, Form(max_length=32)] = "api",
+    confirm_duplicate: Annotated[bool, Form()] = False,
 ) -> TemplateOut:
+    """409 `duplicate_face` (with `duplicate_of`: the other person) when the face already matches
+    another enrolled person; send confirm_duplicate=true to enrol it anyway."""
     if source not in API_SOURCES:
         raise BadInputError("source must be api, upload or webcam")
-    return TemplateOut.of(templates.enroll_template(ctx, person_id, image, source=source, actor=actor))
+    return TemplateOut.of(
+        templates.enroll_template(
+            ctx, person_id, image, source=source, actor=actor, confirm_duplicate=confirm_duplicate
+        )
+    )
 
 
 @router.delete("/people/{person_id}/templates/{template_id}", status_code=204, summary="Delete one template")

@@ -3,7 +3,10 @@ webcam), a person's page (edit, add photos, templates with their face chips), an
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
+import json
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -13,7 +16,7 @@ from starlette.datastructures import UploadFile
 from whosthat.errors import BadInputError
 from whosthat.services import people, templates
 from whosthat.services.common import MAX_PAGE
-from whosthat.services.errors import ConfirmationError, PhotosRejectedError
+from whosthat.services.errors import ConfirmationError, DuplicateFaceError, PhotosRejectedError
 from whosthat.services.templates import Photo
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, OptionalAdmin
@@ -40,9 +43,45 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
+KEPT_MAX_SIDE = 1600  # a kept photo over KEPT_REENCODE_BYTES is re-encoded at most this large
+KEPT_REENCODE_BYTES = 1024 * 1024
+
+
+def _keep(photo: Photo) -> str:
+    """A photo as one hidden form value of the duplicate-face confirm step (JSON: source, label, the
+    image in base64), so the admin does not choose it again. Photos over 1 MB are re-encoded as JPEG
+    of at most 1600 px a side first: the confirm form stays far under the request size limit."""
+    data = photo.data
+    if len(data) > KEPT_REENCODE_BYTES:
+        from PIL import Image
+
+        image = Image.open(io.BytesIO(data))
+        image.thumbnail((KEPT_MAX_SIDE, KEPT_MAX_SIDE))
+        out = io.BytesIO()
+        image.convert("RGB").save(out, "JPEG", quality=92)
+        data = out.getvalue()
+    return json.dumps({"s": photo.source, "l": photo.label, "d": base64.b64encode(data).decode()})
+
+
+def _kept(values: list, limit: int) -> list[Photo]:
+    """The photos a confirm step sent back (see _keep); each is checked again like a new upload. A
+    value that does not parse is one photo the checks reject (empty data)."""
+    photos = []
+    for i, value in enumerate(values, 1):
+        try:
+            item = json.loads(str(value))
+            source = item["s"] if item.get("s") in ("upload", "webcam") else "upload"
+            label = str(item.get("l") or f"photo {i}")[:120]
+            data = base64.b64decode(str(item["d"]), validate=True)[: limit + 1]
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
+            source, label, data = "upload", f"photo {i}", b""
+        photos.append(Photo(label, data, source))
+    return photos
+
+
 async def _photos(request: Request, form) -> list[Photo]:
     """Every non-empty file of the form, read up to one byte over the upload limit: "photos" are
-    uploads, "captured" webcam shots."""
+    uploads, "captured" webcam shots; plus the photos a duplicate-face confirm step kept ("kept")."""
     limit = request.app.state.runtime.settings.max_upload_bytes
     files = [
         (f, source)
@@ -54,7 +93,27 @@ async def _photos(request: Request, form) -> list[Photo]:
     for i, (f, source) in enumerate(files, 1):
         label = f.filename if source == "upload" and f.filename else f"camera photo {i}"
         photos.append(Photo(label, await f.read(limit + 1), source))
-    return photos
+    return photos + _kept(form.getlist("kept"), limit)
+
+
+def _confirmed(form) -> bool:
+    return form.get("confirm_duplicate") == "1"
+
+
+def _duplicate_step(request: Request, admin, exc: DuplicateFaceError, photos, action, fields, cancel):
+    """The confirm step: who the face already matches, the form again with the photos kept."""
+    return render(
+        request,
+        "admin/enrol_duplicate.html",
+        status_code=409,
+        admin=admin,
+        nav="people",
+        matches=exc.matches,
+        kept=[_keep(p) for p in photos],
+        action=action,
+        fields=fields,
+        cancel=cancel,
+    )
 
 
 def _flash_enrolment(request: Request, errors: list[str]) -> None:
@@ -121,12 +180,14 @@ async def _new_person_again(request: Request, exc: BadInputError):
 @on_error(_new_person_again)
 async def person_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
-    person, enrolment = templates.enroll_new_person(
-        ctx,
-        **{k: str(form.get(k) or "") for k in PERSON_FIELDS},
-        photos=await _photos(request, form),
-        actor=admin,
-    )
+    fields = {k: str(form.get(k) or "") for k in PERSON_FIELDS}
+    photos = await _photos(request, form)
+    try:
+        person, enrolment = templates.enroll_new_person(
+            ctx, **fields, photos=photos, actor=admin, confirm_duplicate=_confirmed(form)
+        )
+    except DuplicateFaceError as exc:
+        return _duplicate_step(request, admin, exc, photos, "/admin/people/new", fields, "/admin/people")
     flash(request, "ok", f"{person.full_name} added with {_plural(enrolment.added, 'face template')}.")
     _flash_enrolment(request, enrolment.errors)
     return redirect(f"/admin/people/{person.id}")
@@ -189,7 +250,14 @@ async def person_update(request: Request, ctx: Ctx, admin: CurrentAdmin, person_
 @on_error(_photos_rejected_again)
 async def person_add_photos(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id: int):
     form = await request.form()
-    enrolment = templates.enroll_photos(ctx, person_id, await _photos(request, form), actor=admin)
+    photos = await _photos(request, form)
+    try:
+        enrolment = templates.enroll_photos(
+            ctx, person_id, photos, actor=admin, confirm_duplicate=_confirmed(form)
+        )
+    except DuplicateFaceError as exc:
+        back = f"/admin/people/{person_id}"
+        return _duplicate_step(request, admin, exc, photos, f"{back}/templates", {}, back)
     flash(request, "ok", f"{_plural(enrolment.added, 'face template')} added.")
     _flash_enrolment(request, enrolment.errors)
     return redirect(f"/admin/people/{person_id}")
