@@ -208,11 +208,9 @@ def conclude_challenge(ctx: Context, kiosk: str, session) -> ChallengeOutcome:
     otherwise record the failure (liveness reason, "not_recognised" or "ambiguous")."""
     summary = session.summary()
     passed = bool(session.passed)
-    ctx.runtime.metrics.inc(
-        *LIVENESS,
-        result="passed" if passed else "failed",
-        reason=(session.reason or "") if not passed else "",
-    )
+    # The metric's label, empty for a pass (a label value, not a failure reason with a message).
+    reason_label = "" if passed else (session.reason or "failed")
+    ctx.runtime.metrics.inc(*LIVENESS, result="passed" if passed else "failed", reason=reason_label)
     if not passed:
         reason = session.reason or "failed"
         # The evidence behind the refusal goes into the audit record (scores and counts, no image).
