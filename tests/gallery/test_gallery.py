@@ -198,3 +198,13 @@ def test_calibration_reaches_the_target_far_on_impostor_pairs():
     assert not small.resolvable
     with pytest.raises(ValueError):
         calibrate_far(np.zeros(5), vectors[:5], 1e-3)
+
+
+def test_weak_match_is_near_the_threshold_or_near_another_person():
+    from whosthat.gallery import is_weak_match
+
+    assert not is_weak_match(None, None, 1.0, 0.1)  # not a face match (manual, API)
+    assert not is_weak_match(0.5, None, 1.0, 0.1)  # clear, one person enrolled
+    assert not is_weak_match(0.5, 0.3, 1.0, 0.1)
+    assert is_weak_match(0.95, 0.3, 1.0, 0.1)  # in the last 10% below the threshold
+    assert is_weak_match(0.5, 0.15, 1.0, 0.1)  # passed the margin, but by less than twice it

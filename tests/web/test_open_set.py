@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.web.conftest import lfw_bytes, upload
@@ -144,6 +145,56 @@ def test_the_admin_page_asks_before_enrolling_a_face_that_matches_someone_else(w
             files=[("photos", ("tony6.jpg", lfw_bytes(lfw_root, "Tony_Blair", 6), "image/jpeg"))],
         )
         assert r.status_code == 409 and "Tony Blair" in r.text
+    finally:
+        client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": token})
+        client.cookies.clear()
+
+
+def test_attendance_shows_weak_matches_in_the_api_and_on_the_page(web):
+    from whosthat.services import access, attendance
+    from whosthat.services.common import Context
+
+    threshold, margin = web.runtime.operating_point()
+    with Context.open(web.runtime) as ctx:
+        access.create_admin(ctx, "weak-admin", "weak matches 123")
+        pids = []
+        for code in ("W-1", "W-2", "W-3", "W-4"):
+            r = web.client.post(
+                "/api/v1/people",
+                json={"employee_code": code, "name": "Wanda", "surname": code},
+                headers=web.headers,
+            )
+            pids.append(r.json()["id"])
+        cases = {
+            pids[0]: (0.3 * threshold, 5 * margin),  # clear
+            pids[1]: (0.95 * threshold, 5 * margin),  # just under the threshold
+            pids[2]: (0.3 * threshold, 1.5 * margin),  # passed the margin, only just
+            pids[3]: (None, None),  # recorded without a face
+        }
+        for pid, (d, m) in cases.items():
+            attendance.clock(ctx, pid, kiosk="lobby", match_distance=d, match_margin=m)
+    r = web.client.get("/api/v1/attendance?size=1000", headers=web.headers)
+    assert r.status_code == 200, r.text
+    got = {e["person_id"]: e for e in r.json()["items"] if e["person_id"] in cases}
+    assert {pid: e["weak_match"] for pid, e in got.items()} == {
+        pids[0]: False,
+        pids[1]: True,
+        pids[2]: True,
+        pids[3]: False,
+    }
+    assert got[pids[2]]["margin"] == pytest.approx(1.5 * margin, abs=1e-4)
+    assert got[pids[3]]["distance"] is None and got[pids[3]]["margin"] is None
+
+    client = web.client
+    token = client.post(
+        "/api/v1/auth/login", json={"username": "weak-admin", "password": "weak matches 123"}
+    ).json()["csrf_token"]
+    try:
+        page = client.get("/admin/attendance")
+        assert page.status_code == 200
+        rows = [row for row in page.text.split("<tr>") if "Wanda" in row]
+        flagged = {row.split("</td>")[1].strip() for row in rows if "weak match" in row}
+        assert flagged == {"<td>Wanda W-2", "<td>Wanda W-3"}, flagged
     finally:
         client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": token})
         client.cookies.clear()

@@ -3,7 +3,13 @@ the open-set margin), synchronised with the database through its change counter,
 calibration."""
 
 from whosthat.gallery.index import Gallery, GalleryIndex, Identification, Match
-from whosthat.gallery.threshold import is_match, match_margin, match_threshold, open_set_reason
+from whosthat.gallery.threshold import (
+    is_match,
+    is_weak_match,
+    match_margin,
+    match_threshold,
+    open_set_reason,
+)
 
 __all__ = [
     "Gallery",
@@ -11,6 +17,7 @@ __all__ = [
     "Identification",
     "Match",
     "is_match",
+    "is_weak_match",
     "match_margin",
     "match_threshold",
     "open_set_reason",

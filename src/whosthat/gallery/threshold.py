@@ -69,6 +69,26 @@ def open_set_reason(best: float | None, second: float | None, threshold: float, 
     return None
 
 
+# A recognised face is flagged for review ("weak match") when its distance is in the last 10% below
+# the threshold, or when the second-best person was less than twice the required margin behind (the
+# margin is the 1st percentile of correct matches' gaps; twice it is past their 5th percentile on
+# every tune part of the shipped cards: docs/benchmarks.md#open-set-margin).
+WEAK_DISTANCE_FRACTION = 0.9
+WEAK_MARGIN_FACTOR = 2.0
+
+
+def is_weak_match(
+    distance: float | None, margin: float | None, threshold: float, required_margin: float
+) -> bool:
+    """A match that held, but only just: worth an administrator's look (it never changes a decision).
+    `distance`/`margin` as stored with an attendance event (None: not a face match, or one person)."""
+    if distance is None:
+        return False
+    if float(distance) >= WEAK_DISTANCE_FRACTION * float(threshold):
+        return True
+    return margin is not None and float(margin) < WEAK_MARGIN_FACTOR * float(required_margin)
+
+
 def is_match(distance: float, threshold: float) -> bool:
     """Same person when the distance is at most the threshold (inclusive, everywhere)."""
     return float(distance) <= float(threshold)

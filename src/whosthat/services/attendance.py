@@ -19,6 +19,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from whosthat.gallery.threshold import is_weak_match
 from whosthat.services import audit, corrections, people
 from whosthat.services.common import SYSTEM, Actor, Context, Page, check_paging, valid_id
 from whosthat.services.errors import NotFoundError, ValidationError
@@ -198,6 +199,17 @@ def clock(
 
 
 # Reading -----------------------------------------------------------------------------------------
+def weak_match_rule(ctx: Context):
+    """event -> True when its face match held only just (gallery.threshold.is_weak_match at the
+    configured embedder's threshold and margin): the attendance page and API flag it for review."""
+    threshold, margin = ctx.runtime.operating_point()
+
+    def weak(event: AttendanceEvent) -> bool:
+        return is_weak_match(event.match_distance, event.match_margin, threshold, margin)
+
+    return weak
+
+
 def list_events(
     ctx: Context,
     *,

@@ -100,6 +100,14 @@ class Runtime:
         """The match threshold of `pipeline`'s embedder (default pipeline when None); see gallery.threshold."""
         return match_threshold((pipeline or self.pipeline()).embedder, self.settings)
 
+    def operating_point(self) -> tuple[float, float]:
+        """(threshold, margin) of the configured embedder, without loading the face pipeline (the
+        attendance pages flag weak matches with it)."""
+        from whosthat.vision.embedders import get_embedder
+
+        embedder = get_embedder(self.settings.embedder, flip=self.settings.flip_tta)
+        return match_threshold(embedder, self.settings), match_margin(embedder, self.settings)
+
     def margin(self, pipeline=None) -> float:
         """The 1:N open-set margin of `pipeline`'s embedder (default pipeline when None); see gallery.threshold."""
         return match_margin((pipeline or self.pipeline()).embedder, self.settings)

@@ -51,11 +51,13 @@ class EventOut(BaseModel):
     at: datetime
     kiosk: str | None
     source: str
-    distance: float | None
+    distance: float | None  # to the person's closest template (kiosk events)
+    margin: float | None  # how far the second-best person was behind (null: one person enrolled)
+    weak_match: bool  # the match held only just: worth a look (gallery.threshold.is_weak_match)
     liveness_passed: bool | None
 
     @classmethod
-    def of(cls, e) -> EventOut:
+    def of(cls, e, weak=None) -> EventOut:
         return cls(
             id=e.id,
             person_id=e.person_id,
@@ -67,6 +69,8 @@ class EventOut(BaseModel):
             kiosk=e.kiosk,
             source=e.source,
             distance=None if e.match_distance is None else round(e.match_distance, 4),
+            margin=None if e.match_margin is None else round(e.match_margin, 4),
+            weak_match=bool(weak(e)) if weak is not None else False,
             liveness_passed=e.liveness_passed,
         )
 
@@ -148,7 +152,8 @@ def list_attendance(
     size: int = Query(100, ge=1, le=MAX_EVENTS_PAGE),
 ) -> EventsPage:
     result = attendance.list_events(ctx, **where.service_args(), page=page, size=size)
-    return EventsPage.of(result, EventOut.of)
+    weak = attendance.weak_match_rule(ctx)
+    return EventsPage.of(result, lambda e: EventOut.of(e, weak))
 
 
 @router.post(

@@ -69,6 +69,7 @@ def attendance_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
     csv_params = {"from": view.date_from.isoformat(), "to": view.date_to.isoformat()}
     if view.person:
         csv_params["person"] = view.person.id
+    weak = attendance.weak_match_rule(ctx)
     events = [
         {
             "id": e.id,
@@ -78,6 +79,8 @@ def attendance_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
             "kind": e.kind,
             "kiosk": e.kiosk,
             "distance": e.match_distance,
+            "margin": e.match_margin,
+            "weak": weak(e),
             "liveness": _liveness(e),
         }
         for e in view.events
