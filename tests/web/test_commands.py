@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -69,10 +70,9 @@ def test_identify_calibrate_and_reembed_on_real_faces(home, lfw_root):
     not_image.write_text("not an image")
     assert run("identify", str(not_image)).exit_code == 2
     assert run("identify", str(home / "missing.jpg")).exit_code == 2
+    # Two people say nothing about false matches: refused (it used to print a looser threshold).
     r = run("calibrate", "--far", "0.4", "--json")
-    assert r.exit_code == 0, r.output
-    cal = json.loads(r.stdout)
-    assert cal["impostor_pairs"] == 2 and cal["genuine_pairs"] == 1 and cal["templates"] == 3
+    assert r.exit_code == 2 and "at least 20 enrolled people" in r.output and "has 2" in r.output
     assert run("calibrate", "--far", "2").exit_code == 2
     # Templates of a retired model: re-embedding from the stored (encrypted) chips brings everyone back.
     import sqlalchemy as sa
@@ -111,3 +111,68 @@ def test_backup_and_restore_commands(home, tmp_path_factory, monkeypatch):
     assert r.exit_code == 0, r.output
     assert (fresh / "secret.key").read_bytes() == (home / "secret.key").read_bytes()
     assert run("admin", "create", "root", "--password-stdin", stdin="a good long password\n").exit_code == 2
+
+
+def _gallery_of(home, vectors_by_person: list[np.ndarray]) -> None:
+    """People with the given template vectors of the default embedder, stored like enrolled ones."""
+    from whosthat.services import people
+    from whosthat.services.common import Context
+    from whosthat.services.runtime import Runtime
+    from whosthat.store import repositories as repo
+    from whosthat.vision.embedders import DEFAULT_EMBEDDER
+
+    runtime = Runtime.from_settings()
+    with Context.open(runtime) as ctx:
+        for i, vectors in enumerate(vectors_by_person):
+            person = people.create_person(ctx, employee_code=f"P{i}", name="P", surname=str(i))
+            for v in vectors:
+                repo.templates.add(
+                    ctx.db,
+                    runtime.cipher,
+                    person.id,
+                    embedder=DEFAULT_EMBEDDER,
+                    embedding=v,
+                    chip=None,
+                    quality=1.0,
+                    source="test",
+                )
+            ctx.commit()
+    runtime.close()
+
+
+def _unit(x):
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def test_calibrate_never_proposes_a_looser_threshold_than_the_models_default(home):
+    from whosthat.vision.embedders import DEFAULT_EMBEDDER, get_embedder
+
+    default = get_embedder(DEFAULT_EMBEDDER).threshold
+    rng = np.random.default_rng(0)
+    # 20 people far apart (random directions: impostor distances near 1.41 > the default): the
+    # gallery alone would allow a looser threshold; the default is kept.
+    centres = _unit(rng.normal(size=(20, 128)))
+    _gallery_of(home, [_unit(c + 0.05 * rng.normal(size=(2, 128))) for c in centres])
+    r = run("calibrate", "--far", "1e-2", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["threshold"] > default and out["proposed"] == default and out["stricter"] is False
+    text = run("calibrate", "--far", "1e-2")
+    assert "already at least as strict" in text.output and "export" not in text.output
+
+
+def test_calibrate_proposes_a_stricter_threshold_when_the_gallery_needs_one(home):
+    from whosthat.vision.embedders import DEFAULT_EMBEDDER, get_embedder
+
+    default = get_embedder(DEFAULT_EMBEDDER).threshold
+    rng = np.random.default_rng(1)
+    # 20 people crowded together (impostor distances near 0.4): a stricter threshold is proposed.
+    base = rng.normal(size=128)
+    centres = _unit(base + 0.2 * rng.normal(size=(20, 128)) * np.linalg.norm(base) / np.sqrt(128))
+    _gallery_of(home, [_unit(c + 0.01 * rng.normal(size=(2, 128))) for c in centres])
+    r = run("calibrate", "--far", "1e-2", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["stricter"] is True and out["proposed"] == out["threshold"] < default
+    text = run("calibrate", "--far", "1e-2")
+    assert f"export WHOSTHAT_MATCH_THRESHOLD={out['proposed']:.4f}" in text.output

@@ -259,16 +259,17 @@ def calibrate_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Match threshold reaching FAR on the enrolled gallery's impostor pairs (set it as WHOSTHAT_MATCH_THRESHOLD)."""
+    """Match threshold reaching FAR on the enrolled gallery's impostor pairs, never looser than the
+    model's default; needs at least 20 enrolled people (set it as WHOSTHAT_MATCH_THRESHOLD)."""
     from whosthat.services import recognition
 
     if not 0 < far < 1:
         raise BadInputError("--far must be between 0 and 1, e.g. 1e-4")
     with _context(_runtime()) as ctx:
-        embedder, result = recognition.calibrate_threshold(ctx, far, model)
-    out = {"model": embedder, **result.to_dict()}
+        proposal = recognition.calibrate_threshold(ctx, far, model)
+    result, embedder = proposal.calibration, proposal.embedder
     if as_json:
-        sys.stdout.write(json.dumps(out) + "\n")
+        sys.stdout.write(json.dumps(proposal.to_dict()) + "\n")
         return
     typer.echo(
         f"{embedder}: threshold {result.threshold:.4f} gives FAR {result.far_at_threshold:.2e} on "
@@ -284,7 +285,13 @@ def calibrate_command(
             "is the smallest impostor distance seen (optimistic). Enrol more people.",
             err=True,
         )
-    typer.echo(f"use it with: export WHOSTHAT_MATCH_THRESHOLD={result.threshold:.4f}")
+    if not proposal.stricter:
+        typer.echo(
+            f"the model's default threshold {proposal.default_threshold:.4f} is already at least as strict: "
+            "keep it (a gallery never loosens it)"
+        )
+        return
+    typer.echo(f"use it with: export WHOSTHAT_MATCH_THRESHOLD={proposal.proposed:.4f}")
 
 
 def bench_identify_command(

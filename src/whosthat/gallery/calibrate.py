@@ -11,6 +11,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+# The fewest enrolled people a gallery calibration is run on (`whosthat calibrate` refuses below).
+# False matches come from lookalike *pairs of people*, not from pairs of photos: on NUAA one pair of
+# subjects in 36 (0003 and 0009) looked alike to both networks, and the five tune subjects (10 pairs)
+# held none of it (docs/benchmarks.md, section 1). With 20 people (190 pairs) a lookalike pair that
+# common is absent with probability (35/36)^190 < 0.5%; with fewer, a gallery can look perfectly
+# separated and say nothing.
+MIN_CALIBRATION_PEOPLE = 20
+
 
 @dataclass
 class Calibration:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from whosthat.errors import BadInputError
-from whosthat.gallery.calibrate import Calibration, calibrate_far
+from whosthat.gallery.calibrate import MIN_CALIBRATION_PEOPLE, Calibration, calibrate_far
 from whosthat.gallery.threshold import is_match
 from whosthat.services import people
 from whosthat.services.common import Context, decode_upload, face_box
@@ -141,12 +141,51 @@ def verify(ctx: Context, person_id: int, image: bytes | np.ndarray) -> Verificat
     )
 
 
-def calibrate_threshold(ctx: Context, far: float, model: str | None = None) -> tuple[str, Calibration]:
-    """(embedder, the threshold reaching false-accept rate `far` on the enrolled gallery's impostor
-    pairs) for `model` (default: the configured embedder). BadInputError when the gallery cannot say."""
+@dataclass
+class ThresholdProposal:
+    """What `whosthat calibrate` proposes: the gallery's threshold at the target FAR, but never looser
+    than the model's own default (`proposed` = the smaller; `stricter`: the gallery's is smaller)."""
+
+    embedder: str
+    calibration: Calibration
+    default_threshold: float
+    proposed: float
+    stricter: bool
+
+    def to_dict(self) -> dict:
+        return {
+            "model": self.embedder,
+            **self.calibration.to_dict(),
+            "default_threshold": self.default_threshold,
+            "proposed": self.proposed,
+            "stricter": self.stricter,
+        }
+
+
+def calibrate_threshold(ctx: Context, far: float, model: str | None = None) -> ThresholdProposal:
+    """The threshold reaching false-accept rate `far` on the enrolled gallery's impostor pairs for
+    `model` (default: the configured embedder), never looser than the model's default threshold (its
+    card's, measured on three populations: a small gallery of one population cannot widen it).
+    BadInputError with fewer than MIN_CALIBRATION_PEOPLE enrolled people, or when the gallery cannot
+    say."""
+    from whosthat.vision.embedders import get_embedder
+
     embedder = model or ctx.runtime.settings.embedder
+    default = get_embedder(embedder).threshold
     _tids, pids, matrix = ctx.runtime.gallery.index(ctx.db, embedder).vectors()
+    people_count = len(np.unique(pids))
+    if people_count < MIN_CALIBRATION_PEOPLE:
+        raise BadInputError(
+            f"calibration needs at least {MIN_CALIBRATION_PEOPLE} enrolled people with {embedder} templates "
+            f"(the gallery has {people_count}): fewer cannot show the lookalike pairs that cause false "
+            f"matches; keep the model's default threshold {default:.4f}"
+        )
     try:
-        return embedder, calibrate_far(pids, matrix, far)
+        result = calibrate_far(pids, matrix, far)
     except ValueError as exc:
         raise BadInputError(f"{exc} (the {embedder} gallery has {len(pids)} templates)") from exc
+    stricter = default is None or result.threshold < default
+    proposed = result.threshold if stricter else float(default)
+    return ThresholdProposal(
+        embedder, result, None if default is None else float(default), proposed, stricter
+    )
