@@ -69,6 +69,8 @@ COMMANDS = [
     (train_app, "prepare", research.prepare_command),
     *((train_app, name, fn) for name, fn in research.train_method_commands().items()),
     (bench_app, "identify", server.bench_identify_command),
+    (bench_app, "crash", server.bench_crash_command),
+    (bench_app, "uploads", server.bench_uploads_command),
     (bench_app, "liveness", liveness.bench_liveness_command),
     (bench_app, "attendance", attendance.bench_attendance_command),
 ]

@@ -369,3 +369,66 @@ def bench_identify_command(
             f"identify with {result['templates']} templates: median {result['median_ms']:.1f} ms "
             f"(server), p90 {result['p90_ms']:.1f} ms, search only median {result['search_median_ms']:.2f} ms"
         )
+
+
+def bench_crash_command(
+    rounds: Annotated[int, typer.Option(help="kill -9 rounds")] = 12,
+    writers: Annotated[int, typer.Option(help="writer threads")] = 4,
+    min_s: Annotated[float, typer.Option(help="shortest round before the kill")] = 1.0,
+    max_s: Annotated[float, typer.Option(help="longest round before the kill")] = 4.0,
+    parallel: Annotated[int, typer.Option(help="parallel clock events per race burst")] = 8,
+    as_json: JsonOpt = False,
+) -> None:
+    """kill -9 a real server during writes, ROUNDS times: acknowledged writes lost (must be 0), the
+    database checks, clock-event races (days that do not alternate in/out; must be 0)."""
+    from whosthat.web.reliability import crash_test
+
+    report = crash_test(rounds=rounds, writers=writers, round_s=(min_s, max_s), race_parallel=parallel)
+    out = report.to_dict()
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        typer.echo(
+            f"{report.rounds} kills, {report.acknowledged_people} people + {report.acknowledged_events} events "
+            f"acknowledged ({report.answered} answered): {report.lost} lost; integrity {report.integrity}, "
+            f"{report.foreign_key_errors} foreign-key errors; {report.race_bursts} bursts of {report.race_parallel} "
+            f"parallel clock events, {report.days_not_alternating} of {report.days_checked} days not alternating "
+            f"({report.seconds} s)"
+        )
+    if report.lost or report.integrity != "ok" or report.foreign_key_errors or report.days_not_alternating:
+        raise typer.Exit(1)
+
+
+def bench_uploads_command(
+    concurrent: Annotated[int, typer.Option(help="uploads sent at once")] = 4,
+    rounds: Annotated[int, typer.Option(help="rounds per image kind")] = 3,
+    image: Annotated[Path | None, typer.Option(help="a face photo for the warm-up request")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Peak memory of a real server while CONCURRENT worst-case uploads (25 MP PNG and JPEG) run at once."""
+    from whosthat.web.reliability import upload_memory
+
+    warm = image.read_bytes() if image else _default_face()
+    out = upload_memory(concurrent=concurrent, rounds=rounds, warm_image=warm)
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        typer.echo(
+            f"peak {out['peak_mb']} MB with {concurrent} concurrent worst-case uploads "
+            f"(after warm-up: {out['baseline']['peak_mb']} MB peak, {out['baseline']['rss_mb']} MB resident)"
+        )
+        for r in out["results"]:
+            typer.echo(
+                f"  {r['image']} ({r['bytes']} bytes): {r['statuses']} in {r['wall_s']} s, peak {r['peak_mb_after']} MB"
+            )
+
+
+def _default_face() -> bytes | None:
+    """scikit-image's public-domain astronaut portrait as JPEG, when scikit-image is installed."""
+    try:
+        from skimage import data as skdata
+    except ImportError:
+        return None
+    from whosthat.vision.image import encode_jpeg
+
+    return encode_jpeg(skdata.astronaut())
