@@ -526,7 +526,7 @@ def test_app_kiosk_recognises_enrolled_person_and_records_attendance(
         kiosk.wait_for_selector("#result:not(.hidden)", timeout=45_000)
         result = kiosk.inner_text("#result")
         shot(kiosk, "kiosk-welcome", redact="#video")
-        assert re.fullmatch(r"Welcome, Tony: clocked in at \d\d:\d\d", result.strip()), (
+        assert re.fullmatch(r"Welcome, Tony: clocked in at \d\d:\d\d \(UTC\)", result.strip()), (
             result,
             server.log()[-3000:],
         )
@@ -544,7 +544,7 @@ def test_app_kiosk_recognises_enrolled_person_and_records_attendance(
         assert "still in" in admin.inner_text("#worked-hours")
         csv_url = admin.get_attribute("text=Export CSV", "href")
         rows = list(csv.DictReader(io.StringIO(admin.request.get(server.url + csv_url).text())))
-        assert [(r["employee_code"], r["missing_clock_out"]) for r in rows] == [("E-0042", "yes")]
+        assert [(r["employee_code"], r["missing_clock_out"]) for r in rows] == [("E-0042", "open")]
 
         # The next kiosk login of the same person clocks them out; the day's worked time is the pair.
         kiosk.click("#me-logout")
@@ -553,7 +553,7 @@ def test_app_kiosk_recognises_enrolled_person_and_records_attendance(
         kiosk.click("#start")
         kiosk.wait_for_selector("#result:not(.hidden)", timeout=45_000)
         result = kiosk.inner_text("#result").strip()
-        assert re.fullmatch(r"Welcome, Tony: clocked out at \d\d:\d\d", result), (
+        assert re.fullmatch(r"Welcome, Tony: clocked out at \d\d:\d\d \(UTC\)", result), (
             result,
             server.log()[-3000:],
         )

@@ -250,3 +250,23 @@ def test_a_rejected_form_comes_back_with_its_values_and_the_reason(app):
         assert missing.status_code == 404 and "No person with id 999999." in missing.text
         assert 'href="/admin/people"' in missing.text
     assert people.list_people(context(app)).total == 1
+
+
+def test_the_employee_page_counts_the_open_shift_as_running_time(app):
+    """Issue 15: "0:00 worked this week" beside "In since ..." was wrong; the open shift's time so far is
+    in the week's total, and the page says so."""
+    ctx = context(app)
+    now = datetime.now(UTC)
+    monday = datetime.combine(now.date() - timedelta(days=now.weekday()), datetime.min.time(), tzinfo=UTC)
+    since = max(now - timedelta(hours=2, minutes=5), monday)
+    kim = people.create_person(ctx, employee_code="K1", name="Kim", surname="Kiosk")
+    attendance.clock(ctx, kim.id, kiosk="lobby", source="manual", at=since)
+    ticket = kiosk_login.issue_login_ticket(ctx, kim.id)
+    with TestClient(app) as client:
+        client.get(f"/me/enter?ticket={ticket}")
+        me = client.get("/me").text
+    hours = re.search(r'id="week-hours">([^<]+)<', me).group(1)
+    h, m = (int(x) for x in hours.split(":"))
+    expected_min = (now - since).total_seconds() / 60
+    assert abs(h * 60 + m - expected_min) <= 2, (hours, expected_min)
+    assert "including the open shift" in me and "In since" in me

@@ -136,3 +136,21 @@ def test_the_kiosk_starts_by_itself_when_a_face_appears_and_waits_for_it_to_leav
     page.click("#start")
     page.wait_for_selector("#prompt:has-text('Blink slowly')", timeout=15_000)
     assert not errors, errors
+
+
+def test_the_kiosk_clock_shows_the_kiosks_own_time_zone_labelled(server, browser):
+    """One clock: the kiosk shows its configured zone (WHOSTHAT_KIOSKS), named beside the time, not the
+    browser's; a kiosk without one shows the site's (WHOSTHAT_TIMEZONE, UTC here)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    page = browser.new_context(
+        viewport={"width": 1280, "height": 800}, timezone_id="America/New_York"
+    ).new_page()
+    for kiosk, zone in (("door", "Europe/Berlin"), ("lobby", "UTC")):
+        page.goto(f"{server.url}/kiosk?name={kiosk}")
+        assert page.inner_text("#clock-zone") == zone
+        shown = page.inner_text("#clock")
+        now = datetime.now(ZoneInfo(zone))
+        allowed = {(now + timedelta(minutes=d)).strftime("%H:%M") for d in (-1, 0, 1)}
+        assert shown in allowed, (kiosk, shown, allowed)

@@ -61,3 +61,35 @@ def test_an_in_without_an_out_for_16_hours_is_a_missing_clock_out_not_a_long_shi
         ctx, person_id=sam.id, date_from=date(2026, 3, 2), date_to=date(2026, 3, 3)
     )
     assert day.missing_clock_out and not day.still_in and day.worked_hours == 0.0
+
+
+def test_the_open_shift_counts_as_running_time_and_the_csv_says_open_until_it_is_overdue(context):
+    """Issue 15: "0:00 worked this week" next to "In since 19:04" is wrong; today's open shift is
+    "open" in the CSV, and "missing clock-out" (yes) only once it is past MAX_SHIFT."""
+    import csv
+    import io
+    from datetime import timedelta
+
+    from whosthat.store.models import utcnow
+
+    ctx = context()
+    now = utcnow()
+    ria = people.create_person(ctx, employee_code="R1", name="Ria", surname="Running")
+    old = people.create_person(ctx, employee_code="O1", name="Ole", surname="Overdue")
+    attendance.clock(ctx, ria.id, at=now - timedelta(hours=2))
+    attendance.clock(ctx, old.id, at=now - attendance.MAX_SHIFT - timedelta(hours=1))
+
+    week = attendance.week_summary(ctx, ria.id)
+    assert week.open_since is not None
+    week_start = datetime.combine(week.start, datetime.min.time(), tzinfo=ctx.tz)
+    expected = (utcnow() - max(now - timedelta(hours=2), week_start)).total_seconds()
+    assert abs(week.running_seconds - expected) < 60 and week.running_seconds > 0
+    assert week.total_seconds == sum(d.worked_seconds for d in week.days) + week.running_seconds
+
+    rows = {
+        r["employee_code"]: r["missing_clock_out"]
+        for r in csv.DictReader(
+            io.StringIO(attendance.csv_report(ctx, date_from=now.date() - timedelta(days=2)))
+        )
+    }
+    assert rows == {"R1": "open", "O1": "yes"}

@@ -275,6 +275,21 @@ def test_kiosk_login_after_a_passed_challenge_clocks_and_issues_a_single_use_tic
             ctx, kiosk="lobby", embedding=face.embedding, model=face.model, liveness=None
         ).login
         assert second.event.kind == "out"
+        # The welcome names the time in the kiosk's own zone (the zone its clock shows), labelled.
+        from zoneinfo import ZoneInfo
+
+        from whosthat.config import KioskSettings
+
+        web.runtime.settings.kiosks["Berlin gate"] = KioskSettings(timezone="Europe/Berlin")
+        try:
+            third = complete_kiosk_login(
+                ctx, kiosk="Berlin gate", embedding=face.embedding, model=face.model, liveness=None
+            ).login
+        finally:
+            del web.runtime.settings.kiosks["Berlin gate"]
+        berlin = third.event.at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
+        assert third.message == f"Welcome, Gerhard: clocked in at {berlin} (Europe/Berlin)"
+        assert login.message.endswith(" (UTC)")
         # The event keeps how the face matched: its distance and the gap to the second-best person.
         assert login.event.match_distance == pytest.approx(login.distance)
         # (None when Gerhard is the only one enrolled: nobody to be confused with)

@@ -92,10 +92,13 @@ class WeekSummary:
     days: list[DayReport]
     recent: list[AttendanceEvent]  # newest first
     open_since: datetime | None = None  # clocked in and not yet out (today)
+    running_seconds: float = 0.0  # of the open shift, until now (not in the day reports' worked time)
 
     @property
     def total_seconds(self) -> float:
-        return sum(d.worked_seconds for d in self.days)
+        """Worked this week: the closed intervals plus the open shift's running time (only this week's
+        part of a shift that began last week)."""
+        return sum(d.worked_seconds for d in self.days) + self.running_seconds
 
     @property
     def total_hours(self) -> float:
@@ -414,7 +417,8 @@ def csv_report(
                 r.first_in.astimezone(ctx.tz).strftime(fmt) if r.first_in else "",
                 r.last_out.astimezone(ctx.tz).strftime(fmt) if r.last_out else "",
                 f"{r.worked_hours:.2f}",
-                "yes" if r.missing_clock_out else "no",
+                # "open": a shift still in progress (attendance.MAX_SHIFT); "yes" only once it is overdue.
+                "open" if r.still_in else "yes" if r.missing_clock_out else "no",
                 "yes" if r.unmatched_out else "no",
                 " ".join(f"{e.kind}@{e.at.astimezone(ctx.tz).strftime(fmt)}" for e in r.events),
                 _csv_safe("; ".join(corrections.describe(c, ctx.tz) for c in r.corrections)),
@@ -436,8 +440,12 @@ def week_summary(ctx: Context, person_id: int, today: date | None = None) -> Wee
     for d in [*yesterday, *days]:
         if d.still_in:
             open_since = d.intervals[-1].start
+    running = 0.0
+    if open_since is not None:
+        week_start = datetime(start.year, start.month, start.day, tzinfo=ctx.tz)
+        running = max(0.0, (utcnow() - max(open_since, week_start)).total_seconds())
     recent = list_events(ctx, person_id=person.id, size=RECENT_EVENTS).items
-    return WeekSummary(today, start, days, recent, open_since)
+    return WeekSummary(today, start, days, recent, open_since, running)
 
 
 def overview(

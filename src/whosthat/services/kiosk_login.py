@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -183,10 +184,11 @@ def complete_kiosk_login(
     for key in lockout_keys(ctx, kiosk):
         rt.face_limiter.success(key)
     ticket = issue_login_ticket(ctx, person.id)
-    local = event.at.astimezone(ctx.tz).strftime("%H:%M")
+    zone = rt.settings.kiosk_timezone(kiosk)  # the kiosk's clock shows the same zone, named the same
+    local = event.at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
     verb = "clocked in" if event.kind == "in" else "clocked out"
     rt.metrics.inc(*FACE_LOGINS_METRIC, outcome="passed")
-    message = f"Welcome, {person.name}: {verb} at {local}"
+    message = f"Welcome, {person.name}: {verb} at {local} ({zone})"
     return ChallengeOutcome(login=KioskLogin(person, event, ticket, message, match.distance, found.margin))
 
 

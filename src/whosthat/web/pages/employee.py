@@ -57,7 +57,8 @@ def employee_page(request: Request, ctx: Ctx, person: CurrentEmployee):
         "employee/me.html",
         person=person,
         week_days=day_rows(week.days, week.today, ctx.tz),
-        week_total=week.total_seconds,
+        week_total=week.total_seconds,  # with the open shift's running time
+        week_running=week.running_seconds,
         week_start=week.start.isoformat(),
         week_end=(week.start + timedelta(days=6)).isoformat(),
         status_text=_status(week, ctx.tz),

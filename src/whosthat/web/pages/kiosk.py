@@ -10,6 +10,7 @@ from fastapi import Request
 
 from whosthat.liveness import outcomes
 from whosthat.services.kiosk_login import DEFAULT_KIOSK, kiosk_name
+from whosthat.web.deps import Ctx
 from whosthat.web.pages.common import page_router, render
 
 router = page_router()
@@ -22,11 +23,14 @@ def kiosk_url(name: str | None) -> str:
 
 
 @router.get("/kiosk")
-def kiosk(request: Request, name: str = DEFAULT_KIOSK):
+def kiosk(request: Request, ctx: Ctx, name: str = DEFAULT_KIOSK):
+    kiosk = kiosk_name(name) or DEFAULT_KIOSK
     return render(
         request,
         "kiosk/kiosk.html",
-        kiosk=kiosk_name(name) or DEFAULT_KIOSK,
+        kiosk=kiosk,
+        # The clock shows this kiosk's time zone (its own, else the site's), the same as its welcome.
+        kiosk_timezone=ctx.runtime.settings.kiosk_timezone(kiosk),
         reset_ms=KIOSK_RESET_MS,
         messages=outcomes.MESSAGES,  # kiosk.js shows these for the cases only the page sees
     )

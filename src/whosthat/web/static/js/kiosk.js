@@ -41,9 +41,17 @@
   function text(el, value) { el.textContent = value || ""; }
   function show(el, visible) { el.classList.toggle("hidden", !visible); }
 
+  // The kiosk's configured time zone (the page names it beside the clock), not the browser's: the same
+  // clock as the welcome's "clocked in at".
+  var clockFormat;
+  try {
+    clockFormat = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", hour12: false,
+                                                timeZone: els.clock.dataset.timezone || "UTC" });
+  } catch (e) {
+    clockFormat = null; // a zone this browser does not know: no clock rather than a wrong one
+  }
   function tick() {
-    var now = new Date();
-    text(els.clock, now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false }));
+    text(els.clock, clockFormat ? clockFormat.format(new Date()) : "");
   }
   tick();
   setInterval(tick, 10000);
