@@ -138,6 +138,9 @@ class MediaPipeDetector:
         return sorted(found, key=lambda d: -d.size)
 
 
+HOG_FALLBACK_SIDE = 1024  # px: the whole-image HOG fallback runs on at most this longest side
+
+
 class AutoDetector:
     """MediaPipe first (fast, finds small and turned faces); dlib HOG when it finds nothing.
 
@@ -179,10 +182,35 @@ class AutoDetector:
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         found = self.primary.detect(rgb)
         if not found:
-            return self.hog.detect(rgb)
+            return self.hog_fallback(rgb)
         if self.refine:
             found = sorted((self.refine_box(rgb, d) for d in found), key=lambda d: -d.size)
         return found
+
+    def hog_fallback(self, rgb: np.ndarray) -> list[Detection]:
+        """HOG (upsample 1) on the whole image when MediaPipe finds nothing, on at most
+        HOG_FALLBACK_SIDE px a side: HOG at upsample 1 on a 2048 px photo costs seconds and hundreds
+        of MB (a flood of faceless uploads would multiply that), and the smallest face it still finds
+        there (about 80 px) is smaller than enrolment or login accept. Boxes are in `rgb`'s pixels."""
+        import cv2
+
+        h, w = rgb.shape[:2]
+        scale = min(1.0, HOG_FALLBACK_SIDE / max(h, w))
+        if scale >= 1.0:
+            return self.hog.detect(rgb)
+        small = cv2.resize(
+            rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+        )
+        return [
+            Detection(
+                box=tuple(v / scale for v in d.box),
+                score=d.score,
+                keypoints=None if d.keypoints is None else d.keypoints / scale,
+                source=d.source,
+                extra={**d.extra, "fallback_scale": round(scale, 4)},
+            )
+            for d in self.hog.detect(small)
+        ]
 
     def refine_box(self, rgb: np.ndarray, detection: Detection) -> Detection:
         """HOG's box for this face, found on a crop twice the face's size; the detection unchanged if

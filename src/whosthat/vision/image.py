@@ -133,6 +133,9 @@ def decode_image(
                 im.draft("RGB", (max_side, max_side))
             im.load()  # full decode: truncated files fail here
             im = ImageOps.exif_transpose(im)
+            if max_side is not None and max(im.size) > max_side and im.mode in ("RGB", "RGBA", "L", "LA"):
+                # Reduce before any copy: the full-size picture exists once, never as a second array.
+                im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
             rgb = _to_rgb(im)
         if max_side is not None and max(rgb.shape[:2]) > max_side:
             small = Image.fromarray(rgb)
