@@ -132,6 +132,85 @@ def bench(path: str | Path, args: list[str]) -> dict:
             r["target"] = target
             out["runs"].append(r)
             print(f"cluster bench: {target} c={c}: {r}", flush=True)
+    out["shared_state"] = shared_state_bench(info["db_url"])
+    print(f"cluster bench: shared state {out['shared_state']}", flush=True)
     out["load_average"] = [round(x, 2) for x in os.getloadavg()]
     out["cpus"] = os.cpu_count()
+    return out
+
+
+def shared_state_bench(db_url: str, n: int = 300) -> dict:
+    """Time one failed-login count (`failure`) and one lockout check (`check`) of the project's shared
+    limiter on the cluster's PostgreSQL, against the same sliding window in Redis (a sorted set per key:
+    ZREMRANGEBYSCORE + ZADD + ZCARD + EXPIRE in one MULTI; GET of the lock key for the check), when
+    Debian's redis-server and the redis client are installed (the project does not need them)."""
+    import shutil
+    import socket
+    import subprocess
+
+    from whosthat.config import Settings
+    from whosthat.services.limits import SharedFailureLimiter
+    from whosthat.store.db import open_database
+
+    def timed(fn) -> dict:
+        ms = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            fn(i)
+            ms.append((time.perf_counter() - t0) * 1000)
+        ms.sort()
+        return {"median_ms": round(statistics.median(ms), 3), "p99_ms": round(ms[int(0.99 * (n - 1))], 3)}
+
+    home = Path(tempfile.mkdtemp(prefix="whosthat-state-bench-"))
+    database = open_database(Settings(home=home, database_url=db_url, secret_key=None))
+    lim = SharedFailureLimiter(database, "bench", max_failures=10**9, lockout_s=60)
+    out = {
+        "postgresql": {
+            "failure": timed(lambda i: lim.failure(f"k{i % 20}")),
+            "check": timed(lambda i: lim.check(f"k{i % 20}")),
+        }
+    }
+    database.dispose()
+    server = shutil.which("redis-server")
+    try:
+        import redis
+    except ImportError:
+        redis = None
+    if server is None or redis is None:
+        out["redis"] = "not measured: needs Debian's redis-server and the redis client"
+        return out
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+
+        def failure(i: int) -> None:
+            key, now = f"bench:k{i % 20}", time.time()
+            pipe = client.pipeline(transaction=True)
+            pipe.zremrangebyscore(key, 0, now - 300)
+            pipe.zadd(key, {f"{now}:{i}": now})
+            pipe.zcard(key)
+            pipe.expire(key, 300)
+            pipe.execute()
+
+        out["redis"] = {
+            "failure": timed(failure),
+            "check": timed(lambda i: client.get(f"bench:lock:k{i % 20}")),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(10)
     return out

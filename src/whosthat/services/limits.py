@@ -1,7 +1,8 @@
 """Failure lockouts and rate limits, counted per key in a sliding window; the face-work pool.
 
-The limiters are in-process (one per replica); behind a load balancer the effective limit is per
-replica, which still bounds guessing. Keys are free-form strings; the services that use them build
+FailureLimiter and RateLimiter count in this process's memory (SQLite, one process); SharedFailureLimiter
+and SharedRateLimiter count in the database every replica shares (PostgreSQL: settings.shared_state), so
+a limit holds across replicas behind a load balancer. Keys are free-form strings; the services that use them build
 their keys in one place each (kiosk_login.lockout_keys, access.password_lockout_keys).
 """
 
