@@ -93,3 +93,57 @@ def test_eval_lfw_on_a_folder_without_pairs_exits_2(tmp_path):
     out = whosthat("eval", "lfw", "--data", str(tmp_path))
     assert out.returncode == 2
     assert "pairs.txt" in out.stderr
+
+
+@pytest.fixture(scope="module")
+def small_face_file(tmp_path_factory, lfw_root) -> Path:
+    """Serena Williams at 40% size on a 320x240 canvas: a face of about 42 px, under the kiosk's 50."""
+    from PIL import Image
+
+    photo = Image.open(lfw_image(lfw_root, "Serena_Williams", 1)).resize((100, 100), Image.LANCZOS)
+    canvas = Image.new("RGB", (320, 240), (128, 128, 128))
+    canvas.paste(photo, (100, 60))
+    path = tmp_path_factory.mktemp("small") / "small_face.jpg"
+    canvas.save(path, quality=95)
+    return path
+
+
+def test_embed_takes_every_dominant_face_by_default_and_the_kiosk_rule_on_request(small_face_file, lfw_root):
+    big = str(lfw_image(lfw_root, "Serena_Williams", 2))
+    out = whosthat("embed", str(small_face_file), big, "--json")
+    assert out.returncode == 0, out.stderr
+    small, large = [json.loads(line) for line in out.stdout.splitlines()]
+    assert small["found"] is True and len(small["embedding"]) == get_embedder(DEFAULT_EMBEDDER).dim
+    assert small["quality"]["face_px"] < 50 and any("too small" in r for r in small["quality"]["reasons"])
+    assert large["found"] is True and large["quality"]["face_px"] > 80
+
+    login = whosthat("embed", str(small_face_file), big, "--purpose", "login", "--json")
+    assert login.returncode == 0, login.stderr
+    small, large = [json.loads(line) for line in login.stdout.splitlines()]
+    assert small["found"] is False and large["found"] is True
+    px = int(small["reason"].split("(")[1].split(" px")[0])
+    assert px < 50 and "need 50" in small["reason"]
+
+    assert whosthat("embed", str(small_face_file), "--purpose", "kiosk").returncode == 2
+
+
+def test_verify_compares_small_faces_by_default_and_reports_their_quality(small_face_file, lfw_root):
+    other = str(lfw_image(lfw_root, "Serena_Williams", 2))
+    out = whosthat("verify", str(small_face_file), other, "--json")
+    assert out.returncode in (0, 1), out.stderr
+    result = json.loads(out.stdout)
+    assert result["quality"][0]["face_px"] < 50 <= result["quality"][1]["face_px"]
+    enrol = whosthat("verify", str(small_face_file), other, "--purpose", "enrol")
+    assert enrol.returncode == 2 and "too small" in enrol.stderr
+
+
+def test_the_size_message_never_says_a_face_is_as_large_as_it_needs_to_be(astronaut):
+    from whosthat.vision.pipeline import get_pipeline
+    from whosthat.vision.quality import MIN_FACE_PX_LOGIN, assess_quality
+
+    pipe = get_pipeline()
+    face = pipe.embed_single(astronaut, purpose="research")
+    quality = assess_quality(MIN_FACE_PX_LOGIN - 0.4, face.landmarks, face.chip, "login")
+    assert quality.reasons == [
+        f"face too small ({MIN_FACE_PX_LOGIN - 1} px, need {MIN_FACE_PX_LOGIN}): move closer or use a larger photo"
+    ]

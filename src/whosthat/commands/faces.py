@@ -26,6 +26,31 @@ DetectorOpt = Annotated[
 ]
 
 
+PurposeOpt = Annotated[
+    str,
+    typer.Option(
+        "--purpose",
+        help="research (default: the dominant face whatever its size, its quality reported), login (the "
+        "kiosk's size rule) or enrol (every enrolment rule)",
+    ),
+]
+PURPOSE_NAMES = {"research": "research", "login": "login", "enrol": "enroll", "enroll": "enroll"}
+
+
+def _purpose(value: str) -> str:
+    """The pipeline's purpose for the --purpose word; BadInputError for anything else."""
+    if value not in PURPOSE_NAMES:
+        raise BadInputError(f"--purpose must be research, login or enrol, not {value!r}")
+    return PURPOSE_NAMES[value]
+
+
+def _quality_note(result) -> str:
+    """One line about a research embedding's face: its size and what the enrolment rules would say."""
+    q = result.quality
+    note = f"face {q.face_px:.0f} px, quality {q.score:.2f}"
+    return note + (f" ({'; '.join(q.reasons)})" if q.reasons else "")
+
+
 def models_command(as_json: JsonOpt = False) -> None:
     """List every shipped or exported model: name, kind, source, card."""
     from whosthat.models import zoo
@@ -53,19 +78,24 @@ def embed_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="write paths, embeddings, found, model to FILE.npz")
     ] = None,
+    purpose: PurposeOpt = "research",
     as_json: JsonOpt = False,
 ) -> None:
-    """Embed the dominant face of each image. Files without a usable face are reported, not dropped."""
+    """Embed the dominant face of each image (by default whatever its size; --purpose login|enrol
+    applies the kiosk's or the enrolment rules). Files without a usable face are reported, not dropped."""
     from whosthat.vision.image import decode_image
 
+    use = _purpose(purpose)
     pipe = _pipeline(model, detector)
-    vectors, found, reasons = [], [], []
+    vectors, found, reasons, qualities = [], [], [], []
     for path in images:
+        quality = None
         try:
-            result = pipe.embed_single(decode_image(path), purpose="login")
-            vec, ok, reason = result.embedding, True, None
+            result = pipe.embed_single(decode_image(path), purpose=use)
+            vec, ok, reason, quality = result.embedding, True, None, result.quality
         except BadInputError as exc:
             vec, ok, reason = np.full(pipe.embedder.dim, np.nan, np.float32), False, str(exc)
+        qualities.append(quality)
         vectors.append(vec)
         found.append(ok)
         reasons.append(reason)
@@ -76,17 +106,26 @@ def embed_command(
                     "found": ok,
                     "model": pipe.model,
                     "reason": reason,
+                    "quality": quality.to_dict() if quality is not None else None,
                     "embedding": [round(float(v), 6) for v in vec] if ok else None,
                 }
             )
         elif not out:
-            typer.echo(f"{path}: " + (f"{pipe.model} {len(vec)}-D" if ok else f"no embedding ({reason})"))
+            typer.echo(
+                f"{path}: "
+                + (
+                    f"{pipe.model} {len(vec)}-D, {_quality_note(result)}"
+                    if ok
+                    else f"no embedding ({reason})"
+                )
+            )
     if out:
         np.savez(
             out,
             paths=np.array([str(p) for p in images]),
             embeddings=np.stack(vectors).astype(np.float32),
             found=np.array(found),
+            face_px=np.array([q.face_px if q is not None else np.nan for q in qualities], np.float32),
             model=np.array(pipe.model),
         )
         typer.echo(f"wrote {out}: {sum(found)} of {len(images)} images embedded", err=True)
@@ -99,17 +138,20 @@ def verify_command(
     image_b: Path,
     model: ModelOpt = None,
     detector: DetectorOpt = None,
+    purpose: PurposeOpt = "research",
     as_json: JsonOpt = False,
 ) -> None:
-    """Are these two photos the same person? Exit 0 same, 1 different, 2 bad input."""
+    """Are these two photos the same person? Exit 0 same, 1 different, 2 bad input. By default the
+    dominant face of each whatever its size (--purpose login|enrol: the kiosk's or enrolment rules)."""
     from whosthat.gallery.threshold import is_match, match_threshold
     from whosthat.vision.image import decode_image
 
+    use = _purpose(purpose)
     pipe = _pipeline(model, detector)
     results = []
     for path in (image_a, image_b):
         try:
-            results.append(pipe.embed_single(decode_image(path), purpose="login"))
+            results.append(pipe.embed_single(decode_image(path), purpose=use))
         except BadInputError as exc:
             raise BadInputError(f"{path}: {exc}") from None
     distance = pipe.distance(results[0].embedding, results[1].embedding)
@@ -120,6 +162,7 @@ def verify_command(
         "distance": round(distance, 4),
         "threshold": round(threshold, 4),
         "model": pipe.model,
+        "quality": [r.quality.to_dict() for r in results],
     }
     if as_json:
         _echo_json(out)
@@ -128,6 +171,8 @@ def verify_command(
             f"{'same person' if same else 'different people'}: distance {distance:.3f} "
             f"(threshold {threshold:.3f}, {pipe.model})"
         )
+        for path, r in zip((image_a, image_b), results, strict=True):
+            typer.echo(f"  {path}: {_quality_note(r)}")
     raise typer.Exit(0 if same else 1)
 
 

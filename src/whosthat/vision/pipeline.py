@@ -48,6 +48,10 @@ class FaceResult:
         return {"model": self.model, "detection": self.detection.to_dict(), "quality": self.quality.to_dict()}
 
 
+#: embed_single's purposes: the kiosk's and API's rule, enrolment's rules, or none (research commands)
+PURPOSES = ("login", "enroll", "research")
+
+
 class FacePipeline:
     """detector name ("auto", "mediapipe", "hog"), embedder name, and mirror test-time augmentation."""
 
@@ -110,13 +114,17 @@ class FacePipeline:
     def embed_single(self, rgb: np.ndarray, purpose: str = "login") -> FaceResult:
         """Embed the one dominant face of `rgb`.
 
-        purpose: "login" (size rule only) or "enroll" (all quality rules; raises QualityError with
-        every failed rule). Raises NoFaceError / MultipleFacesError.
+        purpose: "login" (size rule only), "enroll" (all quality rules; raises QualityError with
+        every failed rule) or "research" (the dominant face whatever its size or quality, never raising
+        on quality; `quality` is the enrolment assessment, for the caller to report). Raises
+        NoFaceError / MultipleFacesError.
         """
+        if purpose not in PURPOSES:
+            raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}")
         t0 = time.perf_counter()
         detection = self.dominant_face(self.detect(rgb))
         t1 = time.perf_counter()
-        result = self.embed_detection(rgb, detection, purpose=purpose)
+        result = self.embed_detection(rgb, detection, purpose="enroll" if purpose == "research" else purpose)
         result.timings = {"detect": t1 - t0, **result.timings}
         if purpose == "enroll" and not result.quality.ok:
             raise QualityError(

@@ -6,6 +6,7 @@ enrollment rejects such photos; login only needs the face to be large enough to 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import cv2
@@ -84,7 +85,10 @@ def assess_quality(
     reasons: list[str] = []
     min_px = MIN_FACE_PX_ENROLL if purpose == "enroll" else MIN_FACE_PX_LOGIN
     if face_px < min_px:
-        reasons.append(f"face too small ({face_px:.0f} px, need {min_px}): move closer or use a larger photo")
+        # whole pixels rounded down: a 49.6 px face is "49 px, need 50", never "50 px, need 50"
+        reasons.append(
+            f"face too small ({math.floor(face_px)} px, need {min_px}): move closer or use a larger photo"
+        )
     if purpose == "enroll":
         if sharp < MIN_SHARPNESS:
             reasons.append(
