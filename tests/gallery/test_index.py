@@ -340,3 +340,21 @@ def test_bulk_insert_loads_back_bit_exact_and_serve_is_not_ready_until_loaded(tm
     np.testing.assert_array_equal(matrix[order], vecs)
     np.testing.assert_array_equal(got_pids[order], pids)
     runtime.close()
+
+
+def test_hnsw_for_the_benchmark_comparison_honours_tombstones_too(monkeypatch):
+    pytest.importorskip("faiss")
+    monkeypatch.setattr(index_mod, "ANN_KIND", "hnsw")
+    rng = np.random.default_rng(8)
+    pids, vecs = clustered(rng, 300, 2, 32)
+    index = GalleryIndex("m", ann_min=500, background=False)
+    index.update({i + 1: (int(pids[i]), vecs[i]) for i in range(len(pids))}, set())
+    import faiss
+
+    assert isinstance(index._snap.blocks[0].ann, faiss.IndexHNSW)
+    q = vecs[10]
+    assert index.search(q, k=1)[0].template_id == 11
+    index.update({}, {11})
+    assert index.search(q, k=1)[0].template_id != 11
+    with pytest.raises(ValueError, match="unknown approximate index"):
+        index_mod.build_ann(vecs, kind="lsh")
