@@ -28,6 +28,8 @@ CHECKS = [
     schemathesis.checks.response_schema_conformance,
     schemathesis.checks.response_headers_conformance,
     schemathesis.checks.negative_data_rejection,
+    schemathesis.checks.unsupported_method,
+    schemathesis.checks.allow_header_conformance,
 ]
 
 

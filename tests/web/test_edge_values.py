@@ -80,3 +80,22 @@ def test_search_wildcards_match_literally(web):
     assert codes("_") == ["EDGE_2"]  # the code's underscore, not any one character
     assert codes("edge-") == ["EDGE-1"]
     assert codes("\\") == []
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(web):
+    def body():
+        for _ in range(40):
+            yield b"x" * (1024 * 1024)
+
+    r = web.client.post(
+        "/api/v1/identify",
+        content=body(),
+        headers={**web.headers, "content-type": "multipart/form-data; boundary=abc"},
+    )
+    assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
+
+
+def test_405_names_every_method_of_the_path(web):
+    r = web.client.put("/api/v1/people", headers=web.headers)
+    assert r.status_code == 405
+    assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST"}

@@ -8,6 +8,7 @@ the API, CSRF failures, unknown paths, request validation, and anything unexpect
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -55,6 +56,24 @@ def error_response(request: Request, status: int, code: str, detail: str, header
     return JSONResponse(error_body(code, detail, **extra), status_code=status, headers=headers)
 
 
+def allowed_methods(request: Request, named: str = "") -> list[str]:
+    """Every method the API document declares at this request's path, with those Starlette named."""
+    methods = {m.strip().upper() for m in named.split(",") if m.strip()}
+    paths = getattr(request.app.state, "openapi_path_methods", None)
+    if paths is None:
+        paths = []
+        for template, item in request.app.openapi().get("paths", {}).items():
+            pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+            paths.append((re.compile(pattern), {m.upper() for m in item}))
+        request.app.state.openapi_path_methods = paths
+    for regex, declared in paths:
+        if regex.match(request.url.path):
+            methods |= declared
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BadInputError)
     async def bad_input(request: Request, exc: BadInputError):
@@ -87,7 +106,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
-        return error_response(request, exc.status_code, code, detail, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only; a path served by
+            # several routes (GET and POST /people) allows all of theirs.
+            named = (headers or {}).get("Allow", "")
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request, named))}
+        return error_response(request, exc.status_code, code, detail, headers)
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):

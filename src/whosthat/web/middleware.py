@@ -87,6 +87,7 @@ class BodySizeLimitMiddleware:
             if too_big:
                 return await self._reject(scope, receive, send)
         seen = 0
+        state = {"over": False, "answered": False}
 
         async def limited_receive():
             nonlocal seen
@@ -94,13 +95,27 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    state["over"] = True
                     raise _BodyTooLarge()
             return message
 
+        async def guarded_send(message):
+            # A parser that caught _BodyTooLarge answers 400 ("error parsing the body"): once the body
+            # went over the limit, the answer is our 413 instead, whatever the route would have said.
+            if state["over"]:
+                if not state["answered"]:
+                    state["answered"] = True
+                    await self._reject(scope, receive, send)
+                return
+            await send(message)
+
         try:
-            return await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
-            return await self._reject(scope, receive, send)
+            pass
+        if state["over"] and not state["answered"]:
+            state["answered"] = True
+            await self._reject(scope, receive, send)
 
     async def _reject(self, scope, receive, send):
         response = JSONResponse(
