@@ -60,6 +60,7 @@ COMMANDS = [
     (eval_app, "nuaa", evaluate.eval_nuaa_command),
     (eval_app, "celeba", evaluate.eval_celeba_command),
     (eval_app, "populations", evaluate.eval_populations_command),
+    (eval_app, "open-set", evaluate.eval_open_set_command),
     (eval_app, "eyes", evaluate.eval_eyes_command),
     (eval_app, "pad", evaluate.eval_pad_command),
     (eval_app, "baseline", evaluate.eval_baseline_command),

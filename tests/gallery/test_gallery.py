@@ -208,3 +208,20 @@ def test_weak_match_is_near_the_threshold_or_near_another_person():
     assert not is_weak_match(0.5, 0.3, 1.0, 0.1)
     assert is_weak_match(0.95, 0.3, 1.0, 0.1)  # in the last 10% below the threshold
     assert is_weak_match(0.5, 0.15, 1.0, 0.1)  # passed the margin, but by less than twice it
+
+
+def test_open_set_rates_count_strangers_and_ambiguous_probes_by_the_servers_rule():
+    from whosthat.gallery.calibrate import open_set_rates
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(40, 16))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    ids = [str(i) for i in range(40) for _ in range(3)]
+    tpl = np.repeat(centres, 3, axis=0) + 0.02 * rng.normal(size=(120, 16))
+    tpl[5] = np.nan  # a photo without a face is left out
+    r = open_set_rates(tpl.astype(np.float32), ids, threshold=0.5, margins=(0.0, 10.0))
+    assert r["gallery"] == 20 and r["genuine_probes"] + r["stranger_probes"] == 119 - 20
+    clear, strict = r["by_margin"]["0.0000"], r["by_margin"]["10.0000"]
+    assert clear["genuine_correct"] == 1.0 and clear["fpir"] == 0.0
+    # a margin larger than any gap refuses everyone as ambiguous
+    assert strict["genuine_correct"] == 0.0 and strict["genuine_ambiguous"] == 1.0

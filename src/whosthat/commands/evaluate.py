@@ -392,3 +392,61 @@ def eval_populations_command(
     from whosthat.vision.populations import POPULATIONS
 
     _run_report(POPULATIONS, data, models, part, flip, out, as_json, lfw_folds)
+
+
+def eval_open_set_command(
+    data: PopulationDataOpt = None,
+    models: ModelsOpt = None,
+    part: PartOpt = "report",
+    flip: FlipOpt = None,
+    lfw_folds: LfwFoldsOpt = None,
+    populations: Annotated[
+        str, typer.Option("--populations", help="comma-separated: lfw, nuaa, celeba")
+    ] = "lfw,nuaa,celeba",
+    as_json: JsonOpt = False,
+) -> None:
+    """1:N open set per population (gallery.calibrate.open_set_rates): half the identities enrolled
+    (one photo each), the rest strangers; at each embedder's threshold, without a margin and with its
+    card's margin: genuine probes recognised / wrong person / ambiguous / not recognised, and strangers
+    accepted (FPIR)."""
+    from whosthat.gallery.calibrate import open_set_rates
+    from whosthat.gallery.threshold import match_margin
+    from whosthat.vision import populations as pops
+    from whosthat.vision.embedder_calibration import fused_raw, templates
+    from whosthat.vision.embedders import get_embedder
+
+    if part not in pops.PARTS:
+        raise BadInputError(f"--part must be one of {', '.join(pops.PARTS)}")
+    wanted = tuple(p.strip() for p in populations.split(",") if p.strip())
+    unknown = [p for p in wanted if p not in pops.POPULATIONS]
+    if unknown:
+        raise BadInputError(f"--populations: unknown {', '.join(unknown)}; choose from lfw, nuaa, celeba")
+    root, names, use_flip = data_root(data), _names(models), flip_setting(flip)
+    result: dict = {"part": part, "command": "whosthat " + " ".join(sys.argv[1:]), "rates": {}}
+    for population in wanted:
+        ps = pops.pair_set(population, part, root, lfw_folds=tuple(fold_indices(lfw_folds)))
+        raw = fused_raw(ps, use_flip)
+        for name in names:
+            embedder = get_embedder(name)
+            margin = match_margin(embedder)
+            rates = open_set_rates(templates(name, raw), ps.identities, embedder.threshold, (0.0, margin))
+            result["rates"].setdefault(name, {})[population] = rates
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    lines = [
+        "| embedder | population | gallery / genuine probes / stranger probes | margin | correct | wrong person | ambiguous | not recognised | strangers accepted (FPIR) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, by_pop in result["rates"].items():
+        for population, r in by_pop.items():
+            if "by_margin" not in r:
+                continue
+            for m in r["by_margin"].values():
+                lines.append(
+                    f"| {name} | {population} | {r['gallery']} / {r['genuine_probes']} / {r['stranger_probes']} | "
+                    f"{m['margin']:.4f} | {m['genuine_correct']:.4f} | {m['genuine_wrong_person']:.4f} | "
+                    f"{m['genuine_ambiguous']:.4f} | {m['genuine_not_recognised']:.4f} | "
+                    f"{m['stranger_accepted']} ({m['fpir']:.2e}) |"
+                )
+    typer.echo("\n".join(lines))

@@ -1,4 +1,5 @@
-"""Threshold calibration from the enrolled gallery: the distance at which a target false-accept rate
+"""Threshold calibration from the enrolled gallery (and the open-set 1:N measurement of `whosthat eval
+open-set`, `open_set_rates`): the distance at which a target false-accept rate
 (FAR) is reached on impostor pairs (templates of two different people).
 
 With n impostor pairs, FARs below about 1/n cannot be resolved: the report says so, and the returned
@@ -7,9 +8,13 @@ threshold is then the smallest impostor distance seen (an optimistic bound, not 
 
 from __future__ import annotations
 
+import random
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from whosthat.gallery.threshold import open_set_reason
+from whosthat.vision.populations import SPLIT_SEED
 
 # The fewest enrolled people a gallery calibration is run on (`whosthat calibrate` refuses below).
 # False matches come from lookalike *pairs of people*, not from pairs of photos: on NUAA one pair of
@@ -93,3 +98,65 @@ def calibrate_far(
         people=int(len(np.unique(person_ids))),
         templates=n,
     )
+
+
+def open_set_rates(
+    templates: np.ndarray,
+    identities: list[str],
+    threshold: float,
+    margins: tuple[float, ...],
+    seed: int = SPLIT_SEED,
+) -> dict:
+    """1:N open-set identification on one part: its identities shuffled with `seed`, the first half
+    enrolled (one gallery template each: its first photo with a face), the other half strangers. Every
+    other photo of an enrolled identity is a genuine probe, every photo of a stranger a stranger probe;
+    each is decided by the server's rule (`gallery.threshold.open_set_reason`) at `threshold` and each
+    margin of `margins`. Per margin: genuine probes recognised correctly / as someone else / refused as
+    ambiguous / refused at the threshold, and strangers recognised as someone (the false-positive
+    identification rate, FPIR)."""
+    ids = np.array(identities)
+    ok = ~np.isnan(templates).any(1)
+    names = sorted(set(ids[ok]))
+    random.Random(seed).shuffle(names)
+    enrolled = set(names[: (len(names) + 1) // 2])
+    first: dict[str, int] = {}
+    for k in np.where(ok)[0]:
+        if ids[k] in enrolled:
+            first.setdefault(ids[k], int(k))
+    gallery_names = sorted(first)
+    if len(gallery_names) < 2:
+        return {"gallery": len(gallery_names)}
+    gallery = templates[[first[n] for n in gallery_names]]
+    probes = np.array([k for k in np.where(ok)[0] if first.get(ids[k]) != k])
+    d = np.linalg.norm(templates[probes][:, None, :] - gallery[None], axis=2)
+    order = np.argsort(d, axis=1)
+    rows = np.arange(len(probes))
+    best, second = d[rows, order[:, 0]], d[rows, order[:, 1]]
+    nearest = np.array(gallery_names)[order[:, 0]]
+    genuine = np.array([ids[k] in enrolled for k in probes])
+    out = {
+        "gallery": len(gallery_names),
+        "genuine_probes": int(genuine.sum()),
+        "stranger_probes": int((~genuine).sum()),
+        "threshold": threshold,
+        "by_margin": {},
+    }
+    for margin in margins:
+        reasons = [
+            open_set_reason(float(b), float(s), threshold, margin) for b, s in zip(best, second, strict=True)
+        ]
+        accepted = np.array([r is None for r in reasons])
+        ambiguous = np.array([r == "ambiguous" for r in reasons])
+        right = accepted & (nearest == ids[probes])
+        g, s = max(1, int(genuine.sum())), max(1, int((~genuine).sum()))
+        out["by_margin"][f"{margin:.4f}"] = {
+            "margin": margin,
+            "genuine_correct": float((right & genuine).sum() / g),
+            "genuine_wrong_person": float((accepted & ~right & genuine).sum() / g),
+            "genuine_ambiguous": float((ambiguous & genuine).sum() / g),
+            "genuine_not_recognised": float((~accepted & ~ambiguous & genuine).sum() / g),
+            "stranger_accepted": int((accepted & ~genuine).sum()),
+            "fpir": float((accepted & ~genuine).sum() / s),
+            "stranger_ambiguous": int((ambiguous & ~genuine).sum()),
+        }
+    return out
