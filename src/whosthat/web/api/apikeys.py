@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,10 +17,13 @@ from whosthat.web.deps import AdminScope, Ctx, RowId
 router = APIRouter(prefix=PREFIX, tags=["admin"])
 
 
+ScopeName = Literal[tuple(SCOPES)]  # an enum in the API document
+
+
 class ApiKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=KEY_NAME_MAX_LENGTH)
-    scopes: list[str] = Field(min_length=1, description=f"any of: {', '.join(SCOPES)}")
+    scopes: list[ScopeName] = Field(min_length=1, description=f"any of: {', '.join(SCOPES)}")
 
 
 class ApiKeyOut(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Response
 from pydantic import BaseModel
@@ -73,12 +73,14 @@ def enroll_template(
     ctx: Ctx,
     actor: PeopleWrite,
     image: ImageBytes,
-    source: Annotated[str, Form(max_length=32)] = "api",
+    source: Annotated[
+        Literal["api", "upload", "webcam"], Form(description="where the image came from")
+    ] = "api",
     confirm_duplicate: Annotated[bool, Form()] = False,
 ) -> TemplateOut:
     """409 `duplicate_face` (with `duplicate_of`: the other person) when the face already matches
     another enrolled person; send confirm_duplicate=true to enrol it anyway."""
-    if source not in API_SOURCES:
+    if source not in API_SOURCES:  # the form declares the same three (an enum in the API document)
         raise BadInputError("source must be api, upload or webcam")
     return TemplateOut.of(
         templates.enroll_template(
