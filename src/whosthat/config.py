@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     face_workers: int = 0
     face_queue: int = 16
     face_queue_wait_s: float = 30.0
+    # glibc malloc arenas of the server process (0: glibc's default, 8 per core). Each request thread
+    # that decodes a large photo otherwise keeps its own arena's peak: `whosthat bench uploads` measured
+    # 1.3 GB after a few rounds of 4 concurrent 25 MP uploads with the default, see docs/reliability.md.
+    malloc_arenas: int = 2
 
     # Face search (gallery/index.py): keep the in-memory matrix in float16 (half the memory), and the
     # gallery size from which search is approximate (FAISS IVF; 0: always exact). The default is where

@@ -60,3 +60,13 @@ def test_a_flooded_server_answers_503_with_retry_after_and_recovers(web, astrona
         assert r.status_code == 200, r.text
     finally:
         web.runtime.face_pool = WorkPool(saved[0], saved[1], 30.0)
+
+
+def test_the_server_limits_malloc_arenas_on_linux():
+    import sys
+
+    from whosthat.web.app import limit_malloc_arenas
+
+    assert limit_malloc_arenas(0) is False
+    if sys.platform.startswith("linux"):
+        assert limit_malloc_arenas(2) is True

@@ -65,9 +65,25 @@ API_ROUTERS = [
 ]
 
 
+def limit_malloc_arenas(arenas: int) -> bool:
+    """glibc: at most `arenas` malloc arenas from now on (mallopt M_ARENA_MAX), so that memory freed by
+    one request thread is reused by the next instead of each thread keeping its own peak. Returns
+    whether it was applied (not on other C libraries, or with arenas=0)."""
+    if arenas <= 0 or not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-8, int(arenas)))  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        return False
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Build the app. Opens (and migrates) the database now; the face pipeline loads on first use."""
     settings = settings or get_settings()
+    limit_malloc_arenas(settings.malloc_arenas)
     runtime = runtime or Runtime.from_settings(settings)
 
     @asynccontextmanager
