@@ -32,6 +32,7 @@ train_app = typer.Typer(
 )
 admin_app = typer.Typer(help="Manage administrators.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+kiosk_app = typer.Typer(help="Register and pair kiosks.", no_args_is_help=True)
 # `whosthat bench` alone measures the face pipeline; `whosthat bench <what>` measures one area.
 bench_app = typer.Typer(help="Latency and throughput benchmarks on real images.", invoke_without_command=True)
 
@@ -56,6 +57,9 @@ COMMANDS = [
     (admin_app, "create", server.admin_create_command),
     (admin_app, "password", server.admin_password_command),
     (apikey_app, "create", server.apikey_create_command),
+    (kiosk_app, "create", attendance.kiosk_create_command),
+    (kiosk_app, "code", attendance.kiosk_code_command),
+    (kiosk_app, "list", attendance.kiosk_list_command),
     (eval_app, "lfw", evaluate.eval_lfw_command),
     (eval_app, "nuaa", evaluate.eval_nuaa_command),
     (eval_app, "celeba", evaluate.eval_celeba_command),
@@ -84,6 +88,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.add_typer(admin_app, name="admin")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(kiosk_app, name="kiosk")
 app.add_typer(bench_app, name="bench")
 
 

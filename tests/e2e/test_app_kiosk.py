@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import shutil
@@ -144,6 +145,7 @@ class Server:
         self.log_path = home / "server.log"
         env = {**os.environ, "WHOSTHAT_HOME": str(home), **env_extra}
         env.pop("WHOSTHAT_DATABASE_URL", None) if "WHOSTHAT_DATABASE_URL" not in env_extra else None
+        self.env = env
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             # `python -m whosthat.cli` would run a second copy of the module that the commands do not register on.
@@ -346,6 +348,34 @@ def api_items(server, key: str, path: str) -> list[dict]:
     return body.get("items", body) if isinstance(body, dict) else body
 
 
+def pairing_code(server, name: str) -> str:
+    """A one-time pairing code for kiosk `name` from the server's own command line (same home and
+    database): `whosthat kiosk create`, or `whosthat kiosk code` when it exists already."""
+    for verb in ("create", "code"):
+        done = subprocess.run(
+            [sys.executable, "-c", "from whosthat.cli import main; main()", "kiosk", verb, name, "--json"],
+            env=server.env,
+            cwd=str(server.home),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode == 0:
+            return json.loads(done.stdout)["pairing_code"]
+    raise RuntimeError(f"no pairing code for {name!r}: {done.stderr[-2000:]}")
+
+
+def pair_page(page, server, name: str) -> None:
+    """Pair this browser as kiosk `name` the way a person does: /kiosk shows the pairing form, the code
+    from the administrator goes in, the camera page comes up."""
+    page.goto(f"{server.url}/kiosk")
+    page.wait_for_selector("#pair-form", timeout=15_000)
+    page.fill("#code", pairing_code(server, name))
+    page.click("#pair-submit")
+    page.wait_for_selector("#kiosk", timeout=15_000)
+    assert page.get_attribute("#kiosk", "data-kiosk") == name
+
+
 def kiosk_attempt(
     playwright, server, video: Path, kiosk: str, prompt: str, name: str
 ) -> tuple[str | None, str]:
@@ -356,7 +386,7 @@ def kiosk_attempt(
     try:
         page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
         watch_console(page, errors)
-        page.goto(f"{server.url}/kiosk?name={kiosk}")
+        pair_page(page, server, kiosk)
         page.wait_for_selector("#start:not([disabled])", timeout=15_000)
         page.click("#start")
         page.wait_for_selector(f"#prompt:has-text('{prompt}')", timeout=15_000)
@@ -518,7 +548,7 @@ def test_app_kiosk_recognises_enrolled_person_and_records_attendance(
 
         kiosk = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
         watch_console(kiosk, errors)
-        kiosk.goto(server.url + "/kiosk?name=lobby")
+        pair_page(kiosk, server, "lobby")
         kiosk.wait_for_selector("#start:not([disabled])", timeout=10_000)
         kiosk.click("#start")
         kiosk.wait_for_selector("#prompt:has-text('Turn your head')", timeout=10_000)
@@ -579,7 +609,7 @@ def test_app_kiosk_turns_away_a_stranger(server, admin_account, playwright_insta
     try:
         kiosk = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
         watch_console(kiosk, errors)
-        kiosk.goto(server.url + "/kiosk?name=side-door")
+        pair_page(kiosk, server, "side-door")
         kiosk.wait_for_selector("#start:not([disabled])", timeout=10_000)
         kiosk.click("#start")
         kiosk.wait_for_selector("#result:not(.hidden)", timeout=45_000)

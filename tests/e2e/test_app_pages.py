@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.kiosk_pairing import pair_client
 
 from whosthat.config import Settings
 from whosthat.services import access, attendance, kiosk_login, people, templates
@@ -226,9 +227,11 @@ def test_a_kiosk_name_with_spaces_is_kept_and_links_back_to_that_kiosk(app):
     ada = people.create_person(ctx, employee_code="E1", name="Ada", surname="Lovelace")
     ticket = kiosk_login.issue_login_ticket(ctx, ada.id)
     with TestClient(app) as client:
+        assert 'id="pair-form"' in client.get("/kiosk", params={"name": "Front door"}).text  # not paired
+        pair_client(client, app.state.runtime, "Front door")
         page = client.get("/kiosk", params={"name": "Front door"})
         assert 'data-kiosk="Front door"' in page.text
-        assert 'data-kiosk="kiosk"' in client.get("/kiosk", params={"name": "bad/name"}).text
+        assert 'data-kiosk="Front door"' in client.get("/kiosk", params={"name": "bad/name"}).text
         client.get("/me/enter", params={"ticket": ticket, "kiosk": "Front door"}, follow_redirects=False)
         me = client.get("/me")
         out = client.post("/me/logout", data={"csrf_token": csrf_of(me.text)}, follow_redirects=False)

@@ -19,6 +19,7 @@ from tests.e2e.test_app_kiosk import (
     Server,
     _launch,
     astronaut_frames,
+    pair_page,
     shot,
     watch_console,
     write_y4m,
@@ -67,7 +68,7 @@ def test_a_kiosk_with_a_turn_step_points_the_way_counts_down_and_says_what_to_do
     errors: list[str] = []
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     watch_console(page, errors)
-    page.goto(f"{server.url}/kiosk?name=door")
+    pair_page(page, server, "door")
     page.wait_for_selector("#start:not([disabled])", timeout=15_000)
     idle_box = _box(page)
     shot(page, "kiosk-idle", redact="#video")
@@ -104,7 +105,7 @@ def test_the_default_challenge_starts_with_a_blink(server, browser):
     errors: list[str] = []
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     watch_console(page, errors)
-    page.goto(f"{server.url}/kiosk?name=lobby")
+    pair_page(page, server, "lobby")
     page.wait_for_selector("#start:not([disabled])", timeout=15_000)
     page.click("#start")
     page.wait_for_selector("#prompt:has-text('Blink slowly')", timeout=15_000)

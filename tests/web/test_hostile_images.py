@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.hostile_images import DECODABLE, corpus
+from tests.kiosk_pairing import pair_client
 from tests.store.backends import backend_params, make_settings
 from tests.web.conftest import Web, upload
 from whosthat.services import access, people
@@ -105,6 +106,7 @@ def test_kiosk_frames_from_the_corpus_fail_the_challenge_as_bad_frames(hostile):
     for name, data in CORPUS:
         if name in DECODABLE:
             continue  # a valid frame: the challenge goes on waiting for a face
+        pair_client(hostile.client, hostile.runtime, "hostile")
         r = hostile.client.post("/api/v1/liveness/sessions", json={"kiosk": "hostile"})
         assert r.status_code == 201, r.text
         body = r.json()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.kiosk_pairing import pair_client
 from tests.web.conftest import jpeg
 
 
 def _start(web, kiosk="lobby"):
+    pair_client(web.client, web.runtime, kiosk)
     return web.client.post("/api/v1/liveness/sessions", json={"kiosk": kiosk})
 
 
@@ -28,7 +30,6 @@ def test_session_follows_the_kiosk_protocol(web):
     assert body["steps"] == ["blink"] and len(body["prompts"]) == 1 and body["adaptive"] is True
     assert body["timeout_s"] == web.runtime.settings.liveness_timeout_s
     assert body["ws_url"] == f"/api/v1/liveness/sessions/{body['id']}?nonce={body['nonce']}"
-    assert _start(web, kiosk="bad/name").status_code == 400
     assert _start(web, kiosk="Front door").status_code == 201  # the kiosk-name rule allows spaces
     assert (
         web.client.post(
@@ -78,6 +79,7 @@ def test_a_still_photo_streamed_to_the_kiosk_does_not_log_in(tmp_path, astronaut
     frame = jpeg(canvas)
     try:
         with TestClient(create_app(settings, runtime)) as client:
+            pair_client(client, runtime, "photo")
             body = client.post("/api/v1/liveness/sessions", json={"kiosk": "photo"}).json()
             stop = threading.Event()
             with client.websocket_connect(body["ws_url"]) as ws:
@@ -124,6 +126,7 @@ def test_without_the_liveness_module_face_login_is_off_not_open(tmp_path, monkey
     runtime = Runtime.from_settings(settings)
     try:
         with TestClient(create_app(settings, runtime)) as client:
+            pair_client(client, runtime, "lobby")
             r = client.post("/api/v1/liveness/sessions", json={"kiosk": "lobby"})
             assert r.status_code == 503 and r.json()["error"] == "unavailable"
             assert "liveness unavailable" in r.json()["detail"]
@@ -176,3 +179,36 @@ def test_the_presence_check_is_rate_limited_per_address(web):
         headers={"content-type": "image/jpeg"},
     )
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+
+
+def test_only_a_paired_kiosk_starts_a_session_and_a_revoked_one_cannot(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from tests.store.backends import make_settings
+    from whosthat.services import kiosks
+    from whosthat.services.common import Context
+    from whosthat.services.runtime import Runtime
+    from whosthat.web.app import create_app
+
+    settings = make_settings("sqlite", tmp_path)
+    runtime = Runtime.from_settings(settings)
+    try:
+        with TestClient(create_app(settings, runtime)) as stranger:
+            r = stranger.post("/api/v1/liveness/sessions", json={"kiosk": "lobby"})
+            assert r.status_code == 403 and r.json()["error"] == "kiosk_not_paired"
+            page = stranger.get("/kiosk")
+            assert 'id="pair-form"' in page.text and 'id="kiosk"' not in page.text
+            stranger.cookies.set(kiosks.DEVICE_COOKIE, "forged-token")
+            assert stranger.post("/api/v1/liveness/sessions", json={}).status_code == 403
+            token = pair_client(stranger, runtime, "annex")
+            ok = stranger.post("/api/v1/liveness/sessions", json={"kiosk": "somewhere-else"})
+            assert ok.status_code == 201, ok.text  # the session is the paired kiosk's, whatever the body says
+            assert 'data-kiosk="annex"' in stranger.get("/kiosk?name=other").text
+            with Context.open(runtime) as ctx:
+                kiosk = kiosks.kiosk_for_device(ctx, token)
+                assert kiosk.name == "annex" and kiosk.last_seen_at is not None
+                kiosks.revoke(ctx, kiosk.id)
+            assert stranger.post("/api/v1/liveness/sessions", json={}).status_code == 403
+            assert 'id="pair-form"' in stranger.get("/kiosk").text
+    finally:
+        runtime.close()

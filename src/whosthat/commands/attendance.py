@@ -48,3 +48,71 @@ def bench_attendance_command(
         r = result[key]
         typer.echo(f"{label:26s} median {r['median_s']:.3f} s   cpu {r['cpu_s']:.3f} s")
     typer.echo(f"xlsx size {result['xlsx_bytes']} bytes; load average {result['load_average']}")
+
+
+def kiosk_create_command(
+    name: Annotated[str, typer.Argument(help="kiosk name, e.g. 'Front door'")],
+    site: Annotated[str, typer.Option(help="where it stands")] = "",
+    timezone: Annotated[str, typer.Option(help="IANA time zone (default: the site's)")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a kiosk and print its one-time pairing code (enter it on the kiosk's /kiosk page)."""
+    from whosthat.commands.server import _context, _runtime
+    from whosthat.services import kiosks
+
+    with _context(_runtime()) as ctx:
+        row, code = kiosks.create_kiosk(ctx, name=name, site=site, timezone=timezone or None)
+        _print_code(row, code, as_json)
+
+
+def kiosk_code_command(
+    name: Annotated[str, typer.Argument(help="kiosk name")],
+    as_json: JsonOpt = False,
+) -> None:
+    """A new one-time pairing code for the kiosk (the browser paired before stops working)."""
+    from whosthat.commands.server import _context, _runtime
+    from whosthat.errors import BadInputError
+    from whosthat.services import kiosks
+
+    with _context(_runtime()) as ctx:
+        row = next((k for k in kiosks.list_kiosks(ctx) if k.name == name), None)
+        if row is None:
+            raise BadInputError(f"no kiosk named {name!r} (whosthat kiosk create {name!r})")
+        row, code = kiosks.new_pairing_code(ctx, row.id)
+        _print_code(row, code, as_json)
+
+
+def kiosk_list_command(as_json: JsonOpt = False) -> None:
+    """Kiosks, whether they are paired, and their last contact."""
+    from whosthat.commands.server import _context, _runtime
+    from whosthat.services import kiosks
+
+    with _context(_runtime()) as ctx:
+        rows = [
+            {
+                "name": k.name,
+                "site": k.site,
+                "timezone": k.timezone,
+                "paired": k.device_token_hash is not None,
+                "revoked": k.revoked_at is not None,
+                "last_seen_at": k.last_seen_at.isoformat() if k.last_seen_at else None,
+            }
+            for k in kiosks.list_kiosks(ctx)
+        ]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        state = "paired" if r["paired"] else ("revoked" if r["revoked"] else "not paired")
+        typer.echo(f"{r['name']:24s} {state:11s} last contact {r['last_seen_at'] or 'never'}")
+
+
+def _print_code(row, code: str, as_json: bool) -> None:
+    if as_json:
+        echo_json({"name": row.name, "pairing_code": code, "expires_at": row.pairing_expires_at.isoformat()})
+        return
+    typer.echo(
+        f"whosthat: pairing code for kiosk {row.name!r} (once, until {row.pairing_expires_at:%H:%M} UTC):",
+        err=True,
+    )
+    typer.echo(code)

@@ -299,6 +299,28 @@ class AuditLog(Base):
     detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # never biometric data
 
 
+class Kiosk(Base):
+    """A kiosk an administrator registered: a one-time pairing code (hash, expiry) turns one browser
+    into this kiosk, which then holds a device credential (cookie; only its hash is stored). Face
+    logins and liveness sessions come only from a paired, unrevoked kiosk."""
+
+    __tablename__ = "kiosks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)  # the kiosk-name rule
+    site: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80), nullable=False)
+    pairing_code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    pairing_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    device_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    paired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 class LoginTicket(Base):
     """One-time ticket that turns a passed kiosk login into an employee session (hash stored only)."""
 

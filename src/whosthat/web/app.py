@@ -28,6 +28,7 @@ from whosthat.web.api import (
     corrections,
     docs,
     health,
+    kiosks,
     liveness,
     people,
     recognition,
@@ -61,6 +62,7 @@ API_ROUTERS = [
     audit.router,
     auth.router,
     liveness.router,
+    kiosks.router,
     docs.router,
 ]
 

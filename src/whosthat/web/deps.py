@@ -34,11 +34,11 @@ from urllib.parse import urlencode
 from fastapi import Depends, File, Header, Path, Request, UploadFile
 
 from whosthat.errors import BadInputError
-from whosthat.services import access, people
+from whosthat.services import access, kiosks, people
 from whosthat.services.common import MAX_ID, Actor, Context
 from whosthat.services.credentials import constant_time_equals, new_token
 from whosthat.services.errors import AuthenticationError, PayloadTooLargeError, PermissionDeniedError
-from whosthat.store.models import Person
+from whosthat.store.models import Kiosk, Person
 
 ADMIN_LOGIN_URL = "/login"
 EMPLOYEE_LOGIN_URL = "/kiosk"
@@ -243,6 +243,38 @@ def get_current_employee(person: OptionalEmployee) -> Person:
 
 
 CurrentEmployee = Annotated[Person, Depends(get_current_employee)]
+
+
+# Paired kiosks -----------------------------------------------------------------------------------
+def get_optional_kiosk(request: Request, ctx: Ctx) -> Kiosk | None:
+    """The paired kiosk whose device cookie this browser holds (services/kiosks.py), or None."""
+    return kiosks.kiosk_for_device(ctx, request.cookies.get(kiosks.DEVICE_COOKIE))
+
+
+OptionalKiosk = Annotated[Kiosk | None, Depends(get_optional_kiosk)]
+
+
+def get_paired_kiosk(kiosk: OptionalKiosk) -> Kiosk:
+    """The paired kiosk; 403 kiosk_not_paired (saying how to pair) otherwise."""
+    if kiosk is None:
+        raise kiosks.KioskNotPairedError(kiosks.NOT_PAIRED)
+    return kiosk
+
+
+PairedKiosk = Annotated[Kiosk, Depends(get_paired_kiosk)]
+
+
+def set_kiosk_cookie(request: Request, response, token: str) -> None:
+    """The device credential: HttpOnly, SameSite=Strict, Secure under HTTPS, for the whole site."""
+    response.set_cookie(
+        kiosks.DEVICE_COOKIE,
+        token,
+        max_age=kiosks.DEVICE_COOKIE_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=bool(request.app.state.runtime.settings.session_https_only),
+        path="/",
+    )
 
 
 # Uploaded images ---------------------------------------------------------------------------------

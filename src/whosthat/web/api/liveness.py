@@ -27,7 +27,7 @@ from whosthat.services import kiosk_login
 from whosthat.services.common import Context
 from whosthat.services.errors import PayloadTooLargeError
 from whosthat.web.api import PREFIX
-from whosthat.web.deps import Ctx
+from whosthat.web.deps import Ctx, PairedKiosk
 
 log = logging.getLogger("whosthat.web.liveness")
 router = APIRouter(prefix=f"{PREFIX}/liveness", tags=["liveness"])
@@ -44,11 +44,12 @@ class SessionIn(BaseModel):
 
 
 @router.post("/sessions", status_code=201, summary="Start a kiosk liveness challenge (no API key needed)")
-def create_session(body: SessionIn, ctx: Ctx) -> JSONResponse:
-    """201 {"id", "nonce", "steps", "prompts", "expires_at", "frame_interval_ms", "ws_url"}; 400 for a bad
-    kiosk name; 429 with Retry-After while the kiosk or address is locked out or starts sessions too fast;
-    503 when liveness is not installed."""
-    session = kiosk_login.start_challenge(ctx, body.kiosk)
+def create_session(body: SessionIn, ctx: Ctx, kiosk: PairedKiosk) -> JSONResponse:
+    """201 {"id", "nonce", "steps", "prompts", "expires_at", "frame_interval_ms", "ws_url"}; 403
+    kiosk_not_paired unless the browser holds a paired kiosk's device cookie (the session is that
+    kiosk's, whatever name the body gives); 429 with Retry-After while the kiosk or address is locked out
+    or starts sessions too fast; 503 when liveness is not installed."""
+    session = kiosk_login.start_challenge(ctx, kiosk.name)
     body_out = dict(session.public())
     body_out["ws_url"] = f"{PREFIX}/liveness/sessions/{session.id}?nonce={session.nonce}"
     return JSONResponse(body_out, status_code=201, headers={"Cache-Control": "no-store"})

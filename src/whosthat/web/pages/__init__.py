@@ -9,6 +9,7 @@ from whosthat.web.pages import (
     corrections,
     employee,
     kiosk,
+    kiosks,
     people,
     schedules,
     signin,
@@ -25,5 +26,6 @@ PAGE_ROUTERS = [
     audit.router,
     apikeys.router,
     kiosk.router,
+    kiosks.router,
     employee.router,
 ]

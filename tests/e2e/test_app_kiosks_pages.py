@@ -1,0 +1,106 @@
+"""Paired kiosks over the HTML pages (no browser): the admin registers a kiosk and sees its one-time
+code once; an unknown browser gets the pairing page; a wrong code is refused and counted; the right
+code pairs the browser (HttpOnly device cookie) once; revoking ends it; the admin sees last contact."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from whosthat.config import Settings
+from whosthat.services import access, kiosks
+from whosthat.services.common import Context
+from whosthat.web.app import create_app
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture()
+def app(tmp_path):
+    application = create_app(Settings(home=tmp_path, password_max_failures=3))
+    with Context.open(application.state.runtime) as ctx:
+        access.create_admin(ctx, "alice", PASSWORD)
+        access.create_admin(ctx, "victor", PASSWORD, role="viewer")
+    return application
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def sign_in(client, username="alice"):
+    page = client.get("/login")
+    client.post("/login", data={"csrf_token": csrf_of(page.text), "username": username, "password": PASSWORD})
+
+
+def test_register_pair_once_and_revoke(app):
+    with TestClient(app) as admin:
+        sign_in(admin)
+        page = admin.get("/admin/kiosks")
+        r = admin.post(
+            "/admin/kiosks",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "name": "Front door",
+                "site": "HQ",
+                "timezone": "Europe/Berlin",
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        shown = admin.get("/admin/kiosks")
+        code = re.search(r'id="code-value">([A-Z0-9-]+)<', shown.text).group(1)
+        assert "waiting for pairing" in shown.text
+        assert 'id="code-value"' not in admin.get("/admin/kiosks").text  # shown once
+    with TestClient(app) as kiosk:
+        page = kiosk.get("/kiosk")
+        assert 'id="pair-form"' in page.text and "not a paired kiosk" in page.text
+        wrong = kiosk.post("/kiosk/pair", data={"csrf_token": csrf_of(page.text), "code": "AAAA-BBBB-CC"})
+        assert wrong.status_code == 401 and 'id="pair-error"' in wrong.text
+        assert kiosks.DEVICE_COOKIE not in kiosk.cookies
+        r = kiosk.post(
+            "/kiosk/pair",
+            data={"csrf_token": csrf_of(page.text), "code": code.lower()},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/kiosk"
+        cookie = r.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+        assert 'data-kiosk="Front door"' in kiosk.get("/kiosk").text
+    with TestClient(app) as thief:  # the code worked once
+        page = thief.get("/kiosk")
+        again = thief.post("/kiosk/pair", data={"csrf_token": csrf_of(page.text), "code": code})
+        assert again.status_code == 401
+    with TestClient(app) as admin:
+        sign_in(admin)
+        page = admin.get("/admin/kiosks")
+        assert 'badge-ok">paired' in page.text and "from testclient" in page.text  # last contact and address
+        kid = re.search(r'id="revoke-(\d+)"', page.text).group(1)
+        admin.post(f"/admin/kiosks/{kid}/revoke", data={"csrf_token": csrf_of(page.text)})
+        assert "revoked" in admin.get("/admin/kiosks").text
+        assert "kiosk.pair" in admin.get("/admin/audit").text
+
+
+def test_wrong_pairing_codes_lock_the_address_out(app):
+    with TestClient(app) as kiosk:
+        page = kiosk.get("/kiosk")
+        token = csrf_of(page.text)
+        limit = app.state.runtime.settings.password_max_failures * 4  # the per-address password bound
+        codes = [
+            kiosk.post("/kiosk/pair", data={"csrf_token": token, "code": "WRONGCODE2"}).status_code
+            for _ in range(limit + 1)
+        ]
+        assert codes[:limit] == [401] * limit and codes[limit] == 429
+
+
+def test_a_viewer_cannot_register_kiosks(app):
+    with TestClient(app) as viewer:
+        sign_in(viewer, "victor")
+        page = viewer.get("/admin/kiosks")
+        assert page.status_code == 200 and 'id="kiosk-form"' not in page.text
+        r = viewer.post("/admin/kiosks", data={"csrf_token": csrf_of(page.text), "name": "x"})
+        assert r.status_code == 403
+    with Context.open(app.state.runtime) as ctx:
+        assert kiosks.list_kiosks(ctx) == []
