@@ -125,7 +125,7 @@ def test_the_kiosk_starts_by_itself_when_a_face_appears_and_waits_for_it_to_leav
     errors: list[str] = []
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     watch_console(page, errors)
-    page.goto(f"{server.url}/kiosk?name=lobby")
+    pair_page(page, server, "lobby")
     page.wait_for_selector("#guidance:has-text('the check starts by itself')", timeout=15_000)
     # Nobody presses Start: the face in view starts the check.
     page.wait_for_selector("#prompt:has-text('Blink slowly')", timeout=20_000)
