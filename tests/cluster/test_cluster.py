@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -119,8 +120,41 @@ def ws_url(base: str, session: dict) -> str:
     return base.replace("http://", "ws://") + session["ws_url"]
 
 
+_DEVICES: dict[str, str] = {}  # kiosk name -> device credential (one pairing serves every replica)
+
+
+def device_token(kiosk: str) -> str:
+    """Pair kiosk `kiosk` once, straight in the cluster's database (services/kiosks.py)."""
+    if kiosk not in _DEVICES:
+        from whosthat.config import Settings
+        from whosthat.services import kiosks
+        from whosthat.services.common import Context
+        from whosthat.services.runtime import Runtime
+
+        info = json.loads(Path(CLUSTER_JSON).read_text())
+        home = Path(tempfile.mkdtemp(prefix="whosthat-cluster-kiosk-"))
+        runtime = Runtime.from_settings(
+            Settings(home=home, database_url=info["db_url"], secret_key=info["secret_key"])
+        )
+        try:
+            with Context.open(runtime, address="cluster-test") as ctx:
+                existing = next((k for k in kiosks.list_kiosks(ctx) if k.name == kiosk), None)
+                if existing is None:
+                    _, code = kiosks.create_kiosk(ctx, name=kiosk)
+                else:
+                    _, code = kiosks.new_pairing_code(ctx, existing.id)
+                _DEVICES[kiosk] = kiosks.pair(ctx, code)[1]
+        finally:
+            runtime.close()
+    return _DEVICES[kiosk]
+
+
 def start_session(base: str, kiosk: str) -> httpx.Response:
-    return httpx.post(base + "/api/v1/liveness/sessions", json={"kiosk": kiosk}, timeout=30)
+    from whosthat.services.kiosks import DEVICE_COOKIE
+
+    cookies = {DEVICE_COOKIE: device_token(kiosk)}
+    with httpx.Client(base_url=base, cookies=cookies, timeout=30) as client:
+        return client.post("/api/v1/liveness/sessions", json={"kiosk": kiosk})
 
 
 def run_challenge(base: str, kiosk: str, frames: list[bytes], fps: float = 10.0, kill=None) -> dict | None:

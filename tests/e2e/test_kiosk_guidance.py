@@ -149,7 +149,7 @@ def test_the_kiosk_clock_shows_the_kiosks_own_time_zone_labelled(server, browser
         viewport={"width": 1280, "height": 800}, timezone_id="America/New_York"
     ).new_page()
     for kiosk, zone in (("door", "Europe/Berlin"), ("lobby", "UTC")):
-        page.goto(f"{server.url}/kiosk?name={kiosk}")
+        pair_page(page, server, kiosk)
         assert page.inner_text("#clock-zone") == zone
         shown = page.inner_text("#clock")
         now = datetime.now(ZoneInfo(zone))
