@@ -358,3 +358,38 @@ def test_hnsw_for_the_benchmark_comparison_honours_tombstones_too(monkeypatch):
     assert index.search(q, k=1)[0].template_id != 11
     with pytest.raises(ValueError, match="unknown approximate index"):
         index_mod.build_ann(vecs, kind="lsh")
+
+
+def test_enrolments_beside_the_approximate_block_merge_without_rebuilding_it(monkeypatch):
+    pytest.importorskip("faiss")
+    monkeypatch.setattr(index_mod, "MAX_BLOCKS", 3)
+    rng = np.random.default_rng(9)
+    pids, vecs = clustered(rng, 1500, 2, 16)
+    rows = {i + 1: (int(pids[i]), vecs[i]) for i in range(len(pids))}
+    index = GalleryIndex("m", ann_min=2000, background=False)
+    index.update(rows, set())
+    big = index._snap.blocks[0]
+    assert big.ann is not None and index.stats.extra["full_merges"] == 1
+    next_id = 10_000
+    for _ in range(12):  # 12 single enrolments: 36 rows < 2 % of 3000
+        for _ in range(3):
+            v = rng.normal(size=16).astype(np.float32)
+            index.update({next_id: (5000 + next_id, v)}, set())
+            rows[next_id] = (5000 + next_id, v)
+            next_id += 1
+    snap = index._snap
+    assert snap.blocks[0] is big  # never rebuilt: the small blocks were merged among themselves
+    assert index.stats.extra.get("delta_merges", 0) > 0 and index.stats.extra["full_merges"] == 1
+    assert len(snap.blocks) <= index_mod.MAX_BLOCKS + 1
+    check(index, rows, rng, 16, k=3)
+    # Past 2 % beside it, the next merge folds everything into a new approximate block.
+    extra = {next_id + j: (9000 + j, rng.normal(size=16).astype(np.float32)) for j in range(80)}
+    index.update(extra, set())
+    rows.update(extra)
+    for j in range(4):
+        v = rng.normal(size=16).astype(np.float32)
+        index.update({20_000 + j: (1, v)}, set())
+        rows[20_000 + j] = (1, v)
+    assert index._snap.blocks[0] is not big and index._snap.blocks[0].ann is not None
+    assert index.stats.extra["full_merges"] == 2
+    assert index.template_ids == set(rows)

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 ANN_MIN = 50_000
 MAX_BLOCKS = 8  # merge when more blocks than this exist
 MAX_DEAD_FRACTION = 0.05  # ... or when this fraction of the rows are tombstones
+MAX_DELTA_FRACTION = 0.02  # rows beside the approximate block, as a share of it, before it is rebuilt
 _CHUNK = 65_536  # rows per float32 chunk when the matrix is stored in float16
 
 
@@ -360,18 +361,31 @@ class GalleryIndex:
             size,
         )
 
-    def needs_merge(self) -> bool:
+    def _plan(self) -> str | None:
+        """Which merge is due: "full" (every block into one, the approximate index rebuilt when due),
+        "delta" (the small blocks beside a large approximate block into one exact block: costs the
+        delta, not the gallery), or None."""
         snap = self._snap
-        if len(snap.blocks) > MAX_BLOCKS:
-            return True
         if snap.dead_count > MAX_DEAD_FRACTION * max(snap.size, 1) and snap.dead_count > 64:
-            return True
+            return "full"
         # The approximate index is due once the gallery outgrew the exact limit.
-        return (
+        base = snap.blocks[0] if snap.blocks and snap.blocks[0].ann is not None else None
+        if (
             self.ann_min is not None
             and snap.size >= self.ann_min
-            and not any(b.ann is not None and len(b) >= 0.5 * snap.size for b in snap.blocks)
-        )
+            and (base is None or len(base) < 0.5 * snap.size)
+        ):
+            return "full"
+        if len(snap.blocks) > MAX_BLOCKS:
+            if base is not None and snap.size - (len(base) - len(snap.dead[0])) <= MAX_DELTA_FRACTION * len(
+                base
+            ):
+                return "delta"
+            return "full"
+        return None
+
+    def needs_merge(self) -> bool:
+        return self._plan() is not None
 
     def _maybe_merge(self) -> None:
         if not self.needs_merge():
@@ -400,16 +414,21 @@ class GalleryIndex:
             self.stats.extra["merge_error"] = f"{type(exc).__name__}: {exc}"
             log.exception("gallery %s: merge failed", self.embedder)
 
-    def merge(self) -> None:
-        """Merge the live rows of every block into one (building the approximate index when due) and
-        swap it in; updates made meanwhile are carried over. Runs outside the writers' lock except for
-        the final swap."""
+    def merge(self, kind: str | None = None) -> None:
+        """Merge blocks as `_plan` says (or `kind`: "full" / "delta") and swap the result in; updates
+        made meanwhile are carried over. Runs outside the writers' lock except for the final swap."""
         with self._merge_lock:
-            self._merge()
+            kind = kind or self._plan() or "full"
+            self._merge(kind)
 
-    def _merge(self) -> None:
+    def _merge(self, kind: str) -> None:
         t0 = time.perf_counter()
-        base = self._snap
+        snap = self._snap
+        if not snap.blocks:
+            return
+        # The blocks merged: all of them, or (delta) all but the large approximate one in front.
+        first = 1 if kind == "delta" and snap.blocks[0].ann is not None else 0
+        base = _Snapshot(snap.blocks[first:], snap.dead[first:], snap.selectors[first:], snap.dim, 0)
         if not base.blocks:
             return
         lives = [self._live_positions(base, i) for i in range(len(base.blocks))]
@@ -417,7 +436,7 @@ class GalleryIndex:
         pids = np.concatenate([b.person_ids[p] for b, p in zip(base.blocks, lives, strict=True)])
         matrix = np.concatenate([b.matrix[p] for b, p in zip(base.blocks, lives, strict=True)])
         ann = None
-        if self.ann_min is not None and len(tids) >= self.ann_min:
+        if kind == "full" and self.ann_min is not None and len(tids) >= self.ann_min:
             ann = (self._ann_factory or build_ann)(matrix.astype(np.float32, copy=False))
         merged = _Block.build(tids, pids, matrix, ann)
         offsets = np.cumsum([0] + [len(p) for p in lives])
@@ -425,12 +444,13 @@ class GalleryIndex:
             now = self._snap
             # Blocks are only ever appended or dropped when fully dead; match the old ones by identity.
             old_ids = {id(b): i for i, b in enumerate(base.blocks)}
+            kept = {id(b) for b in snap.blocks[:first]}
             dead_merged: list[np.ndarray] = []
-            newer = []
+            newer, front = [], []
             for j, block in enumerate(now.blocks):
                 i = old_ids.get(id(block))
                 if i is None:
-                    newer.append(j)
+                    (front if id(block) in kept else newer).append(j)
                     continue
                 extra = np.setdiff1d(now.dead[j], base.dead[i], assume_unique=True)
                 if len(extra):
@@ -441,22 +461,26 @@ class GalleryIndex:
                 if id(block) not in present:
                     dead_merged.append(np.arange(offsets[i], offsets[i + 1]))
             dm = np.unique(np.concatenate(dead_merged)) if dead_merged else np.zeros(0, np.int64)
-            blocks = [merged] + [now.blocks[j] for j in newer]
-            dead = [dm] + [now.dead[j] for j in newer]
-            selectors = [_ann_params(ann, dm) if ann is not None else None] + [
-                now.selectors[j] for j in newer
-            ]
+            blocks = [now.blocks[j] for j in front] + [merged] + [now.blocks[j] for j in newer]
+            dead = [now.dead[j] for j in front] + [dm] + [now.dead[j] for j in newer]
+            selectors = (
+                [now.selectors[j] for j in front]
+                + [_ann_params(ann, dm) if ann is not None else None]
+                + [now.selectors[j] for j in newer]
+            )
             self._swap(blocks, dead, selectors, base.dim)
             self.stats.merges += 1
             self.stats.last_merge_s = time.perf_counter() - t0
             log.info(
-                "gallery %s: merged %d rows in %.1f s (approximate: %s)",
+                "gallery %s: %s merge of %d rows in %.1f s (approximate: %s)",
                 self.embedder,
+                kind,
                 len(tids),
                 self.stats.last_merge_s,
                 ann is not None,
             )
-            self.stats.ann_blocks = int(ann is not None)
+            self.stats.ann_blocks = sum(b.ann is not None for b in self._snap.blocks)
+            self.stats.extra[f"{kind}_merges"] = self.stats.extra.get(f"{kind}_merges", 0) + 1
 
 
 # Approximate search ----------------------------------------------------------------------------------
