@@ -132,7 +132,8 @@ def decode_image(
                 # libjpeg decodes at 1/2, 1/4 or 1/8 scale: never larger than needed.
                 im.draft("RGB", (max_side, max_side))
             im.load()  # full decode: truncated files fail here
-            im = ImageOps.exif_transpose(im)
+            if im.getexif().get(0x0112, 1) not in (0, 1):  # EXIF orientation: turn upright (a copy)
+                im = ImageOps.exif_transpose(im)
             if max_side is not None and max(im.size) > max_side and im.mode in ("RGB", "RGBA", "L", "LA"):
                 # Reduce before any copy: the full-size picture exists once, never as a second array.
                 im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
