@@ -34,7 +34,9 @@ def test_the_pool_runs_queues_and_refuses():
 
     waiter = threading.Thread(target=wait_then_run)
     waiter.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while pool.admitted < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert pool.admitted == 2 and not done  # one runs, one waits
     with pytest.raises(BusyError) as exc:
         with pool.slot():
