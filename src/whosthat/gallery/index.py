@@ -228,7 +228,7 @@ class GalleryIndex:
                 dots[s : s + _CHUNK] = block.matrix[s : s + _CHUNK].astype(np.float32) @ q
         return block.sq_norms + float(q @ q) - 2.0 * dots
 
-    def distances(self, query: np.ndarray, *, exact: bool = True) -> np.ndarray:
+    def distances(self, query: np.ndarray) -> np.ndarray:
         """Exact Euclidean distance from `query` (float[D]) to every live template, in `vectors()` order."""
         snap = self._snap
         q = self._check(snap, query)
