@@ -8,14 +8,16 @@ header costs nothing), there is one frame (no animations, no multi-page files) a
 convert. Then the decode runs under that budget: a JPEG is decoded at a reduced scale when it is far
 larger than MAX_WORK_SIDE (libjpeg's draft mode, so a 25 MP photo never exists in memory at full size),
 a truncated or malformed file fails (never a silently grey-padded image; whatever a decoder raises
-becomes an ImageError), and an image larger than MAX_WORK_SIDE a side is reduced to it before anything
-else sees it. EXIF orientation is applied, and every accepted mode (grayscale, RGBA, palette, 16-bit,
+becomes an ImageError), decodes of more than BIG_DECODE_PIXELS run one at a time, and an image larger
+than MAX_WORK_SIDE a side is reduced to it before anything else sees it. EXIF orientation is applied, and every accepted mode (grayscale, RGBA, palette, 16-bit,
 CMYK) becomes 8-bit RGB.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,11 @@ from whosthat.errors import ImageError, ImageTooLargeError
 DEFAULT_MAX_PIXELS = 25_000_000
 MAX_SIDE = 16_384  # px; no camera makes a longer side, and OpenCV refuses (aborts on) 32,767 and more
 MAX_WORK_SIDE = 2048  # px; larger images are reduced to this longest side while decoding
+# Decodes that hold more than this many full-size pixels (after JPEG's reduced-scale decoding) run one
+# at a time in a process: a 25 MP PNG needs about 150 MB while it decodes, and the face-work pool may
+# run one request per core. JPEGs of any size decode at <= 2 x MAX_WORK_SIDE a side and rarely wait.
+BIG_DECODE_PIXELS = 8_000_000
+_BIG_DECODES = threading.Lock()
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP"}
 MULTI_PICTURE_FORMATS = {"MPO"}  # a phone's JPEG with a second (depth/preview) picture: the first is used
 ACCEPTED_MODES = {
@@ -131,17 +138,9 @@ def decode_image(
             if max_side is not None and im.format in ("JPEG", "MPO") and max(im.size) > 2 * max_side:
                 # libjpeg decodes at 1/2, 1/4 or 1/8 scale: never larger than needed.
                 im.draft("RGB", (max_side, max_side))
-            im.load()  # full decode: truncated files fail here
-            if im.getexif().get(0x0112, 1) not in (0, 1):  # EXIF orientation: turn upright (a copy)
-                im = ImageOps.exif_transpose(im)
-            if max_side is not None and max(im.size) > max_side and im.mode in ("RGB", "RGBA", "L", "LA"):
-                # Reduce before any copy: the full-size picture exists once, never as a second array.
-                im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
-            rgb = _to_rgb(im)
-        if max_side is not None and max(rgb.shape[:2]) > max_side:
-            small = Image.fromarray(rgb)
-            small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
-            rgb = np.ascontiguousarray(np.asarray(small, dtype=np.uint8))
+            big = im.width * im.height > BIG_DECODE_PIXELS
+            with _BIG_DECODES if big else contextlib.nullcontext():
+                return _finish(im, max_side)
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -153,6 +152,21 @@ def decode_image(
         if "truncated" in msg.lower() or "premature" in msg.lower():
             raise ImageError("the image is truncated (incomplete file)") from None
         raise ImageError(f"cannot decode image: {msg or type(exc).__name__}") from None
+
+
+def _finish(im: Image.Image, max_side: int | None) -> np.ndarray:
+    """Decode the opened image, turn it upright, reduce it to max_side and make it RGB uint8."""
+    im.load()  # full decode: truncated files fail here
+    if im.getexif().get(0x0112, 1) not in (0, 1):  # EXIF orientation: turn upright (a copy)
+        im = ImageOps.exif_transpose(im)
+    if max_side is not None and max(im.size) > max_side and im.mode in ("RGB", "RGBA", "L", "LA"):
+        # Reduce before any copy: the full-size picture exists once, never as a second array.
+        im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    rgb = _to_rgb(im)
+    if max_side is not None and max(rgb.shape[:2]) > max_side:
+        small = Image.fromarray(rgb)
+        small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        rgb = np.ascontiguousarray(np.asarray(small, dtype=np.uint8))
     return rgb
 
 
