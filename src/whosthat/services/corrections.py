@@ -94,7 +94,7 @@ def _event_in_effect(ctx: Context, event_id, *, for_update: bool = False) -> Att
 
 
 # Corrections -------------------------------------------------------------------------------------
-def _apply(
+def apply_correction(
     ctx: Context,
     action: str,
     *,
@@ -156,7 +156,7 @@ def add_event(
     ctx: Context, person_id: int, *, kind: str, at: datetime, reason: str, actor: Actor = SYSTEM
 ) -> AttendanceCorrection:
     """A new event for the person (e.g. the clock-out they forgot), with the reason."""
-    row = _apply(ctx, "add", actor=actor, reason=reason, person_id=person_id, kind=kind, at=at)
+    row = apply_correction(ctx, "add", actor=actor, reason=reason, person_id=person_id, kind=kind, at=at)
     ctx.commit()
     return row
 
@@ -171,21 +171,21 @@ def edit_event(
     actor: Actor = SYSTEM,
 ) -> AttendanceCorrection:
     """A new event that supersedes `event_id` (its kind and/or time changed); the original is kept."""
-    row = _apply(ctx, "edit", actor=actor, reason=reason, event_id=event_id, kind=kind, at=at)
+    row = apply_correction(ctx, "edit", actor=actor, reason=reason, event_id=event_id, kind=kind, at=at)
     ctx.commit()
     return row
 
 
 def void_event(ctx: Context, event_id: int, *, reason: str, actor: Actor = SYSTEM) -> AttendanceCorrection:
     """Mark the event as not counting (e.g. a wrong match); the original is kept."""
-    row = _apply(ctx, "void", actor=actor, reason=reason, event_id=event_id)
+    row = apply_correction(ctx, "void", actor=actor, reason=reason, event_id=event_id)
     ctx.commit()
     return row
 
 
 def correct(ctx: Context, action: str, *, actor: Actor = SYSTEM, **fields) -> AttendanceCorrection:
     """add_event / edit_event / void_event by name (the API's one endpoint)."""
-    row = _apply(ctx, action, actor=actor, **fields)
+    row = apply_correction(ctx, action, actor=actor, **fields)
     ctx.commit()
     return row
 
@@ -299,7 +299,7 @@ def decide_request(
     if not approve and len(note or "") < REASON_MIN:
         raise ValidationError(f"a rejection must say why (at least {REASON_MIN} characters)")
     if approve:
-        _apply(
+        apply_correction(
             ctx,
             req.action,
             actor=actor,

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from whosthat.errors import BadInputError
-from whosthat.services import attendance, audit
+from whosthat.services import attendance, audit, reviews
 from whosthat.services.common import Actor, Context
 from whosthat.services.credentials import new_token, token_hash
 from whosthat.services.errors import AuthenticationError, LockedOutError, UnavailableError
@@ -155,7 +155,13 @@ def record_failure(ctx: Context, kiosk: str, reason: str, detail: dict | None = 
 
 
 def complete_kiosk_login(
-    ctx: Context, *, kiosk: str, embedding: np.ndarray, model: str, liveness: dict | None
+    ctx: Context,
+    *,
+    kiosk: str,
+    embedding: np.ndarray,
+    model: str,
+    liveness: dict | None,
+    chip: np.ndarray | None = None,
 ) -> ChallengeOutcome:
     """After a PASSED liveness challenge: search the gallery with the challenge's embedding (the one
     1:N rule, `Gallery.identify`: threshold and open-set margin); when a person is recognised, clock
@@ -181,6 +187,7 @@ def complete_kiosk_login(
         source="kiosk",
         actor=Actor.for_kiosk(kiosk),
     )
+    reviews.flag_if_needed(ctx, event, chip, liveness)  # a weak match or a liveness warning: queued
     for key in lockout_keys(ctx, kiosk):
         rt.face_limiter.success(key)
     ticket = issue_login_ticket(ctx, person.id)
@@ -226,7 +233,7 @@ def conclude_challenge(ctx: Context, kiosk: str, session) -> ChallengeOutcome:
         outcome = ChallengeOutcome(reason="not_recognised")
     else:
         outcome = complete_kiosk_login(
-            ctx, kiosk=kiosk, embedding=face.embedding, model=face.model, liveness=summary
+            ctx, kiosk=kiosk, embedding=face.embedding, model=face.model, liveness=summary, chip=face.chip
         )
     if outcome.login is None:
         reason = "ambiguous" if outcome.reason == "ambiguous" else "not_recognised"

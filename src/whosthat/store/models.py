@@ -321,6 +321,31 @@ class Kiosk(Base):
     last_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class ReviewItem(Base):
+    """A kiosk event an administrator should look at (a weak face match, a liveness warning), with the
+    attempt's face chip (AES-GCM, bound to the person like template chips) kept only until the decision."""
+
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("attendance_events.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    reasons: Mapped[list] = mapped_column(JSON, nullable=False)  # "weak_match", "liveness_warning"
+    chip: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # ciphertext; NULL once decided
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    event: Mapped[AttendanceEvent] = relationship()
+    person: Mapped[Person] = relationship()
+
+
 class LoginTicket(Base):
     """One-time ticket that turns a passed kiosk login into an employee session (hash stored only)."""
 

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from whosthat.services import attendance, corrections
+from whosthat.services import attendance, corrections, reviews
 from whosthat.services.attendance import DayReport
 from whosthat.web.api.attendance import csv_response
 from whosthat.web.deps import Ctx, CurrentAdmin
@@ -98,6 +98,7 @@ def attendance_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
         date_to=view.date_to.isoformat(),
         csv_url="/admin/attendance/report.csv?" + urlencode(csv_params),
         pending_requests=corrections.list_requests(ctx, size=1, actor=admin).total,
+        pending_reviews=reviews.list_items(ctx, size=1, actor=admin).total,
         can_edit=admin.has("attendance:write"),
         today=view.today.isoformat(),
     )
