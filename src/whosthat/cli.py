@@ -33,6 +33,7 @@ train_app = typer.Typer(
 admin_app = typer.Typer(help="Manage administrators.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 kiosk_app = typer.Typer(help="Register and pair kiosks.", no_args_is_help=True)
+retention_app = typer.Typer(help="Apply the retention settings.", no_args_is_help=True)
 # `whosthat bench` alone measures the face pipeline; `whosthat bench <what>` measures one area.
 bench_app = typer.Typer(help="Latency and throughput benchmarks on real images.", invoke_without_command=True)
 
@@ -60,6 +61,7 @@ COMMANDS = [
     (kiosk_app, "create", attendance.kiosk_create_command),
     (kiosk_app, "code", attendance.kiosk_code_command),
     (kiosk_app, "list", attendance.kiosk_list_command),
+    (retention_app, "run", attendance.retention_run_command),
     (eval_app, "lfw", evaluate.eval_lfw_command),
     (eval_app, "nuaa", evaluate.eval_nuaa_command),
     (eval_app, "celeba", evaluate.eval_celeba_command),
@@ -89,6 +91,7 @@ app.add_typer(train_app, name="train")
 app.add_typer(admin_app, name="admin")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(kiosk_app, name="kiosk")
+app.add_typer(retention_app, name="retention")
 app.add_typer(bench_app, name="bench")
 
 

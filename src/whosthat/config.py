@@ -97,6 +97,12 @@ class Settings(BaseSettings):
 
     # Enrollment and storage.
     keep_chips: bool = True
+    # Retention (services/retention.py), run by the server every retention_every_s and by
+    # `whosthat retention run`: attendance older than this many months is deleted (0: kept), and the
+    # face chips of people inactive for this many days (0: kept).
+    retention_attendance_months: int = Field(default=0, ge=0, le=1200)
+    retention_inactive_chip_days: int = Field(default=0, ge=0, le=100_000)
+    retention_every_s: float = Field(default=86_400.0, ge=60.0)
     # IANA time zone for attendance days and worked hours (events are stored in UTC).
     timezone: str = "UTC"
     # Per-kiosk settings, e.g. '{"lobby": {"timezone": "Europe/Berlin", "steps": ["blink", "turn_left"]}}'.

@@ -116,3 +116,24 @@ def _print_code(row, code: str, as_json: bool) -> None:
         err=True,
     )
     typer.echo(code)
+
+
+def retention_run_command(as_json: JsonOpt = False) -> None:
+    """Apply the retention settings once now (WHOSTHAT_RETENTION_ATTENDANCE_MONTHS,
+    WHOSTHAT_RETENTION_INACTIVE_CHIP_DAYS); the server also runs this every WHOSTHAT_RETENTION_EVERY_S."""
+    from whosthat.commands.server import _context, _runtime
+    from whosthat.services import consent
+
+    with _context(_runtime()) as ctx:
+        done = consent.run_retention(ctx)
+    result = (
+        None if done is None else {"events_deleted": done.events_deleted, "chips_deleted": done.chips_deleted}
+    )
+    if as_json:
+        echo_json(result)
+    elif result is None:
+        typer.echo("whosthat: no retention setting is on (nothing deleted)", err=True)
+    else:
+        typer.echo(
+            f"deleted {result['events_deleted']} attendance events, {result['chips_deleted']} face chips"
+        )

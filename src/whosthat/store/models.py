@@ -346,6 +346,23 @@ class ReviewItem(Base):
     person: Mapped[Person] = relationship()
 
 
+class ConsentRecord(Base):
+    """A person's consent to face login: which text (version) they agreed to, when, who took it; and
+    when it was withdrawn (their templates and chips are deleted then) and by whom."""
+
+    __tablename__ = "consent_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    text_version: Mapped[str] = mapped_column(String(32), nullable=False)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    taken_by: Mapped[str] = mapped_column(String(80), nullable=False)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
 class LoginTicket(Base):
     """One-time ticket that turns a passed kiosk login into an employee session (hash stored only)."""
 

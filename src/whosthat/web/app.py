@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from whosthat.config import Settings, get_settings
-from whosthat.services import access, reembed
+from whosthat.services import access, consent, reembed
 from whosthat.services.common import Context
 from whosthat.services.runtime import Runtime
 from whosthat.web.api import (
@@ -36,6 +36,9 @@ from whosthat.web.api import (
     templates,
     timesheets,
 )
+from whosthat.web.api import (
+    consent as consent_api,
+)
 from whosthat.web.deps import ADMIN_SESSION_MAX_AGE_S
 from whosthat.web.errors import install_error_handlers
 from whosthat.web.logs import RequestContextMiddleware
@@ -52,6 +55,7 @@ MULTIPART_SLACK_BYTES = 64 * 1024
 API_ROUTERS = [
     health.router,
     people.router,
+    consent_api.router,
     templates.router,
     recognition.router,
     attendance.router,
@@ -107,7 +111,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 file=sys.stderr,
                 flush=True,
             )
+        retention = consent.RetentionSchedule(runtime).start()  # only when a retention setting is on
         yield
+        retention.stop()
         if getattr(app.state, "owns_runtime", False):
             runtime.close()  # checkpoints the WAL first
         else:

@@ -6,6 +6,7 @@ from whosthat.web.pages import (
     apikeys,
     attendance,
     audit,
+    consent,
     corrections,
     employee,
     kiosk,
@@ -20,6 +21,7 @@ from whosthat.web.pages import (
 PAGE_ROUTERS = [
     signin.router,
     people.router,
+    consent.router,
     attendance.router,
     corrections.router,
     reviews.router,

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from whosthat.errors import BadInputError
-from whosthat.services import people, templates
+from whosthat.services import consent, people, templates
 from whosthat.services.common import MAX_PAGE
 from whosthat.services.errors import ConfirmationError, DuplicateFaceError, PhotosRejectedError
 from whosthat.services.templates import Photo
@@ -156,6 +156,8 @@ def _new_person_form(request: Request, admin, status_code: int = 200, form=None,
     return render(
         request,
         "admin/person_new.html",
+        consent_version=consent.CURRENT_VERSION,
+        consent_text=consent.CONSENT_TEXTS[consent.CURRENT_VERSION],
         status_code=status_code,
         admin=admin,
         nav="people",
@@ -188,6 +190,8 @@ async def person_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
         )
     except DuplicateFaceError as exc:
         return _duplicate_step(request, admin, exc, photos, "/admin/people/new", fields, "/admin/people")
+    if form.get("consent") == consent.CURRENT_VERSION:  # the box with the consent text was ticked
+        consent.record_consent(ctx, person.id, text_version=consent.CURRENT_VERSION, actor=admin)
     flash(request, "ok", f"{person.full_name} added with {_plural(enrolment.added, 'face template')}.")
     _flash_enrolment(request, enrolment.errors)
     return redirect(f"/admin/people/{person.id}")
@@ -207,6 +211,8 @@ def _person_page(request: Request, ctx, admin, person_id: int, status_code: int 
         errors=errors,
         can_edit=admin.has("people:write"),
         quality_url=QUALITY_URL,
+        consent_record=consent.current(ctx, person.id),
+        consent_history=consent.history(ctx, person.id),
     )
 
 

@@ -1,0 +1,148 @@
+"""Consent to face login, and retention.
+
+Rules (each lives here only):
+- Consent is recorded per person with the version of the text they agreed to (CONSENT_TEXTS), when,
+  and who took it. Enrolling face templates through the admin pages records it (the form asks).
+- Withdrawing consent deletes the person's templates and every stored face image (template chips,
+  review-queue chips) at once, in the same transaction, and says how many; the person and their
+  attendance stay (payroll needs the hours), face login no longer finds them.
+- Retention (`run_retention`, on the server's schedule and `whosthat retention run`): attendance older
+  than settings.retention_attendance_months is deleted, and the face chips of people inactive for
+  settings.retention_inactive_chip_days; each run leaves an audit entry with the counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from whosthat.services import audit
+from whosthat.services.common import SYSTEM, Actor, Context, valid_id
+from whosthat.services.errors import ConflictError, NotFoundError, ValidationError
+from whosthat.store import repositories as repo
+from whosthat.store.models import ConsentRecord, utcnow
+
+log = logging.getLogger("whosthat.retention")
+
+CONSENT_TEXTS = {
+    "2026-12": (
+        "I agree that my face is photographed to create face templates that this workplace's attendance "
+        "system uses to recognise me at its kiosks. The templates and photos are stored encrypted, used "
+        "only for clocking in and out and signing me in, and deleted when I withdraw this consent, which "
+        "I can do at any time by telling an administrator."
+    ),
+}
+CURRENT_VERSION = "2026-12"
+
+
+@dataclass
+class Withdrawal:
+    record: ConsentRecord | None
+    templates_deleted: int
+    images_deleted: int
+
+
+def record_consent(
+    ctx: Context, person_id: int, *, text_version: str = CURRENT_VERSION, actor: Actor = SYSTEM
+) -> ConsentRecord:
+    """The person's consent to the text `text_version`, taken by `actor` now."""
+    actor.require("people:write")
+    if text_version not in CONSENT_TEXTS:
+        raise ValidationError("unknown consent text version: " + ", ".join(CONSENT_TEXTS))
+    person = repo.people.get(ctx.db, person_id) if valid_id(person_id) else None
+    if person is None:
+        raise NotFoundError(f"no person with id {person_id}")
+    row = repo.consent.add(ctx.db, person_id=person.id, text_version=text_version, taken_by=actor.label)
+    audit.record(ctx, actor, "consent.given", f"person:{person.id}", {"version": text_version})
+    ctx.commit()
+    return row
+
+
+def current(ctx: Context, person_id: int) -> ConsentRecord | None:
+    """The person's consent in force (the newest not withdrawn), or None."""
+    rows = repo.consent.of_person(ctx.db, person_id) if valid_id(person_id) else []
+    return next((r for r in rows if r.withdrawn_at is None), None)
+
+
+def history(ctx: Context, person_id: int) -> list[ConsentRecord]:
+    return repo.consent.of_person(ctx.db, person_id) if valid_id(person_id) else []
+
+
+def withdraw(ctx: Context, person_id: int, *, actor: Actor = SYSTEM) -> Withdrawal:
+    """Withdraw the person's consent: their templates and face images are deleted now."""
+    actor.require("people:write")
+    person = repo.people.lock(ctx.db, person_id) if valid_id(person_id) else None
+    if person is None:
+        ctx.db.rollback()
+        raise NotFoundError(f"no person with id {person_id}")
+    record = current(ctx, person.id)
+    templates, images = repo.consent.delete_biometrics(ctx.db, person.id)
+    if record is None and not templates and not images:
+        ctx.db.rollback()
+        raise ConflictError(f"{person.full_name} has no consent in force and no face data")
+    if record is not None:
+        record.withdrawn_at, record.withdrawn_by = utcnow(), actor.label
+    detail = {"templates_deleted": templates, "images_deleted": images}
+    audit.record(ctx, actor, "consent.withdrawn", f"person:{person.id}", detail)
+    ctx.commit()
+    return Withdrawal(record, templates, images)
+
+
+@dataclass
+class RetentionRun:
+    events_deleted: int
+    chips_deleted: int
+
+
+def run_retention(ctx: Context, *, actor: Actor = SYSTEM) -> RetentionRun | None:
+    """Apply the retention settings once (None when both are off), with an audit entry."""
+    s = ctx.runtime.settings
+    months, days = s.retention_attendance_months, s.retention_inactive_chip_days
+    if not months and not days:
+        return None
+    now = utcnow()
+    events = repo.consent.delete_events_before(ctx.db, now - timedelta(days=30.44 * months)) if months else 0
+    chips = repo.consent.clear_chips_of_inactive(ctx.db, now - timedelta(days=days)) if days else 0
+    audit.record(
+        ctx,
+        actor,
+        "retention.run",
+        None,
+        {
+            "attendance_months": months,
+            "inactive_chip_days": days,
+            "events_deleted": events,
+            "chips_deleted": chips,
+        },
+    )
+    ctx.commit()
+    return RetentionRun(events, chips)
+
+
+class RetentionSchedule:
+    """Runs run_retention every settings.retention_every_s in a daemon thread (first run at start)."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="whosthat-retention", daemon=True)
+
+    def start(self) -> RetentionSchedule:
+        s = self.runtime.settings
+        if s.retention_attendance_months or s.retention_inactive_chip_days:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with Context.open(self.runtime, address="retention") as ctx:
+                    run_retention(ctx)
+            except Exception:  # a failed run is logged and retried at the next interval
+                log.exception("retention run failed")
+            self._stop.wait(self.runtime.settings.retention_every_s)
