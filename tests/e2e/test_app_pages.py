@@ -273,3 +273,30 @@ def test_the_employee_page_counts_the_open_shift_as_running_time(app):
     expected_min = (now - since).total_seconds() / 60
     assert abs(h * 60 + m - expected_min) <= 2, (hours, expected_min)
     assert "including the open shift" in me and "In since" in me
+
+
+def test_the_admin_sets_and_removes_a_kiosk_pin_with_post_redirect_get(app):
+    ctx = context(app)
+    ada = people.create_person(ctx, employee_code="E1", name="Ada", surname="Lovelace")
+    with TestClient(app) as client:
+        sign_in(client)
+        page = client.get(f"/admin/people/{ada.id}")
+        assert "No PIN is set." in page.text
+        token = csrf_of(page.text)
+        bad = client.post(
+            f"/admin/people/{ada.id}/pin",
+            data={"csrf_token": token, "pin": "1111", "action": "set"},
+            follow_redirects=False,
+        )
+        assert bad.status_code == 303 and bad.headers["location"].startswith(f"/admin/people/{ada.id}")
+        again = client.get(f"/admin/people/{ada.id}").text
+        assert "PIN not changed" in again and "6 to 12 digits" in again and "No PIN is set." in again
+        ok = client.post(
+            f"/admin/people/{ada.id}/pin",
+            data={"csrf_token": token, "pin": "480151", "action": "set"},
+            follow_redirects=False,
+        )
+        assert ok.status_code == 303
+        assert "A PIN is set." in client.get(f"/admin/people/{ada.id}").text
+        client.post(f"/admin/people/{ada.id}/pin", data={"csrf_token": token, "action": "remove"})
+        assert "No PIN is set." in client.get(f"/admin/people/{ada.id}").text

@@ -42,6 +42,8 @@ def server(tmp_path_factory):
             "WHOSTHAT_KIOSKS": json.dumps(KIOSKS),
             # A portrait is a photo: the print-attack detector is not what these tests are about.
             "WHOSTHAT_PAD_MODE": "warn",
+            # Every attempt here fails on purpose, all from one address: more than the default 5.
+            "WHOSTHAT_FACE_LOGIN_MAX_FAILURES": "20",
         },
     )
     yield srv
@@ -155,3 +157,50 @@ def test_the_kiosk_clock_shows_the_kiosks_own_time_zone_labelled(server, browser
         now = datetime.now(ZoneInfo(zone))
         allowed = {(now + timedelta(minutes=d)).strftime("%H:%M") for d in (-1, 0, 1)}
         assert shown in allowed, (kiosk, shown, allowed)
+
+
+def test_the_pin_fallback_signs_in_as_a_pin_event_flagged_for_review(server, browser):
+    """When the face fails: employee code + PIN at the kiosk. A wrong PIN gets a plain answer; the right
+    one clocks the person (source "pin", flagged for review) and opens their page."""
+    import httpx
+    from tests.e2e.test_app_kiosk import create_api_key
+
+    key = create_api_key(server, "people:write,attendance:read")
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=30) as api:
+        person = api.post(
+            "/api/v1/people", json={"employee_code": "P-7", "name": "Pia", "surname": "Pin"}
+        ).json()
+        assert api.put(f"/api/v1/people/{person['id']}/pin", json={"pin": "1234"}).status_code == 422
+        assert api.put(f"/api/v1/people/{person['id']}/pin", json={"pin": "480151"}).status_code == 204
+    errors: list[str] = []
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    watch_console(page, errors)
+    page.goto(f"{server.url}/kiosk?name=door")
+    page.click("#pin-open")
+    assert page.inner_text("#title") == "Sign in with your PIN"
+    page.fill("#pin-code", "P-7")
+    page.fill("#pin-pin", "000000")
+    shot(page, "kiosk-pin", redact="#video")
+    page.click("#pin-submit")
+    page.wait_for_selector("#result:not(.hidden)", timeout=10_000)
+    assert "Employee code or PIN is wrong" in page.inner_text("#result")
+    page.wait_for_selector("#pin-open:not(.hidden)", timeout=15_000)  # the kiosk is ready again
+    page.click("#pin-open")
+    page.fill("#pin-code", "P-7")
+    page.fill("#pin-pin", "480151")
+    page.click("#pin-submit")
+    page.wait_for_selector("#result.ok", timeout=10_000)
+    told = page.inner_text("#result")
+    assert re.fullmatch(
+        r"Welcome, Pia: clocked in at \d\d:\d\d \(Europe/Berlin\) with your PIN\. "
+        r"An administrator will review this entry\.",
+        told.strip(),
+    ), told
+    shot(page, "kiosk-pin-welcome", redact="#video")
+    page.wait_for_url(re.compile(r"/me$"), timeout=10_000)
+    assert "Hello, Pia" in page.inner_text("main")
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=30) as api:
+        events = api.get("/api/v1/attendance").json()
+    items = events.get("items", events)
+    assert [(e["source"], e["kiosk"]) for e in items if e["person_id"] == person["id"]] == [("pin", "door")]
+    assert not errors, errors

@@ -19,7 +19,10 @@ STATUSES = ("pending", "confirmed", "voided")
 
 
 def reasons_for(ctx: Context, event: AttendanceEvent, liveness: dict | None) -> list[str]:
-    """Why a kiosk event needs a look: "weak_match", "liveness_warning" (empty: it does not)."""
+    """Why a kiosk event needs a look: "weak_match", "liveness_warning", "pin_login" (no face confirmed
+    who it was: services/pin_login.py); empty: it does not."""
+    if event.source == "pin":
+        return ["pin_login"]
     threshold, margin = ctx.runtime.operating_point()
     out = []
     if is_weak_match(event.match_distance, event.match_margin, threshold, margin):

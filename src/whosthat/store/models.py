@@ -65,6 +65,9 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     surname: Mapped[str] = mapped_column(String(120), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # The kiosk's fallback login (employee code + PIN): an argon2id hash (services.credentials), NULL
+    # when no PIN is set. Never shown, never exported.
+    pin_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -113,7 +116,9 @@ class AttendanceEvent(Base):
     liveness_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     liveness: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # challenge summary, no images
     kiosk: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    source: Mapped[str] = mapped_column(String(16), nullable=False, default="kiosk")  # kiosk | api | manual
+    source: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="kiosk"
+    )  # kiosk | pin | api | manual
 
     person: Mapped[Person] = relationship(back_populates="events")
 

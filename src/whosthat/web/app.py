@@ -31,6 +31,7 @@ from whosthat.web.api import (
     kiosks,
     liveness,
     people,
+    pin,
     recognition,
     schedules,
     templates,
@@ -67,6 +68,7 @@ API_ROUTERS = [
     auth.router,
     liveness.router,
     kiosks.router,
+    pin.router,
     docs.router,
 ]
 

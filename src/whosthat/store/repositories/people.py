@@ -59,6 +59,16 @@ def lock(session: Session, person_id: int) -> Person | None:
     ).scalar_one_or_none()
 
 
+def by_code(session: Session, employee_code: str) -> Person | None:
+    """The person with this employee code, or None."""
+    return session.scalars(select(Person).where(Person.employee_code == employee_code)).first()
+
+
+def set_pin_hash(session: Session, person: Person, pin_hash: str | None) -> None:
+    person.pin_hash = pin_hash
+    session.flush()
+
+
 def code_taken(session: Session, employee_code: str, *, other_than: int | None = None) -> bool:
     """Whether another person (any but `other_than`) already has this employee code."""
     stmt = select(Person.id).where(Person.employee_code == employee_code)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from fastapi import Request
 
 from whosthat.errors import BadInputError
-from whosthat.services import access, attendance, corrections, kiosk_login
+from whosthat.services import access, attendance, corrections, kiosk_login, pin_login
 from whosthat.services.common import Actor
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentEmployee, OptionalEmployee
@@ -95,6 +95,28 @@ async def employee_request(request: Request, ctx: Ctx, person: CurrentEmployee):
     )
     flash(request, "ok", "Your request was sent; an administrator will decide on it.")
     return redirect("/me")
+
+
+@router.post("/me/pin", dependencies=[deps.VerifyCsrf])
+@on_error(lambda request, exc: _pin_refused(request, exc))
+async def employee_pin(request: Request, ctx: Ctx, person: CurrentEmployee):
+    """The employee sets their own kiosk PIN (the fallback when the face login fails)."""
+    form = await request.form()
+    pin, again = str(form.get("pin") or ""), str(form.get("pin2") or "")
+    if pin != again:
+        raise BadInputError("the two PINs differ")
+    pin_login.set_pin(ctx, person.id, pin, actor=Actor.for_employee(person))
+    flash(
+        request,
+        "ok",
+        "Your PIN is set. Use it at the kiosk with your employee code if your face is not recognised.",
+    )
+    return redirect("/me")
+
+
+def _pin_refused(request: Request, exc: BadInputError):
+    flash(request, "error", f"PIN not set: {exc}.")
+    return redirect("/me#pin-form")
 
 
 @router.post("/me/logout", dependencies=[deps.VerifyCsrf])

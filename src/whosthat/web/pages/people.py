@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from whosthat.errors import BadInputError
-from whosthat.services import consent, people, templates
+from whosthat.services import consent, people, pin_login, templates
 from whosthat.services.common import MAX_PAGE
 from whosthat.services.errors import ConfirmationError, DuplicateFaceError, PhotosRejectedError
 from whosthat.services.templates import Photo
@@ -249,6 +249,24 @@ async def person_update(request: Request, ctx: Ctx, admin: CurrentAdmin, person_
     fields = {k: str(form.get(k) or "") for k in PERSON_FIELDS}
     people.update_person(ctx, person_id, actor=admin, active=form.get("active") == "1", **fields)
     flash(request, "ok", "Saved.")
+    return redirect(f"/admin/people/{person_id}")
+
+
+def _pin_again(request: Request, exc: BadInputError):
+    """A refused PIN: back to the person's page (post/redirect/get) with the reason."""
+    flash(request, "error", "PIN not changed: " + sentence(str(exc)))
+    return redirect(f"/admin/people/{request.path_params['person_id']}#pin-form")
+
+
+@router.post("/admin/people/{person_id}/pin", dependencies=[deps.VerifyCsrf])
+@on_error(_pin_again)
+async def person_pin(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id: int):
+    """Set or remove the person's kiosk PIN (services/pin_login.py)."""
+    form = await request.form()
+    remove = form.get("action") == "remove"
+    pin = None if remove else str(form.get("pin") or "")
+    pin_login.set_pin(ctx, person_id, pin, actor=admin)
+    flash(request, "ok", "PIN removed." if remove else "PIN set: it works at every kiosk from now on.")
     return redirect(f"/admin/people/{person_id}")
 
 

@@ -8,6 +8,7 @@
   var kiosk = root.dataset.kiosk || "kiosk";
   var sessionsUrl = root.dataset.sessionsUrl;
   var presenceUrl = root.dataset.presenceUrl;
+  var pinUrl = root.dataset.pinUrl;
   var resetMs = parseInt(root.dataset.resetMs || "6000", 10);
   var video = document.getElementById("video");
   var videoBox = document.getElementById("video-box");
@@ -21,6 +22,11 @@
     start: document.getElementById("start"),
     clock: document.getElementById("clock"),
     countdown: document.getElementById("countdown"),
+    pinOpen: document.getElementById("pin-open"),
+    pinForm: document.getElementById("pin-form"),
+    pinCode: document.getElementById("pin-code"),
+    pinPin: document.getElementById("pin-pin"),
+    pinCancel: document.getElementById("pin-cancel"),
     arrow: document.getElementById("arrow"),
   };
 
@@ -84,7 +90,7 @@
   }
 
   function checkPresence() {
-    if (state.ws || state.starting || presence.pending || !state.stream || state.resetTimer || document.hidden) return;
+    if (state.pinMode || state.ws || state.starting || presence.pending || !state.stream || state.resetTimer || document.hidden) return;
     if (presence.skip > 0) { presence.skip--; return; }
     var w = video.videoWidth, h = video.videoHeight;
     if (!w || !h) return;
@@ -130,6 +136,9 @@
     text(els.detail, "");
     els.start.disabled = !state.stream;
     show(els.start, true);
+    show(els.pinOpen, true);
+    show(els.pinForm, false);
+    state.pinMode = false;
     els.start.focus();
     videoBox.classList.remove("good", "bad");
   }
@@ -182,6 +191,9 @@
 
   function finish(msg) {
     state.starting = false;
+    state.pinMode = false;
+    show(els.pinForm, false);
+    show(els.pinOpen, false);
     state.gotResult = true;
     stopStreaming();
     stopCountdown();
@@ -238,8 +250,9 @@
   }
 
   function start() {
-    if (!state.stream || state.ws || state.starting) return;
+    if (!state.stream || state.ws || state.starting || state.pinMode) return;
     state.starting = true;
+    show(els.pinOpen, false);
     if (state.resetTimer) { clearTimeout(state.resetTimer); state.resetTimer = null; }
     show(els.start, false);
     show(els.result, false);
@@ -291,10 +304,52 @@
     };
   }
 
+  // The fallback when the face fails: employee code + PIN. The server records such an entry as a PIN
+  // event, flagged for review; the result is shown like a face login's.
+  function openPin() {
+    if (state.ws || state.starting) return;
+    if (state.resetTimer) { clearTimeout(state.resetTimer); state.resetTimer = null; }
+    state.pinMode = true;
+    show(els.start, false);
+    show(els.pinOpen, false);
+    show(els.result, false);
+    text(els.detail, "");
+    text(els.title, "Sign in with your PIN");
+    text(els.guidance, "");
+    text(els.prompt, "");
+    els.steps.innerHTML = "";
+    state.steps = 0;
+    show(els.pinForm, true);
+    els.pinCode.value = "";
+    els.pinPin.value = "";
+    els.pinCode.focus();
+  }
+
+  function submitPin(ev) {
+    ev.preventDefault();
+    var body = { kiosk: kiosk, employee_code: els.pinCode.value.trim(), pin: els.pinPin.value };
+    els.pinPin.value = "";
+    fetch(pinUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify(body),
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (out) {
+        if (resp.ok) { finish(out); return; }
+        if (resp.status === 429) { finish({ passed: false, reason: "locked_out" }); return; }
+        finish({ passed: false, reason: out.error || "failed", message: out.detail || MESSAGES.failed });
+      });
+    }).catch(function () { finish({ passed: false, reason: "connection" }); });
+  }
+
+  els.pinOpen.addEventListener("click", openPin);
+  els.pinCancel.addEventListener("click", function () { idle(); });
+  els.pinForm.addEventListener("submit", submitPin);
   els.start.addEventListener("click", start);
   document.addEventListener("keydown", function (ev) {
     if ((ev.key === "Enter" || ev.key === " ") && !els.start.classList.contains("hidden") && !els.start.disabled
-        && document.activeElement !== els.start) {
+        && document.activeElement !== els.start && document.activeElement !== els.pinOpen) {
       ev.preventDefault();
       start();
     }
