@@ -34,13 +34,6 @@ class KioskSettings(BaseModel):
 
     # The liveness steps this kiosk always asks for, in order (instead of the adaptive challenge).
     steps: list[StepKind] | None = Field(default=None, min_length=1, max_length=4)
-    # IANA time zone of the kiosk's clock and welcome (default: WHOSTHAT_TIMEZONE).
-    timezone: str | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        return _known_zone(value)
 
 
 class Settings(BaseSettings):
@@ -105,7 +98,8 @@ class Settings(BaseSettings):
     retention_every_s: float = Field(default=86_400.0, ge=60.0)
     # IANA time zone for attendance days and worked hours (events are stored in UTC).
     timezone: str = "UTC"
-    # Per-kiosk settings, e.g. '{"lobby": {"timezone": "Europe/Berlin", "steps": ["blink", "turn_left"]}}'.
+    # Per-kiosk settings, e.g. '{"lobby": {"steps": ["blink", "turn_left"]}}' (a kiosk's time zone is
+    # its own, set when it is created: `whosthat kiosk create NAME --timezone Europe/Berlin`).
     kiosks: dict[str, KioskSettings] = Field(default_factory=dict)
 
     # Liveness. "adaptive": one blink, and a head turn after it only when the print-attack evidence is
@@ -138,10 +132,6 @@ class Settings(BaseSettings):
     def kiosk(self, name: str) -> KioskSettings:
         """The settings of kiosk `name` (empty ones when it has none of its own)."""
         return self.kiosks.get(name) or KioskSettings()
-
-    def kiosk_timezone(self, name: str) -> str:
-        """The IANA time zone of kiosk `name`'s clock: its own, else WHOSTHAT_TIMEZONE."""
-        return self.kiosk(name).timezone or self.timezone
 
     @property
     def cache_dir(self) -> Path:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -30,7 +32,7 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
 ]
 
-KIOSKS = {"door": {"steps": ["turn_left"], "timezone": "Europe/Berlin"}}
+KIOSKS = {"door": {"steps": ["turn_left"]}}  # this kiosk always asks for a turn to the left
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +48,34 @@ def server(tmp_path_factory):
             "WHOSTHAT_FACE_LOGIN_MAX_FAILURES": "20",
         },
     )
+    # The door kiosk stands in Berlin (its own time zone); the lobby has the site's (UTC).
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from whosthat.cli import main; main()",
+            "kiosk",
+            "create",
+            "door",
+            "--timezone",
+            "Europe/Berlin",
+            "--json",
+        ],
+        env=srv.env,
+        cwd=str(srv.home),
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
     yield srv
     srv.stop()
+
+
+def kiosk_page(browser, server, name: str, **context):
+    """A new browser context paired as kiosk `name` (the pairing form, the code from the command line)."""
+    page = browser.new_context(viewport={"width": 1280, "height": 800}, **context).new_page()
+    pair_page(page, server, name)
+    return page
 
 
 @pytest.fixture(scope="module")
@@ -142,16 +170,13 @@ def test_the_kiosk_starts_by_itself_when_a_face_appears_and_waits_for_it_to_leav
 
 
 def test_the_kiosk_clock_shows_the_kiosks_own_time_zone_labelled(server, browser):
-    """One clock: the kiosk shows its configured zone (WHOSTHAT_KIOSKS), named beside the time, not the
-    browser's; a kiosk without one shows the site's (WHOSTHAT_TIMEZONE, UTC here)."""
+    """One clock: the kiosk shows its own zone (`whosthat kiosk create --timezone`), named beside the
+    time, not the browser's (New York here); the lobby has the site's (WHOSTHAT_TIMEZONE, UTC here)."""
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    page = browser.new_context(
-        viewport={"width": 1280, "height": 800}, timezone_id="America/New_York"
-    ).new_page()
     for kiosk, zone in (("door", "Europe/Berlin"), ("lobby", "UTC")):
-        pair_page(page, server, kiosk)
+        page = kiosk_page(browser, server, kiosk, timezone_id="America/New_York")
         assert page.inner_text("#clock-zone") == zone
         shown = page.inner_text("#clock")
         now = datetime.now(ZoneInfo(zone))
@@ -173,9 +198,8 @@ def test_the_pin_fallback_signs_in_as_a_pin_event_flagged_for_review(server, bro
         assert api.put(f"/api/v1/people/{person['id']}/pin", json={"pin": "1234"}).status_code == 422
         assert api.put(f"/api/v1/people/{person['id']}/pin", json={"pin": "480151"}).status_code == 204
     errors: list[str] = []
-    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page = kiosk_page(browser, server, "door")
     watch_console(page, errors)
-    page.goto(f"{server.url}/kiosk?name=door")
     page.click("#pin-open")
     assert page.inner_text("#title") == "Sign in with your PIN"
     page.fill("#pin-code", "P-7")

@@ -56,19 +56,29 @@ def test_a_kiosk_with_its_own_steps_asks_for_them_others_start_with_a_blink(runt
     assert other.steps == ["blink"] and other.adaptive_turns  # the adaptive default
 
 
-def test_kiosk_settings_refuse_unknown_steps_and_time_zones(monkeypatch):
+def test_kiosk_settings_refuse_unknown_steps(monkeypatch):
     from pydantic import ValidationError
 
     from whosthat.config import KioskSettings, Settings
 
-    assert KioskSettings(timezone="Europe/Berlin", steps=["blink"]).timezone == "Europe/Berlin"
-    with pytest.raises(ValidationError, match="time zone"):
-        KioskSettings(timezone="Mars/Olympus")
+    assert KioskSettings(steps=["blink"]).steps == ["blink"]
     with pytest.raises(ValidationError):
         KioskSettings(steps=["smile"])
     with pytest.raises(ValidationError):
         KioskSettings(steps=[])
-    monkeypatch.setenv("WHOSTHAT_KIOSKS", '{"lobby": {"timezone": "Europe/Rome"}}')
-    settings = Settings()
-    assert settings.kiosk_timezone("lobby") == "Europe/Rome"
-    assert settings.kiosk_timezone("elsewhere") == settings.timezone
+    with pytest.raises(ValidationError):
+        KioskSettings(timezone="Europe/Rome")  # a kiosk's zone is its own record's (whosthat kiosk create)
+    monkeypatch.setenv("WHOSTHAT_KIOSKS", '{"lobby": {"steps": ["turn_left"]}}')
+    assert Settings().kiosk("lobby").steps == ["turn_left"] and Settings().kiosk("other").steps is None
+    monkeypatch.setenv("WHOSTHAT_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ValidationError, match="time zone"):
+        Settings()
+
+
+def test_the_kiosk_clock_zone_is_the_kiosks_own_else_the_sites(context):
+    from whosthat.services import kiosks
+
+    ctx = context()
+    kiosks.create_kiosk(ctx, name="Berlin gate", timezone="Europe/Berlin")
+    assert kiosk_login.kiosk_timezone(ctx, "Berlin gate") == "Europe/Berlin"
+    assert kiosk_login.kiosk_timezone(ctx, "not created") == str(ctx.tz)

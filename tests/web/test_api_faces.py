@@ -278,15 +278,12 @@ def test_kiosk_login_after_a_passed_challenge_clocks_and_issues_a_single_use_tic
         # The welcome names the time in the kiosk's own zone (the zone its clock shows), labelled.
         from zoneinfo import ZoneInfo
 
-        from whosthat.config import KioskSettings
+        from whosthat.services import kiosks
 
-        web.runtime.settings.kiosks["Berlin gate"] = KioskSettings(timezone="Europe/Berlin")
-        try:
-            third = complete_kiosk_login(
-                ctx, kiosk="Berlin gate", embedding=face.embedding, model=face.model, liveness=None
-            ).login
-        finally:
-            del web.runtime.settings.kiosks["Berlin gate"]
+        kiosks.create_kiosk(ctx, name="Berlin gate", timezone="Europe/Berlin")
+        third = complete_kiosk_login(
+            ctx, kiosk="Berlin gate", embedding=face.embedding, model=face.model, liveness=None
+        ).login
         berlin = third.event.at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
         assert third.message == f"Welcome, Gerhard: clocked in at {berlin} (Europe/Berlin)"
         assert login.message.endswith(" (UTC)")

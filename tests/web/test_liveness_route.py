@@ -151,6 +151,8 @@ def test_the_presence_check_says_whether_a_face_is_in_view_and_refuses_bad_frame
     far[100:124, 150:170] = np.asarray(Image.fromarray(canvas).resize((20, 24)))  # 20 px of 320
     post = web.client.post
 
+    pair_client(web.client, web.runtime, "kiosk")  # only a paired kiosk asks
+
     def ask(data: bytes, kind: str = "image/jpeg"):
         return post("/api/v1/liveness/presence", content=data, headers={"content-type": kind})
 
@@ -170,6 +172,7 @@ def test_the_presence_check_says_whether_a_face_is_in_view_and_refuses_bad_frame
 
 
 def test_the_presence_check_is_rate_limited_per_address(web):
+    pair_client(web.client, web.runtime, "kiosk")
     limiter = web.runtime.presence_limiter
     for _ in range(limiter.limit):
         limiter.hit("address:testclient")

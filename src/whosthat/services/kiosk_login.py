@@ -69,6 +69,13 @@ def kiosk_name(value: str | None) -> str | None:
     return name if KIOSK_NAME.match(name) else None
 
 
+def kiosk_timezone(ctx: Context, kiosk: str) -> str:
+    """The IANA zone of kiosk `kiosk`'s clock and welcome: the kiosk's own (services/kiosks.py), else
+    the site's (WHOSTHAT_TIMEZONE)."""
+    row = repo.kiosks.by_name(ctx.db, kiosk)
+    return row.timezone if row is not None and row.timezone else str(ctx.tz)
+
+
 def lockout_keys(ctx: Context, kiosk: str) -> list[str]:
     """The keys that face-login failures and session starts are counted under: this kiosk, and the
     caller's address (so that neither moving to another kiosk nor renaming the kiosk escapes a lockout)."""
@@ -191,7 +198,7 @@ def complete_kiosk_login(
     for key in lockout_keys(ctx, kiosk):
         rt.face_limiter.success(key)
     ticket = issue_login_ticket(ctx, person.id)
-    zone = rt.settings.kiosk_timezone(kiosk)  # the kiosk's clock shows the same zone, named the same
+    zone = kiosk_timezone(ctx, kiosk)  # the kiosk's clock shows the same zone, named the same
     local = event.at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
     verb = "clocked in" if event.kind == "in" else "clocked out"
     rt.metrics.inc(*FACE_LOGINS_METRIC, outcome="passed")

@@ -133,7 +133,7 @@ def pin_login(ctx: Context, kiosk: str, employee_code: str, pin: str) -> PinLogi
     ctx.commit()
     reviews.flag_if_needed(ctx, event, None, None)  # the review queue, reason "pin_login"
     ticket = kiosk_login.issue_login_ticket(ctx, person.id)
-    zone = rt.settings.kiosk_timezone(name)
+    zone = kiosk_login.kiosk_timezone(ctx, name)
     local = event.at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
     verb = "clocked in" if event.kind == "in" else "clocked out"
     rt.metrics.inc(*PIN_LOGINS_METRIC, outcome="passed")

@@ -64,11 +64,12 @@ class PresenceOut(BaseModel):
     summary="Is a face in view? The kiosk's automatic start (no API key needed)",
     response_model=PresenceOut,
 )
-async def presence(request: Request, ctx: Ctx) -> dict:
+async def presence(request: Request, ctx: Ctx, kiosk: PairedKiosk) -> dict:
     """Body: one JPEG frame (at most 1280x720, under 1 MB; the kiosk sends 320x240 about once a second
     while it waits). 200 {"face": true} when a face close enough to the camera is in view; 400/413/422
     for a missing, oversized or unreadable frame; 429 with Retry-After when asked too often. Nothing is
-    stored and nothing counts toward the face-login lockout."""
+    stored and nothing counts toward the face-login lockout. 403 kiosk_not_paired unless the browser
+    holds a paired kiosk's device cookie."""
     from whosthat.vision.image import decode_image
 
     data = await request.body()

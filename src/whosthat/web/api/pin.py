@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from whosthat.services import kiosk_login, pin_login
 from whosthat.services.errors import PermissionDeniedError
 from whosthat.web.api import PREFIX
-from whosthat.web.deps import Ctx, PeopleWrite, RowId
+from whosthat.web.deps import Ctx, PairedKiosk, PeopleWrite, RowId
 
 router = APIRouter(prefix=PREFIX, tags=["kiosk"])
 
@@ -46,13 +46,14 @@ def _same_origin(request: Request) -> None:
     summary="Kiosk fallback login with employee code and PIN (no API key needed)",
     response_model=PinLoginOut,
 )
-def login_with_pin(body: PinLoginIn, request: Request, ctx: Ctx) -> JSONResponse:
+def login_with_pin(body: PinLoginIn, request: Request, ctx: Ctx, kiosk: PairedKiosk) -> JSONResponse:
     """200: clocked in or out (source "pin", flagged for review) with a one-time `redirect` to the
     employee's page; 401 for a wrong code or PIN (one message for both); 429 with Retry-After while the
     kiosk, the address or the code is locked out (the face login's limits); 400 for a bad kiosk name;
-    403 for a request from another site."""
+    403 for a request from another site, and kiosk_not_paired unless the browser holds a paired kiosk's
+    device cookie (the login is that kiosk's, whatever name the body gives)."""
     _same_origin(request)
-    done = pin_login.pin_login(ctx, body.kiosk, body.employee_code, body.pin)
+    done = pin_login.pin_login(ctx, kiosk.name, body.employee_code, body.pin)
     p = done.person
     out = {
         "passed": True,

@@ -13,7 +13,7 @@ from fastapi import Request
 
 from whosthat.errors import BadInputError
 from whosthat.liveness import outcomes
-from whosthat.services import kiosks
+from whosthat.services import kiosk_login, kiosks
 from whosthat.services.kiosk_login import DEFAULT_KIOSK, kiosk_name
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, OptionalKiosk
@@ -48,7 +48,7 @@ def kiosk(request: Request, ctx: Ctx, kiosk: OptionalKiosk):
         kiosk=kiosk.name,  # the paired kiosk's own name (a ?name= in the address changes nothing)
         site=kiosk.site,
         # The clock shows this kiosk's time zone (its own, else the site's), the same as its welcome.
-        kiosk_timezone=ctx.runtime.settings.kiosk_timezone(kiosk.name),
+        kiosk_timezone=kiosk_login.kiosk_timezone(ctx, kiosk.name),
         reset_ms=KIOSK_RESET_MS,
         messages=outcomes.MESSAGES,  # kiosk.js shows these for the cases only the page sees
     )
