@@ -166,3 +166,23 @@ def test_under_https_the_session_cookie_is_secure_and_hsts_is_sent(tmp_path):
             assert r.headers["strict-transport-security"].startswith("max-age=")
     finally:
         runtime.close()
+
+
+def test_docs_are_titled_versioned_list_each_scope_and_link_back(web):
+    import re
+
+    from whosthat.web.app import api_version
+
+    page = web.client.get("/docs").text
+    assert f"<title>whosthat HTTP API {api_version()}</title>" in page and api_version().startswith("v1")
+    assert "href='/' id='back'" in page and "favicon.svg" in page
+    row = re.search(
+        r"<code>POST</code></td><td><code>/api/v1/people</code>.*?class='scope'>([^<]+)<", page, re.S
+    )
+    assert row and row.group(1) == "people:write"
+    row = re.search(
+        r"<code>POST</code></td><td><code>/api/v1/identify</code>.*?class='scope'>([^<]+)<", page, re.S
+    )
+    assert row and row.group(1) == "identify"
+    assert "no API key (the kiosk page" in page
+    assert web.client.get("/static/img/favicon.svg").status_code == 200

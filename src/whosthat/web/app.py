@@ -88,6 +88,16 @@ def limit_malloc_arenas(arenas: int) -> bool:
         return False
 
 
+def api_version() -> str:
+    """The OpenAPI document's version: the API's (v1, the path prefix) and the installed package's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"v1 (whosthat {version('whosthat')})"
+    except PackageNotFoundError:
+        return "v1"
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Build the app. Opens (and migrates) the database now; the face pipeline loads on first use."""
     settings = settings or get_settings()
@@ -122,8 +132,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             runtime.database.checkpoint()
 
     app = FastAPI(
-        title="whosthat",
-        version="1",
+        title="whosthat HTTP API",
+        version=api_version(),
         description="Face login and attendance. JSON API under /api/v1; see docs/api.md.",
         docs_url=None,
         redoc_url=None,
@@ -157,4 +167,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for router in API_ROUTERS + PAGE_ROUTERS:
         app.include_router(router)
+    app.state.api_routers = API_ROUTERS  # /docs reads each endpoint's required scope from them
     return app

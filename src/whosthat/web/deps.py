@@ -206,6 +206,7 @@ def require_scope(scope: str):
         return actor
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    dependency.scope = scope  # /docs lists each endpoint's scope from this
     return dependency
 
 
