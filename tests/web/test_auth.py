@@ -186,3 +186,19 @@ def test_docs_are_titled_versioned_list_each_scope_and_link_back(web):
     assert row and row.group(1) == "identify"
     assert "no API key (the kiosk page" in page
     assert web.client.get("/static/img/favicon.svg").status_code == 200
+
+
+def test_the_first_run_hint_names_this_servers_executable_and_home(tmp_path):
+    import sys
+    from pathlib import Path
+
+    from whosthat.config import Settings
+    from whosthat.web.app import admin_create_command
+
+    command = admin_create_command(Settings(home=tmp_path / "home"))
+    env, exe, *rest = command.split(" ")
+    assert env == f"WHOSTHAT_HOME={(tmp_path / 'home').resolve()}"
+    assert Path(exe).resolve() == (Path(sys.executable).parent / "whosthat").resolve()
+    assert rest == ["admin", "create", "NAME", "--password-stdin"]
+    with_db = admin_create_command(Settings(home=tmp_path, database_url="postgresql://u:secret@h/db"))
+    assert "secret" not in with_db and "WHOSTHAT_DATABASE_URL=..." in with_db

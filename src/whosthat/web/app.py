@@ -88,6 +88,30 @@ def limit_malloc_arenas(arenas: int) -> bool:
         return False
 
 
+def admin_create_command(settings: Settings) -> str:
+    """The exact command that creates the first administrator of this server: its own `whosthat`
+    executable (e.g. .venv/bin/whosthat, which is not on the PATH) and its WHOSTHAT_HOME (and database,
+    when set), so the account lands in this server's database and not in ./var."""
+    import shlex
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "whosthat"
+    if exe.exists():
+        try:
+            exe = exe.relative_to(Path.cwd())
+        except ValueError:
+            pass
+        command = str(exe) if exe.is_absolute() or "/" in str(exe) else f"./{exe}"
+    else:
+        command = "whosthat"
+    env = f"WHOSTHAT_HOME={shlex.quote(str(settings.home.resolve()))}"
+    if settings.database_url:
+        env += (
+            " WHOSTHAT_DATABASE_URL=..."  # the same URL the server uses (not printed: it may hold a password)
+        )
+    return f"{env} {command} admin create NAME --password-stdin"
+
+
 def api_version() -> str:
     """The OpenAPI document's version: the API's (v1, the path prefix) and the installed package's."""
     from importlib.metadata import PackageNotFoundError, version
@@ -117,8 +141,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if token:
             base = getattr(app.state, "public_url", None) or "http://127.0.0.1:8000"
             print(
-                "\nwhosthat: no administrator yet. Create one with\n"
-                "    whosthat admin create NAME --password-stdin\n"
+                "\nwhosthat: no administrator yet. Create one with (the same home, or it lands elsewhere)\n"
+                f"    {admin_create_command(runtime.settings)}\n"
                 f"or open this one-time setup link:\n    {base}/setup?token={token}\n",
                 file=sys.stderr,
                 flush=True,
