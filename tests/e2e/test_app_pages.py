@@ -300,3 +300,25 @@ def test_the_admin_sets_and_removes_a_kiosk_pin_with_post_redirect_get(app):
         assert "A PIN is set." in client.get(f"/admin/people/{ada.id}").text
         client.post(f"/admin/people/{ada.id}/pin", data={"csrf_token": token, "action": "remove"})
         assert "No PIN is set." in client.get(f"/admin/people/{ada.id}").text
+
+
+def test_the_audit_log_filters_by_actor_action_and_day_and_keeps_the_filters(app):
+    ctx = context(app)
+    people.create_person(ctx, employee_code="E1", name="Ada", surname="Lovelace")
+    with TestClient(app) as client:
+        sign_in(client)
+        everything = client.get("/admin/audit").text
+        assert "person.create" in everything and "admin.login" in everything
+        only = client.get("/admin/audit", params={"action": "admin.login", "actor": "admin:al"}).text
+        assert "admin.login" in only and "<code>person.create</code>" not in only
+        assert 'value="admin.login"' in only and 'value="admin:al"' in only  # the form keeps them
+        today = datetime.now(UTC).date()
+        later = client.get("/admin/audit", params={"date_from": str(today + timedelta(days=2))}).text
+        assert "Nothing matches these filters." in later
+        bad = client.get("/admin/audit", params={"date_from": "March", "action": "admin.login"})
+        assert bad.status_code == 400
+        assert "From / To:" in bad.text and "is not a date" in bad.text and 'value="March"' in bad.text
+        reversed_ = client.get(
+            "/admin/audit", params={"date_from": str(today), "date_to": str(today - timedelta(days=3))}
+        )
+        assert reversed_.status_code == 400 and "after" in reversed_.text

@@ -27,13 +27,25 @@ def list_entries(
     size: int = 50,
     action: str | None = None,
     actor_label: str | None = None,
+    date_from=None,
+    date_to=None,
     actor: Actor = SYSTEM,
 ) -> Page:
-    """Audit rows, newest first; filter by exact action or by actor label prefix (e.g. "admin:").
-    The reading `actor` needs audit:read."""
+    """Audit rows, newest first; filter by exact action, by actor label prefix (e.g. "admin:") and by
+    local days date_from..date_to (inclusive; ValidationError when reversed). The reading `actor`
+    needs audit:read."""
+    from whosthat.services.attendance import day_range  # attendance records audit rows itself
+
     actor.require("audit:read")
     page, size = check_paging(page, size)
+    since, until = day_range(ctx, date_from, date_to)
     rows, total = repo.audit.page_newest_first(
-        ctx.db, action=action, actor_prefix=actor_label, page=page, size=size
+        ctx.db,
+        action=(action or "").strip()[:64] or None,
+        actor_prefix=(actor_label or "").strip()[:80] or None,
+        page=page,
+        size=size,
+        since=since,
+        until=until,
     )
     return Page(rows, page, size, total)

@@ -23,10 +23,22 @@ def add(
 
 
 def page_newest_first(
-    session: Session, *, action: str | None, actor_prefix: str | None, page: int, size: int
+    session: Session,
+    *,
+    action: str | None,
+    actor_prefix: str | None,
+    page: int,
+    size: int,
+    since=None,
+    until=None,
 ) -> tuple[list[AuditLog], int]:
-    """(one page of rows, newest first, filtered by exact action and actor label prefix; the total)."""
+    """(one page of rows, newest first, filtered by exact action, actor label prefix and at in
+    [since, until) when given; the total)."""
     stmt = select(AuditLog)
+    if since is not None:
+        stmt = stmt.where(AuditLog.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditLog.at < until)
     if action:
         stmt = stmt.where(AuditLog.action == action)
     if actor_prefix:
