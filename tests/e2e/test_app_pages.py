@@ -203,6 +203,13 @@ def test_person_page_edits_and_shows_each_template_chip_to_admins_only(app, astr
         sign_in(client)
         page = client.get(f"/admin/people/{person.id}")
         assert chip_url in page.text
+        # The card says what the template is in words: where the photo came from, its day, its quality.
+        from whosthat.web.rendering import quality_words
+
+        card = re.search(r'<div class="template-card">(.*?)</form>', page.text, re.S).group(1)
+        assert re.search(r"of \w{3} \d\d \w{3}, (very good|good|fair|poor) quality", card), card
+        assert quality_words(template.quality) in card and "quality 0." not in card
+        assert "Recognised with " in card
         chip = client.get(chip_url)
         assert chip.status_code == 200 and chip.headers["content-type"] == "image/png"
         assert Image.open(io.BytesIO(chip.content)).size == (150, 150)

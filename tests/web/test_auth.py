@@ -202,3 +202,17 @@ def test_the_first_run_hint_names_this_servers_executable_and_home(tmp_path):
     assert rest == ["admin", "create", "NAME", "--password-stdin"]
     with_db = admin_create_command(Settings(home=tmp_path, database_url="postgresql://u:secret@h/db"))
     assert "secret" not in with_db and "WHOSTHAT_DATABASE_URL=..." in with_db
+
+
+def test_template_quality_in_words():
+    from whosthat.web.rendering import quality_words, template_source
+
+    assert [quality_words(q) for q in (0.95, 0.87, 0.7, 0.6, 0.2, None)] == [
+        "very good quality",
+        "very good quality",
+        "good quality",
+        "fair quality",
+        "poor quality",
+        "quality not measured",
+    ]
+    assert template_source("webcam") == "webcam photo" and template_source(None) == "uploaded photo"

@@ -43,7 +43,32 @@ def model_name(name: str | None) -> str:
     return display_name(name) if name else "–"
 
 
+# The enrolment quality score (vision.quality.assess_quality: 0.3 face size + 0.3 sharpness + 0.3
+# frontal + 0.1 exposure) in words, best first.
+QUALITY_WORDS = ((0.85, "very good quality"), (0.7, "good quality"), (0.55, "fair quality"))
+
+
+def quality_words(score: float | None) -> str:
+    """A template's quality score in words ("good quality"), with no unexplained number."""
+    if score is None:
+        return "quality not measured"
+    return next((words for floor, words in QUALITY_WORDS if score >= floor), "poor quality")
+
+
+def template_source(source: str | None) -> str:
+    """Where a template's photo came from, in words."""
+    words = {
+        "upload": "uploaded photo",
+        "webcam": "webcam photo",
+        "api": "photo sent through the API",
+        "cli": "photo from the command line",
+    }
+    return words.get(source or "upload", "photo")
+
+
 templates.env.filters.update(
+    quality_words=quality_words,
+    template_source=template_source,
     dt=_time_filter("%Y-%m-%d %H:%M"),
     hm=_time_filter("%H:%M"),
     day=_time_filter("%a %d %b"),
