@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import threading
@@ -36,6 +37,7 @@ def api_key(info: dict, name: str = "cluster") -> str:
             return access.create_api_key(ctx, name, ["admin"])[1]
     finally:
         runtime.close()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def lfw_photos(person: str = PROBE_PERSON) -> list[Path]:
@@ -163,6 +165,7 @@ def shared_state_bench(db_url: str, n: int = 300) -> dict:
 
     home = Path(tempfile.mkdtemp(prefix="whosthat-state-bench-"))
     database = open_database(Settings(home=home, database_url=db_url, secret_key=None))
+    shutil.rmtree(home, ignore_errors=True)  # nothing is kept there: the database is PostgreSQL
     lim = SharedFailureLimiter(database, "bench", max_failures=10**9, lockout_s=60)
     out = {
         "postgresql": {
