@@ -448,7 +448,7 @@ def test_app_admin_enrols_from_webcam_with_live_quality_feedback(
         page.wait_for_url(re.compile(r"/admin/people/\d+$"))
         assert "Eileen Collins added with 1 face template" in page.inner_text("main")
         assert page.locator(".template-card").count() == 1
-        assert "webcam" in page.inner_text(".template-card")
+        assert "Webcam photo of " in page.inner_text(".template-card")
         person_url = page.url
 
         # A non-image upload is refused and nothing is added.
