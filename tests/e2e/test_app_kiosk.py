@@ -368,6 +368,7 @@ def pairing_code(server, name: str) -> str:
 def pair_page(page, server, name: str) -> None:
     """Pair this browser as kiosk `name` the way a person does: /kiosk shows the pairing form, the code
     from the administrator goes in, the camera page comes up."""
+    page.context.clear_cookies()  # a browser paired as another kiosk starts over
     page.goto(f"{server.url}/kiosk")
     page.wait_for_selector("#pair-form", timeout=15_000)
     page.fill("#code", pairing_code(server, name))
