@@ -329,3 +329,23 @@ def test_the_audit_log_filters_by_actor_action_and_day_and_keeps_the_filters(app
             "/admin/audit", params={"date_from": str(today), "date_to": str(today - timedelta(days=3))}
         )
         assert reversed_.status_code == 400 and "after" in reversed_.text
+
+
+def test_the_employee_sets_their_own_pin_on_their_page(app):
+    ctx = context(app)
+    kim = people.create_person(ctx, employee_code="K2", name="Kim", surname="Self")
+    ticket = kiosk_login.issue_login_ticket(ctx, kim.id)
+    with TestClient(app) as client:
+        client.get(f"/me/enter?ticket={ticket}")
+        me = client.get("/me").text
+        assert "You have no PIN yet." in me and "(K2)" in me
+        token = csrf_of(me)
+        differ = client.post("/me/pin", data={"csrf_token": token, "pin": "480151", "pin2": "480152"})
+        assert "PIN not set: the two PINs differ." in differ.text
+        weak = client.post("/me/pin", data={"csrf_token": token, "pin": "123456", "pin2": "123456"})
+        assert "PIN not set:" in weak.text and "6 to 12 digits" in weak.text
+        done = client.post("/me/pin", data={"csrf_token": token, "pin": "480151", "pin2": "480151"})
+        assert "Your PIN is set." in done.text and "You have a PIN." in done.text
+    from whosthat.services import pin_login
+
+    assert pin_login.pin_login(context(app), "lobby", "K2", "480151").person.id == kim.id
