@@ -4,18 +4,16 @@ cannot correct."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.page_client import PASSWORD, context, csrf_of, sign_in
 
 from whosthat.config import Settings
 from whosthat.services import access, attendance, corrections, kiosk_login, people
 from whosthat.services.common import Context
 from whosthat.web.app import create_app
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture()
@@ -25,19 +23,6 @@ def app(tmp_path):
         access.create_admin(ctx, "alice", PASSWORD)
         access.create_admin(ctx, "victor", PASSWORD, role="viewer")
     return application
-
-
-def context(app) -> Context:
-    return Context(app.state.runtime, app.state.runtime.database.session())
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def sign_in(client, username="alice"):
-    page = client.get("/login")
-    client.post("/login", data={"csrf_token": csrf_of(page.text), "username": username, "password": PASSWORD})
 
 
 def berlin(hh, mm=0):

@@ -8,13 +8,12 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.page_client import PASSWORD, csrf_of, sign_in
 
 from whosthat.config import Settings
 from whosthat.services import access, kiosks
 from whosthat.services.common import Context
 from whosthat.web.app import create_app
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture()
@@ -24,15 +23,6 @@ def app(tmp_path):
         access.create_admin(ctx, "alice", PASSWORD)
         access.create_admin(ctx, "victor", PASSWORD, role="viewer")
     return application
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def sign_in(client, username="alice"):
-    page = client.get("/login")
-    client.post("/login", data={"csrf_token": csrf_of(page.text), "username": username, "password": PASSWORD})
 
 
 def test_register_pair_once_and_revoke(app):

@@ -13,13 +13,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from tests.kiosk_pairing import pair_client
+from tests.page_client import PASSWORD, context, csrf_of, sign_in
 
 from whosthat.config import Settings
 from whosthat.services import access, attendance, kiosk_login, people, templates
 from whosthat.services.common import Context
 from whosthat.web.app import create_app
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture()
@@ -29,23 +28,6 @@ def app(tmp_path):
         access.create_admin(ctx, "alice", PASSWORD)
         access.create_admin(ctx, "victor", PASSWORD, role="viewer")
     return application
-
-
-def context(app) -> Context:
-    return Context(app.state.runtime, app.state.runtime.database.session())
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def sign_in(client: TestClient, username: str = "alice", password: str = PASSWORD):
-    page = client.get("/login")
-    return client.post(
-        "/login",
-        data={"csrf_token": csrf_of(page.text), "username": username, "password": password},
-        follow_redirects=False,
-    )
 
 
 def test_admin_pages_need_a_signed_in_admin(app):

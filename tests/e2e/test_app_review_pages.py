@@ -3,22 +3,16 @@ pending (no-store), confirm / void with a note, the chip gone after."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import numpy as np
 from fastapi.testclient import TestClient
+from tests.page_client import PASSWORD, csrf_of
 
 from whosthat.config import Settings
 from whosthat.services import access, attendance, people, reviews
 from whosthat.services.common import Context
 from whosthat.web.app import create_app
-
-PASSWORD = "correct horse battery staple"
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
 def test_review_page_shows_the_chip_until_the_decision(tmp_path):
