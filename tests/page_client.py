@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import re
 
+from whosthat.config import Settings
+from whosthat.services import access
 from whosthat.services.common import Context
+from whosthat.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
+
+
+def app_with_admins(tmp_path, **settings):
+    """The app on a fresh home with two administrators: alice (admin) and victor (viewer)."""
+    application = create_app(Settings(home=tmp_path, **settings))
+    with Context.open(application.state.runtime) as ctx:
+        access.create_admin(ctx, "alice", PASSWORD)
+        access.create_admin(ctx, "victor", PASSWORD, role="viewer")
+    return application
 
 
 def context(app) -> Context:

@@ -8,21 +8,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.page_client import PASSWORD, context, csrf_of, sign_in
+from tests.page_client import app_with_admins, context, csrf_of, sign_in
 
-from whosthat.config import Settings
-from whosthat.services import access, attendance, corrections, kiosk_login, people
-from whosthat.services.common import Context
-from whosthat.web.app import create_app
+from whosthat.services import attendance, corrections, kiosk_login, people
 
 
 @pytest.fixture()
 def app(tmp_path):
-    application = create_app(Settings(home=tmp_path, timezone="Europe/Berlin"))
-    with Context.open(application.state.runtime) as ctx:
-        access.create_admin(ctx, "alice", PASSWORD)
-        access.create_admin(ctx, "victor", PASSWORD, role="viewer")
-    return application
+    return app_with_admins(tmp_path, timezone="Europe/Berlin")
 
 
 def berlin(hh, mm=0):

@@ -8,21 +8,15 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.page_client import PASSWORD, csrf_of, sign_in
+from tests.page_client import app_with_admins, csrf_of, sign_in
 
-from whosthat.config import Settings
-from whosthat.services import access, kiosks
+from whosthat.services import kiosks
 from whosthat.services.common import Context
-from whosthat.web.app import create_app
 
 
 @pytest.fixture()
 def app(tmp_path):
-    application = create_app(Settings(home=tmp_path, password_max_failures=3))
-    with Context.open(application.state.runtime) as ctx:
-        access.create_admin(ctx, "alice", PASSWORD)
-        access.create_admin(ctx, "victor", PASSWORD, role="viewer")
-    return application
+    return app_with_admins(tmp_path, password_max_failures=3)
 
 
 def test_register_pair_once_and_revoke(app):

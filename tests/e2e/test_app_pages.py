@@ -13,21 +13,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from tests.kiosk_pairing import pair_client
-from tests.page_client import PASSWORD, context, csrf_of, sign_in
+from tests.page_client import PASSWORD, app_with_admins, context, csrf_of, sign_in
 
-from whosthat.config import Settings
 from whosthat.services import access, attendance, kiosk_login, people, templates
-from whosthat.services.common import Context
-from whosthat.web.app import create_app
 
 
 @pytest.fixture()
 def app(tmp_path):
-    application = create_app(Settings(home=tmp_path, password_max_failures=3))
-    with Context.open(application.state.runtime) as ctx:
-        access.create_admin(ctx, "alice", PASSWORD)
-        access.create_admin(ctx, "victor", PASSWORD, role="viewer")
-    return application
+    return app_with_admins(tmp_path, password_max_failures=3)
 
 
 def test_admin_pages_need_a_signed_in_admin(app):

@@ -11,21 +11,14 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from tests.page_client import PASSWORD, context, csrf_of, sign_in
+from tests.page_client import app_with_admins, context, csrf_of, sign_in
 
-from whosthat.config import Settings
-from whosthat.services import access, attendance, people, periods
-from whosthat.services.common import Context
-from whosthat.web.app import create_app
+from whosthat.services import attendance, people, periods
 
 
 @pytest.fixture()
 def app(tmp_path):
-    application = create_app(Settings(home=tmp_path))
-    with Context.open(application.state.runtime) as ctx:
-        access.create_admin(ctx, "alice", PASSWORD)
-        access.create_admin(ctx, "victor", PASSWORD, role="viewer")
-    return application
+    return app_with_admins(tmp_path)
 
 
 def test_schedule_form_group_holiday_timesheet_export_and_lock(app):
