@@ -9,7 +9,7 @@ export WHOSTHAT_DATA ?= $(abspath $(CURDIR)/../shared/data)
 # Minivision's MiniFASNet release (the print-attack model's source weights and detector), for its tests.
 export MINIFASNET_DIR ?= $(abspath $(CURDIR)/../shared/models/silent-face-anti-spoofing)
 
-.PHONY: run test bench lint install clean e2e-deps cluster cluster-bench
+.PHONY: run test bench lint install clean e2e-deps cluster cluster-bench i18n
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -42,6 +42,13 @@ cluster-bench: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/whosthat bench
+
+# Languages (docs/languages.md): extract every marked string (Python, templates, JS; babel.cfg) and add
+# the new ones, empty, to the de/it/fr catalogues; translate them there (tests/test_i18n.py says which).
+POT := $(VENV)/messages.pot
+i18n: $(STAMP)
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k M_ -k tr:2 --no-location --sort-output --omit-header -o $(POT) .
+	$(VENV)/bin/pybabel -q update -i $(POT) -d src/whosthat/locale --omit-header --no-fuzzy-matching --ignore-obsolete --width 110
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests

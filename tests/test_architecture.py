@@ -26,6 +26,7 @@ LAYERS = {
     "models": 3,
     "datasets": 3,
     "config": 1,
+    "i18n": 0.5,  # the catalogues and the locale formats (Babel); config checks the default language
     "errors": 1,
     "__init__": 0,
 }

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     retention_every_s: float = Field(default=86_400.0, ge=60.0)
     # IANA time zone for attendance days and worked hours (events are stored in UTC).
     timezone: str = "UTC"
+    # The pages' language when neither the kiosk, the person's choice nor the browser names one of
+    # en, de, it, fr (docs/languages.md).
+    default_language: str = "en"
     # Per-kiosk settings, e.g. '{"lobby": {"steps": ["blink", "turn_left"]}}' (a kiosk's time zone is
     # its own, set when it is created: `whosthat kiosk create NAME --timezone Europe/Berlin`).
     kiosks: dict[str, KioskSettings] = Field(default_factory=dict)
@@ -123,6 +126,16 @@ class Settings(BaseSettings):
     face_login_lockout_s: int = 300
     password_max_failures: int = 5
     password_lockout_s: int = 900
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        from whosthat.i18n import LANGUAGES, normalise
+
+        lang = normalise(value)
+        if lang is None or lang != value.strip().lower():
+            raise ValueError(f"default_language must be one of {', '.join(LANGUAGES)}")
+        return lang
 
     @field_validator("timezone")
     @classmethod

@@ -182,7 +182,7 @@ def test_person_page_edits_and_shows_each_template_chip_to_admins_only(app, astr
         from whosthat.web.rendering import quality_words
 
         card = re.search(r'<div class="template-card">(.*?)</form>', page.text, re.S).group(1)
-        assert re.search(r"of \w{3} \d\d \w{3}, (very good|good|fair|poor) quality", card), card
+        assert re.search(r"of \w{3} \d{1,2} \w{3}, (very good|good|fair|poor) quality", card), card
         assert quality_words(template.quality) in card and "quality 0." not in card
         assert "Recognised with " in card
         chip = client.get(chip_url)

@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, File, Header, Path, Request, UploadFile
 
 from whosthat.errors import BadInputError
+from whosthat.i18n import M_
 from whosthat.services import access, kiosks, people
 from whosthat.services.common import MAX_ID, Actor, Context
 from whosthat.services.credentials import constant_time_equals, new_token
@@ -299,7 +300,7 @@ ImageBytes = Annotated[bytes, Depends(read_image)]
 def _check_csrf_value(request: Request, presented: str | None) -> None:
     expected = request.session.get("csrf")
     if not expected or not presented or not constant_time_equals(str(presented), str(expected)):
-        raise CsrfError("missing or wrong CSRF token: reload the page and try again")
+        raise CsrfError(M_("missing or wrong CSRF token: reload the page and try again"))
 
 
 async def verify_csrf(request: Request) -> None:

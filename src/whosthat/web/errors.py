@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,8 +17,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from whosthat.errors import BadInputError, QualityError
+from whosthat.i18n import N_, Message
 from whosthat.services.errors import BusyError, DuplicateFaceError, LockedOutError
 from whosthat.web.deps import csrf_token
+from whosthat.web.language import localise
 from whosthat.web.rendering import templates
 
 log = logging.getLogger("whosthat.web")
@@ -32,8 +35,24 @@ HTTP_ERROR_CODES = {
 }
 
 
+# What the error page says for the statuses whose text comes from the framework (in English only),
+# in the reader's language.
+PAGE_DETAILS = {
+    403: N_("You are not allowed to do that here. Reload the page and try again."),
+    404: N_("There is no page at this address."),
+    405: N_("This page cannot be used that way."),
+    500: N_("Something went wrong on our side; it has been logged. Please try again in a moment."),
+}
+
+
 def error_body(code: str, detail: str, **extra) -> dict:
-    return {"error": code, "detail": detail, **extra}
+    return {"error": code, "detail": str(detail), **extra}
+
+
+def _page_detail(request: Request, status: int, detail: str) -> str:
+    if status in PAGE_DETAILS and detail in (HTTPStatus(status).phrase, "internal server error (logged)"):
+        return localise(request, PAGE_DETAILS[status])
+    return localise(request, detail)
 
 
 def wants_html(request: Request) -> bool:
@@ -47,7 +66,12 @@ def error_response(request: Request, status: int, code: str, detail: str, header
             return templates.TemplateResponse(
                 request,
                 "error.html",
-                {"status": status, "error": code, "detail": detail, "csrf_token": csrf_token(request)},
+                {
+                    "status": status,
+                    "error": code,
+                    "detail": _page_detail(request, status, detail),
+                    "csrf_token": csrf_token(request),
+                },
                 status_code=status,
                 headers=headers,
             )
@@ -89,7 +113,8 @@ def install_error_handlers(app: FastAPI) -> None:
         status = getattr(exc, "http_status", 400)
         if status == 401:
             headers = {**(headers or {}), "WWW-Authenticate": 'ApiKey header="X-API-Key"'}
-        return error_response(request, status, exc.code, str(exc), headers, **extra)
+        message = exc.args[0] if exc.args and isinstance(exc.args[0], Message) else str(exc)
+        return error_response(request, status, exc.code, message, headers, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):

@@ -1,5 +1,7 @@
 """The Jinja2 environment of web/templates, shared by the pages and the error handlers: the template
-filters (times in the site's time zone, worked hours, model names in words) and the CSRF token as a global."""
+filters (times in the site's time zone and the request's language, worked hours, model names in words),
+the CSRF token as a global, and the i18n extension whose translations come per request
+(web/language.py's context processor), never installed on this shared environment."""
 
 from __future__ import annotations
 
@@ -9,10 +11,15 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
+from whosthat import i18n
+from whosthat.i18n import N_
 from whosthat.web.deps import csrf_token
+from whosthat.web.language import template_context
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[template_context])
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.newstyle_gettext = True  # {% trans %} and _() fill %(name)s themselves, escaping the values
 
 
 def local_time(value: datetime, tz) -> datetime:
@@ -22,18 +29,35 @@ def local_time(value: datetime, tz) -> datetime:
     return value.astimezone(tz or UTC)
 
 
-def _time_filter(fmt: str):
+def _time_filter(formatter):
     @pass_context
     def render_time(ctx, value) -> str:
-        return local_time(value, ctx.get("tz")).strftime(fmt) if value else "–"
+        return formatter(value, ctx.get("lang") or i18n.SOURCE_LANGUAGE, ctx.get("tz")) if value else "–"
 
     return render_time
 
 
-def hours(seconds: float | None) -> str:
+@pass_context
+def _hours(ctx, seconds: float | None) -> str:
+    return hours(seconds, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
+
+
+def hours(seconds: float | None, lang: str = i18n.SOURCE_LANGUAGE) -> str:
     """Worked time as H:MM (e.g. 7:45)."""
-    minutes = int(round((seconds or 0) / 60))
-    return f"{minutes // 60}:{minutes % 60:02d}"
+    return i18n.format_hours(seconds, lang)
+
+
+@pass_context
+def _number(ctx, value, digits: int | None = None) -> str:
+    return i18n.format_number(value, ctx.get("lang") or i18n.SOURCE_LANGUAGE, digits)
+
+
+@pass_context
+def _weekday(ctx, value) -> str:
+    """A date's weekday, abbreviated in the request's language (Wed, Mi., mer, mer.)."""
+    from babel.dates import format_date
+
+    return format_date(value, "EEE", locale=i18n.format_locale(ctx.get("lang")))
 
 
 def model_name(name: str | None) -> str:
@@ -45,34 +69,58 @@ def model_name(name: str | None) -> str:
 
 # The enrolment quality score (vision.quality.assess_quality: 0.3 face size + 0.3 sharpness + 0.3
 # frontal + 0.1 exposure) in words, best first.
-QUALITY_WORDS = ((0.85, "very good quality"), (0.7, "good quality"), (0.55, "fair quality"))
+QUALITY_WORDS = ((0.85, N_("very good quality")), (0.7, N_("good quality")), (0.55, N_("fair quality")))
 
 
 def quality_words(score: float | None) -> str:
     """A template's quality score in words ("good quality"), with no unexplained number."""
     if score is None:
-        return "quality not measured"
-    return next((words for floor, words in QUALITY_WORDS if score >= floor), "poor quality")
+        return N_("quality not measured")
+    return next((words for floor, words in QUALITY_WORDS if score >= floor), N_("poor quality"))
+
+
+@pass_context
+def _quality_words(ctx, score: float | None) -> str:
+    return i18n.translate(quality_words(score), ctx.get("lang") or i18n.SOURCE_LANGUAGE)
+
+
+# Words the templates show from stored values, translated with the `localise` filter.
+ROLE_WORDS = (N_("admin"), N_("viewer"))
+
+TEMPLATE_SOURCES = {
+    "upload": N_("uploaded photo"),
+    "webcam": N_("webcam photo"),
+    "api": N_("photo sent through the API"),
+    "cli": N_("photo from the command line"),
+}
 
 
 def template_source(source: str | None) -> str:
     """Where a template's photo came from, in words."""
-    words = {
-        "upload": "uploaded photo",
-        "webcam": "webcam photo",
-        "api": "photo sent through the API",
-        "cli": "photo from the command line",
-    }
-    return words.get(source or "upload", "photo")
+    return TEMPLATE_SOURCES.get(source or "upload", N_("photo"))
+
+
+@pass_context
+def _template_source(ctx, source: str | None) -> str:
+    return i18n.translate(template_source(source), ctx.get("lang") or i18n.SOURCE_LANGUAGE)
+
+
+@pass_context
+def _localise(ctx, text) -> str:
+    return i18n.translate(text, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
 
 
 templates.env.filters.update(
-    quality_words=quality_words,
-    template_source=template_source,
-    dt=_time_filter("%Y-%m-%d %H:%M"),
-    hm=_time_filter("%H:%M"),
-    day=_time_filter("%a %d %b"),
-    hours=hours,
+    quality_words=_quality_words,
+    template_source=_template_source,
+    dt=_time_filter(i18n.format_datetime),
+    hm=_time_filter(i18n.format_time),
+    day=_time_filter(i18n.format_day),
+    date=_time_filter(i18n.format_date),
+    weekday=_weekday,
+    hours=_hours,
+    number=_number,
+    localise=_localise,
     model_name=model_name,
 )
 templates.env.globals["csrf_token"] = csrf_token

@@ -11,6 +11,7 @@ from whosthat.web.pages import (
     employee,
     kiosk,
     kiosks,
+    language,
     people,
     reviews,
     schedules,
@@ -32,4 +33,5 @@ PAGE_ROUTERS = [
     kiosk.router,
     kiosks.router,
     employee.router,
+    language.router,
 ]

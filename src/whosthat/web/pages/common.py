@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from whosthat.errors import BadInputError
 from whosthat.services.common import Context, site_timezone
 from whosthat.web.deps import CsrfError, LoginRequired, client_address, csrf_token
+from whosthat.web.language import localise, tr
 from whosthat.web.rendering import templates
 
 MAX_FLASHES = 5
@@ -60,8 +61,15 @@ def redirect(url: str) -> RedirectResponse:
 
 def sentence(text: str) -> str:
     """A service message ("employee code 'E1' is already used") as a sentence for a page."""
-    text = text.strip()
+    text = str(text).strip()
     return (text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")) if text else text
+
+
+def error_text(request: Request, exc: BaseException) -> str:
+    """An error's message in the request's language, as a sentence (an M_ message is translated with
+    its values; other text is shown as it is)."""
+    message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    return sentence(localise(request, message))
 
 
 @contextmanager
@@ -77,16 +85,15 @@ def signed_in_admin(request: Request):
 
 
 # Errors ------------------------------------------------------------------------------------------
-def error_page(
-    request: Request, exc: BadInputError, back: str = "/", title: str = "That did not work"
-) -> Response:
-    """The error page: the message as a sentence, the error's HTTP status, a Back link."""
+def error_page(request: Request, exc: BadInputError, back: str = "/", title: str | None = None) -> Response:
+    """The error page: the message as a sentence in the request's language, the error's HTTP status,
+    a Back link."""
     return render(
         request,
         "error.html",
         status_code=getattr(exc, "http_status", 400),
-        title=title,
-        detail=sentence(str(exc)),
+        title=title or tr(request, "That did not work"),
+        detail=error_text(request, exc),
         back=back,
     )
 
