@@ -29,6 +29,9 @@ run: $(STAMP)
 e2e-deps:
 	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the browser tests"; \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium: browser tests will skip"; }
+	@# axe-core (WCAG checks in the browser tests) from the npm registry, the version tests/a11y locks.
+	@test -d tests/a11y/node_modules || { command -v npm >/dev/null && npm ci --prefix tests/a11y --no-audit --no-fund; } \
+	  || echo "npm not found: the accessibility checks will skip"
 
 test: $(STAMP) e2e-deps
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)

@@ -29,7 +29,7 @@ PASSWORD = "correct horse battery staple"
 class InProcessServer:
     """The app under uvicorn in a thread, so that the test can reach its runtime (tickets, codes)."""
 
-    def __init__(self, home):
+    def __init__(self, home, **settings):
         import socket
 
         import uvicorn
@@ -40,7 +40,9 @@ class InProcessServer:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(Settings(home=home, timezone="Europe/Berlin", pad_mode="warn"))
+        self.app = create_app(
+            Settings(**{"home": home, "timezone": "Europe/Berlin", "pad_mode": "warn", **settings})
+        )
         self.runtime = self.app.state.runtime
         self.server = uvicorn.Server(
             uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
