@@ -82,6 +82,62 @@ def test_rewrite_equals_the_original_graph_fed_its_weight_inputs(network, astron
     assert all(numpy_helper.to_array(t).dtype != np.int8 for t in rewritten.graph.initializer)
 
 
+def _prelu_graph_session():
+    """The weight-folded SFace graph with its PRelus as they are (NCHW float input "data")."""
+    import onnx
+    import onnxruntime as ort
+
+    from whosthat.models.onnx import fold_weight_graph
+
+    model = fold_weight_graph(onnx.load(str(sface_model_path())))
+    assert sum(n.op_type == "PRelu" for n in model.graph.node) == 27
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def test_prelu_rewrite_gives_the_prelu_graphs_features_on_real_faces(network, lfw_root):
+    """The served graph has no PRelu (written as Relu + depthwise 1x1 convolutions, which run about twice
+    as fast under onnxruntime) and gives the PRelu graph's features on real LFW faces to float rounding:
+    the unit vectors agree to 1e-5, so no distance moves by more than that."""
+    import onnx
+
+    from whosthat.vision.sface import sface_onnx
+
+    assert not any(n.op_type == "PRelu" for n in onnx.load_from_string(sface_onnx()).graph.node)
+    pipe = get_pipeline(detector="auto", embedder="dlib-resnet-v1", flip=False)
+    people = [("Colin_Powell", 1), ("Tony_Blair", 3), ("Serena_Williams", 1), ("Junichiro_Koizumi", 2)]
+    chips = np.stack([pipe.embed_single(decode_image(lfw_image(lfw_root, n, k))).chip for n, k in people])
+    crops = crop_from_dlib_chip(chips)
+    crops = np.concatenate([crops, crops[:, :, ::-1]])  # and their mirrors, as flip runs them
+    want = _prelu_graph_session().run(None, {"data": crops.transpose(0, 3, 1, 2).astype(np.float32)})[0]
+    got = network.features(crops)
+    unit = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(unit(got), unit(want), atol=1e-5)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+def test_prelu_as_depthwise_computes_prelu_for_any_slope():
+    """Slopes below 0, between 0 and 1 and above 1 (SFace has all three), on random NCHW inputs."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from whosthat.models.onnx import prelu_as_depthwise
+
+    slope = np.array([-0.6, 0.0, 0.25, 1.0, 1.12], np.float32).reshape(5, 1, 1)
+    graph = helper.make_graph(
+        [helper.make_node("PRelu", ["x", "slope"], ["y"], name="act")],
+        "prelu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5, 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5, 3, 4])],
+        [numpy_helper.from_array(slope, "slope")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    rewritten = prelu_as_depthwise(model)
+    assert [n.op_type for n in rewritten.graph.node] == ["Relu", "Conv", "Conv", "Add"]
+    x = np.random.default_rng(1).standard_normal((2, 5, 3, 4)).astype(np.float32)
+    session = ort.InferenceSession(rewritten.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"x": x})[0], np.where(x > 0, x, slope * x), atol=1e-6)
+
+
 def test_a_batch_gives_the_rows_of_single_calls(network, astronaut):
     crop, _, _ = _opencv_crop_and_feature(astronaut)
     batch = np.stack([crop, crop[:, ::-1], (crop * 0.8).astype(np.uint8)])

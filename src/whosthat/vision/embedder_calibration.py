@@ -285,7 +285,11 @@ CARD_TEXT = {
         "output": "128-D, scaled to unit length, compared with Euclidean distance (d^2 = 2 - 2 cos; OpenCV's "
         "published cosine 0.363 is d = 1.129)",
         "runtime": "onnxruntime; the file's weight inputs are moved to initializers and dequantised once in "
-        "memory (whosthat.models.onnx.fold_weight_graph); same output as OpenCV's FaceRecognizerSF",
+        "memory (whosthat.models.onnx.fold_weight_graph), its PRelus written as Relu + depthwise 1x1 "
+        "convolutions (whosthat.models.onnx.prelu_as_depthwise: same output to 2e-7, about half the time); "
+        "same output as OpenCV's FaceRecognizerSF",
+        "latency": "one face 12.1 ms (flip off), 19.3 ms with the mirror, median of 120 NUAA frames, "
+        "2 threads, load average 2.1 (`whosthat bench --model sface-2021dec --no-flip`, 2026-12-02)",
     },
     FUSED_EMBEDDER: {
         "display_name": "dlib ResNet + SFace, fused",

@@ -5,8 +5,10 @@ The weights are OpenCV Zoo's `face_recognition_sface_2021dec_int8bq.onnx` (Apach
 for its file only (found with importlib, digest checked, its code never imported, nothing downloaded).
 The file declares its weights as graph inputs, which onnxruntime refuses, so `sface_onnx()` rewrites
 the graph once in memory (`models.onnx.fold_weight_graph`: int8 weights dequantised once, unused
-inputs dropped, batch dimension symbolic) and puts a uint8 NHWC input in front, like the dlib port
-(`vision.dlib_onnx`). `tests/vision/test_sface.py` checks it against OpenCV's own `FaceRecognizerSF`.
+inputs dropped, batch dimension symbolic), writes its PRelus as Relu + depthwise 1x1 convolutions that
+stay in onnxruntime's blocked layout (`models.onnx.prelu_as_depthwise`: the same function, half the
+time) and puts a uint8 NHWC input in front, like the dlib port (`vision.dlib_onnx`).
+`tests/vision/test_sface.py` checks it against OpenCV's own `FaceRecognizerSF` and the PRelu graph.
 
 SFace wants a 112x112 RGB crop in which five points (eye centres, nose tip, mouth corners) sit where
 ArcFace's template puts them (`ARCFACE_TEMPLATE`), by a similarity transform. We place that crop from
@@ -69,9 +71,9 @@ def sface_onnx() -> bytes:
     import onnx
     from onnx import TensorProto, helper
 
-    from whosthat.models.onnx import fold_weight_graph
+    from whosthat.models.onnx import fold_weight_graph, prelu_as_depthwise
 
-    model = fold_weight_graph(onnx.load(str(sface_model_path())))
+    model = prelu_as_depthwise(fold_weight_graph(onnx.load(str(sface_model_path()))))
     graph = model.graph
     (data,) = [i for i in graph.input]
     # A uint8 NHWC input in front of the network's float NCHW one (it normalises by itself).
