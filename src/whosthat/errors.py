@@ -14,10 +14,38 @@ class WhosthatError(Exception):
 
 
 class BadInputError(WhosthatError):
-    """The input cannot be used; the message says why in one line."""
+    """The input cannot be used; the message says why in one line.
+
+    A form's page shows it beside the field it is about: `field` (the input's name, e.g. "name"),
+    `reason` (the message without the field's name: "must not be empty", so the page can lead with the
+    field's own label), `refers` (who or what it is about, e.g. ("person", 3, "Alice Smith") for a
+    taken employee code; the page links to it). `field_errors`: every field's error when a form had
+    several (this one first); the API and the command line show this one's message.
+    """
 
     code = "bad_input"
     http_status = 400
+    field: str | None = None
+    reason: str | None = None
+    refers: tuple[str, int, str] | None = None
+
+    def __init__(self, *args, field=None, reason=None, refers=None):
+        super().__init__(*args)
+        if field is not None:
+            self.field = field
+        if reason is not None:
+            self.reason = reason
+        if refers is not None:
+            self.refers = refers
+
+    @property
+    def field_errors(self) -> list[BadInputError]:
+        return getattr(self, "_field_errors", None) or [self]
+
+    def with_others(self, errors: list[BadInputError]) -> BadInputError:
+        """This error, carrying `errors` (all of the form's, this one among them) as field_errors."""
+        self._field_errors = [self, *(e for e in errors if e is not self)]
+        return self
 
 
 class ImageError(BadInputError):

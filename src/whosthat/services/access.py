@@ -48,14 +48,19 @@ def create_admin(
 ) -> Admin:
     """Create an administrator (argon2id hash). ValidationError for weak passwords, ConflictError if taken."""
     actor.require("admin")
-    username = clean_text(username, "username", USERNAME_MAX_LENGTH)
+    username = clean_text(username, "username", USERNAME_MAX_LENGTH, field="username")
     if role not in ROLES:
-        raise ValidationError(f"role must be one of {', '.join(ROLES)}")
+        raise ValidationError(f"role must be one of {', '.join(ROLES)}", field="role")
     problem = password_problem(password or "")
     if problem:
-        raise ValidationError(problem)
-    if repo.admins.by_username(ctx.db, username) is not None:
-        raise ConflictError(f"administrator {username!r} already exists")
+        raise ValidationError(problem, field="password")
+    if (taken := repo.admins.by_username(ctx.db, username)) is not None:
+        raise ConflictError(
+            f"administrator {username!r} already exists (role {taken.role}); choose another user name",
+            field="username",
+            reason=f"{username} is already the user name of an administrator ({taken.role})",
+            refers=("admin", taken.id, taken.username),
+        )
     admin = repo.admins.add(ctx.db, username=username, password_hash=hash_password(password), role=role)
     audit.record(ctx, actor, "admin.create", f"admin:{username}", {"role": role})
     ctx.commit()
@@ -237,15 +242,19 @@ def create_api_key(
     scopes: a list, or one string separated by commas or spaces; each must be one of SCOPES.
     """
     actor.require("admin")
-    name = clean_text(name, "name", KEY_NAME_MAX_LENGTH)
+    name = clean_text(name, "name", KEY_NAME_MAX_LENGTH, field="name")
     if isinstance(scopes, str):
         scopes = scopes.replace(",", " ").split()
     scopes = sorted(set(scopes or []))
     if not scopes:
-        raise ValidationError("give at least one scope: " + ", ".join(SCOPES))
+        raise ValidationError(
+            "give at least one scope: " + ", ".join(SCOPES), field="scopes", reason="need at least one scope"
+        )
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
-        raise ValidationError(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+        raise ValidationError(
+            f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}", field="scopes"
+        )
     key, prefix, digest = new_api_key()
     row = repo.api_keys.add(
         ctx.db, name=name, prefix=prefix, key_hash=digest, scopes=" ".join(scopes), created_by=actor.label

@@ -174,22 +174,29 @@ class Page:
 
 
 # Input checks ------------------------------------------------------------------------------------
-def clean_text(value: Any, what: str, max_len: int, *, required: bool = True) -> str:
+def clean_text(
+    value: Any, what: str, max_len: int, *, required: bool = True, field: str | None = None
+) -> str:
     """A text field with runs of whitespace collapsed; ValidationError when missing, empty (if
-    required), too long or containing control characters."""
+    required), too long or containing control characters. `field`: the form field the error is
+    about (it then carries the reason without `what`, for the page's own label)."""
+
+    def bad(reason: str) -> ValidationError:
+        return ValidationError(f"{what} {reason}", field=field, reason=reason)
+
     if value is None:
         if required:
-            raise ValidationError(f"{what} is required")
+            raise bad("is required")
         return ""
     if not isinstance(value, str):
-        raise ValidationError(f"{what} must be text")
+        raise bad("must be text")
     value = " ".join(value.split())
     if required and not value:
-        raise ValidationError(f"{what} must not be empty")
+        raise bad("must not be empty")
     if len(value) > max_len:
-        raise ValidationError(f"{what} is longer than {max_len} characters")
+        raise bad(f"is longer than {max_len} characters")
     if any(ord(c) < 32 for c in value):
-        raise ValidationError(f"{what} contains control characters")
+        raise bad("contains control characters")
     return value
 
 

@@ -82,12 +82,21 @@ def create_kiosk(
     actor.require("admin")
     clean = kiosk_name(name)
     if clean is None:
-        raise ValidationError(KIOSK_NAME_RULE)
-    site = clean_text(site, "the site", 120, required=False)
+        raise ValidationError(KIOSK_NAME_RULE, field="name", reason=KIOSK_NAME_RULE.partition(": ")[2])
+    site = clean_text(site, "the site", 120, required=False, field="site")
     timezone = (timezone or "").strip() or str(ctx.tz)
-    zone_of(timezone)
-    if repo.kiosks.by_name(ctx.db, clean):
-        raise ConflictError(f"a kiosk named {clean!r} exists")
+    try:
+        zone_of(timezone)
+    except ValidationError as exc:
+        exc.field = "timezone"
+        raise
+    if taken := repo.kiosks.by_name(ctx.db, clean):
+        raise ConflictError(
+            f"a kiosk named {clean!r} exists",
+            field="name",
+            reason=f"{clean} is already the name of a kiosk",
+            refers=("kiosk", taken.id, taken.name),
+        )
     row = repo.kiosks.add(ctx.db, name=clean, site=site, timezone=timezone, created_by=actor.label)
     code = _issue_code(row)
     audit.record(

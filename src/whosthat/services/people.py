@@ -56,21 +56,70 @@ def find_active_person(ctx: Context, person_id: int) -> Person | None:
     return person if person is not None and person.active else None
 
 
+def _code_used(code: str, owner: Person) -> ConflictError:
+    """A taken employee code, saying who has it (the page links to them)."""
+    reason = f"{code} is already used by {owner.full_name}"
+    return ConflictError(
+        f"employee code {code!r} is already used by {owner.full_name}",
+        field="employee_code",
+        reason=reason,
+        refers=("person", owner.id, owner.full_name),
+    )
+
+
+def raise_first(errors: list) -> None:
+    """Raise the first of a form's field errors (malformed fields before taken ones), carrying all."""
+    if errors:
+        errors = sorted(errors, key=lambda e: isinstance(e, ConflictError))
+        raise errors[0].with_others(errors)
+
+
+def field_errors(ctx: Context, fields: dict[str, Any], *, person_id: int | None = None) -> tuple[dict, list]:
+    """The cleaned text fields (employee_code, name, surname; those given) and every field's error:
+    each malformed field, and an employee code another person (not `person_id`) already has."""
+    clean: dict[str, Any] = {}
+    errors: list = []
+    for key, value in fields.items():
+        if key == "active":
+            if not isinstance(value, bool):
+                errors.append(ValidationError("active must be true or false", field="active"))
+            else:
+                clean[key] = value
+            continue
+        try:
+            clean[key] = clean_text(value, key, FIELDS[key], field=key)
+        except ValidationError as exc:
+            errors.append(exc)
+    code = clean.get("employee_code")
+    if code is not None and (owner := repo.people.with_code(ctx.db, code, other_than=person_id)):
+        errors.append(_code_used(code, owner))
+    return clean, errors
+
+
+def check_new_person(ctx: Context, *, employee_code: str, name: str, surname: str) -> list:
+    """Every error of a new person's fields (empty list: they can be used)."""
+    return field_errors(ctx, {"employee_code": employee_code, "name": name, "surname": surname})[1]
+
+
 def create_person(
     ctx: Context, *, employee_code: str, name: str, surname: str, active: bool = True, actor: Actor = SYSTEM
 ) -> Person:
-    """Add a person (no templates yet). ConflictError when the employee code is taken."""
+    """Add a person (no templates yet). ConflictError when the employee code is taken (saying by whom);
+    with several bad fields, the error raised carries all of them (`field_errors`)."""
     actor.require("people:write")
-    code = clean_text(employee_code, "employee_code", FIELDS["employee_code"])
-    name = clean_text(name, "name", FIELDS["name"])
-    surname = clean_text(surname, "surname", FIELDS["surname"])
-    if repo.people.code_taken(ctx.db, code):
-        raise ConflictError(f"employee code {code!r} is already used")
+    clean, errors = field_errors(ctx, {"employee_code": employee_code, "name": name, "surname": surname})
+    raise_first(errors)
+    code = clean["employee_code"]
     try:
-        person = repo.people.add(ctx.db, employee_code=code, name=name, surname=surname, active=bool(active))
+        person = repo.people.add(
+            ctx.db, employee_code=code, name=clean["name"], surname=clean["surname"], active=bool(active)
+        )
     except IntegrityError as exc:  # taken meanwhile by a concurrent request
         ctx.db.rollback()
-        raise ConflictError(f"employee code {code!r} is already used") from exc
+        owner = repo.people.with_code(ctx.db, code)
+        if owner is None:
+            raise ConflictError(f"employee code {code!r} is already used", field="employee_code") from exc
+        raise _code_used(code, owner) from exc
     audit.record(ctx, actor, "person.create", f"person:{person.id}", {"employee_code": code})
     ctx.commit()
     person.template_count = 0
@@ -84,18 +133,9 @@ def update_person(ctx: Context, person_id: int, *, actor: Actor = SYSTEM, **fiel
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    changes: dict[str, Any] = {}
-    for key, value in fields.items():
-        if key == "active":
-            if not isinstance(value, bool):
-                raise ValidationError("active must be true or false")
-        else:
-            value = clean_text(value, key, FIELDS[key])
-        if getattr(person, key) == value:
-            continue
-        if key == "employee_code" and repo.people.code_taken(ctx.db, value, other_than=person.id):
-            raise ConflictError(f"employee code {value!r} is already used")
-        changes[key] = value
+    clean, errors = field_errors(ctx, fields, person_id=person.id)
+    raise_first(errors)
+    changes = {key: value for key, value in clean.items() if getattr(person, key) != value}
     if changes:
         repo.people.update(ctx.db, person, changes)
         audit.record(ctx, actor, "person.update", f"person:{person.id}", {"fields": list(changes)})

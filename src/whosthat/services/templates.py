@@ -311,9 +311,14 @@ def enroll_new_person(
     already matches an enrolled person, DuplicateFaceError and nothing is stored, unless
     `confirm_duplicate`."""
     actor.require("people:write")
+    field_errors = people.check_new_person(ctx, employee_code=employee_code, name=name, surname=surname)
     problems = _photo_problems(ctx, photos)
     if problems:  # nothing is stored when a photo is unusable: fix it and send the form again
-        raise PhotosRejectedError([*problems, "Nothing was saved; choose the photos again."])
+        rejected = PhotosRejectedError([*problems, "Nothing was saved; choose the photos again."])
+        rejected.field = "photos"
+        raise rejected.with_others(field_errors)
+    if field_errors:  # every field's error at once (the photos are fine)
+        people.raise_first(field_errors)
     if not confirm_duplicate and (duplicates := _duplicates(ctx, None, photos)):
         raise DuplicateFaceError(duplicates)
     person = people.create_person(ctx, employee_code=employee_code, name=name, surname=surname, actor=actor)

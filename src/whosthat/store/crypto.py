@@ -136,3 +136,16 @@ class TemplateCipher:
         header, _, body = raw.partition(b";")
         h, w = (int(v) for v in header.decode().split("x"))
         return np.frombuffer(zlib.decompress(body), dtype=np.uint8).reshape(h, w, 3).copy()
+
+    # Form drafts -------------------------------------------------------------------------------------
+    @staticmethod
+    def _draft_aad(draft_hash: str, part: str) -> bytes:
+        return f"whosthat/draft|{draft_hash}|{part}".encode()
+
+    def encrypt_draft(self, plaintext: bytes, draft_hash: str, part: str) -> bytes:
+        """A form draft's values ("values") or one of its photos ("photo:N"), bound to the draft and
+        the part, so no row can be moved to another draft or position."""
+        return self.encrypt(plaintext, self._draft_aad(draft_hash, part))
+
+    def decrypt_draft(self, blob: bytes, draft_hash: str, part: str) -> bytes:
+        return self.decrypt(blob, self._draft_aad(draft_hash, part))

@@ -393,6 +393,35 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
 
 
+class FormDraft(Base):
+    """A page form sent back with errors, kept for the form's next GET (post/redirect/get): the entered
+    values and errors, encrypted (AES-GCM, bound to the draft), only for the browser session that sent it
+    (hash of its session token), until expires_at or until the form is sent again. Hashes of the draft's
+    token only."""
+
+    __tablename__ = "form_drafts"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    form: Mapped[str] = mapped_column(String(40), nullable=False)
+    payload: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)  # ciphertext of JSON
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
+class FormDraftPhoto(Base):
+    """A photo chosen in a draft's form (its label, source and image bytes, all in one AES-GCM
+    ciphertext bound to the draft and position: never in clear), deleted with the draft."""
+
+    __tablename__ = "form_draft_photos"
+
+    draft_hash: Mapped[str] = mapped_column(
+        ForeignKey("form_drafts.token_hash", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
 class SetupToken(Base):
     """One-time token for creating the first administrator from the browser (hash stored only)."""
 

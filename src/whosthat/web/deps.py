@@ -35,7 +35,7 @@ from fastapi import Depends, File, Header, Path, Request, UploadFile
 
 from whosthat.errors import BadInputError
 from whosthat.i18n import M_
-from whosthat.services import access, kiosks, people
+from whosthat.services import access, drafts, kiosks, people
 from whosthat.services.common import MAX_ID, Actor, Context
 from whosthat.services.credentials import constant_time_equals, new_token
 from whosthat.services.errors import AuthenticationError, PayloadTooLargeError, PermissionDeniedError
@@ -131,6 +131,7 @@ def _end_server_session(request: Request, ctx: Context) -> None:
     sid = request.session.get("sid")
     if sid:
         access.end_session(ctx, sid)
+        drafts.end_session(ctx, sid)
 
 
 def _session_live(request: Request, ctx: Context, kind: str, subject_id: int) -> bool:

@@ -77,6 +77,14 @@ def code_taken(session: Session, employee_code: str, *, other_than: int | None =
     return session.execute(stmt).first() is not None
 
 
+def with_code(session: Session, employee_code: str, *, other_than: int | None = None) -> Person | None:
+    """The person (any but `other_than`) who has this employee code, or None."""
+    stmt = select(Person).where(Person.employee_code == employee_code)
+    if other_than is not None:
+        stmt = stmt.where(Person.id != other_than)
+    return session.execute(stmt).scalars().first()
+
+
 def add(session: Session, *, employee_code: str, name: str, surname: str, active: bool) -> Person:
     """Insert a person (flushed: the id is set). IntegrityError when the code is taken meanwhile."""
     person = Person(employee_code=employee_code, name=name, surname=surname, active=active)

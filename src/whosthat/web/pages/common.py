@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 
 from whosthat.errors import BadInputError
 from whosthat.services.common import Context, site_timezone
+from whosthat.services.errors import PermissionDeniedError
 from whosthat.web.deps import CsrfError, LoginRequired, client_address, csrf_token
 from whosthat.web.language import localise, tr
 from whosthat.web.rendering import templates
@@ -84,6 +85,99 @@ def signed_in_admin(request: Request):
     return getattr(request.state, "admin", None)
 
 
+# Forms sent back with errors (post/redirect/get) -----------------------------------------------
+# A refused form is never answered on its POST address (a reload would send it again): its values,
+# errors and chosen photos go into a draft on the server (services/drafts.py: encrypted, this browser
+# session's only, 30 minutes at most) and the browser is sent (303) to the form's GET page with
+# ?draft=<token>, which shows the form again: every error beside its field under the field's own
+# label, a summary at the top linking to the fields, the entered values and the photos' thumbnails.
+REFERS_URL = {
+    "person": "/admin/people/{id}",
+    "kiosk": "/admin/kiosks#kiosk-{id}",
+    "apikey": "/admin/apikeys#key-{id}",
+}
+
+
+def draft_session(request: Request) -> str | None:
+    """What a draft is bound to: the signed-in session's server-side token, else (a form before
+    sign-in) this browser session's CSRF token."""
+    sid = request.session.get("sid")
+    return sid if isinstance(sid, str) and sid else csrf_token(request)
+
+
+def field_messages(exc: BadInputError, labels: dict[str, str]) -> list[dict]:
+    """The error (and the others it carries) as messages for a form: {"field" (None: about the whole
+    form), "text" (a sentence led by the field's own label), "before", "link", "name", "after" (the text
+    around a link to who or what it refers to)}. Photo problems are one message per line."""
+    out = []
+    for e in exc.field_errors:
+        field = e.field if e.field in labels else None
+        lines = getattr(e, "lines", None)
+        if lines:  # photo problems: one message of every photo's line (what happened to all is said above)
+            lines = [" ".join(x for x in lines if not x.startswith("Nothing was saved")) or " ".join(lines)]
+        for line in lines or [str(e)]:
+            text = sentence(f"{labels[field]} {e.reason}") if field and e.reason else sentence(line)
+            item = {"field": field, "text": text, "before": text, "link": None, "name": None, "after": ""}
+            if e.refers and e.refers[0] in REFERS_URL and e.refers[2] in text:
+                kind, rid, name = e.refers
+                before, _, after = text.rpartition(name)
+                item.update(before=before, link=REFERS_URL[kind].format(id=rid), name=name, after=after)
+            out.append(item)
+    return out
+
+
+def send_back(
+    request: Request,
+    ctx: Context,
+    form: str,
+    url: str,
+    exc: BadInputError,
+    labels: dict[str, str],
+    values: dict[str, str],
+    photos=(),
+) -> RedirectResponse:
+    """303 to the form's GET `url` with a new draft of what was sent (values, the errors, photos)."""
+    from whosthat.services import drafts
+
+    data = {"values": values, "errors": field_messages(exc, labels)}
+    token = drafts.save(ctx, draft_session(request), form, data, list(photos))
+    return redirect(f"{url}{'&' if '?' in url else '?'}draft={token}")
+
+
+class FormState:
+    """What a form's template shows (see the section comment): `values`, `errors` (field -> message),
+    `summary` (every message in order), `photos` (the draft's photos: position and label), `draft`
+    (its token, sent with the form again)."""
+
+    def __init__(self, values=None, messages=(), photos=(), draft: str = "", data=None):
+        self.data = dict(data or {})
+        self.values = dict(values or {})
+        self.summary = list(messages)
+        self.errors = {}
+        for m in self.summary:
+            if m["field"] and m["field"] not in self.errors:  # one error per field beside it
+                self.errors[m["field"]] = m
+        self.photos = list(photos)
+        self.draft = draft
+
+    def value(self, name: str) -> str:
+        return self.values.get(name) or ""
+
+
+def form_state(request: Request, ctx: Context, form: str, token: str | None) -> FormState:
+    """The draft named by ?draft= as the form's state, or an empty form (no, another session's, or an
+    expired draft)."""
+    from whosthat.services import drafts
+
+    draft = drafts.load(ctx, draft_session(request), token, form) if token else None
+    if draft is None:
+        return FormState()
+    photos = [{"position": i, "label": p.label} for i, p in enumerate(draft.photos)]
+    return FormState(
+        draft.data.get("values"), draft.data.get("errors") or [], photos, draft.token, draft.data
+    )
+
+
 # Errors ------------------------------------------------------------------------------------------
 def error_page(request: Request, exc: BadInputError, back: str = "/", title: str | None = None) -> Response:
     """The error page: the message as a sentence in the request's language, the error's HTTP status,
@@ -110,8 +204,18 @@ def on_error(view: ErrorView):
 
 def back_to(path: str):
     """Decorator for a page route: its errors show the error page with a Back link to `path`, which
-    may name path parameters, e.g. "/admin/people/{person_id}"."""
-    return on_error(lambda request, exc: error_page(request, exc, path.format(**request.path_params)))
+    may name path parameters, e.g. "/admin/people/{person_id}". A POST's error (post/redirect/get) is
+    a flash message on `path`, answered 303, so a reload never sends the form again; only a refusal
+    that is not about the form (no permission) stays the error page."""
+
+    def view(request: Request, exc: BadInputError) -> Response:
+        back = path.format(**request.path_params)
+        if request.method == "POST" and not isinstance(exc, PermissionDeniedError):
+            flash(request, "error", sentence(str(exc)))
+            return redirect(back)
+        return error_page(request, exc, back)
+
+    return on_error(view)
 
 
 class PageRoute(APIRoute):

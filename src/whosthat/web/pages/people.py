@@ -3,10 +3,7 @@ webcam), a person's page (edit, add photos, templates with their face chips), an
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
-import json
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -14,23 +11,31 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from whosthat.errors import BadInputError
-from whosthat.services import consent, people, pin_login, templates
+from whosthat.services import consent, drafts, people, pin_login, templates
 from whosthat.services.common import MAX_PAGE
-from whosthat.services.errors import ConfirmationError, DuplicateFaceError, PhotosRejectedError
+from whosthat.services.errors import (
+    AuthenticationError,
+    ConfirmationError,
+    DuplicateFaceError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from whosthat.services.templates import Photo
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, OptionalAdmin
 from whosthat.web.pages.common import (
+    FormState,
     back_to,
+    draft_session,
     error_page,
     flash,
+    form_state,
     on_error,
-    page_context,
     page_router,
     redirect,
     render,
+    send_back,
     sentence,
-    signed_in_admin,
 )
 
 router = page_router()
@@ -43,45 +48,22 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
-KEPT_MAX_SIDE = 1600  # a kept photo over KEPT_REENCODE_BYTES is re-encoded at most this large
-KEPT_REENCODE_BYTES = 1024 * 1024
-
-
-def _keep(photo: Photo) -> str:
-    """A photo as one hidden form value of the duplicate-face confirm step (JSON: source, label, the
-    image in base64), so the admin does not choose it again. Photos over 1 MB are re-encoded as JPEG
-    of at most 1600 px a side first: the confirm form stays far under the request size limit."""
-    data = photo.data
-    if len(data) > KEPT_REENCODE_BYTES:
-        from PIL import Image
-
-        image = Image.open(io.BytesIO(data))
-        image.thumbnail((KEPT_MAX_SIDE, KEPT_MAX_SIDE))
-        out = io.BytesIO()
-        image.convert("RGB").save(out, "JPEG", quality=92)
-        data = out.getvalue()
-    return json.dumps({"s": photo.source, "l": photo.label, "d": base64.b64encode(data).decode()})
-
-
-def _kept(values: list, limit: int) -> list[Photo]:
-    """The photos a confirm step sent back (see _keep); each is checked again like a new upload. A
-    value that does not parse is one photo the checks reject (empty data)."""
-    photos = []
-    for i, value in enumerate(values, 1):
-        try:
-            item = json.loads(str(value))
-            source = item["s"] if item.get("s") in ("upload", "webcam") else "upload"
-            label = str(item.get("l") or f"photo {i}")[:120]
-            data = base64.b64decode(str(item["d"]), validate=True)[: limit + 1]
-        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
-            source, label, data = "upload", f"photo {i}", b""
-        photos.append(Photo(label, data, source))
-    return photos
+# Forms sent back (post/redirect/get, pages/common.py): their drafts and field labels.
+NEW_FORM = "person-new"  # the Add person form
+PHOTOS_FORM = "person-photos"  # a person's Add photos form
+EDIT_FORM = "person-edit"  # a person's details form
+LABELS = {
+    "employee_code": "Employee code",
+    "name": "First name",
+    "surname": "Surname",
+    "photos": "Face photos",
+    "active": "Active",
+}
 
 
 async def _photos(request: Request, form) -> list[Photo]:
     """Every non-empty file of the form, read up to one byte over the upload limit: "photos" are
-    uploads, "captured" webcam shots; plus the photos a duplicate-face confirm step kept ("kept")."""
+    uploads, "captured" webcam shots."""
     limit = request.app.state.runtime.settings.max_upload_bytes
     files = [
         (f, source)
@@ -93,27 +75,47 @@ async def _photos(request: Request, form) -> list[Photo]:
     for i, (f, source) in enumerate(files, 1):
         label = f.filename if source == "upload" and f.filename else f"camera photo {i}"
         photos.append(Photo(label, await f.read(limit + 1), source))
-    return photos + _kept(form.getlist("kept"), limit)
+    return photos
+
+
+def _kept_photos(request: Request, ctx, form, name: str) -> tuple[str, list[Photo]]:
+    """The draft this form was sent back with (its token from the hidden field "draft"; this session's
+    only) and its photos the admin kept (checkboxes "keep", by position)."""
+    token = str(form.get("draft") or "")
+    draft = drafts.load(ctx, draft_session(request), token, name) if token else None
+    if draft is None:
+        return "", []
+    keep = {str(v) for v in form.getlist("keep")}
+    return draft.token, [p for i, p in enumerate(draft.photos) if str(i) in keep]
 
 
 def _confirmed(form) -> bool:
     return form.get("confirm_duplicate") == "1"
 
 
-def _duplicate_step(request: Request, admin, exc: DuplicateFaceError, photos, action, fields, cancel):
-    """The confirm step: who the face already matches, the form again with the photos kept."""
-    return render(
-        request,
-        "admin/enrol_duplicate.html",
-        status_code=409,
-        admin=admin,
-        nav="people",
-        matches=exc.matches,
-        kept=[_keep(p) for p in photos],
-        action=action,
-        fields=fields,
-        cancel=cancel,
-    )
+def _matches(exc: DuplicateFaceError) -> list[dict]:
+    return [
+        {
+            "label": m.label,
+            "person_id": m.person_id,
+            "full_name": m.full_name,
+            "employee_code": m.employee_code,
+            "distance": float(m.distance),
+        }
+        for m in exc.matches
+    ]
+
+
+def _sent_back(request, ctx, name, url, exc, fields, photos, old_draft):
+    """The form's draft (post/redirect/get) after an error; the draft it was sent with is used up."""
+    ctx.db.rollback()
+    if old_draft:
+        drafts.discard(ctx, draft_session(request), old_draft, name)
+    if isinstance(exc, DuplicateFaceError):  # the confirm step: who the face already matches
+        data = {"values": fields, "errors": [], "duplicate": _matches(exc)}
+        token = drafts.save(ctx, draft_session(request), name, data, photos)
+        return redirect(f"{url}?draft={token}")
+    return send_back(request, ctx, name, url, exc, LABELS, fields, photos)
 
 
 def _flash_enrolment(request: Request, errors: list[str]) -> None:
@@ -121,8 +123,9 @@ def _flash_enrolment(request: Request, errors: list[str]) -> None:
         flash(request, "error", e)
 
 
-def _errors_of(exc: BadInputError) -> list[str]:
-    return exc.lines if isinstance(exc, PhotosRejectedError) else [sentence(str(exc))]
+def _not_a_form_error(exc: BadInputError) -> bool:
+    """Errors that are not about what was typed (no permission, nobody signed in): the error page."""
+    return isinstance(exc, PermissionDeniedError | AuthenticationError)
 
 
 # The list ----------------------------------------------------------------------------------------
@@ -152,44 +155,61 @@ def people_list(request: Request, ctx: Ctx, admin: CurrentAdmin, q: str = "", pa
 
 
 # Adding a person ---------------------------------------------------------------------------------
-def _new_person_form(request: Request, admin, status_code: int = 200, form=None, errors=None):
+def _new_person_form(request: Request, ctx, admin, state: FormState):
     return render(
         request,
         "admin/person_new.html",
         consent_version=consent.CURRENT_VERSION,
         consent_text=consent.CONSENT_TEXTS[consent.CURRENT_VERSION],
-        status_code=status_code,
         admin=admin,
         nav="people",
-        form=form or {},
-        errors=errors,
+        state=state,
+        form_state_photos=state,
+        form_name_photos=NEW_FORM,
         quality_url=QUALITY_URL,
     )
 
 
+def _duplicate_step(request: Request, admin, state: FormState, duplicate: list, action: str, cancel: str):
+    """The confirm step: who the face already matches; the photos stay in the draft."""
+    return render(
+        request,
+        "admin/enrol_duplicate.html",
+        admin=admin,
+        nav="people",
+        matches=duplicate,
+        state=state,
+        action=action,
+        cancel=cancel,
+    )
+
+
 @router.get("/admin/people/new")
-def person_new(request: Request, admin: CurrentAdmin):
-    return _new_person_form(request, admin)
-
-
-async def _new_person_again(request: Request, exc: BadInputError):
-    form = await request.form()
-    fields = {k: str(form.get(k) or "") for k in PERSON_FIELDS}
-    return _new_person_form(request, signed_in_admin(request), exc.http_status, fields, _errors_of(exc))
+def person_new(request: Request, ctx: Ctx, admin: CurrentAdmin, draft: str = ""):
+    state = form_state(request, ctx, NEW_FORM, draft)
+    if state.draft and (duplicate := state.data.get("duplicate")):
+        return _duplicate_step(request, admin, state, duplicate, "/admin/people/new", "/admin/people")
+    return _new_person_form(request, ctx, admin, state)
 
 
 @router.post("/admin/people/new", dependencies=[deps.VerifyCsrf])
-@on_error(_new_person_again)
 async def person_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
     fields = {k: str(form.get(k) or "") for k in PERSON_FIELDS}
-    photos = await _photos(request, form)
+    old_draft, kept = _kept_photos(request, ctx, form, NEW_FORM)
+    photos = kept + await _photos(request, form)
     try:
         person, enrolment = templates.enroll_new_person(
             ctx, **fields, photos=photos, actor=admin, confirm_duplicate=_confirmed(form)
         )
-    except DuplicateFaceError as exc:
-        return _duplicate_step(request, admin, exc, photos, "/admin/people/new", fields, "/admin/people")
+    except BadInputError as exc:
+        if _not_a_form_error(exc):
+            raise
+        ticked = form.get("consent") == consent.CURRENT_VERSION
+        values = {**fields, "consent": consent.CURRENT_VERSION if ticked else ""}
+        return _sent_back(request, ctx, NEW_FORM, "/admin/people/new", exc, values, photos, old_draft)
+    if old_draft:
+        drafts.discard(ctx, draft_session(request), old_draft, NEW_FORM)
     if form.get("consent") == consent.CURRENT_VERSION:  # the box with the consent text was ticked
         consent.record_consent(ctx, person.id, text_version=consent.CURRENT_VERSION, actor=admin)
     flash(request, "ok", f"{person.full_name} added with {_plural(enrolment.added, 'face template')}.")
@@ -198,17 +218,23 @@ async def person_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
 
 
 # A person's page ---------------------------------------------------------------------------------
-def _person_page(request: Request, ctx, admin, person_id: int, status_code: int = 200, errors=None):
+def _person_page(request: Request, ctx, admin, person_id: int, draft: str = ""):
     person, rows = templates.person_with_templates(ctx, person_id)
+    edit = form_state(request, ctx, EDIT_FORM, draft)
+    photos = form_state(request, ctx, PHOTOS_FORM, draft)
+    if photos.draft and (duplicate := photos.data.get("duplicate")):
+        back = f"/admin/people/{person_id}"
+        return _duplicate_step(request, admin, photos, duplicate, f"{back}/templates", back)
     return render(
         request,
         "admin/person_detail.html",
-        status_code=status_code,
         admin=admin,
         nav="people",
         person=person,
         templates=rows,
-        errors=errors,
+        state=edit,
+        form_state_photos=photos,
+        form_name_photos=PHOTOS_FORM,
         can_edit=admin.has("people:write"),
         quality_url=QUALITY_URL,
         consent_record=consent.current(ctx, person.id),
@@ -216,38 +242,26 @@ def _person_page(request: Request, ctx, admin, person_id: int, status_code: int 
     )
 
 
-def _person_page_again(request: Request, exc: BadInputError):
-    """The person's page with the errors; the error page when the person cannot be shown."""
-    person_id = int(request.path_params["person_id"])
-    try:
-        with page_context(request) as ctx:
-            return _person_page(
-                request, ctx, signed_in_admin(request), person_id, exc.http_status, _errors_of(exc)
-            )
-    except BadInputError:
-        return error_page(request, exc, "/admin/people")
-
-
-def _photos_rejected_again(request: Request, exc: BadInputError):
-    """Rejected photos: the person's page with why; anything else (unknown person, no permission):
-    the error page."""
-    if isinstance(exc, PhotosRejectedError):
-        return _person_page_again(request, exc)
-    return error_page(request, exc, "/admin/people")
-
-
 @router.get("/admin/people/{person_id}")
 @back_to("/admin/people")
-def person_detail(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id: int):
-    return _person_page(request, ctx, admin, person_id)
+def person_detail(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id: int, draft: str = ""):
+    return _person_page(request, ctx, admin, person_id, draft)
 
 
 @router.post("/admin/people/{person_id}", dependencies=[deps.VerifyCsrf])
-@on_error(_person_page_again)
+@back_to("/admin/people")
 async def person_update(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id: int):
     form = await request.form()
     fields = {k: str(form.get(k) or "") for k in PERSON_FIELDS}
-    people.update_person(ctx, person_id, actor=admin, active=form.get("active") == "1", **fields)
+    active = form.get("active") == "1"
+    people.get_person(ctx, person_id)  # an unknown person: the error page, not a draft
+    try:
+        people.update_person(ctx, person_id, actor=admin, active=active, **fields)
+    except BadInputError as exc:
+        if _not_a_form_error(exc) or isinstance(exc, NotFoundError):
+            raise
+        values = {**fields, "active": "1" if active else ""}
+        return _sent_back(request, ctx, EDIT_FORM, f"/admin/people/{person_id}", exc, values, (), None)
     flash(request, "ok", "Saved.")
     return redirect(f"/admin/people/{person_id}")
 
@@ -271,20 +285,41 @@ async def person_pin(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id:
 
 
 @router.post("/admin/people/{person_id}/templates", dependencies=[deps.VerifyCsrf])
-@on_error(_photos_rejected_again)
+@back_to("/admin/people")
 async def person_add_photos(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id: int):
     form = await request.form()
-    photos = await _photos(request, form)
+    people.get_person(ctx, person_id)  # an unknown person: the error page, not a draft
+    old_draft, kept = _kept_photos(request, ctx, form, PHOTOS_FORM)
+    photos = kept + await _photos(request, form)
     try:
         enrolment = templates.enroll_photos(
             ctx, person_id, photos, actor=admin, confirm_duplicate=_confirmed(form)
         )
-    except DuplicateFaceError as exc:
+    except BadInputError as exc:
+        if _not_a_form_error(exc) or isinstance(exc, NotFoundError):
+            raise
         back = f"/admin/people/{person_id}"
-        return _duplicate_step(request, admin, exc, photos, f"{back}/templates", {}, back)
+        return _sent_back(request, ctx, PHOTOS_FORM, back, exc, {}, photos, old_draft)
+    if old_draft:
+        drafts.discard(ctx, draft_session(request), old_draft, PHOTOS_FORM)
     flash(request, "ok", f"{_plural(enrolment.added, 'face template')} added.")
     _flash_enrolment(request, enrolment.errors)
     return redirect(f"/admin/people/{person_id}")
+
+
+@router.get("/admin/drafts/{token}/photos/{position}.jpg")
+@on_error(lambda request, exc: Response(status_code=exc.http_status))
+def draft_photo(request: Request, ctx: Ctx, admin: OptionalAdmin, token: str, position: int, form: str = ""):
+    """A thumbnail of a photo kept in this session's form draft (re-encoded, never the upload itself).
+    An image, not a page: 401 when nobody is signed in, 404 for another session's or a used draft."""
+    if admin is None:
+        return Response(status_code=401)
+    if form not in (NEW_FORM, PHOTOS_FORM):
+        return Response(status_code=404)
+    jpeg = drafts.thumbnail(ctx, draft_session(request), token, form, position)
+    if jpeg is None:
+        return Response(status_code=404)
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store, private"})
 
 
 @router.post("/admin/people/{person_id}/templates/{template_id}/delete", dependencies=[deps.VerifyCsrf])
