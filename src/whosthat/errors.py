@@ -16,25 +16,23 @@ class WhosthatError(Exception):
 class BadInputError(WhosthatError):
     """The input cannot be used; the message says why in one line.
 
-    A form's page shows it beside the field it is about: `field` (the input's name, e.g. "name"),
-    `reason` (the message without the field's name: "must not be empty", so the page can lead with the
-    field's own label), `refers` (who or what it is about, e.g. ("person", 3, "Alice Smith") for a
-    taken employee code; the page links to it). `field_errors`: every field's error when a form had
+    A form's page shows it beside the field it is about: `field` (the input's name, e.g. "name"; when
+    the message is an i18n.M_ message with a `field` value, e.g. M_("%(field)s must not be empty",
+    field="name"), the page puts the field's own label there: "First name must not be empty"),
+    `refers` (who or what it is about, e.g. ("person", 3, "Alice Smith") for a taken employee code;
+    the page links to it). `field_errors`: every field's error when a form had
     several (this one first); the API and the command line show this one's message.
     """
 
     code = "bad_input"
     http_status = 400
     field: str | None = None
-    reason: str | None = None
     refers: tuple[str, int, str] | None = None
 
-    def __init__(self, *args, field=None, reason=None, refers=None):
+    def __init__(self, *args, field=None, refers=None):
         super().__init__(*args)
         if field is not None:
             self.field = field
-        if reason is not None:
-            self.reason = reason
         if refers is not None:
             self.refers = refers
 

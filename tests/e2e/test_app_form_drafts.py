@@ -252,3 +252,18 @@ def test_post_errors_of_the_other_admin_forms_redirect_to_their_get_page(app):
         assert "Kiosk name: 1-" in client.get("/admin/kiosks").text
         r = client.post("/admin/apikeys/999999/revoke", data={"csrf_token": token}, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/admin/apikeys"
+
+
+def test_the_errors_beside_the_fields_are_in_the_admins_language(app):
+    ctx = context(app)
+    alice = people.create_person(ctx, employee_code="E1", name="Alice", surname="Smith")
+    ctx.db.close()
+    with TestClient(app, headers={"Accept-Language": "de-DE,de;q=0.9"}) as client:
+        sign_in(client)
+        html = client.get(_bad_add(client, _jpeg()).headers["location"]).text
+        assert '<p class="field-error" id="name-error">Vorname darf nicht leer sein.</p>' in html
+        assert (
+            f'Personalnummer E1 wird bereits von <a href="/admin/people/{alice.id}">Alice Smith</a> verwendet.'
+            in html
+        )
+        assert "Die Person wurde nicht hinzugefügt." in html

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from whosthat.errors import BadInputError
+from whosthat.i18n import M_
 from whosthat.services import audit
 from whosthat.services.common import ROLES, SCOPES, SYSTEM, Actor, Context, clean_text, valid_id
 from whosthat.services.credentials import (
@@ -56,9 +57,13 @@ def create_admin(
         raise ValidationError(problem, field="password")
     if (taken := repo.admins.by_username(ctx.db, username)) is not None:
         raise ConflictError(
-            f"administrator {username!r} already exists (role {taken.role}); choose another user name",
+            M_(
+                "%(field)s %(username)s is already used by an administrator (role %(role)s)",
+                field="user name",
+                username=username,
+                role=taken.role,
+            ),
             field="username",
-            reason=f"{username} is already the user name of an administrator ({taken.role})",
             refers=("admin", taken.id, taken.username),
         )
     admin = repo.admins.add(ctx.db, username=username, password_hash=hash_password(password), role=role)
@@ -247,9 +252,7 @@ def create_api_key(
         scopes = scopes.replace(",", " ").split()
     scopes = sorted(set(scopes or []))
     if not scopes:
-        raise ValidationError(
-            "give at least one scope: " + ", ".join(SCOPES), field="scopes", reason="need at least one scope"
-        )
+        raise ValidationError("give at least one scope: " + ", ".join(SCOPES), field="scopes")
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
         raise ValidationError(

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from whosthat.errors import BadInputError
+from whosthat.i18n import M_
 from whosthat.services.errors import (
     ConflictError,
     PayloadTooLargeError,
@@ -178,25 +179,23 @@ def clean_text(
     value: Any, what: str, max_len: int, *, required: bool = True, field: str | None = None
 ) -> str:
     """A text field with runs of whitespace collapsed; ValidationError when missing, empty (if
-    required), too long or containing control characters. `field`: the form field the error is
-    about (it then carries the reason without `what`, for the page's own label)."""
-
-    def bad(reason: str) -> ValidationError:
-        return ValidationError(f"{what} {reason}", field=field, reason=reason)
-
+    required), too long or containing control characters. `field`: the form field the error is about
+    (a page then names it by its own label in place of `what`)."""
     if value is None:
         if required:
-            raise bad("is required")
+            raise ValidationError(M_("%(field)s is required", field=what), field=field)
         return ""
     if not isinstance(value, str):
-        raise bad("must be text")
+        raise ValidationError(M_("%(field)s must be text", field=what), field=field)
     value = " ".join(value.split())
     if required and not value:
-        raise bad("must not be empty")
+        raise ValidationError(M_("%(field)s must not be empty", field=what), field=field)
     if len(value) > max_len:
-        raise bad(f"is longer than {max_len} characters")
+        raise ValidationError(
+            M_("%(field)s is longer than %(max)d characters", field=what, max=max_len), field=field
+        )
     if any(ord(c) < 32 for c in value):
-        raise bad("contains control characters")
+        raise ValidationError(M_("%(field)s contains control characters", field=what), field=field)
     return value
 
 

@@ -43,7 +43,10 @@ class ValidationError(BadInputError):
 
 class PhotosRejectedError(ValidationError):
     """Enrolment photos that failed the checks, nothing stored; `lines` says, per photo, what was wrong
-    (already sentences), and the last line what happened to the whole batch."""
+    (already sentences), and the last line what happened to the whole batch. A form shows it beside
+    its photos (field "photos")."""
+
+    field = "photos"
 
     def __init__(self, lines: list[str]):
         super().__init__(" ".join(lines))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from whosthat.i18n import M_
 from whosthat.services import audit
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, valid_id
 from whosthat.services.credentials import new_token, token_hash
@@ -82,7 +83,7 @@ def create_kiosk(
     actor.require("admin")
     clean = kiosk_name(name)
     if clean is None:
-        raise ValidationError(KIOSK_NAME_RULE, field="name", reason=KIOSK_NAME_RULE.partition(": ")[2])
+        raise ValidationError(KIOSK_NAME_RULE, field="name")
     site = clean_text(site, "the site", 120, required=False, field="site")
     timezone = (timezone or "").strip() or str(ctx.tz)
     try:
@@ -92,9 +93,8 @@ def create_kiosk(
         raise
     if taken := repo.kiosks.by_name(ctx.db, clean):
         raise ConflictError(
-            f"a kiosk named {clean!r} exists",
+            M_("%(field)s %(name)s is already the name of a kiosk", field="kiosk name", name=clean),
             field="name",
-            reason=f"{clean} is already the name of a kiosk",
             refers=("kiosk", taken.id, taken.name),
         )
     row = repo.kiosks.add(ctx.db, name=clean, site=site, timezone=timezone, created_by=actor.label)

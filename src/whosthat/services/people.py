@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from whosthat.i18n import M_
 from whosthat.services import audit
 from whosthat.services.common import SYSTEM, Actor, Context, Page, check_paging, clean_text, valid_id
 from whosthat.services.errors import ConfirmationError, ConflictError, NotFoundError, ValidationError
@@ -58,11 +59,14 @@ def find_active_person(ctx: Context, person_id: int) -> Person | None:
 
 def _code_used(code: str, owner: Person) -> ConflictError:
     """A taken employee code, saying who has it (the page links to them)."""
-    reason = f"{code} is already used by {owner.full_name}"
     return ConflictError(
-        f"employee code {code!r} is already used by {owner.full_name}",
+        M_(
+            "%(field)s %(code)s is already used by %(owner)s",
+            field="employee code",
+            code=code,
+            owner=owner.full_name,
+        ),
         field="employee_code",
-        reason=reason,
         refers=("person", owner.id, owner.full_name),
     )
 

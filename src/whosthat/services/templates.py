@@ -315,7 +315,6 @@ def enroll_new_person(
     problems = _photo_problems(ctx, photos)
     if problems:  # nothing is stored when a photo is unusable: fix it and send the form again
         rejected = PhotosRejectedError([*problems, "Nothing was saved; choose the photos again."])
-        rejected.field = "photos"
         raise rejected.with_others(field_errors)
     if field_errors:  # every field's error at once (the photos are fine)
         people.raise_first(field_errors)

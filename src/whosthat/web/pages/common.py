@@ -18,11 +18,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
+from whosthat import i18n
 from whosthat.errors import BadInputError
 from whosthat.services.common import Context, site_timezone
 from whosthat.services.errors import PermissionDeniedError
 from whosthat.web.deps import CsrfError, LoginRequired, client_address, csrf_token
-from whosthat.web.language import localise, tr
+from whosthat.web.language import localise, request_language, tr
 from whosthat.web.rendering import templates
 
 MAX_FLASHES = 5
@@ -105,24 +106,31 @@ def draft_session(request: Request) -> str | None:
     return sid if isinstance(sid, str) and sid else csrf_token(request)
 
 
-def field_messages(exc: BadInputError, labels: dict[str, str]) -> list[dict]:
-    """The error (and the others it carries) as messages for a form: {"field" (None: about the whole
-    form), "text" (a sentence led by the field's own label), "before", "link", "name", "after" (the text
-    around a link to who or what it refers to)}. Photo problems are one message per line."""
+def field_messages(request: Request, exc: BadInputError, labels: dict[str, str]) -> list[dict]:
+    """The error (and the others it carries) as messages for a form, in the request's language:
+    {"field" (None: about the whole form), "text" (a sentence; an M_ message with a `field` value names
+    the field by its own label, `labels[field]`, an N_ text), "before", "link", "name", "after" (the
+    text around a link to who or what it refers to)}. A photo batch's problems are one message."""
+    lang = request_language(request)
     out = []
     for e in exc.field_errors:
         field = e.field if e.field in labels else None
         lines = getattr(e, "lines", None)
-        if lines:  # photo problems: one message of every photo's line (what happened to all is said above)
-            lines = [" ".join(x for x in lines if not x.startswith("Nothing was saved")) or " ".join(lines)]
-        for line in lines or [str(e)]:
-            text = sentence(f"{labels[field]} {e.reason}") if field and e.reason else sentence(line)
-            item = {"field": field, "text": text, "before": text, "link": None, "name": None, "after": ""}
-            if e.refers and e.refers[0] in REFERS_URL and e.refers[2] in text:
-                kind, rid, name = e.refers
-                before, _, after = text.rpartition(name)
-                item.update(before=before, link=REFERS_URL[kind].format(id=rid), name=name, after=after)
-            out.append(item)
+        message = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
+        if lines:  # photo problems: every photo's line (what happened to the whole batch is said above)
+            shown = [x for x in lines if not x.startswith("Nothing was saved")] or lines
+            text = " ".join(sentence(i18n.translate(x, lang)) for x in shown)
+        elif field and isinstance(message, i18n.Message) and "field" in message.params:
+            label = i18n.translate(labels[field], lang)
+            text = sentence(i18n.gettext(lang, message.msgid, **{**message.params, "field": label}))
+        else:
+            text = sentence(i18n.translate(message, lang))
+        item = {"field": field, "text": text, "before": text, "link": None, "name": None, "after": ""}
+        if e.refers and e.refers[0] in REFERS_URL and e.refers[2] in text:
+            kind, rid, name = e.refers
+            before, _, after = text.rpartition(name)
+            item.update(before=before, link=REFERS_URL[kind].format(id=rid), name=name, after=after)
+        out.append(item)
     return out
 
 
@@ -139,7 +147,7 @@ def send_back(
     """303 to the form's GET `url` with a new draft of what was sent (values, the errors, photos)."""
     from whosthat.services import drafts
 
-    data = {"values": values, "errors": field_messages(exc, labels)}
+    data = {"values": values, "errors": field_messages(request, exc, labels)}
     token = drafts.save(ctx, draft_session(request), form, data, list(photos))
     return redirect(f"{url}{'&' if '?' in url else '?'}draft={token}")
 
@@ -211,7 +219,7 @@ def back_to(path: str):
     def view(request: Request, exc: BadInputError) -> Response:
         back = path.format(**request.path_params)
         if request.method == "POST" and not isinstance(exc, PermissionDeniedError):
-            flash(request, "error", sentence(str(exc)))
+            flash(request, "error", error_text(request, exc))
             return redirect(back)
         return error_page(request, exc, back)
 

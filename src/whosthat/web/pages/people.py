@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from whosthat.errors import BadInputError
+from whosthat.i18n import N_
 from whosthat.services import consent, drafts, people, pin_login, templates
 from whosthat.services.common import MAX_PAGE
 from whosthat.services.errors import (
@@ -52,12 +53,12 @@ def _plural(n: int, word: str) -> str:
 NEW_FORM = "person-new"  # the Add person form
 PHOTOS_FORM = "person-photos"  # a person's Add photos form
 EDIT_FORM = "person-edit"  # a person's details form
-LABELS = {
-    "employee_code": "Employee code",
-    "name": "First name",
-    "surname": "Surname",
-    "photos": "Face photos",
-    "active": "Active",
+LABELS = {  # each form field's own label (as on the form), for its errors
+    "employee_code": N_("Employee code"),
+    "name": N_("First name"),
+    "surname": N_("Surname"),
+    "photos": N_("Face photos"),
+    "active": N_("Active"),
 }
 
 
