@@ -136,3 +136,55 @@ def test_roc_plot_is_written(tmp_path):
     assert verification_roc(d, same).auc == 1.0
     png = plot_roc({"model": verification_roc(d, same)}, tmp_path / "plots" / "roc.png", "LFW ROC")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def _two_model_pairs(seed: int = 3, folds: int = 10, per_fold: int = 200):
+    """Synthetic cosines of two models whose errors are independent (so fusing them helps), on
+    different scales (like dlib's and SFace's cosines)."""
+    rng = np.random.default_rng(seed)
+    n = folds * per_fold
+    same = np.arange(n) % 2 == 0
+    fold = np.repeat(np.arange(folds), per_fold)
+    a = np.where(same, 0.95, 0.85) + rng.normal(0, 0.04, n)  # dlib-like: high, close together
+    b = np.where(same, 0.65, 0.05) + rng.normal(0, 0.25, n)  # SFace-like: wide apart
+    return np.stack([a, b], axis=1), same, fold
+
+
+def test_fusion_per_fold_beats_each_model_and_chooses_on_training_folds_only():
+    from whosthat.vision.evaluation import ten_fold_accuracy
+    from whosthat.vision.lfw_eval import fusion_per_fold
+
+    cos, same, fold = _two_model_pairs()
+    fused = fusion_per_fold(cos, same, fold)
+    alone = [ten_fold_accuracy(-cos[:, m], same, fold)["accuracy_mean"] for m in range(2)]
+    assert fused["accuracy_mean"] > max(alone) + 0.01, (fused["accuracy_mean"], alone)
+    assert len(fused["weights"]) == 10 and all(0 < w < 1 for w in fused["weights"])
+    # The normalisation is each model's impostor and genuine mean cosine over the nine other folds.
+    train = fold != 4
+    np.testing.assert_allclose(
+        fused["normalisation"][4]["impostor_mean"], cos[train & ~same].mean(0), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        fused["normalisation"][4]["genuine_mean"], cos[train & same].mean(0), atol=1e-6
+    )
+    # Wrecking fold 4's scores changes nothing chosen for fold 4, and only fold 4's accuracy changes.
+    wrecked = cos.copy()
+    wrecked[fold == 4] = wrecked[fold == 4][::-1]
+    again = fusion_per_fold(wrecked, same, fold)
+    assert again["weights"][4] == fused["weights"][4]
+    assert again["thresholds"][4] == fused["thresholds"][4]
+    assert again["normalisation"][4] == fused["normalisation"][4]
+    assert again["fold_accuracies"][4] < 0.6 < fused["fold_accuracies"][4]
+
+
+def test_fusion_per_fold_counts_faceless_pairs_as_wrong_and_leaves_them_out_of_the_choice():
+    from whosthat.vision.lfw_eval import fusion_per_fold
+
+    cos, same, fold = _two_model_pairs()
+    holed = cos.copy()
+    faceless = np.flatnonzero(fold == 0)[:10]
+    holed[faceless, 1] = np.nan  # ten pairs of fold 0 where one model found no face
+    result = fusion_per_fold(holed, same, fold)
+    assert result["fold_accuracies"][0] <= 190 / 200  # the ten count as wrong
+    assert np.isfinite(result["thresholds"]).all()  # and were left out of the other folds' choices
+    assert all(np.isfinite(n["impostor_mean"]).all() for n in result["normalisation"])

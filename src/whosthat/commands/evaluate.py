@@ -82,14 +82,43 @@ def eval_lfw_command(
             help="average N jittered copies of each chip (dlib's num_jitters; replaces --flip; N x the cost)",
         ),
     ] = 0,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache",
+            help="folder of the embedding cache (default $WHOSTHAT_HOME/cache): re-runs and other variants "
+            "of the same photos take seconds",
+        ),
+    ] = None,
+    yunet: Annotated[
+        bool,
+        typer.Option(
+            "--yunet",
+            help="with a fused model: also SFace on YuNet's own crop, alone and fused with dlib per fold",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """LFW View 2, official 10-fold protocol: accuracy (threshold from 9 folds), AUC, TAR@FAR, ROC plot.
-    `--view 1` evaluates on LFW's development split instead, for choosing settings."""
+    `--view 1` evaluates on LFW's development split instead, for choosing settings. With `--model
+    dlib+sface` each component alone and the fusion chosen per fold (normalisation, weight, threshold
+    on the nine training folds) are reported too."""
     from whosthat.vision.lfw_eval import evaluate_lfw
 
     command = "whosthat eval lfw " + " ".join(sys.argv[3:]) if len(sys.argv) > 3 else "whosthat eval lfw"
-    result = evaluate_lfw(data, out, model, detector, flip, limit_folds, view, jitter, command=command)
+    result = evaluate_lfw(
+        data,
+        out,
+        model,
+        detector,
+        flip,
+        limit_folds,
+        view,
+        jitter,
+        command=command,
+        cache_dir=cache,
+        yunet=yunet,
+    )
     if as_json:
         echo_json(result.report)
     else:

@@ -651,6 +651,14 @@ def calibrate_embedders_command(
     lfw_folds: Annotated[
         list[int] | None, typer.Option("--lfw-fold", help="with --report: only this View 2 fold (repeatable)")
     ] = None,
+    weight_rule: Annotated[
+        str,
+        typer.Option(
+            "--weight-rule",
+            help="how the fusion weight is chosen on the grid: fnmr (lowest mean tune FNMR at the common "
+            "threshold) or lfw-accuracy (highest LFW View 1 accuracy)",
+        ),
+    ] = "fnmr",
     as_json: JsonOpt = False,
 ) -> None:
     """Choose the fusion's normalisation and weight and each built-in embedder's threshold (and a 1:N
@@ -661,6 +669,8 @@ def calibrate_embedders_command(
         raise BadInputError("--target-fmr must be in (0, 1) and --safety at least 1")
     if nuaa not in ("tune", "all"):
         raise BadInputError("--nuaa must be tune or all")
+    if weight_rule not in ("fnmr", "lfw-accuracy"):
+        raise BadInputError("--weight-rule must be fnmr or lfw-accuracy")
     result = calibrate_embedders(
         data_root(data),
         target_fmr=target_fmr,
@@ -668,6 +678,7 @@ def calibrate_embedders_command(
         flip=flip_setting(flip),
         nuaa_part=nuaa,
         log=log,
+        weight_rule=weight_rule,
     )
     command = "whosthat " + " ".join(sys.argv[1:])
     if write:

@@ -10,6 +10,12 @@ the face nearest the centre (LFW's labelled person; other faces are bystanders).
 augmentation both the plain and the flipped variant are reported. Where no central face is detected,
 the image is embedded from the median detected box (the images are aligned crops) and the report says
 how many.
+
+For a fused embedder (`dlib+sface`) View 2 also reports each component alone and the fusion under the
+per-fold protocol (`fusion_per_fold`): for each fold, every normalisation statistic (each model's
+impostor and genuine mean cosine), the fusion weight and the threshold are chosen on the other nine
+folds only, then applied to it. The cached raw outputs hold both models, so this costs seconds once
+the photos are embedded.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ def _embed(files: list[Path], options: dict):
         median_box = tuple(float(v) for v in np.median(boxes, axis=0))
         lost = [f for f, ok in zip(files, emb.found, strict=True) if not ok]
         back = embed_files(lost, fallback_box=median_box, progress=False, **options)
+        emb.found[[files.index(f) for f in lost]] = back.found
         idx = {f: i for i, f in enumerate(files)}
         for j, f in enumerate(lost):
             i = idx[f]
@@ -79,6 +86,119 @@ def _embed(files: list[Path], options: dict):
                 " is centred), which was not used"
             )
     return emb, no_face, off_centre, note
+
+
+#: The grid of the first component's weight in the fused score (the second's is 1 - weight).
+FUSION_WEIGHTS = tuple(round(float(w), 2) for w in np.arange(0.0, 1.0001, 0.05))
+
+
+def fusion_per_fold(
+    cosines: np.ndarray, same: np.ndarray, folds: np.ndarray, weights: tuple[float, ...] = FUSION_WEIGHTS
+) -> dict:
+    """Score-level fusion of two models under LFW's View 2 protocol, everything chosen per fold.
+
+    cosines: float[P, 2], each pair's cosine under each model (NaN where a photo has no face). For
+    each fold k, on the pairs of the other folds only: each model's mean cosine of impostor and of
+    genuine pairs (the normalisation: impostor mean -> 0, genuine mean -> 1); for each weight w of the
+    grid, the fused score S = w z_0 + (1 - w) z_1 and its accuracy-best threshold; the weight with the
+    best training accuracy (ties: the median of the tied weights). Fold k is then scored with that
+    normalisation, weight and threshold; NaN scores count as wrong. Returns the `ten_fold_accuracy`
+    keys (thresholds are on -S) plus per fold the weight and the normalisation chosen.
+    """
+    from whosthat.vision.evaluation import best_threshold_with_accuracy
+
+    c = np.asarray(cosines, np.float64)
+    s = np.asarray(same, bool)
+    f = np.asarray(folds)
+    if c.ndim != 2 or c.shape[1] != 2:
+        raise ValueError("fusion_per_fold takes the cosines of exactly two models")
+    accuracies, thresholds, chosen, norms = [], [], [], []
+    for k in np.unique(f):
+        train = (f != k) & ~np.isnan(c).any(axis=1)
+        imp = c[train & ~s].mean(axis=0)
+        gen = c[train & s].mean(axis=0)
+        z = (c - imp) / (gen - imp)
+        fits = []
+        for w in weights:
+            score = w * z[:, 0] + (1 - w) * z[:, 1]
+            thr, acc = best_threshold_with_accuracy(-score[train], s[train])
+            fits.append((acc, w, thr))
+        best = max(acc for acc, _, _ in fits)
+        tied = [(w, thr) for acc, w, thr in fits if acc == best]
+        w, thr = tied[len(tied) // 2]
+        score = w * z[:, 0] + (1 - w) * z[:, 1]
+        test = f == k
+        correct = ((-score[test] <= thr) == s[test]) & ~np.isnan(score[test])
+        accuracies.append(float(correct.mean()))
+        thresholds.append(float(thr))
+        chosen.append(float(w))
+        norms.append({"impostor_mean": imp.round(6).tolist(), "genuine_mean": gen.round(6).tolist()})
+    return {
+        "accuracy_mean": float(np.mean(accuracies)),
+        "accuracy_std": float(np.std(accuracies)),
+        "fold_accuracies": accuracies,
+        "thresholds": thresholds,
+        "threshold_mean": float(np.mean(thresholds)),
+        "weights": chosen,
+        "weight_mean": float(np.mean(chosen)),
+        "normalisation": norms,
+    }
+
+
+def _yunet_sface(files: list[Path], emb, fused, flip: bool) -> np.ndarray:
+    """SFace raw features on YuNet's crops of `files` (mirror-averaged with flip); where YuNet found no
+    central face, SFace's raw features on the app's chip (the fallback alignment)."""
+    from whosthat.vision.sface import yunet_sface_features
+
+    plain, mirrored = yunet_sface_features(files)
+    raw = (plain + mirrored) / 2 if flip else plain
+    names = [p.name for p in fused.parts]
+    chip_sface = fused.split(emb.raw(flip))[names.index("sface-2021dec")]
+    lost = np.isnan(raw).any(axis=1)
+    raw[lost] = chip_sface[lost]
+    return raw
+
+
+def _fusion_results(fused, raw: np.ndarray, ia, ib, same, folds, yunet_sface=None) -> dict:
+    """Each component alone (its own templates, as the app compares them) and the per-fold fusion.
+
+    `yunet_sface` (float32[N, 128] raw SFace features of each photo's crop placed by YuNet's own five
+    points, `vision.sface.yunet_sface_features`, already mirror-averaged as wanted) adds SFace on that
+    crop alone and fused per fold with dlib on the app's chip: two independent detections and
+    alignments instead of one chip for both models."""
+    from whosthat.vision.embedders import finish, unit_rows
+
+    results = {}
+    for component, part in zip(fused.components, fused.split(raw), strict=True):
+        t = finish(component, part)
+        d = np.linalg.norm(t[ia] - t[ib], axis=1)
+        results[component.name] = {**ten_fold_accuracy(d, same, folds), **roc_metrics(d, same)}
+    units = fused.unit_parts(raw)
+    cos = np.stack([np.einsum("ij,ij->i", u[ia], u[ib]) for u in units], axis=1)
+    per_fold = fusion_per_fold(cos, same, folds)
+    weights = np.array(per_fold["weights"])
+    # the ROC of the fused score with the mean of the folds' choices (for AUC / TAR only)
+    imp = np.nanmean([n["impostor_mean"] for n in per_fold["normalisation"]], axis=0)
+    gen = np.nanmean([n["genuine_mean"] for n in per_fold["normalisation"]], axis=0)
+    z = (cos - imp) / (gen - imp)
+    score = weights.mean() * z[:, 0] + (1 - weights.mean()) * z[:, 1]
+    results["fusion, per fold"] = {**per_fold, **roc_metrics(-score, same)}
+    if yunet_sface is not None:
+        u = unit_rows(yunet_sface)
+        c_y = np.einsum("ij,ij->i", u[ia], u[ib])
+        results["sface-2021dec on YuNet's crop"] = {
+            **ten_fold_accuracy(-c_y, same, folds),
+            **roc_metrics(-c_y, same),
+        }
+        both = np.stack([cos[:, 0], c_y], axis=1)
+        per_fold = fusion_per_fold(both, same, folds)
+        w = float(np.mean(per_fold["weights"]))
+        imp = np.mean([n["impostor_mean"] for n in per_fold["normalisation"]], axis=0)
+        gen = np.mean([n["genuine_mean"] for n in per_fold["normalisation"]], axis=0)
+        z = (both - imp) / (gen - imp)
+        score = w * z[:, 0] + (1 - w) * z[:, 1]
+        results["fusion with SFace on YuNet's crop, per fold"] = {**per_fold, **roc_metrics(-score, same)}
+    return results
 
 
 def _markdown(report: dict, results: dict) -> str:
@@ -95,6 +215,22 @@ def _markdown(report: dict, results: dict) -> str:
             f"| {name} | {100 * r['accuracy_mean']:.2f}% ± {100 * r['accuracy_std']:.2f} | {r['auc']:.4f} | "
             f"{100 * r['tar_at_far_0.01']:.2f}% | {100 * r['tar_at_far_0.001']:.2f}% | {r['threshold_mean']:.3f} |"
         )
+    if report.get("fusion"):
+        parts = " + ".join(report["fusion"]["components"])
+        md += [
+            "",
+            f"Components alone and fused ({parts}; normalisation, weight of {report['fusion']['components'][0]}"
+            " and threshold chosen on the nine training folds of each fold), same photos and chips:",
+            "",
+            "| variant | accuracy (mean ± std) | AUC | TAR@FAR=1e-3 | weights chosen per fold |",
+            "|---|---|---|---|---|",
+        ]
+        for name, r in report["fusion"]["variants"].items():
+            chosen = ", ".join(f"{w:g}" for w in r.get("weights", [])) or "-"
+            md.append(
+                f"| {name} | {100 * r['accuracy_mean']:.2f}% ± {100 * r['accuracy_std']:.2f} | {r['auc']:.4f} | "
+                f"{100 * r['tar_at_far_0.001']:.2f}% | {chosen} |"
+            )
     md += [
         "",
         f"No central face detected in {report['no_face_detected']} images: {report['no_face_handling']}. "
@@ -114,15 +250,21 @@ def evaluate_lfw(
     view: int = 2,
     jitter: int = 0,
     command: str = "whosthat eval lfw",
+    cache_dir: Path | None = None,
+    yunet: bool = False,
 ) -> LfwEvaluation:
     """Evaluate embedder `model` with `detector` (defaults: the settings) on the LFW folder `data` and write
     report.json, report.md and roc.png to `out` (default $WHOSTHAT_HOME/reports/lfw[-view1]-MODEL-DETECTOR).
 
     `flip` (default: the settings) adds the mirror test-time augmentation variant; `jitter` N averages N
     jittered chips instead (and turns flip off); `limit_folds` scores only the first N View 2 folds;
-    `command` is recorded in the report. Raises BadInputError when an image the pairs name is missing.
+    `command` is recorded in the report; `cache_dir` holds the embedding cache (default
+    $WHOSTHAT_HOME/cache). `yunet` (fused models only) also measures SFace on YuNet's own crop, alone
+    and fused per fold with dlib (photos where YuNet finds no central face fall back to SFace on the
+    app's chip). Raises BadInputError when an image the pairs name is missing.
     """
     from whosthat.config import get_settings
+    from whosthat.vision.cache import EmbeddingCache
     from whosthat.vision.embedders import DEFAULT_EMBEDDER
 
     settings = get_settings()
@@ -139,6 +281,8 @@ def evaluate_lfw(
     t0 = time.time()
     # LFW's labelled person is the face at the centre of each crop; other faces are bystanders.
     options = dict(detector=detector, embedder=model, mirrored=flip, choose="central", jitter=jitter)
+    if cache_dir is not None:
+        options["cache"] = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite3")
     emb, no_face, off_centre, fallback_note = _embed(files, options)
     seconds = time.time() - t0
     index = {f: i for i, f in enumerate(files)}
@@ -162,6 +306,25 @@ def evaluate_lfw(
             **roc_metrics(d[scored], same[scored]),
         }
     main = results["flip" if flip else f"jitter {jitter}" if jitter else "plain"]
+    fusion = None
+    from whosthat.vision.embedders import get_embedder
+    from whosthat.vision.fusion import FusedEmbedder
+
+    fused = get_embedder(model)
+    if isinstance(fused, FusedEmbedder) and view == 2 and len(fused.parts) == 2:
+        fusion = {
+            "components": [p.name for p in fused.parts],
+            "flip": flip,
+            "variants": _fusion_results(
+                fused,
+                emb.raw(flip),
+                ia,
+                ib,
+                same,
+                folds,
+                _yunet_sface(files, emb, fused, flip) if yunet else None,
+            ),
+        }
     report = {
         "protocol": "LFW View 1: threshold chosen on pairsDevTrain, accuracy and ROC on pairsDevTest"
         if view == 1
@@ -183,6 +346,7 @@ def evaluate_lfw(
         "tar_at_far_0.001": main["tar_at_far_0.001"],
         "threshold_mean": main["threshold_mean"],
         "variants": results,
+        "fusion": fusion,
         "seconds": round(seconds, 1),
         "command": command,
     }
