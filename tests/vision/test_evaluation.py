@@ -188,3 +188,17 @@ def test_fusion_per_fold_counts_faceless_pairs_as_wrong_and_leaves_them_out_of_t
     assert result["fold_accuracies"][0] <= 190 / 200  # the ten count as wrong
     assert np.isfinite(result["thresholds"]).all()  # and were left out of the other folds' choices
     assert all(np.isfinite(n["impostor_mean"]).all() for n in result["normalisation"])
+
+
+def test_view1_fusion_weight_is_chosen_on_the_dev_split():
+    from whosthat.vision.lfw_eval import view1_fusion_weight
+
+    cos, same, fold = _two_model_pairs(seed=5, folds=2, per_fold=600)
+    chosen = view1_fusion_weight(cos, same, fold)
+    assert 0 < chosen["weight"] < 1
+    assert chosen["dev_test_accuracy"] == max(chosen["grid"].values())
+    # each model alone (weights 1 and 0) is worse on pairsDevTest than the chosen fusion
+    assert (
+        chosen["grid"][1.0] < chosen["dev_test_accuracy"]
+        and chosen["grid"][0.0] < chosen["dev_test_accuracy"]
+    )

@@ -145,6 +145,47 @@ def fusion_per_fold(
     }
 
 
+def view1_fusion_weight(
+    cosines: np.ndarray, same: np.ndarray, dev: np.ndarray, weights: tuple[float, ...] = FUSION_WEIGHTS
+) -> dict:
+    """The fusion weight chosen on LFW View 1: normalisation and each weight's threshold on pairsDevTrain
+    (`dev == 0`), the weight with the best pairsDevTest (`dev == 1`) accuracy (ties: the median of the
+    tied weights). cosines: float[P, 2]. -> {"weight", "dev_test_accuracy", "grid": {weight: accuracy}}."""
+    from whosthat.vision.evaluation import best_threshold_with_accuracy
+
+    c = np.asarray(cosines, np.float64)
+    s = np.asarray(same, bool)
+    ok = ~np.isnan(c).any(axis=1)
+    train, test = (dev == 0) & ok, dev == 1
+    imp, gen = c[train & ~s].mean(axis=0), c[train & s].mean(axis=0)
+    z = (c - imp) / (gen - imp)
+    grid = {}
+    for w in weights:
+        score = w * z[:, 0] + (1 - w) * z[:, 1]
+        thr, _ = best_threshold_with_accuracy(-score[train], s[train])
+        correct = ((-score[test] <= thr) == s[test]) & ok[test]
+        grid[w] = float(correct.mean())
+    best = max(grid.values())
+    tied = [w for w, acc in grid.items() if acc == best]
+    return {"weight": tied[len(tied) // 2], "dev_test_accuracy": best, "grid": grid}
+
+
+def _view1_cosines(
+    lfw_dir: Path, options: dict, fused, flip: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both components' cosines of View 1's pairs (pairsDevTrain as dev 0, pairsDevTest as dev 1)."""
+    root = lfw_dir / lfw.IMAGES_DIR
+    pairs = _pairs(lfw_dir, 1, 10)
+    files = sorted({root / x for p in pairs for x in (p.path_a, p.path_b)})
+    emb, *_ = _embed(files, options)
+    index = {f: i for i, f in enumerate(files)}
+    ia = np.array([index[root / p.path_a] for p in pairs])
+    ib = np.array([index[root / p.path_b] for p in pairs])
+    units = fused.unit_parts(emb.raw(flip))
+    cos = np.stack([np.einsum("ij,ij->i", u[ia], u[ib]) for u in units], axis=1)
+    return cos, np.array([p.same for p in pairs]), np.array([p.fold for p in pairs])
+
+
 def _yunet_sface(files: list[Path], emb, fused, flip: bool) -> np.ndarray:
     """SFace raw features on YuNet's crops of `files` (mirror-averaged with flip); where YuNet found no
     central face, SFace's raw features on the app's chip (the fallback alignment)."""
@@ -159,7 +200,7 @@ def _yunet_sface(files: list[Path], emb, fused, flip: bool) -> np.ndarray:
     return raw
 
 
-def _fusion_results(fused, raw: np.ndarray, ia, ib, same, folds, yunet_sface=None) -> dict:
+def _fusion_results(fused, raw: np.ndarray, ia, ib, same, folds, yunet_sface=None, view1=None) -> dict:
     """Each component alone (its own templates, as the app compares them) and the per-fold fusion.
 
     `yunet_sface` (float32[N, 128] raw SFace features of each photo's crop placed by YuNet's own five
@@ -183,6 +224,12 @@ def _fusion_results(fused, raw: np.ndarray, ia, ib, same, folds, yunet_sface=Non
     z = (cos - imp) / (gen - imp)
     score = weights.mean() * z[:, 0] + (1 - weights.mean()) * z[:, 1]
     results["fusion, per fold"] = {**per_fold, **roc_metrics(-score, same)}
+    if view1 is not None:
+        chosen = view1_fusion_weight(*view1)
+        w = chosen["weight"]
+        fixed = fusion_per_fold(cos, same, folds, weights=(w,))
+        score = w * z[:, 0] + (1 - w) * z[:, 1]
+        results["fusion, weight from View 1"] = {**fixed, **roc_metrics(-score, same), "view1": chosen}
     if yunet_sface is not None:
         u = unit_rows(yunet_sface)
         c_y = np.einsum("ij,ij->i", u[ia], u[ib])
@@ -323,6 +370,7 @@ def evaluate_lfw(
                 same,
                 folds,
                 _yunet_sface(files, emb, fused, flip) if yunet else None,
+                _view1_cosines(lfw_dir, options, fused, flip),
             ),
         }
     report = {
