@@ -106,7 +106,7 @@ def sign_in(page, server):
     page.goto(server.url + "/login")
     page.fill("#username", "alice")
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r"/admin/people"))
 
 

@@ -283,7 +283,7 @@ def sign_in(page, server, account) -> None:
     page.goto(server.url + "/login")
     page.fill("#username", account["username"])
     page.fill("#password", account["password"])
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r"/admin/people"))
 
 
@@ -422,10 +422,10 @@ def test_app_admin_enrols_from_webcam_with_live_quality_feedback(
         page.wait_for_url(re.compile(r"/login\?next="))
         page.fill("#username", "alice")
         page.fill("#password", "wrong password!!")
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         assert "Wrong user name or password" in page.inner_text("main")
         page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         page.wait_for_url(re.compile(r"/admin/people$"))
 
         # Add a person, photographed with the webcam; the quality check answers live.
