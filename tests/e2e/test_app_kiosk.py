@@ -584,7 +584,7 @@ def test_app_kiosk_recognises_enrolled_person_and_records_attendance(
         kiosk.click("#start")
         kiosk.wait_for_selector("#result:not(.hidden)", timeout=45_000)
         result = kiosk.inner_text("#result").strip()
-        assert re.fullmatch(r"Welcome, Tony: clocked out at \d\d:\d\d \(UTC\)", result), (
+        assert re.fullmatch(r"Goodbye, Tony: clocked out at \d\d:\d\d \(UTC\)", result), (
             result,
             server.log()[-3000:],
         )

@@ -138,7 +138,7 @@ def test_no_face_gets_guidance_then_times_out():
         "k", match_threshold=default_match_threshold(), steps=["blink"], timeout_s=1.5, pad_mode="off"
     )
     messages = drive(s, lambda t: blank)
-    assert {"type": "guidance", "message": "No face: look at the camera"} in messages
+    assert {"type": "guidance", "code": "no_face", "message": "No face: look at the camera"} in messages
     assert s.done and s.reason == "timeout"
 
 
@@ -148,7 +148,7 @@ def test_small_face_asks_to_move_closer():
         "k", match_threshold=default_match_threshold(), steps=["blink"], timeout_s=1.0, pad_mode="off"
     )
     messages = drive(s, lambda t: small)
-    assert any(m == {"type": "guidance", "message": "Move closer"} for m in messages)
+    assert any(m == {"type": "guidance", "code": "closer", "message": "Move closer"} for m in messages)
 
 
 def test_bad_frame_fails_and_frames_after_done_are_ignored(still):

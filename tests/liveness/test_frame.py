@@ -39,7 +39,10 @@ def session() -> ChallengeSession:
 def test_the_session_analyses_a_frame_at_the_limit_and_fails_one_over_it():
     s = session()
     messages = s.process_frame(blank(720, 1280), now=s.created_at + 0.1)
-    assert not s.done and {"type": "guidance", "message": "No face: look at the camera"} in messages
+    assert (
+        not s.done
+        and {"type": "guidance", "code": "no_face", "message": "No face: look at the camera"} in messages
+    )
     s.process_frame(blank(722, 1280), now=s.created_at + 0.2)
     assert s.done and s.reason == "bad_frame"
 
@@ -57,7 +60,11 @@ def test_the_route_passes_a_frame_at_the_limit_and_refuses_one_over_it(client):
     with client.websocket_connect(body["ws_url"]) as ws:
         ws.send_bytes(jpeg(blank(720, 1280)))
         assert ws.receive_json()["type"] == "prompt"
-        assert ws.receive_json() == {"type": "guidance", "message": "No face: look at the camera"}
+        assert ws.receive_json() == {
+            "type": "guidance",
+            "code": "no_face",
+            "message": "No face: look at the camera",
+        }
         ws.send_bytes(jpeg(blank(720, 1296)))  # JPEG sizes come in 16 px blocks: one block wider
         result = ws.receive_json()
     assert result["type"] == "result" and result["passed"] is False

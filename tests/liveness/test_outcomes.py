@@ -94,7 +94,7 @@ def test_kiosk_js_has_no_message_table_of_its_own():
     reason_key = re.compile(r"\b(" + "|".join(MESSAGES) + r")\s*:")  # an object literal keyed by reason
     keyed = reason_key.findall(script)
     assert not keyed, keyed
-    assert 'getElementById("kiosk-messages")' in script
+    assert 'getElementById("kiosk-texts")' in script
 
 
 def test_kiosk_js_only_uses_reasons_of_the_table():
@@ -106,8 +106,18 @@ def test_kiosk_js_only_uses_reasons_of_the_table():
 def test_the_kiosk_page_carries_the_table(client):
     page = client.get("/kiosk?name=lobby")
     assert page.status_code == 200
-    found = re.search(r'<script type="application/json" id="kiosk-messages">(.*?)</script>', page.text, re.S)
-    assert found and json.loads(found.group(1)) == MESSAGES
+    found = re.search(r'<script type="application/json" id="kiosk-texts">(.*?)</script>', page.text, re.S)
+    assert found and json.loads(found.group(1))["reasons"] == MESSAGES
+
+
+def test_the_kiosk_page_carries_the_table_in_the_browsers_language(client):
+    page = client.get("/kiosk?name=lobby", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
+    assert '<html lang="de">' in page.text
+    found = re.search(r'<script type="application/json" id="kiosk-texts">(.*?)</script>', page.text, re.S)
+    texts = json.loads(found.group(1))
+    assert texts["lang"] == "de" and texts["locale"] == "de-DE"
+    assert texts["reasons"]["no_blink"].startswith("Wir haben kein Blinzeln gesehen")
+    assert set(texts["reasons"]) == set(MESSAGES)
 
 
 def test_a_refused_print_attack_is_told_what_to_change():

@@ -54,6 +54,9 @@ def kiosk_create_command(
     name: Annotated[str, typer.Argument(help="kiosk name, e.g. 'Front door'")],
     site: Annotated[str, typer.Option(help="where it stands")] = "",
     timezone: Annotated[str, typer.Option(help="IANA time zone (default: the site's)")] = "",
+    language: Annotated[
+        str, typer.Option(help="the kiosk's language: en, de, it or fr (default: the browser's choice)")
+    ] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Register a kiosk and print its one-time pairing code (enter it on the kiosk's /kiosk page)."""
@@ -61,7 +64,9 @@ def kiosk_create_command(
     from whosthat.services import kiosks
 
     with _context(_runtime()) as ctx:
-        row, code = kiosks.create_kiosk(ctx, name=name, site=site, timezone=timezone or None)
+        row, code = kiosks.create_kiosk(
+            ctx, name=name, site=site, timezone=timezone or None, language=language or None
+        )
         _print_code(row, code, as_json)
 
 
@@ -93,6 +98,7 @@ def kiosk_list_command(as_json: JsonOpt = False) -> None:
                 "name": k.name,
                 "site": k.site,
                 "timezone": k.timezone,
+                "language": k.language,
                 "paired": k.device_token_hash is not None,
                 "revoked": k.revoked_at is not None,
                 "last_seen_at": k.last_seen_at.isoformat() if k.last_seen_at else None,

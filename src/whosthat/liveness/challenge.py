@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from whosthat.i18n import N_
 from whosthat.liveness.best_frame import BestFrame, frame_score
 from whosthat.liveness.blink import BlinkDetector, OpenEarBaseline, ear_closed_prob, fuse_closed_prob
 from whosthat.liveness.continuity import BoxContinuity, FacePresence, KeyFrameIdentity
@@ -57,9 +58,18 @@ TURN_KINDS = ("turn_left", "turn_right")
 # Directions are in the person's own frame: turn_left is *their* left (liveness.head_turn), which on the
 # kiosk's mirrored preview is the screen's left too (kiosk.js draws the arrow that way).
 PROMPTS = {
-    "blink": "Blink slowly",
-    "turn_left": "Turn your head to your left",
-    "turn_right": "Turn your head to your right",
+    "blink": N_("Blink slowly"),
+    "turn_left": N_("Turn your head to your left"),
+    "turn_right": N_("Turn your head to your right"),
+}
+# What the kiosk is told while it streams (a guidance message's `code` and English `message`; the
+# kiosk page shows the code's text in its own language).
+GUIDANCE = {
+    "no_face": N_("No face: look at the camera"),
+    "one_person": N_("One person at a time"),
+    "closer": N_("Move closer"),
+    "back": N_("Move back: keep your whole face in the picture"),
+    "look_back": N_("Now look back at the camera"),
 }
 
 
@@ -340,11 +350,11 @@ class ChallengeSession:
             return "timeout"
         return "no_blink" if self.steps[self.step_index] == "blink" else "no_head_turn"
 
-    def _guide(self, out: list[dict], message: str, now: float) -> None:
+    def _guide(self, out: list[dict], code: str, now: float) -> None:
         last = self._last_guidance
-        if last is None or last[0] != message or now - last[1] >= self.config.guidance_repeat_s:
-            out.append({"type": "guidance", "message": message})
-            self._last_guidance = (message, now)
+        if last is None or last[0] != code or now - last[1] >= self.config.guidance_repeat_s:
+            out.append({"type": "guidance", "code": code, "message": GUIDANCE[code]})
+            self._last_guidance = (code, now)
 
     def _prompt(self) -> dict:
         step = self.steps[self.step_index]
@@ -364,7 +374,7 @@ class ChallengeSession:
             if lost is not None:
                 self._fail("face_lost", lost)
                 return
-            self._guide(out, "No face: look at the camera", now)
+            self._guide(out, "no_face", now)
             return
         lost = self._presence.present(now)
         if lost is not None:
@@ -381,14 +391,14 @@ class ChallengeSession:
             if now - self._multi_since > cfg.multiple_faces_s:
                 self._fail("multiple_faces")
                 return
-            self._guide(out, "One person at a time", now)
+            self._guide(out, "one_person", now)
             return
         self._multi_since = None
 
         h, w = rgb.shape[:2]
         width = max(box[2] - box[0], 1.0)
         if width < cfg.min_face_px:
-            self._guide(out, "Move closer", now)
+            self._guide(out, "closer", now)
             return
         if (
             width > cfg.max_face_frac * w
@@ -397,7 +407,7 @@ class ChallengeSession:
             or box[1] < -0.1 * h
             or box[3] > 1.1 * h
         ):
-            self._guide(out, "Move back: keep your whole face in the picture", now)
+            self._guide(out, "back", now)
             return
 
         # Per-frame signals.
@@ -428,7 +438,7 @@ class ChallengeSession:
         else:
             turn = self._head.update(step)
             if turn == "reached":
-                self._guide(out, "Now look back at the camera", now)
+                self._guide(out, "look_back", now)
             completed = turn == "done"
 
         if completed and face_age_s < cfg.settle_s:

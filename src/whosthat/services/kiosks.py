@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from whosthat import i18n
 from whosthat.i18n import M_
 from whosthat.services import audit
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, valid_id
@@ -76,8 +77,30 @@ def _issue_code(row: Kiosk) -> str:
     return code
 
 
+def kiosk_language(language: str | None) -> str | None:
+    """A kiosk's language setting: one of i18n.LANGUAGES, or None (empty) for the browser's choice."""
+    value = (language or "").strip()
+    if not value:
+        return None
+    if value not in i18n.LANGUAGES:
+        raise ValidationError(
+            M_(
+                "the kiosk's language must be one of %(languages)s, or empty",
+                languages=", ".join(i18n.LANGUAGES),
+            ),
+            field="language",
+        )
+    return value
+
+
 def create_kiosk(
-    ctx: Context, *, name: str, site: str = "", timezone: str | None = None, actor: Actor = SYSTEM
+    ctx: Context,
+    *,
+    name: str,
+    site: str = "",
+    timezone: str | None = None,
+    language: str | None = None,
+    actor: Actor = SYSTEM,
 ) -> tuple[Kiosk, str]:
     """A new kiosk and its one-time pairing code (shown once; only its hash is kept)."""
     actor.require("admin")
@@ -91,16 +114,23 @@ def create_kiosk(
     except ValidationError as exc:
         exc.field = "timezone"
         raise
+    language = kiosk_language(language)
     if taken := repo.kiosks.by_name(ctx.db, clean):
         raise ConflictError(
             M_("%(field)s %(name)s is already the name of a kiosk", field="kiosk name", name=clean),
             field="name",
             refers=("kiosk", taken.id, taken.name),
         )
-    row = repo.kiosks.add(ctx.db, name=clean, site=site, timezone=timezone, created_by=actor.label)
+    row = repo.kiosks.add(
+        ctx.db, name=clean, site=site, timezone=timezone, language=language, created_by=actor.label
+    )
     code = _issue_code(row)
     audit.record(
-        ctx, actor, "kiosk.create", f"kiosk:{row.id}", {"name": clean, "site": site, "timezone": timezone}
+        ctx,
+        actor,
+        "kiosk.create",
+        f"kiosk:{row.id}",
+        {"name": clean, "site": site, "timezone": timezone, "language": language},
     )
     ctx.commit()
     return row, code
@@ -117,6 +147,17 @@ def new_pairing_code(ctx: Context, kiosk_id: int, *, actor: Actor = SYSTEM) -> t
     return row, code
 
 
+def set_language(ctx: Context, kiosk_id: int, language: str | None, *, actor: Actor = SYSTEM) -> Kiosk:
+    """The kiosk's own language (None: the browser's choice, then the site default)."""
+    actor.require("admin")
+    language = kiosk_language(language)
+    row = _get(ctx, kiosk_id)
+    row.language = language
+    audit.record(ctx, actor, "kiosk.language", f"kiosk:{row.id}", {"name": row.name, "language": language})
+    ctx.commit()
+    return row
+
+
 def revoke(ctx: Context, kiosk_id: int, *, actor: Actor = SYSTEM) -> Kiosk:
     """End the kiosk's credential and any open pairing code; it needs a new code to work again."""
     actor.require("admin")
@@ -126,6 +167,10 @@ def revoke(ctx: Context, kiosk_id: int, *, actor: Actor = SYSTEM) -> Kiosk:
     audit.record(ctx, actor, "kiosk.revoke", f"kiosk:{row.id}", {"name": row.name})
     ctx.commit()
     return row
+
+
+def by_name(ctx: Context, name: str) -> Kiosk | None:
+    return repo.kiosks.by_name(ctx.db, name)
 
 
 def list_kiosks(ctx: Context) -> list[Kiosk]:

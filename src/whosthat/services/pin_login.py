@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from whosthat.errors import BadInputError
+from whosthat.liveness import outcomes
 from whosthat.services import attendance, audit, kiosk_login, reviews
 from whosthat.services.common import Actor, Context, valid_id
 from whosthat.services.credentials import hash_password, verify_password
@@ -33,7 +34,7 @@ from whosthat.store.models import AttendanceEvent, Person
 
 PIN_RULE = "a PIN is 6 to 12 digits, not all the same digit and not a run like 123456"
 PIN = re.compile(r"^[0-9]{6,12}$")
-WRONG = "Employee code or PIN is wrong. Please check both and try again, or ask an administrator."
+WRONG = outcomes.MESSAGES["pin_wrong"]  # one message for a wrong code and a wrong PIN
 PIN_SOURCE = "pin"
 PIN_LOGINS_METRIC = ("whosthat_pin_logins_total", "kiosk PIN logins by outcome")
 

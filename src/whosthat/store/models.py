@@ -315,6 +315,8 @@ class Kiosk(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)  # the kiosk-name rule
     site: Mapped[str] = mapped_column(String(120), nullable=False, default="")
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The kiosk's own language (i18n.LANGUAGES); None: the browser's choice, then the site default.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80), nullable=False)
     pairing_code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)

@@ -86,6 +86,8 @@ def _quality_words(ctx, score: float | None) -> str:
 
 # Words the templates show from stored values, translated with the `localise` filter.
 ROLE_WORDS = (N_("admin"), N_("viewer"))
+EVENT_WORDS = (N_("in"), N_("out"))  # attendance event kinds
+REQUEST_WORDS = (N_("add"), N_("edit"), N_("void"), N_("pending"), N_("approved"), N_("rejected"))
 
 TEMPLATE_SOURCES = {
     "upload": N_("uploaded photo"),

@@ -116,7 +116,11 @@ def _conclude(runtime, kiosk: str, address: str, session) -> dict:
     with Context.open(runtime, address) as ctx:
         outcome = kiosk_login.conclude_challenge(ctx, kiosk, session)
     if outcome.login is None:
-        return {"passed": False, **_failed(outcome.reason, message_for(outcome.reason, outcome.advice))}
+        return {
+            "passed": False,
+            **_failed(outcome.reason, message_for(outcome.reason, outcome.advice)),
+            "advice": outcome.advice if outcome.reason == "print_attack" else None,
+        }
     login = outcome.login
     p = login.person
     return {

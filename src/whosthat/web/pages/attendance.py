@@ -44,6 +44,7 @@ def day_rows(reports: list[DayReport], today: date, tz=None) -> list[dict]:
     return [
         {
             "day": r.day.isoformat(),
+            "date": r.day,  # for the language's date format (the `date` filter)
             "person_id": r.person.id,
             "name": r.person.full_name,
             "intervals": r.intervals,

@@ -8,15 +8,17 @@ from datetime import timedelta
 
 from fastapi import Request
 
+from whosthat import i18n
 from whosthat.errors import BadInputError
-from whosthat.services import access, attendance, corrections, kiosk_login, pin_login
+from whosthat.i18n import M_
+from whosthat.services import access, attendance, corrections, kiosk_login, kiosks, pin_login
 from whosthat.services.common import Actor
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentEmployee, OptionalEmployee
+from whosthat.web.language import localise, request_language, tr, use_language
 from whosthat.web.pages.attendance import day_rows
 from whosthat.web.pages.common import error_page, flash, on_error, page_router, redirect, render
 from whosthat.web.pages.kiosk import kiosk_url
-from whosthat.web.rendering import local_time
 
 router = page_router()
 EMPLOYEE_IDLE_LOGOUT_S = 30  # a shared kiosk screen signs the employee out by itself
@@ -25,7 +27,7 @@ MY_REQUESTS = 10  # the employee's latest correction requests on their page
 
 def _link_not_valid(request: Request, exc: BadInputError):
     back = kiosk_url(request.query_params.get("kiosk"))
-    return error_page(request, exc, back, title="Sign-in link not valid")
+    return error_page(request, exc, back, title=tr(request, "Sign-in link not valid"))
 
 
 @router.get("/me/enter")
@@ -39,19 +41,32 @@ def employee_enter(request: Request, ctx: Ctx, ticket: str = "", kiosk: str = ""
     return redirect("/me")
 
 
-def _status(week: attendance.WeekSummary, tz) -> str:
+def _status(request: Request, week: attendance.WeekSummary, tz) -> str:
     last = week.recent[0] if week.recent else None
     if week.open_since:
-        return "In since " + local_time(week.open_since, tz).strftime("%H:%M")
+        return tr(
+            request,
+            "In since %(time)s",
+            time=i18n.format_time(week.open_since, request_language(request), tz),
+        )
     if last is not None and last.kind == "out":
-        return "Out"
-    return "Not in yet"
+        return tr(request, "Out")
+    return tr(request, "Not in yet")
+
+
+def _kiosk_language(request: Request, ctx, kiosk_return: str | None) -> None:
+    """Opened from a kiosk with a language of its own: the page speaks it too."""
+    if kiosk_return:
+        row = kiosks.by_name(ctx, kiosk_return)
+        if row is not None:
+            use_language(request, row.language)
 
 
 @router.get("/me")
 def employee_page(request: Request, ctx: Ctx, person: CurrentEmployee):
     week = attendance.week_summary(ctx, person.id)
     kiosk_return = request.session.get("kiosk_return")
+    _kiosk_language(request, ctx, kiosk_return)
     return render(
         request,
         "employee/me.html",
@@ -59,9 +74,9 @@ def employee_page(request: Request, ctx: Ctx, person: CurrentEmployee):
         week_days=day_rows(week.days, week.today, ctx.tz),
         week_total=week.total_seconds,  # with the open shift's running time
         week_running=week.running_seconds,
-        week_start=week.start.isoformat(),
-        week_end=(week.start + timedelta(days=6)).isoformat(),
-        status_text=_status(week, ctx.tz),
+        week_start=week.start,
+        week_end=week.start + timedelta(days=6),
+        status_text=_status(request, week, ctx.tz),
         events=week.recent,
         last_event=week.recent[0] if week.recent else None,
         kiosk_return=kiosk_url(kiosk_return) if kiosk_return else None,
@@ -72,7 +87,7 @@ def employee_page(request: Request, ctx: Ctx, person: CurrentEmployee):
 
 
 @router.post("/me/requests", dependencies=[deps.VerifyCsrf])
-@on_error(lambda request, exc: error_page(request, exc, "/me", title="Request not sent"))
+@on_error(lambda request, exc: error_page(request, exc, "/me", title=tr(request, "Request not sent")))
 async def employee_request(request: Request, ctx: Ctx, person: CurrentEmployee):
     """Ask an administrator for a correction: a missing event, another time for an event, or "not me"."""
     form = await request.form()
@@ -93,7 +108,7 @@ async def employee_request(request: Request, ctx: Ctx, person: CurrentEmployee):
         at=at,
         reason=text("reason"),
     )
-    flash(request, "ok", "Your request was sent; an administrator will decide on it.")
+    flash(request, "ok", tr(request, "Your request was sent; an administrator will decide on it."))
     return redirect("/me")
 
 
@@ -104,18 +119,22 @@ async def employee_pin(request: Request, ctx: Ctx, person: CurrentEmployee):
     form = await request.form()
     pin, again = str(form.get("pin") or ""), str(form.get("pin2") or "")
     if pin != again:
-        raise BadInputError("the two PINs differ")
+        raise BadInputError(M_("the two PINs differ"))
     pin_login.set_pin(ctx, person.id, pin, actor=Actor.for_employee(person))
     flash(
         request,
         "ok",
-        "Your PIN is set. Use it at the kiosk with your employee code if your face is not recognised.",
+        tr(
+            request,
+            "Your PIN is set. Use it at the kiosk with your employee code if your face is not recognised.",
+        ),
     )
     return redirect("/me")
 
 
 def _pin_refused(request: Request, exc: BadInputError):
-    flash(request, "error", f"PIN not set: {exc}.")
+    reason = localise(request, exc.args[0] if exc.args else str(exc)).rstrip(".")
+    flash(request, "error", tr(request, "PIN not set: %(reason)s.", reason=reason))
     return redirect("/me#pin-form")
 
 

@@ -1,6 +1,8 @@
 """The kiosk page: the camera, the prompts of the liveness challenge, the result (web/static/js/kiosk.js
-talks to the liveness API). The page carries the table of failure messages (liveness.outcomes) for
-the cases only the browser sees (no camera, a dropped connection).
+talks to the liveness API). The page carries every text the script shows, in the kiosk's language
+(`kiosk_texts`: the failure messages of liveness.outcomes, the step prompts and guidance of
+liveness.challenge, the page's own words): the API's messages are English and the script holds none.
+The kiosk's own language (an administrator's setting) comes first, then the browser's choice.
 
 Only a paired kiosk gets the camera page (services/kiosks.py): any other browser gets the pairing page,
 which says how to pair and takes the one-time code from an administrator."""
@@ -11,13 +13,16 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
+from whosthat import i18n
 from whosthat.errors import BadInputError
-from whosthat.liveness import outcomes
+from whosthat.i18n import N_
+from whosthat.liveness import challenge, outcomes
 from whosthat.services import kiosk_login, kiosks
 from whosthat.services.kiosk_login import DEFAULT_KIOSK, kiosk_name
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, OptionalKiosk
-from whosthat.web.pages.common import on_error, page_router, redirect, render, sentence
+from whosthat.web.language import request_language, use_language
+from whosthat.web.pages.common import error_text, on_error, page_router, redirect, render
 
 router = page_router()
 KIOSK_RESET_MS = 6000  # the result stays on screen this long before the kiosk is ready again
@@ -26,6 +31,55 @@ KIOSK_RESET_MS = 6000  # the result stays on screen this long before the kiosk i
 def kiosk_url(name: str | None) -> str:
     """The kiosk page of a kiosk name (the default kiosk for a name that breaks the kiosk-name rule)."""
     return "/kiosk?" + urlencode({"name": kiosk_name(name) or DEFAULT_KIOSK})
+
+
+# The kiosk page's own words (kiosk.js): %(name)s placeholders are filled in by the script.
+KIOSK_WORDS = {
+    "idle_title": N_("Look at the camera"),
+    "idle_guidance": N_("Step up to the camera and the check starts by itself."),
+    "starting": N_("Hold still…"),
+    "running": N_("Follow the instructions"),
+    "signed_in": N_("Signed in"),
+    "not_signed_in": N_("Not signed in"),
+    "opening_page": N_("Opening your page…"),
+    "pin_title": N_("Sign in with your PIN"),
+    "camera_title": N_("Camera not available"),
+    "seconds_left": N_("%(seconds)s s left"),
+    "step": N_("Step %(step)s of %(of)s"),
+    "step_done": N_("Step %(step)s of %(of)s, done"),
+    "step_failed": N_("Step %(step)s of %(of)s, not done"),
+    "welcome_in": N_("Welcome, %(name)s: clocked in at %(time)s (%(zone)s)"),
+    "welcome_out": N_("Goodbye, %(name)s: clocked out at %(time)s (%(zone)s)"),
+    "welcome_in_pin": N_(
+        "Welcome, %(name)s: clocked in at %(time)s (%(zone)s) with your PIN. An administrator will review this entry."
+    ),
+    "welcome_out_pin": N_(
+        "Goodbye, %(name)s: clocked out at %(time)s (%(zone)s) with your PIN. An administrator will review this entry."
+    ),
+}
+# The BCP 47 tag the script formats the clock and the welcome's time with (Intl; CLDR, as Babel).
+INTL_LOCALES = {"en": "en-GB", "de": "de-DE", "it": "it-IT", "fr": "fr-FR"}
+
+
+def kiosk_texts(lang: str) -> dict:
+    """Every text kiosk.js shows, in `lang`."""
+
+    def t(text: str) -> str:
+        return i18n.translate(text, lang)
+
+    reasons = {reason: t(text) for reason, text in outcomes.MESSAGES.items()}
+    return {
+        "lang": lang,
+        "locale": INTL_LOCALES.get(lang, "en-GB"),
+        "reasons": reasons,
+        # print_attack with advice: the refusal, then what to change
+        "advice": {
+            key: t(outcomes.PRINT_ATTACK_REFUSED) + " " + t(text) for key, text in outcomes.ADVICE.items()
+        },
+        "prompts": {kind: t(text) for kind, text in challenge.PROMPTS.items()},
+        "guidance": {code: t(text) for code, text in challenge.GUIDANCE.items()},
+        "words": {key: t(text) for key, text in KIOSK_WORDS.items()},
+    }
 
 
 def _pair_page(request: Request, status_code: int = 200, error: str | None = None):
@@ -42,6 +96,7 @@ def _pair_page(request: Request, status_code: int = 200, error: str | None = Non
 def kiosk(request: Request, ctx: Ctx, kiosk: OptionalKiosk):
     if kiosk is None:
         return _pair_page(request)
+    use_language(request, kiosk.language)  # the kiosk's own language beats the browser's
     return render(
         request,
         "kiosk/kiosk.html",
@@ -50,12 +105,12 @@ def kiosk(request: Request, ctx: Ctx, kiosk: OptionalKiosk):
         # The clock shows this kiosk's time zone (its own, else the site's), the same as its welcome.
         kiosk_timezone=kiosk_login.kiosk_timezone(ctx, kiosk.name),
         reset_ms=KIOSK_RESET_MS,
-        messages=outcomes.MESSAGES,  # kiosk.js shows these for the cases only the page sees
+        texts=kiosk_texts(request_language(request)),  # every text kiosk.js shows
     )
 
 
 def _pair_again(request: Request, exc: BadInputError):
-    return _pair_page(request, getattr(exc, "http_status", 400), sentence(str(exc)))
+    return _pair_page(request, getattr(exc, "http_status", 400), error_text(request, exc))
 
 
 @router.post("/kiosk/pair", dependencies=[deps.VerifyCsrf])

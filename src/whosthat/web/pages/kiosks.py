@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from whosthat import i18n
 from whosthat.services import kiosks
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, RowId
+from whosthat.web.language import tr
 from whosthat.web.pages.common import back_to, flash, page_router, redirect, render
 
 router = page_router()
@@ -46,7 +48,12 @@ def kiosks_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
 async def kiosk_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
     row, code = kiosks.create_kiosk(
-        ctx, name=_text(form, "name"), site=_text(form, "site"), timezone=_text(form, "timezone"), actor=admin
+        ctx,
+        name=_text(form, "name"),
+        site=_text(form, "site"),
+        timezone=_text(form, "timezone"),
+        language=_text(form, "language"),
+        actor=admin,
     )
     _code_shown(request, row, code)
     return redirect(BACK)
@@ -60,9 +67,30 @@ def kiosk_repair(request: Request, ctx: Ctx, admin: CurrentAdmin, kiosk_id: RowI
     return redirect(BACK)
 
 
+@router.post("/admin/kiosks/{kiosk_id}/language", dependencies=[deps.VerifyCsrf])
+@back_to(BACK)
+async def kiosk_language(request: Request, ctx: Ctx, admin: CurrentAdmin, kiosk_id: RowId):
+    form = await request.form()
+    row = kiosks.set_language(ctx, kiosk_id, _text(form, "language"), actor=admin)
+    language = i18n.LANGUAGE_NAMES.get(row.language) if row.language else None
+    if language:
+        flash(
+            request,
+            "ok",
+            tr(request, "Kiosk %(name)s now speaks %(language)s.", name=row.name, language=language),
+        )
+    else:
+        flash(request, "ok", tr(request, "Kiosk %(name)s follows its browser's language.", name=row.name))
+    return redirect(BACK)
+
+
 @router.post("/admin/kiosks/{kiosk_id}/revoke", dependencies=[deps.VerifyCsrf])
 @back_to(BACK)
 def kiosk_revoke(request: Request, ctx: Ctx, admin: CurrentAdmin, kiosk_id: RowId):
     row = kiosks.revoke(ctx, kiosk_id, actor=admin)
-    flash(request, "ok", f"Kiosk {row.name} revoked: its browser can no longer log anyone in.")
+    flash(
+        request,
+        "ok",
+        tr(request, "Kiosk %(name)s revoked: its browser can no longer log anyone in.", name=row.name),
+    )
     return redirect(BACK)

@@ -11,7 +11,8 @@ from whosthat.services.credentials import MIN_PASSWORD_LENGTH
 from whosthat.services.errors import InvalidSetupTokenError, LockedOutError
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, OptionalAdmin
-from whosthat.web.pages.common import flash, on_error, page_router, redirect, render, sentence
+from whosthat.web.language import tr
+from whosthat.web.pages.common import error_text, flash, on_error, page_router, redirect, render
 
 router = page_router()
 AFTER_SIGN_IN = "/admin/people"
@@ -51,7 +52,7 @@ async def _setup_again(request: Request, exc: BadInputError):
         exc.http_status,
         token=str(form.get("token") or ""),
         username=str(form.get("username") or ""),
-        error=sentence(str(exc)),
+        error=error_text(request, exc),
     )
 
 
@@ -68,7 +69,13 @@ async def setup_submit(request: Request, ctx: Ctx):
     )
     deps.login_admin(request, ctx, admin)
     flash(
-        request, "ok", f"Administrator {admin.username} created. Next: add the people who will use the kiosk."
+        request,
+        "ok",
+        tr(
+            request,
+            "Administrator %(name)s created. Next: add the people who will use the kiosk.",
+            name=admin.username,
+        ),
     )
     return redirect(AFTER_SIGN_IN)
 
@@ -85,11 +92,15 @@ async def _login_again(request: Request, exc: BadInputError):
     form = await request.form()
     again = {"nav": "login", "username": str(form.get("username") or ""), "next": str(form.get("next") or "")}
     if isinstance(exc, LockedOutError):
-        error = f"Too many failed sign-ins. Try again in {exc.retry_after_s} s."
+        error = tr(
+            request, "Too many failed sign-ins. Try again in %(seconds)s s.", seconds=exc.retry_after_s
+        )
         response = render(request, "login.html", status_code=429, error=error, **again)
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
-    return render(request, "login.html", status_code=401, error="Wrong user name or password.", **again)
+    return render(
+        request, "login.html", status_code=401, error=tr(request, "Wrong user name or password."), **again
+    )
 
 
 @router.post("/login", dependencies=[deps.VerifyCsrf])
@@ -106,5 +117,5 @@ def logout(request: Request, ctx: Ctx, admin: OptionalAdmin):
     if admin:
         access.record_logout(ctx, admin)
     deps.logout(request, ctx)
-    flash(request, "ok", "You are signed out.")
+    flash(request, "ok", tr(request, "You are signed out."))
     return redirect("/login")

@@ -30,10 +30,22 @@
     arrow: document.getElementById("arrow"),
   };
 
-  // What each failure reason tells the person: the server's one table (whosthat.liveness.outcomes),
-  // rendered into the page. Results from the server carry their own message; this covers the cases only
-  // the page sees (no camera, a lost connection, a check that could not start).
-  var MESSAGES = JSON.parse(document.getElementById("kiosk-messages").textContent);
+  // Every text this script shows, in the kiosk's language, rendered into the page by the server
+  // (pages/kiosk.py kiosk_texts): failure reasons (liveness.outcomes), step prompts and guidance
+  // (liveness.challenge), the page's own words. The API's messages are English: the script shows the
+  // text of their codes and holds no English of its own.
+  var T = JSON.parse(document.getElementById("kiosk-texts").textContent);
+  var MESSAGES = T.reasons;
+  var W = T.words;
+  function fmt(template, values) {
+    return String(template || "").replace(/%\((\w+)\)s/g, function (all, key) {
+      return values[key] === undefined ? all : String(values[key]);
+    });
+  }
+  function reasonText(reason, advice) {
+    if (reason === "print_attack" && advice && T.advice[advice]) return T.advice[advice];
+    return MESSAGES[reason] || MESSAGES.failed;
+  }
 
   var state = { ws: null, timer: null, busy: false, stream: null, resetTimer: null, gotResult: false,
                 countdown: null, deadline: 0, steps: 0, completed: 0 };
@@ -51,8 +63,8 @@
   // clock as the welcome's "clocked in at".
   var clockFormat;
   try {
-    clockFormat = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", hour12: false,
-                                                timeZone: els.clock.dataset.timezone || "UTC" });
+    clockFormat = new Intl.DateTimeFormat(T.locale, { hour: "2-digit", minute: "2-digit", hour12: false,
+                                                      timeZone: els.clock.dataset.timezone || "UTC" });
   } catch (e) {
     clockFormat = null; // a zone this browser does not know: no clock rather than a wrong one
   }
@@ -69,7 +81,7 @@
     state.deadline = Date.now() + seconds * 1000;
     function update() {
       var left = Math.max(0, Math.ceil((state.deadline - Date.now()) / 1000));
-      text(els.countdown, left + " s left");
+      text(els.countdown, fmt(W.seconds_left, { seconds: left }));
       els.countdown.classList.toggle("low", left <= 10);
     }
     update();
@@ -127,8 +139,8 @@
     stopCountdown();
     showArrow(null);
     state.resetTimer = null;
-    text(els.title, "Look at the camera");
-    text(els.guidance, message || "Step up to the camera and the check starts by itself.");
+    text(els.title, W.idle_title);
+    text(els.guidance, message || W.idle_guidance);
     text(els.prompt, "");
     els.steps.innerHTML = "";
     show(els.result, false);
@@ -151,8 +163,8 @@
       var li = document.createElement("li");
       if (i < completed) li.className = "done";
       else if (i === current) li.className = failed ? "failed" : "current";
-      li.setAttribute("aria-label", "Step " + (i + 1) + " of " + n
-        + (i < completed ? " done" : i === current && failed ? " not done" : ""));
+      var label = i < completed ? W.step_done : i === current && failed ? W.step_failed : W.step;
+      li.setAttribute("aria-label", fmt(label, { step: i + 1, of: n }));
       els.steps.appendChild(li);
     }
   }
@@ -203,12 +215,12 @@
     show(els.result, true);
     if (msg.passed) {
       els.result.className = "kiosk-result ok";
-      text(els.title, "Signed in");
-      text(els.result, msg.message || "Welcome");
+      text(els.title, W.signed_in);
+      text(els.result, welcomeText(msg));
       videoBox.classList.remove("bad");
       videoBox.classList.add("good");
       if (msg.redirect) {
-        text(els.detail, "Opening your page…");
+        text(els.detail, W.opening_page);
         var target = new URL(msg.redirect, window.location.href);
         target.searchParams.set("kiosk", kiosk);
         setTimeout(function () { window.location.assign(target.toString()); }, 2500);
@@ -216,8 +228,8 @@
       }
     } else {
       els.result.className = "kiosk-result fail";
-      text(els.title, "Not signed in");
-      text(els.result, msg.message || MESSAGES[msg.reason] || MESSAGES.failed);
+      text(els.title, W.not_signed_in);
+      text(els.result, reasonText(msg.reason, msg.advice));
       els.result.dataset.reason = msg.reason || "";
       // The step bar says where it stopped: done steps green, the one that failed red (not "current").
       if (state.steps) renderSteps(state.steps, state.completed, state.completed, true);
@@ -228,15 +240,25 @@
     state.resetTimer = setTimeout(function () { idle(); }, resetMs);
   }
 
+  // The welcome in the kiosk's language: the person's name, in or out, the time on the kiosk's clock.
+  function welcomeText(msg) {
+    var ev = msg.event || {};
+    var at = ev.at ? new Date(ev.at) : new Date();
+    var values = { name: (msg.person && msg.person.name) || "", time: clockFormat ? clockFormat.format(at) : "",
+                   zone: els.clock.dataset.timezone || "UTC" };
+    var key = (ev.kind === "out" ? "welcome_out" : "welcome_in") + (ev.source === "pin" ? "_pin" : "");
+    return fmt(W[key], values);
+  }
+
   function onMessage(ev) {
     var msg;
     try { msg = JSON.parse(ev.data); } catch (e) { return; }
     if (msg.type === "guidance") {
-      text(els.guidance, msg.message);
+      text(els.guidance, T.guidance[msg.code] || "");
       // Face problems (no face, too far, several people) turn the oval amber; step hints do not.
-      videoBox.classList.toggle("bad", !!msg.message && !/look back/i.test(msg.message));
+      videoBox.classList.toggle("bad", !!msg.code && msg.code !== "look_back");
     } else if (msg.type === "prompt") {
-      text(els.prompt, msg.instruction);
+      text(els.prompt, T.prompts[msg.kind] || "");
       text(els.guidance, "");
       showArrow(msg.kind);
       videoBox.classList.remove("bad");
@@ -257,7 +279,7 @@
     show(els.start, false);
     show(els.result, false);
     text(els.detail, "");
-    text(els.title, "Hold still…");
+    text(els.title, W.starting);
     text(els.guidance, "");
     state.gotResult = false;
     fetch(sessionsUrl, {
@@ -272,7 +294,8 @@
           return;
         }
         if (!resp.ok) {
-          finish({ passed: false, reason: body.error, message: body.detail || MESSAGES.start_failed });
+          var code = body.error;
+          finish({ passed: false, reason: MESSAGES[code] ? code : "start_failed" });
           return;
         }
         run(body);
@@ -284,9 +307,9 @@
 
   function run(session) {
     state.starting = false;
-    text(els.title, "Follow the instructions");
+    text(els.title, W.running);
     renderSteps(session.steps.length, 0, 0);
-    if (session.prompts && session.prompts.length) text(els.prompt, session.prompts[0]);
+    if (session.steps.length) text(els.prompt, T.prompts[session.steps[0]] || "");
     showArrow(session.steps[0]);
     startCountdown(session.timeout_s || Math.max(1, session.expires_at - Date.now() / 1000));
     var interval = session.frame_interval_ms || 100;
@@ -314,7 +337,7 @@
     show(els.pinOpen, false);
     show(els.result, false);
     text(els.detail, "");
-    text(els.title, "Sign in with your PIN");
+    text(els.title, W.pin_title);
     text(els.guidance, "");
     text(els.prompt, "");
     els.steps.innerHTML = "";
@@ -338,7 +361,11 @@
       return resp.json().catch(function () { return {}; }).then(function (out) {
         if (resp.ok) { finish(out); return; }
         if (resp.status === 429) { finish({ passed: false, reason: "locked_out" }); return; }
-        finish({ passed: false, reason: out.error || "failed", message: out.detail || MESSAGES.failed });
+        var reason = "failed";
+        if (resp.status === 401) reason = "pin_wrong";
+        else if (out.error === "kiosk_not_paired") reason = "kiosk_not_paired";
+        else if (resp.status === 400 || resp.status === 422) reason = "pin_invalid";
+        finish({ passed: false, reason: reason });
       });
     }).catch(function () { finish({ passed: false, reason: "connection" }); });
   }
@@ -368,7 +395,7 @@
       watchForFaces();
     })
     .catch(function () {
-      text(els.title, "Camera not available");
+      text(els.title, W.camera_title);
       text(els.guidance, MESSAGES.camera);
     });
 })();
