@@ -88,6 +88,7 @@ def _quality_words(ctx, score: float | None) -> str:
 ROLE_WORDS = (N_("admin"), N_("viewer"))
 EVENT_WORDS = (N_("in"), N_("out"))  # attendance event kinds
 REQUEST_WORDS = (N_("add"), N_("edit"), N_("void"), N_("pending"), N_("approved"), N_("rejected"))
+REVIEW_WORDS = (N_("confirmed"), N_("voided"))  # review queue decisions
 
 TEMPLATE_SOURCES = {
     "upload": N_("uploaded photo"),

@@ -9,6 +9,7 @@ from whosthat.services import access
 from whosthat.services.common import SCOPES
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin
+from whosthat.web.language import localise, tr
 from whosthat.web.pages.common import back_to, flash, on_error, page_router, redirect, render
 
 router = page_router()
@@ -48,7 +49,15 @@ def apikeys(request: Request, ctx: Ctx, admin: CurrentAdmin):
 
 
 def _not_created(request: Request, exc: BadInputError):
-    flash(request, "error", f"No key created: {exc}.")
+    flash(
+        request,
+        "error",
+        tr(
+            request,
+            "No key created: %(reason)s.",
+            reason=localise(request, exc.args[0] if exc.args else str(exc)).rstrip("."),
+        ),
+    )
     return redirect("/admin/apikeys")
 
 
@@ -69,5 +78,5 @@ async def apikey_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
 @back_to("/admin/apikeys")
 def apikey_revoke(request: Request, ctx: Ctx, admin: CurrentAdmin, key_id: int):
     row = access.revoke_api_key(ctx, key_id, actor=admin)
-    flash(request, "ok", f"Key “{row.name}” revoked: it no longer works.")
+    flash(request, "ok", tr(request, "Key “%(name)s” revoked: it no longer works.", name=row.name))
     return redirect("/admin/apikeys")

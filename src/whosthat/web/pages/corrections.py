@@ -9,6 +9,7 @@ from whosthat.services import corrections, people
 from whosthat.services.errors import ValidationError
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, RowId
+from whosthat.web.language import localise, tr
 from whosthat.web.pages.common import back_to, flash, page_router, redirect, render
 
 router = page_router()
@@ -115,5 +116,15 @@ async def request_decide(request: Request, ctx: Ctx, admin: CurrentAdmin, reques
         ctx, request_id, approve=decision == "approve", note=_text(form, "note") or None, actor=admin
     )
     name = people.get_person(ctx, req.person_id).full_name
-    flash(request, "ok", f"Request {req.id} of {name} {req.status}.")
+    flash(
+        request,
+        "ok",
+        tr(
+            request,
+            "Request %(id)s of %(name)s %(status)s.",
+            id=req.id,
+            name=name,
+            status=localise(request, req.status),
+        ),
+    )
     return redirect("/admin/attendance/requests")

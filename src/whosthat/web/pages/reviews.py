@@ -12,6 +12,7 @@ from whosthat.services import reviews
 from whosthat.services.errors import ValidationError
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, OptionalAdmin, RowId
+from whosthat.web.language import localise, tr
 from whosthat.web.pages.common import back_to, flash, on_error, page_router, redirect, render
 
 router = page_router()
@@ -62,5 +63,14 @@ async def review_decide(request: Request, ctx: Ctx, admin: CurrentAdmin, item_id
     row = reviews.decide(
         ctx, item_id, confirm=decision == "confirm", note=note if isinstance(note, str) else None, actor=admin
     )
-    flash(request, "ok", f"Event {row.event_id} {row.status}; the face image of the attempt is deleted.")
+    flash(
+        request,
+        "ok",
+        tr(
+            request,
+            "Event %(id)s %(status)s; the face image of the attempt is deleted.",
+            id=row.event_id,
+            status=localise(request, row.status),
+        ),
+    )
     return redirect(BACK)

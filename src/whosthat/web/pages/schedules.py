@@ -11,6 +11,7 @@ from whosthat.services import people, schedules
 from whosthat.services.errors import ValidationError
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, RowId
+from whosthat.web.language import tr
 from whosthat.web.pages.common import back_to, flash, page_router, redirect, render
 
 router = page_router()
@@ -94,7 +95,7 @@ async def schedule_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
         absent_below_pct=_int(form, "absent_below_pct", "the absent threshold", 25),
         actor=admin,
     )
-    flash(request, "ok", f"Schedule {row.name} created.")
+    flash(request, "ok", tr(request, "Schedule %(name)s created.", name=row.name))
     return redirect(BACK)
 
 
@@ -102,7 +103,7 @@ async def schedule_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
 @back_to(BACK)
 def schedule_delete(request: Request, ctx: Ctx, admin: CurrentAdmin, schedule_id: RowId):
     schedules.delete_schedule(ctx, schedule_id, actor=admin)
-    flash(request, "ok", "Schedule deleted.")
+    flash(request, "ok", tr(request, "Schedule deleted."))
     return redirect(BACK)
 
 
@@ -123,7 +124,7 @@ async def schedule_assign(request: Request, ctx: Ctx, admin: CurrentAdmin):
         group_id=tid if kind == "group" else None,
         actor=admin,
     )
-    flash(request, "ok", "Schedule assigned.")
+    flash(request, "ok", tr(request, "Schedule assigned."))
     return redirect(BACK)
 
 
@@ -131,7 +132,7 @@ async def schedule_assign(request: Request, ctx: Ctx, admin: CurrentAdmin):
 @back_to(BACK)
 def assignment_delete(request: Request, ctx: Ctx, admin: CurrentAdmin, assignment_id: RowId):
     schedules.delete_assignment(ctx, assignment_id, actor=admin)
-    flash(request, "ok", "Assignment removed.")
+    flash(request, "ok", tr(request, "Assignment removed."))
     return redirect(BACK)
 
 
@@ -140,7 +141,7 @@ def assignment_delete(request: Request, ctx: Ctx, admin: CurrentAdmin, assignmen
 async def group_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
     row = schedules.create_group(ctx, _text(form, "name"), actor=admin)
-    flash(request, "ok", f"Group {row.name} created.")
+    flash(request, "ok", tr(request, "Group %(name)s created.", name=row.name))
     return redirect(BACK)
 
 
@@ -149,7 +150,7 @@ async def group_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
 async def group_add_member(request: Request, ctx: Ctx, admin: CurrentAdmin, group_id: RowId):
     form = await request.form()
     schedules.add_member(ctx, group_id, _id(form, "person") or 0, actor=admin)
-    flash(request, "ok", "Added to the group.")
+    flash(request, "ok", tr(request, "Added to the group."))
     return redirect(BACK)
 
 
@@ -157,7 +158,7 @@ async def group_add_member(request: Request, ctx: Ctx, admin: CurrentAdmin, grou
 @back_to(BACK)
 def group_remove_member(request: Request, ctx: Ctx, admin: CurrentAdmin, group_id: RowId, person_id: RowId):
     schedules.remove_member(ctx, group_id, person_id, actor=admin)
-    flash(request, "ok", "Removed from the group.")
+    flash(request, "ok", tr(request, "Removed from the group."))
     return redirect(BACK)
 
 
@@ -166,7 +167,7 @@ def group_remove_member(request: Request, ctx: Ctx, admin: CurrentAdmin, group_i
 async def holiday_add(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
     row = schedules.add_holiday(ctx, _date(form, "day"), _text(form, "name"), actor=admin)
-    flash(request, "ok", f"{row.day} ({row.name}) added to the holidays.")
+    flash(request, "ok", tr(request, "%(day)s (%(name)s) added to the holidays.", day=row.day, name=row.name))
     return redirect(BACK)
 
 
@@ -174,5 +175,5 @@ async def holiday_add(request: Request, ctx: Ctx, admin: CurrentAdmin):
 @back_to(BACK)
 def holiday_delete(request: Request, ctx: Ctx, admin: CurrentAdmin, holiday_id: RowId):
     schedules.delete_holiday(ctx, holiday_id, actor=admin)
-    flash(request, "ok", "Holiday deleted.")
+    flash(request, "ok", tr(request, "Holiday deleted."))
     return redirect(BACK)

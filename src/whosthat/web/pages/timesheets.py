@@ -13,6 +13,7 @@ from whosthat.services import corrections, exports, people, periods, timesheets
 from whosthat.web import deps
 from whosthat.web.api.timesheets import XLSX_TYPE
 from whosthat.web.deps import Ctx, CurrentAdmin, RowId
+from whosthat.web.language import tr
 from whosthat.web.pages.common import back_to, flash, page_router, redirect, render
 
 router = page_router()
@@ -103,7 +104,16 @@ async def timesheet_lock(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
     date_from, date_to = _day(_text(form, "from")), _day(_text(form, "to"))
     row = periods.lock_period(ctx, date_from, date_to, note=_text(form, "note") or None, actor=admin)
-    flash(request, "ok", f"Locked {row.date_from} to {row.date_to}: corrections there now need an unlock.")
+    flash(
+        request,
+        "ok",
+        tr(
+            request,
+            "Locked %(start)s to %(end)s: corrections there now need an unlock.",
+            start=row.date_from,
+            end=row.date_to,
+        ),
+    )
     return redirect("/admin/timesheets?" + urlencode({"from": row.date_from, "to": row.date_to}))
 
 
@@ -112,5 +122,5 @@ async def timesheet_lock(request: Request, ctx: Ctx, admin: CurrentAdmin):
 async def timesheet_unlock(request: Request, ctx: Ctx, admin: CurrentAdmin, lock_id: RowId):
     form = await request.form()
     row = periods.unlock_period(ctx, lock_id, reason=_text(form, "reason"), actor=admin)
-    flash(request, "ok", f"Unlocked {row.date_from} to {row.date_to}.")
+    flash(request, "ok", tr(request, "Unlocked %(start)s to %(end)s.", start=row.date_from, end=row.date_to))
     return redirect("/admin/timesheets?" + urlencode({"from": row.date_from, "to": row.date_to}))
