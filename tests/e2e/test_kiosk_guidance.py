@@ -228,3 +228,43 @@ def test_the_pin_fallback_signs_in_as_a_pin_event_flagged_for_review(server, bro
     items = events.get("items", events)
     assert [(e["source"], e["kiosk"]) for e in items if e["person_id"] == person["id"]] == [("pin", "door")]
     assert not errors, errors
+
+
+# Every non-empty text the two live regions take, in order (a MutationObserver, as a screen reader's
+# accessibility events would see them).
+RECORD_LIVE_REGIONS = """() => {
+    window.__said = [];
+    for (const id of ["kiosk-status", "kiosk-alert"]) {
+        const el = document.getElementById(id);
+        new MutationObserver(() => { if (el.textContent) window.__said.push([id, el.textContent]); })
+            .observe(el, {childList: true, characterData: true, subtree: true});
+    }
+}"""
+
+
+def test_the_kiosk_tells_a_screen_reader_the_step_the_time_left_and_the_outcome(server, browser):
+    """The prompt and the step in a polite status region, the time left only at a few points (an 8 s
+    attempt: at 5 s, not every second), the failure in an alert; the camera preview is named."""
+    errors: list[str] = []
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    watch_console(page, errors)
+    pair_page(page, server, "door")
+    page.wait_for_selector("#start:not([disabled])", timeout=15_000)
+    assert "mirrored" in page.get_attribute("#video", "aria-label")
+    status, alert = page.locator("#kiosk-status"), page.locator("#kiosk-alert")
+    assert (status.get_attribute("role"), status.get_attribute("aria-live")) == ("status", "polite")
+    assert alert.get_attribute("role") == "alert" and page.get_attribute("#countdown", "aria-live") == "off"
+    assert status.get_attribute("aria-atomic") == alert.get_attribute("aria-atomic") == "true"
+    page.evaluate(RECORD_LIVE_REGIONS)
+    page.click("#start")
+    page.wait_for_selector(
+        "#kiosk-status:has-text('Step 1 of 1: Turn your head to your left')", timeout=15_000
+    )
+    page.wait_for_selector("#kiosk-status:has-text('5 seconds left')", timeout=15_000)
+    page.wait_for_selector("#kiosk-alert:has-text('did not see your head turn')", timeout=20_000)
+    said = page.evaluate("() => window.__said")
+    status_said = [text for region, text in said if region == "kiosk-status"]
+    assert status_said[0].startswith("Step 1 of 1: Turn your head to your left"), said
+    assert [t for t in status_said if "seconds left" in t] == ["5 seconds left"], said  # not every second
+    assert [text for region, text in said if region == "kiosk-alert"] == [page.inner_text("#result")], said
+    assert not errors, errors

@@ -48,6 +48,9 @@ KIOSK_WORDS = {
     "step": N_("Step %(step)s of %(of)s"),
     "step_done": N_("Step %(step)s of %(of)s, done"),
     "step_failed": N_("Step %(step)s of %(of)s, not done"),
+    # What the status region says to a screen reader (the step and its prompt; the time left at a few points)
+    "say_step": N_("Step %(step)s of %(of)s: %(prompt)s"),
+    "say_seconds_left": N_("%(seconds)s seconds left"),
     "welcome_in": N_("Welcome, %(name)s: clocked in at %(time)s (%(zone)s)"),
     "welcome_out": N_("Goodbye, %(name)s: clocked out at %(time)s (%(zone)s)"),
     "welcome_in_pin": N_(

@@ -42,6 +42,17 @@
       return values[key] === undefined ? all : String(values[key]);
     });
   }
+  // Screen readers: #kiosk-status (polite) says the step and its prompt, each new hint, the time left at
+  // a few points and the welcome; #kiosk-alert says a failure. The visible countdown is not live (every
+  // second would drown the prompt).
+  var liveStatus = document.getElementById("kiosk-status");
+  var liveAlert = document.getElementById("kiosk-alert");
+  var COUNTDOWN_POINTS = [20, 10, 5]; // seconds left that are said (those below the attempt's time)
+  function announce(region, message) {
+    // Emptied first, so that the same words said again are announced again.
+    region.textContent = "";
+    if (message) setTimeout(function () { region.textContent = message; }, 60);
+  }
   function reasonText(reason, advice) {
     if (reason === "print_attack" && advice && T.advice[advice]) return T.advice[advice];
     return MESSAGES[reason] || MESSAGES.failed;
@@ -79,8 +90,13 @@
   function startCountdown(seconds) {
     stopCountdown();
     state.deadline = Date.now() + seconds * 1000;
+    var points = COUNTDOWN_POINTS.filter(function (p) { return p < seconds; });
     function update() {
       var left = Math.max(0, Math.ceil((state.deadline - Date.now()) / 1000));
+      if (points.length && left <= points[0] && left > 0) {
+        announce(liveStatus, fmt(W.say_seconds_left, { seconds: points[0] }));
+        points = points.filter(function (p) { return p < left; });
+      }
       text(els.countdown, fmt(W.seconds_left, { seconds: left }));
       els.countdown.classList.toggle("low", left <= 10);
     }
@@ -217,6 +233,7 @@
       els.result.className = "kiosk-result ok";
       text(els.title, W.signed_in);
       text(els.result, welcomeText(msg));
+      announce(liveStatus, els.result.textContent);
       videoBox.classList.remove("bad");
       videoBox.classList.add("good");
       if (msg.redirect) {
@@ -231,6 +248,8 @@
       text(els.title, W.not_signed_in);
       text(els.result, reasonText(msg.reason, msg.advice));
       els.result.dataset.reason = msg.reason || "";
+      announce(liveStatus, "");
+      announce(liveAlert, els.result.textContent);
       // The step bar says where it stopped: done steps green, the one that failed red (not "current").
       if (state.steps) renderSteps(state.steps, state.completed, state.completed, true);
       videoBox.classList.remove("good");
@@ -255,12 +274,16 @@
     try { msg = JSON.parse(ev.data); } catch (e) { return; }
     if (msg.type === "guidance") {
       text(els.guidance, T.guidance[msg.code] || "");
+      // Said once per new hint (the server repeats a hint every few seconds while it holds).
+      if (msg.code && msg.code !== state.saidGuidance) announce(liveStatus, T.guidance[msg.code]);
+      state.saidGuidance = msg.code;
       // Face problems (no face, too far, several people) turn the oval amber; step hints do not.
       videoBox.classList.toggle("bad", !!msg.code && msg.code !== "look_back");
     } else if (msg.type === "prompt") {
       text(els.prompt, T.prompts[msg.kind] || "");
       text(els.guidance, "");
       showArrow(msg.kind);
+      announce(liveStatus, fmt(W.say_step, { step: msg.step + 1, of: msg.of, prompt: T.prompts[msg.kind] || "" }));
       videoBox.classList.remove("bad");
       renderSteps(msg.of, msg.step, msg.step);
     } else if (msg.type === "progress") {
@@ -282,6 +305,8 @@
     text(els.title, W.starting);
     text(els.guidance, "");
     state.gotResult = false;
+    state.saidGuidance = null;
+    announce(liveAlert, "");
     fetch(sessionsUrl, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
