@@ -89,6 +89,8 @@ ROLE_WORDS = (N_("admin"), N_("viewer"))
 EVENT_WORDS = (N_("in"), N_("out"))  # attendance event kinds
 REQUEST_WORDS = (N_("add"), N_("edit"), N_("void"), N_("pending"), N_("approved"), N_("rejected"))
 REVIEW_WORDS = (N_("confirmed"), N_("voided"))  # review queue decisions
+# the schedule form's weekdays (services.schedules.WEEKDAYS, capitalised)
+WEEKDAY_WORDS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 TEMPLATE_SOURCES = {
     "upload": N_("uploaded photo"),
