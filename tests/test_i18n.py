@@ -114,3 +114,53 @@ def test_negotiation_and_formats():
     assert i18n.format_number(1234.5, "fr") == "1\u202f234,5"
     assert i18n.format_number(1234.5, "en") == "1,234.5"
     assert i18n.format_duration(300, "de") == "5 Minuten"
+
+
+# Text in a template that is not wrapped in _() (or {% trans %}): every text node and every
+# placeholder / aria-label / title / alt value with a word in it, Jinja expressions taken out.
+# Allowed: the brand, and names of things that read the same in every language.
+TEMPLATE_WORDS_ALLOWED = {"who's", "that", "who's that?", "· whosthat", "whosthat · whosthat"}
+ATTRIBUTES = re.compile(r'^([\w-]+="[^"]*"\s*)+$')  # a macro's attribute text, e.g. aria-invalid="true"
+
+
+def _untranslated_literals(path: Path) -> list[str]:
+    from html.parser import HTMLParser
+
+    source = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", " ", path.read_text(), flags=re.S)
+    found: list[str] = []
+
+    class Literals(HTMLParser):
+        skip = False
+
+        def handle_starttag(self, tag, attrs):
+            self.skip = tag in ("script", "style", "code")
+            for name, value in attrs:
+                if (
+                    name in ("placeholder", "aria-label", "title", "alt")
+                    and value
+                    and re.search(r"[A-Za-z]{2,}", value)
+                ):
+                    found.append(f"{path.name}:{self.getpos()[0]}: {name}={value!r}")
+
+        def handle_endtag(self, tag):
+            self.skip = False
+
+        def handle_data(self, data):
+            text = " ".join(data.split())
+            if (
+                not self.skip
+                and re.search(r"[A-Za-z]{2,}", text)
+                and text not in TEMPLATE_WORDS_ALLOWED
+                and not ATTRIBUTES.match(text)
+            ):
+                found.append(f"{path.name}:{self.getpos()[0]}: {text!r}")
+
+    Literals().feed(source)
+    return found
+
+
+def test_no_template_shows_untranslated_text():
+    templates = sorted((ROOT / "src" / "whosthat" / "web" / "templates").rglob("*.html"))
+    assert templates
+    found = [line for path in templates for line in _untranslated_literals(path)]
+    assert not found, "wrap these in {{ _(...) }} (docs/languages.md):\n" + "\n".join(found)
