@@ -50,7 +50,7 @@ bench: $(STAMP)
 # the new ones, empty, to the de/it/fr catalogues; translate them there (tests/test_i18n.py says which).
 POT := $(VENV)/messages.pot
 i18n: $(STAMP)
-	$(VENV)/bin/pybabel -q extract -F babel.cfg -k M_ -k tr:2 --no-location --sort-output --omit-header -o $(POT) .
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k M_ -k tr:2 -k trn:2,3 --no-location --sort-output --omit-header -o $(POT) .
 	$(VENV)/bin/pybabel -q update -i $(POT) -d src/whosthat/locale --omit-header --no-fuzzy-matching --ignore-obsolete --width 110
 
 lint: $(STAMP)

@@ -16,7 +16,7 @@ from whosthat import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATED = [lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE_LANGUAGE]
-KEYWORDS = {**DEFAULT_KEYWORDS, "M_": None, "tr": (2,)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "M_": None, "tr": (2,), "trn": (2, 3)}
 PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[sdifr]")
 
 

@@ -53,6 +53,11 @@ def tr(request: Request, msgid: str, **params) -> str:
     return i18n.gettext(request_language(request), msgid, **params)
 
 
+def trn(request: Request, singular: str, plural: str, n: int, **params) -> str:
+    """The plural form for `n` in the request's language (keyword trn:2,3); %(num)s is `n`."""
+    return i18n.ngettext(request_language(request), singular, plural, n, **params)
+
+
 def localise(request: Request, text) -> str:
     """A text from the services (an error's M_ message, an N_ constant) in the request's language."""
     return i18n.translate(text, request_language(request))

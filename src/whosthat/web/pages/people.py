@@ -24,11 +24,13 @@ from whosthat.services.errors import (
 from whosthat.services.templates import Photo
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, OptionalAdmin
+from whosthat.web.language import tr, trn
 from whosthat.web.pages.common import (
     FormState,
     back_to,
     draft_session,
     error_page,
+    error_text,
     flash,
     form_state,
     on_error,
@@ -43,10 +45,6 @@ router = page_router()
 PEOPLE_PAGE_SIZE = 20
 QUALITY_URL = "/api/v1/quality"  # the live enrollment quality check (JSON API, admin session + CSRF header)
 PERSON_FIELDS = ("employee_code", "name", "surname")  # the form's text fields
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 # Forms sent back (post/redirect/get, pages/common.py): their drafts and field labels.
@@ -213,7 +211,17 @@ async def person_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
         drafts.discard(ctx, draft_session(request), old_draft, NEW_FORM)
     if form.get("consent") == consent.CURRENT_VERSION:  # the box with the consent text was ticked
         consent.record_consent(ctx, person.id, text_version=consent.CURRENT_VERSION, actor=admin)
-    flash(request, "ok", f"{person.full_name} added with {_plural(enrolment.added, 'face template')}.")
+    flash(
+        request,
+        "ok",
+        trn(
+            request,
+            "%(name)s added with %(num)s face template.",
+            "%(name)s added with %(num)s face templates.",
+            enrolment.added,
+            name=person.full_name,
+        ),
+    )
     _flash_enrolment(request, enrolment.errors)
     return redirect(f"/admin/people/{person.id}")
 
@@ -263,13 +271,13 @@ async def person_update(request: Request, ctx: Ctx, admin: CurrentAdmin, person_
             raise
         values = {**fields, "active": "1" if active else ""}
         return _sent_back(request, ctx, EDIT_FORM, f"/admin/people/{person_id}", exc, values, (), None)
-    flash(request, "ok", "Saved.")
+    flash(request, "ok", tr(request, "Saved."))
     return redirect(f"/admin/people/{person_id}")
 
 
 def _pin_again(request: Request, exc: BadInputError):
     """A refused PIN: back to the person's page (post/redirect/get) with the reason."""
-    flash(request, "error", "PIN not changed: " + sentence(str(exc)))
+    flash(request, "error", tr(request, "PIN not changed: %(reason)s", reason=error_text(request, exc)))
     return redirect(f"/admin/people/{request.path_params['person_id']}#pin-form")
 
 
@@ -281,7 +289,13 @@ async def person_pin(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id:
     remove = form.get("action") == "remove"
     pin = None if remove else str(form.get("pin") or "")
     pin_login.set_pin(ctx, person_id, pin, actor=admin)
-    flash(request, "ok", "PIN removed." if remove else "PIN set: it works at every kiosk from now on.")
+    flash(
+        request,
+        "ok",
+        tr(request, "PIN removed.")
+        if remove
+        else tr(request, "PIN set: it works at every kiosk from now on."),
+    )
     return redirect(f"/admin/people/{person_id}")
 
 
@@ -303,7 +317,11 @@ async def person_add_photos(request: Request, ctx: Ctx, admin: CurrentAdmin, per
         return _sent_back(request, ctx, PHOTOS_FORM, back, exc, {}, photos, old_draft)
     if old_draft:
         drafts.discard(ctx, draft_session(request), old_draft, PHOTOS_FORM)
-    flash(request, "ok", f"{_plural(enrolment.added, 'face template')} added.")
+    flash(
+        request,
+        "ok",
+        trn(request, "%(num)s face template added.", "%(num)s face templates added.", enrolment.added),
+    )
     _flash_enrolment(request, enrolment.errors)
     return redirect(f"/admin/people/{person_id}")
 
@@ -327,7 +345,7 @@ def draft_photo(request: Request, ctx: Ctx, admin: OptionalAdmin, token: str, po
 @back_to("/admin/people/{person_id}")
 def template_delete(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id: int, template_id: int):
     templates.delete_template(ctx, person_id, template_id, actor=admin)
-    flash(request, "ok", "Face template removed.")
+    flash(request, "ok", tr(request, "Face template removed."))
     return redirect(f"/admin/people/{person_id}")
 
 
@@ -368,5 +386,5 @@ def _delete_again(request: Request, exc: BadInputError):
 async def person_delete(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id: int):
     form = await request.form()
     person = people.delete_person(ctx, person_id, actor=admin, confirm_code=str(form.get("confirm") or ""))
-    flash(request, "ok", f"{person.full_name} and all their face data were deleted.")
+    flash(request, "ok", tr(request, "%(name)s and all their face data were deleted.", name=person.full_name))
     return redirect("/admin/people")
