@@ -63,6 +63,7 @@ def enrol(base: str, key: str, code: str, name: str, surname: str, photos: list[
         r = c.post("/api/v1/people", json={"employee_code": code, "name": name, "surname": surname})
         r.raise_for_status()
         pid = r.json()["id"]
+        c.post(f"/api/v1/people/{pid}/consent", json={}).raise_for_status()  # consent before any face
         for p in photos:
             c.post(
                 f"/api/v1/people/{pid}/templates", files={"image": (p.name, p.read_bytes(), "image/jpeg")}

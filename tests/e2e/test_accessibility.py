@@ -19,7 +19,7 @@ from tests.e2e.test_app_attendance_browser import InProcessServer
 from tests.e2e.test_app_kiosk import CHROMIUM, _launch, astronaut_frames, shot, watch_console, write_y4m
 from tests.kiosk_pairing import pairing_code
 
-from whosthat.services import access, attendance, corrections, people, reviews, schedules, templates
+from whosthat.services import access, attendance, consent, corrections, people, reviews, schedules, templates
 
 pytestmark = [
     pytest.mark.e2e,
@@ -105,7 +105,9 @@ def data(server, astronaut):
         people.create_person(ctx, employee_code="E-8", name="Grace", surname="Hopper")
         photo = io.BytesIO()
         Image.fromarray(astronaut).save(photo, "JPEG")
-        templates.enroll_template(ctx, ada.id, photo.getvalue(), source="upload")
+        templates.enroll_template(
+            ctx, ada.id, photo.getvalue(), source="upload", consent_version=consent.CURRENT_VERSION
+        )
         day = (datetime.now(UTC).astimezone(ctx.tz) - timedelta(days=2)).date()
         events = [
             attendance.clock(

@@ -328,6 +328,8 @@ def enrol(server, key: str, person: dict, photos: list[Path]) -> dict:
     with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as client:
         r = client.post("/api/v1/people", json=person)
         assert r.status_code == 201, r.text
+        c = client.post(f"/api/v1/people/{r.json()['id']}/consent", json={})  # no face stored without it
+        assert c.status_code == 201, c.text
         for path in photos:
             with open(path, "rb") as f:
                 t = client.post(
@@ -445,6 +447,14 @@ def test_app_admin_enrols_from_webcam_with_live_quality_feedback(
             time.sleep(0.1)
         assert captured.evaluate("el => el.files.length") == 1
         shot(page, "admin-add-person-webcam")
+        # Without the consent box ticked nothing is stored: the reason beside the box, the entered
+        # data and the photo kept; ticked, the kept photo is enrolled.
+        page.click("#person-form button[type=submit]")
+        page.wait_for_url(re.compile(r"/admin/people/new\?draft="))
+        assert "required before their face is stored" in page.inner_text("#consent-error")
+        assert page.locator("#kept-photos input[name=keep]:checked").count() == 1
+        assert page.input_value("#employee_code") == "NASA-1"
+        page.check("#consent")
         page.click("#person-form button[type=submit]")
         page.wait_for_url(re.compile(r"/admin/people/\d+$"))
         assert "Eileen Collins added with 1 face template" in page.inner_text("main")
@@ -540,6 +550,7 @@ def test_app_kiosk_recognises_enrolled_person_and_records_attendance(
         admin.fill("#name", "Tony")
         admin.fill("#surname", "Blair")
         admin.set_input_files("#photos-input", [str(lfw_photo(lfw_root, PERSON, n)) for n in ENROLL])
+        admin.check("#consent")
         admin.click("#person-form button[type=submit]")
         admin.wait_for_url(re.compile(r"/admin/people/\d+$"), timeout=30_000)
         assert "Tony Blair added with 2 face templates" in admin.inner_text("main")

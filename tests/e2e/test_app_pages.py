@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from tests.kiosk_pairing import pair_client
 from tests.page_client import PASSWORD, app_with_admins, context, csrf_of, sign_in
 
-from whosthat.services import access, attendance, kiosk_login, people, templates
+from whosthat.services import access, attendance, consent, kiosk_login, people, templates
 
 
 @pytest.fixture()
@@ -171,7 +171,9 @@ def test_person_page_edits_and_shows_each_template_chip_to_admins_only(app, astr
     Image.fromarray(astronaut).save(buf, "JPEG")
     ctx = context(app)
     person = people.create_person(ctx, employee_code="NASA-1", name="Eileen", surname="Collins")
-    template = templates.enroll_template(ctx, person.id, buf.getvalue(), source="upload")
+    template = templates.enroll_template(
+        ctx, person.id, buf.getvalue(), source="upload", consent_version=consent.CURRENT_VERSION
+    )
     chip_url = f"/admin/people/{person.id}/templates/{template.id}/chip.png"
     with TestClient(app) as client:
         assert client.get(chip_url).status_code == 401

@@ -10,7 +10,7 @@ import pytest
 
 from tests.store.backends import make_settings
 from whosthat.errors import BadInputError
-from whosthat.services import attendance, backup, people, recognition, templates
+from whosthat.services import attendance, backup, consent, people, recognition, templates
 from whosthat.services.common import Context
 from whosthat.services.errors import ConflictError
 from whosthat.services.runtime import Runtime
@@ -23,7 +23,7 @@ def test_backup_while_serving_then_restore_into_a_fresh_home_and_identify(runtim
     photo = encode_jpeg(astronaut)
     with Context.open(runtime) as ctx:
         ada = people.create_person(ctx, employee_code="B-1", name="Eileen", surname="Collins")
-        templates.enroll_template(ctx, ada.id, photo)
+        templates.enroll_template(ctx, ada.id, photo, consent_version=consent.CURRENT_VERSION)
         attendance.clock(ctx, ada.id, source="api")
     # Writers keep going while the snapshot is taken.
     stop = threading.Event()

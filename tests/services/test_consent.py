@@ -98,3 +98,29 @@ def test_the_schedule_runs_retention_with_an_audit_entry(context, runtime):
     finally:
         schedule.stop()
         runtime.settings.retention_attendance_months = 0
+
+
+def test_no_template_is_stored_without_consent_in_force(context, astronaut):
+    """The library call behind every enrolment path refuses before any face work, and stores nothing."""
+    from whosthat.services import templates
+    from whosthat.services.errors import ConsentRequiredError
+    from whosthat.vision.image import encode_jpeg
+
+    ctx = context()
+    eve = people.create_person(ctx, employee_code="C9", name="Eve", surname="Nobody")
+    photo = encode_jpeg(astronaut)
+    with pytest.raises(ConsentRequiredError, match="no consent on record") as refused:
+        templates.enroll_template(ctx, eve.id, photo)
+    assert refused.value.field == "consent_version" and refused.value.http_status == 422
+    with pytest.raises(ConsentRequiredError, match="^consent: "):
+        templates.enroll_photos(ctx, eve.id, [templates.Photo("p", photo, "upload")], consent_field="consent")
+    with pytest.raises(ConsentRequiredError):
+        templates.enroll_new_person(
+            ctx,
+            employee_code="C10",
+            name="New",
+            surname="One",
+            photos=[templates.Photo("p", photo, "upload")],
+        )
+    assert people.list_people(ctx).total == 1 and repo.templates.counts(ctx.db, [eve.id]) == {}
+    assert consent.history(ctx, eve.id) == []

@@ -1,12 +1,12 @@
 """Parallel enrolments on SQLite and PostgreSQL: every photo becomes exactly one template and the
-gallery sees them all; one employee code taken by parallel requests is taken once, the rest get a
+gallery sees them all, and the consent they carry is recorded once; one employee code taken by parallel requests is taken once, the rest get a
 conflict (never a 500, never a duplicate)."""
 
 from __future__ import annotations
 
 import threading
 
-from whosthat.services import people, recognition, templates
+from whosthat.services import consent, people, recognition, templates
 from whosthat.services.common import Context
 from whosthat.services.errors import ConflictError
 from whosthat.vision.image import encode_jpeg
@@ -41,12 +41,15 @@ def test_parallel_enrolments_each_store_one_template(runtime, astronaut):
 
     def enrol(_):
         with Context.open(runtime) as ctx:
-            return templates.enroll_template(ctx, person.id, photo).id
+            return templates.enroll_template(
+                ctx, person.id, photo, consent_version=consent.CURRENT_VERSION
+            ).id
 
     ids = _parallel(enrol)
     assert all(isinstance(i, int) for i in ids), ids
     assert len(set(ids)) == PARALLEL
     with Context.open(runtime) as ctx:
+        assert len(consent.history(ctx, person.id)) == 1  # decided under the person's lock
         _, rows = templates.person_with_templates(ctx, person.id)
         assert len(rows) == PARALLEL
         assert recognition.identify(ctx, photo).person.id == person.id

@@ -16,7 +16,7 @@ from tests.store.backends import backend_params, make_settings
 from whosthat.services import access
 from whosthat.services.common import Context
 from whosthat.services.runtime import Runtime
-from whosthat.store.models import AttendanceEvent, AuditLog, Counter, FaceTemplate, Person
+from whosthat.store.models import AttendanceEvent, AuditLog, ConsentRecord, Counter, FaceTemplate, Person
 from whosthat.web.app import create_app
 
 
@@ -39,7 +39,7 @@ class Web:
         with self.runtime.database.session() as db:
             out = {
                 m.__tablename__: db.execute(select(func.count()).select_from(m)).scalar_one()
-                for m in (Person, FaceTemplate, AttendanceEvent, AuditLog)
+                for m in (Person, FaceTemplate, AttendanceEvent, AuditLog, ConsentRecord)
             }
             out["gallery"] = db.execute(select(Counter.value)).scalar_one()
         return out
@@ -71,3 +71,9 @@ def lfw_bytes(lfw_root: Path, name: str, number: int) -> bytes:
 
 def upload(data: bytes, name: str = "face.jpg", kind: str = "image/jpeg") -> dict:
     return {"image": (name, data, kind)}
+
+
+def consent_given(web, person_id: int) -> None:
+    """Record the person's consent (the current text) through the API: templates need it."""
+    r = web.client.post(f"/api/v1/people/{person_id}/consent", json={}, headers=web.headers)
+    assert r.status_code == 201, r.text

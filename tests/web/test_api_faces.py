@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from tests.web.conftest import jpeg, lfw_bytes, upload
+from tests.web.conftest import consent_given, jpeg, lfw_bytes, upload
 from whosthat.store.models import AuditLog, FaceTemplate
 
 
@@ -15,6 +15,7 @@ def _create(web, code, name, surname):
         "/api/v1/people", json={"employee_code": code, "name": name, "surname": surname}, headers=web.headers
     )
     assert r.status_code == 201, r.text
+    consent_given(web, r.json()["id"])
     return r.json()["id"]
 
 

@@ -45,17 +45,19 @@ def test_admin_and_api_key_creation(home):
 
 
 def test_identify_calibrate_and_reembed_on_real_faces(home, lfw_root):
-    from whosthat.services import people, templates
+    from whosthat.services import consent, people, templates
     from whosthat.services.common import Context
     from whosthat.services.runtime import Runtime
 
     runtime = Runtime.from_settings()
     with Context.open(runtime) as ctx:
         tony = people.create_person(ctx, employee_code="T", name="Tony", surname="Blair")
+        consent.record_consent(ctx, tony.id)
         templates.enroll_template(
             ctx, tony.id, (lfw_root / "Tony_Blair" / "Tony_Blair_0003.jpg").read_bytes()
         )
         colin = people.create_person(ctx, employee_code="C", name="Colin", surname="Powell")
+        consent.record_consent(ctx, colin.id)
         for n in (1, 2):
             templates.enroll_template(
                 ctx, colin.id, (lfw_root / "Colin_Powell" / f"Colin_Powell_{n:04d}.jpg").read_bytes()
@@ -74,12 +76,15 @@ def test_identify_calibrate_and_reembed_on_real_faces(home, lfw_root):
     r = run("calibrate", "--far", "0.4", "--json")
     assert r.exit_code == 2 and "at least 20 enrolled people" in r.output and "has 2" in r.output
     assert run("calibrate", "--far", "2").exit_code == 2
-    # Templates of a retired model: re-embedding from the stored (encrypted) chips brings everyone back.
+    # Templates of a retired model: re-embedding from the stored (encrypted) chips brings everyone back,
+    # also people enrolled before consent was required (no consent record): reembed only recomputes
+    # the templates a person already has, it adds no face.
     import sqlalchemy as sa
 
     engine = sa.create_engine(f"sqlite:///{home / 'whosthat.sqlite3'}")
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE face_templates SET embedder = 'legacy-model'"))
+        conn.execute(sa.text("DELETE FROM consent_records"))
         conn.execute(sa.text("UPDATE counters SET value = value + 1"))
     engine.dispose()
     probe = str(lfw_root / "Colin_Powell" / "Colin_Powell_0003.jpg")

@@ -14,7 +14,7 @@ from tests.hostile_images import DECODABLE, corpus
 from tests.kiosk_pairing import pair_client
 from tests.store.backends import backend_params, make_settings
 from tests.web.conftest import Web, upload
-from whosthat.services import access, people
+from whosthat.services import access, consent, people
 from whosthat.services.common import Context
 from whosthat.services.limits import RateLimiter
 from whosthat.services.runtime import Runtime
@@ -38,6 +38,7 @@ def hostile(request, tmp_path_factory):
             _, key = access.create_api_key(ctx, "tests", ["admin"])
             access.create_admin(ctx, "hostile", PASSWORD)
             person = people.create_person(ctx, employee_code="H-1", name="Hal", surname="Host")
+            consent.record_consent(ctx, person.id)  # so that the images, not the consent, are refused
         web = Web(client, runtime, key)
         web.person_id = person.id
         yield web
@@ -108,6 +109,7 @@ def test_admin_page_uploads_refuse_the_corpus_and_change_nothing(hostile):
                     "employee_code": f"N-{name}"[:60],
                     "name": "New",
                     "surname": "Person",
+                    "consent": consent.CURRENT_VERSION,
                 },
                 files=files,
                 follow_redirects=False,

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.web.conftest import lfw_bytes, upload
+from whosthat.services import consent
 from whosthat.store.models import AttendanceEvent, AuditLog
 
 
@@ -20,8 +21,9 @@ def _enrol(web, code, name, surname, photo: bytes, **form) -> int:
     )
     assert r.status_code == 201, r.text
     pid = r.json()["id"]
+    form = {"consent_version": consent.CURRENT_VERSION, **form}  # the person agreed: recorded with it
     r = web.client.post(
-        f"/api/v1/people/{pid}/templates", files=upload(photo), data=form or None, headers=web.headers
+        f"/api/v1/people/{pid}/templates", files=upload(photo), data=form, headers=web.headers
     )
     assert r.status_code == 201, r.text
     return pid
@@ -46,7 +48,10 @@ def test_a_face_enrolled_as_two_people_is_ambiguous_for_identify_and_the_kiosk(w
     ).json()["id"]
     before = web.snapshot()
     photo = lfw_bytes(lfw_root, "Colin_Powell", 2)
-    r = web.client.post(f"/api/v1/people/{twin}/templates", files=upload(photo), headers=web.headers)
+    agreed = {"consent_version": consent.CURRENT_VERSION}
+    r = web.client.post(
+        f"/api/v1/people/{twin}/templates", files=upload(photo), data=agreed, headers=web.headers
+    )
     assert r.status_code == 409, r.text
     body = r.json()
     assert body["error"] == "duplicate_face" and "Colin Powell" in body["detail"]
@@ -56,7 +61,7 @@ def test_a_face_enrolled_as_two_people_is_ambiguous_for_identify_and_the_kiosk(w
     r = web.client.post(
         f"/api/v1/people/{twin}/templates",
         files=upload(photo),
-        data={"confirm_duplicate": "true"},
+        data={"confirm_duplicate": "true", **agreed},
         headers=web.headers,
     )
     assert r.status_code == 201, r.text
@@ -117,7 +122,13 @@ def test_the_admin_page_asks_before_enrolling_a_face_that_matches_someone_else(w
         )
         assert r.status_code == 303, r.text  # his own face again: no question
         before = web.snapshot()
-        form = {"csrf_token": token, "employee_code": "TB-2", "name": "Anthony", "surname": "Blair"}
+        form = {
+            "csrf_token": token,
+            "employee_code": "TB-2",
+            "name": "Anthony",
+            "surname": "Blair",
+            "consent": consent.CURRENT_VERSION,
+        }
         r = client.post("/admin/people/new", data=form, files=[photo], follow_redirects=False)
         # Post/redirect/get: the confirm step is the form's GET page with the draft (photos kept there).
         assert r.status_code == 303 and r.headers["location"].startswith("/admin/people/new?draft="), r.text
@@ -127,6 +138,7 @@ def test_the_admin_page_asks_before_enrolling_a_face_that_matches_someone_else(w
         assert web.snapshot() == before  # nothing stored before the confirmation
         kept = _kept_form(r.text)
         assert kept["keep"] == ["0"] and kept["employee_code"] == ["TB-2"] and len(kept["draft"]) == 1
+        assert kept["consent"] == [consent.CURRENT_VERSION]  # the ticked box goes through the confirm step
         assert "base64" not in r.text and len(r.text) < 20_000  # the photo is not in the page
 
         # Confirmed: the kept photo is enrolled without choosing it again.

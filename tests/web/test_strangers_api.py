@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.web.conftest import upload
+from whosthat.services.consent import CURRENT_VERSION
 
+CONSENT = {"consent_version": CURRENT_VERSION}  # each enrolled subject's consent, recorded with a template
 ENROLLED = ("0001", "0006", "0009")  # recorded in two sessions: enrol on one, identify on the other
 STRANGERS = ("0002", "0003", "0004", "0005", "0007", "0008")
 
@@ -46,7 +48,10 @@ def enrolled(web, nuaa):
         added = 0
         for frame in _spread(_frames(nuaa, subject, sessions[0]), 6):
             r = web.client.post(
-                f"/api/v1/people/{pid}/templates", files=upload(frame.read_bytes()), headers=web.headers
+                f"/api/v1/people/{pid}/templates",
+                files=upload(frame.read_bytes()),
+                data=CONSENT,
+                headers=web.headers,
             )
             added += r.status_code == 201
             if added == 2:
@@ -138,7 +143,10 @@ def other_populations(web, enrolled, data_root):
             added = 0
             for photo in photos[:6]:
                 r = web.client.post(
-                    f"/api/v1/people/{pid}/templates", files=upload(photo.read_bytes()), headers=web.headers
+                    f"/api/v1/people/{pid}/templates",
+                    files=upload(photo.read_bytes()),
+                    data=CONSENT,
+                    headers=web.headers,
                 )
                 added += r.status_code == 201
                 if added == 2:

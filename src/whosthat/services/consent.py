@@ -2,7 +2,12 @@
 
 Rules (each lives here only):
 - Consent is recorded per person with the version of the text they agreed to (CONSENT_TEXTS), when,
-  and who took it. Enrolling face templates through the admin pages records it (the form asks).
+  and who took it.
+- No face template is stored for a person without consent in force (`needed_for_templates`, applied
+  by services/templates.py to every enrolment: admin pages, API): a person who never gave it, or who
+  withdrew it, gets new templates only once it is recorded again (the enrolment may record it in the
+  same transaction as the template). People enrolled before this rule keep their templates: the
+  lists show "no consent on record" until an admin records it or deletes their face data.
 - Withdrawing consent deletes the person's templates and every stored face image (template chips,
   review-queue chips) at once, in the same transaction, and says how many; the person and their
   attendance stay (payroll needs the hours), face login no longer finds them.
@@ -18,9 +23,10 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+from whosthat.i18n import M_
 from whosthat.services import audit
 from whosthat.services.common import SYSTEM, Actor, Context, valid_id
-from whosthat.services.errors import ConflictError, NotFoundError, ValidationError
+from whosthat.services.errors import ConflictError, ConsentRequiredError, NotFoundError, ValidationError
 from whosthat.store import repositories as repo
 from whosthat.store.models import ConsentRecord, utcnow
 
@@ -54,10 +60,62 @@ def record_consent(
     person = repo.people.get(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
         raise NotFoundError(f"no person with id {person_id}")
-    row = repo.consent.add(ctx.db, person_id=person.id, text_version=text_version, taken_by=actor.label)
-    audit.record(ctx, actor, "consent.given", f"person:{person.id}", {"version": text_version})
+    row = add_record(ctx, person.id, text_version, actor)
     ctx.commit()
     return row
+
+
+def add_record(ctx: Context, person_id: int, text_version: str, actor: Actor) -> ConsentRecord:
+    """A consent record with its audit entry, in the caller's transaction (not committed)."""
+    row = repo.consent.add(ctx.db, person_id=person_id, text_version=text_version, taken_by=actor.label)
+    audit.record(ctx, actor, "consent.given", f"person:{person_id}", {"version": text_version})
+    return row
+
+
+def check_version(text_version: str, field: str = "consent_version") -> str:
+    """`text_version` when it names a consent text, else ConsentRequiredError naming `field`."""
+    if text_version not in CONSENT_TEXTS:
+        raise ConsentRequiredError(
+            M_(
+                "%(field)s: unknown consent text version %(given)s; the current one is %(version)s",
+                field=field,
+                given=repr(str(text_version)[:32]),
+                version=CURRENT_VERSION,
+            ),
+            field,
+        )
+    return text_version
+
+
+def needed_for_templates(
+    ctx: Context, person, consent_version: str | None = None, *, field: str = "consent_version"
+) -> str | None:
+    """Before storing a face template of `person`: None when their consent is in force; else the text
+    version to record with the template (`consent_version`, given by the caller once the person agreed
+    to it). ConsentRequiredError (naming `field`) when there is neither: nothing may be stored."""
+    if current(ctx, person.id) is not None:
+        return None
+    if consent_version is None:
+        withdrawn = next((r for r in history(ctx, person.id) if r.withdrawn_at is not None), None)
+        if withdrawn is not None:
+            message = M_(
+                "%(field)s: the consent of %(name)s was withdrawn on %(day)s: record their consent to the "
+                "consent text (version %(version)s) before their face is stored; nothing was saved",
+                field=field,
+                name=person.full_name,
+                day=withdrawn.withdrawn_at.strftime("%Y-%m-%d"),
+                version=CURRENT_VERSION,
+            )
+        else:
+            message = M_(
+                "%(field)s: %(name)s has no consent on record: record their consent to the consent text "
+                "(version %(version)s) before their face is stored; nothing was saved",
+                field=field,
+                name=person.full_name,
+                version=CURRENT_VERSION,
+            )
+        raise ConsentRequiredError(message, field)
+    return check_version(consent_version, field)
 
 
 def current(ctx: Context, person_id: int) -> ConsentRecord | None:

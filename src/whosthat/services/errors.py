@@ -53,6 +53,16 @@ class PhotosRejectedError(ValidationError):
         self.lines = lines
 
 
+class ConsentRequiredError(ValidationError):
+    """A face template would be stored for a person without consent in force (never given, or
+    withdrawn); nothing was stored. `field`: the form or API field that records the consent."""
+
+    code = "consent_required"
+
+    def __init__(self, message: str, field: str = "consent_version"):
+        super().__init__(message, field=field)
+
+
 class ConfirmationError(ValidationError):
     """A destructive action was not confirmed as asked (e.g. the employee code retyped); nothing changed."""
 

@@ -30,24 +30,28 @@ def list_people(
 ) -> Page:
     """People matching `q` (code, name or surname, case-insensitive), sorted by surname.
 
-    Each item is a Person with an extra attribute `template_count`.
+    Each item is a Person with extra attributes `template_count` and `consent_in_force` (False: no
+    consent on record, or withdrawn).
     """
     page, size = check_paging(page, size)
     if q is not None and len(q) > MAX_QUERY:
         raise ValidationError("the search text is too long")
     people, total = repo.people.search(ctx.db, q, page=page, size=size, active=active)
-    counts = repo.templates.counts(ctx.db, [p.id for p in people])
+    ids = [p.id for p in people]
+    counts, consented = repo.templates.counts(ctx.db, ids), repo.consent.in_force(ctx.db, ids)
     for p in people:
         p.template_count = counts.get(p.id, 0)
+        p.consent_in_force = p.id in consented
     return Page(people, page, size, total)
 
 
 def get_person(ctx: Context, person_id: int) -> Person:
-    """The person, with `template_count` set; NotFoundError when absent."""
+    """The person, with `template_count` and `consent_in_force` set; NotFoundError when absent."""
     person = repo.people.get(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
         raise NotFoundError(f"no person with id {person_id}")
     person.template_count = repo.templates.counts(ctx.db, [person.id]).get(person.id, 0)
+    person.consent_in_force = bool(repo.consent.in_force(ctx.db, [person.id]))
     return person
 
 
@@ -126,7 +130,7 @@ def create_person(
         raise _code_used(code, owner) from exc
     audit.record(ctx, actor, "person.create", f"person:{person.id}", {"employee_code": code})
     ctx.commit()
-    person.template_count = 0
+    person.template_count, person.consent_in_force = 0, False
     return person
 
 

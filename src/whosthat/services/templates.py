@@ -1,5 +1,8 @@
 """Face templates: the live enrolment quality check, enrolling one image or a batch of photos (all
-checked before any is stored), deleting a template, and showing its aligned face chip to admins."""
+checked before any is stored), deleting a template, and showing its aligned face chip to admins.
+
+Every enrolment needs the person's consent in force, or records it with the first template
+(services/consent.py, `needed_for_templates`); without either nothing is stored."""
 
 from __future__ import annotations
 
@@ -9,9 +12,16 @@ import numpy as np
 
 from whosthat.errors import BadInputError, MultipleFacesError, NoFaceError, QualityError
 from whosthat.gallery.threshold import is_match
-from whosthat.services import audit, people
+from whosthat.i18n import M_
+from whosthat.services import audit, consent, people
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, decode_upload, face_box, valid_id
-from whosthat.services.errors import BusyError, DuplicateFaceError, NotFoundError, PhotosRejectedError
+from whosthat.services.errors import (
+    BusyError,
+    ConsentRequiredError,
+    DuplicateFaceError,
+    NotFoundError,
+    PhotosRejectedError,
+)
 from whosthat.store import repositories as repo
 from whosthat.store.crypto import DecryptionError
 from whosthat.store.models import FaceTemplate, Person
@@ -162,24 +172,39 @@ def enroll_template(
     actor: Actor = SYSTEM,
     confirm_duplicate: bool = False,
     label: str = "This face",
+    consent_version: str | None = None,
+    consent_field: str = "consent_version",
 ) -> FaceTemplate:
     """Embed the one face of `image` and store it (encrypted) as a new template of the person.
 
-    source: "upload" | "webcam" | "api" | "cli" (where the image came from). Raises NoFaceError,
-    MultipleFacesError, QualityError (with `.reasons`), ImageError; and DuplicateFaceError when the
-    face already matches another enrolled person, unless `confirm_duplicate` (then the audit record
-    names that person). Nothing is stored when it raises. The chip is kept unless settings.keep_chips
-    is false. The returned row has extra attributes `quality_detail` (dict) and `box` ([left, top,
-    right, bottom]).
+    source: "upload" | "webcam" | "api" | "cli" (where the image came from). The person's consent must
+    be in force, or `consent_version` names the consent text they agreed to (recorded by `actor` with
+    the template, in the same transaction); else ConsentRequiredError naming `consent_field`. Raises
+    NoFaceError, MultipleFacesError, QualityError (with `.reasons`), ImageError; and DuplicateFaceError
+    when the face already matches another enrolled person, unless `confirm_duplicate` (then the audit
+    record names that person). Nothing is stored when it raises. The chip is kept unless
+    settings.keep_chips is false. The returned row has extra attributes `quality_detail` (dict) and
+    `box` ([left, top, right, bottom]).
     """
     actor.require("people:write")
     person = people.get_person(ctx, person_id)
+    consent.needed_for_templates(ctx, person, consent_version, field=consent_field)  # before any face work
     with ctx.runtime.face_pool.slot():
         rgb = decode_upload(ctx, image)
         face = ctx.runtime.pipeline().embed_single(rgb, purpose="enroll")
     duplicate = duplicate_of(ctx, person.id, face, label)
     if duplicate is not None and not confirm_duplicate:
         raise DuplicateFaceError([duplicate])
+    # Decided again under the person's lock: a withdrawal committed meanwhile (it takes the same lock)
+    # must not be followed by a new template.
+    repo.people.lock(ctx.db, person.id)
+    try:
+        to_record = consent.needed_for_templates(ctx, person, consent_version, field=consent_field)
+    except ConsentRequiredError:
+        ctx.db.rollback()
+        raise
+    if to_record is not None:
+        consent.add_record(ctx, person.id, to_record, actor)
     row = repo.templates.add(
         ctx.db,
         ctx.runtime.cipher,
@@ -249,7 +274,13 @@ def _duplicates(ctx: Context, person_id: int | None, photos: list[Photo]) -> lis
 
 
 def _enroll_each(
-    ctx: Context, person_id: int, photos: list[Photo], actor: Actor, confirm_duplicate: bool = True
+    ctx: Context,
+    person_id: int,
+    photos: list[Photo],
+    actor: Actor,
+    confirm_duplicate: bool = True,
+    consent_version: str | None = None,
+    consent_field: str = "consent_version",
 ) -> Enrolment:
     result = Enrolment()
     for photo in photos:
@@ -262,9 +293,11 @@ def _enroll_each(
                 actor=actor,
                 confirm_duplicate=confirm_duplicate,
                 label=photo.label,
+                consent_version=consent_version,
+                consent_field=consent_field,
             )
             result.added += 1
-        except BusyError:
+        except (BusyError, ConsentRequiredError):
             raise
         except BadInputError as exc:
             reasons = "; ".join(exc.reasons) if isinstance(exc, QualityError) and exc.reasons else str(exc)
@@ -279,21 +312,27 @@ def enroll_photos(
     *,
     actor: Actor = SYSTEM,
     confirm_duplicate: bool = False,
+    consent_version: str | None = None,
+    consent_field: str = "consent_version",
 ) -> Enrolment:
-    """Add a template from each photo of a form. Every photo is checked first: when any is unusable,
-    PhotosRejectedError lists why and nothing is stored (also when no photo was given); when any
-    already matches another person, DuplicateFaceError lists who and nothing is stored, unless
-    `confirm_duplicate`."""
+    """Add a template from each photo of a form. The person's consent must be in force or be given as
+    `consent_version` (recorded with the first template), else ConsentRequiredError before any photo
+    is looked at. Every photo is checked first: when any is unusable, PhotosRejectedError lists why
+    and nothing is stored (also when no photo was given); when any already matches another person,
+    DuplicateFaceError lists who and nothing is stored, unless `confirm_duplicate`."""
     actor.require("people:write")
-    people.get_person(ctx, person_id)
+    person = people.get_person(ctx, person_id)
     if not photos:
         raise PhotosRejectedError(["Choose or take at least one photo."])
+    consent.needed_for_templates(ctx, person, consent_version, field=consent_field)
     problems = _photo_problems(ctx, photos)
     if problems:
         raise PhotosRejectedError([*problems, "No photo was added."])
     if not confirm_duplicate and (duplicates := _duplicates(ctx, person_id, photos)):
         raise DuplicateFaceError(duplicates)
-    return _enroll_each(ctx, person_id, photos, actor)
+    return _enroll_each(
+        ctx, person_id, photos, actor, consent_version=consent_version, consent_field=consent_field
+    )
 
 
 def enroll_new_person(
@@ -305,13 +344,33 @@ def enroll_new_person(
     photos: list[Photo],
     actor: Actor = SYSTEM,
     confirm_duplicate: bool = False,
+    consent_version: str | None = None,
+    consent_field: str = "consent_version",
 ) -> tuple[Person, Enrolment]:
-    """Add a person and a template from each photo (none is fine). The photos are checked before the
-    person is created: when any is unusable, PhotosRejectedError and nothing is stored; when any
-    already matches an enrolled person, DuplicateFaceError and nothing is stored, unless
-    `confirm_duplicate`."""
+    """Add a person and a template from each photo (none is fine). `consent_version`: the consent text
+    the person agreed to, recorded when given (required with photos: else ConsentRequiredError naming
+    `consent_field` and nothing is stored). The photos are checked before the person is created: when
+    any is unusable, PhotosRejectedError and nothing is stored; when any already matches an enrolled
+    person, DuplicateFaceError and nothing is stored, unless `confirm_duplicate`."""
     actor.require("people:write")
     field_errors = people.check_new_person(ctx, employee_code=employee_code, name=name, surname=surname)
+    if consent_version is not None:
+        try:
+            consent.check_version(consent_version, consent_field)
+        except ConsentRequiredError as exc:
+            field_errors.append(exc)
+    elif photos:  # shown with the form's other errors; nothing is stored
+        field_errors.append(
+            ConsentRequiredError(
+                M_(
+                    "%(field)s: the person's consent to the consent text (version %(version)s) is required "
+                    "before their face is stored; nothing was saved",
+                    field=consent_field,
+                    version=consent.CURRENT_VERSION,
+                ),
+                consent_field,
+            )
+        )
     problems = _photo_problems(ctx, photos)
     if problems:  # nothing is stored when a photo is unusable: fix it and send the form again
         rejected = PhotosRejectedError([*problems, "Nothing was saved; choose the photos again."])
@@ -321,6 +380,9 @@ def enroll_new_person(
     if not confirm_duplicate and (duplicates := _duplicates(ctx, None, photos)):
         raise DuplicateFaceError(duplicates)
     person = people.create_person(ctx, employee_code=employee_code, name=name, surname=surname, actor=actor)
+    if consent_version is not None:
+        consent.add_record(ctx, person.id, consent_version, actor)
+        ctx.commit()
     return person, _enroll_each(ctx, person.id, photos, actor)
 
 

@@ -53,6 +53,7 @@ def run_identify_bench(
     from whosthat.config import Settings, get_settings
     from whosthat.services import access
     from whosthat.services.common import Context
+    from whosthat.services.consent import CURRENT_VERSION as CONSENT_VERSION
     from whosthat.services.runtime import Runtime
     from whosthat.store import repositories as repo
     from whosthat.vision.cache import EmbeddingCache, embed_files
@@ -152,6 +153,7 @@ def run_identify_bench(
                 client.post(
                     f"/api/v1/people/{pid}/templates",
                     files={"image": (p.name, p.read_bytes(), "image/jpeg")},
+                    data={"consent_version": CONSENT_VERSION},  # the benchmark's stand-in person agrees
                     headers=headers,
                 ).raise_for_status()
             t0 = time.perf_counter()

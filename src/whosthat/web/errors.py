@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from whosthat.errors import BadInputError, QualityError
 from whosthat.i18n import N_, Message
-from whosthat.services.errors import BusyError, DuplicateFaceError, LockedOutError
+from whosthat.services.errors import BusyError, ConsentRequiredError, DuplicateFaceError, LockedOutError
 from whosthat.web.deps import csrf_token
 from whosthat.web.language import localise
 from whosthat.web.rendering import templates
@@ -110,6 +110,8 @@ def install_error_handlers(app: FastAPI) -> None:
             extra["reasons"] = exc.reasons
         if isinstance(exc, DuplicateFaceError):
             extra["duplicate_of"] = exc.matches[0].to_dict()
+        if isinstance(exc, ConsentRequiredError):
+            extra["field"] = exc.field
         status = getattr(exc, "http_status", 400)
         if status == 401:
             headers = {**(headers or {}), "WWW-Authenticate": 'ApiKey header="X-API-Key"'}

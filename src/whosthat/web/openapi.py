@@ -21,6 +21,7 @@ ERROR_BODY = {
             "items": {"type": "string"},
             "description": "low_quality: each failed rule",
         },
+        "field": {"type": "string", "description": "consent_required: the field that records the consent"},
     },
     "additionalProperties": True,
 }

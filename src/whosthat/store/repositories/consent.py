@@ -19,11 +19,21 @@ def add(session: Session, **fields) -> ConsentRecord:
 
 
 def of_person(session: Session, person_id: int) -> list[ConsentRecord]:
-    """The person's consent records, newest first."""
+    """The person's consent records, newest first, as stored now (rows loaded earlier in the session
+    are refreshed: a withdrawal committed meanwhile is seen)."""
     stmt = select(ConsentRecord).where(ConsentRecord.person_id == person_id)
-    return list(
-        session.execute(stmt.order_by(ConsentRecord.given_at.desc(), ConsentRecord.id.desc())).scalars()
+    stmt = stmt.order_by(ConsentRecord.given_at.desc(), ConsentRecord.id.desc())
+    return list(session.execute(stmt.execution_options(populate_existing=True)).scalars())
+
+
+def in_force(session: Session, person_ids: list[int]) -> set[int]:
+    """Which of `person_ids` have a consent record in force (given and not withdrawn)."""
+    if not person_ids:
+        return set()
+    stmt = select(ConsentRecord.person_id).where(
+        ConsentRecord.person_id.in_(person_ids), ConsentRecord.withdrawn_at.is_(None)
     )
+    return set(session.execute(stmt.distinct()).scalars())
 
 
 def delete_biometrics(session: Session, person_id: int) -> tuple[int, int]:

@@ -41,6 +41,9 @@ class PersonOut(BaseModel):
     surname: str
     active: bool
     templates: int
+    consent_in_force: bool = Field(
+        description="false: no consent on record (or withdrawn): no new templates until it is recorded"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -53,6 +56,7 @@ class PersonOut(BaseModel):
             surname=p.surname,
             active=p.active,
             templates=getattr(p, "template_count", 0),
+            consent_in_force=getattr(p, "consent_in_force", False),
             created_at=p.created_at,
             updated_at=p.updated_at,
         )

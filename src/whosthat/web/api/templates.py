@@ -77,14 +77,30 @@ def enroll_template(
         Literal["api", "upload", "webcam"], Form(description="where the image came from")
     ] = "api",
     confirm_duplicate: Annotated[bool, Form()] = False,
+    consent_version: Annotated[
+        str | None,
+        Form(
+            max_length=32,
+            description="the consent text (GET /consent/texts) the person agreed to; recorded with the "
+            "template when no consent is in force",
+        ),
+    ] = None,
 ) -> TemplateOut:
-    """409 `duplicate_face` (with `duplicate_of`: the other person) when the face already matches
+    """The person's consent must be in force (POST /people/{id}/consent) or be sent as
+    consent_version: else 422 `consent_required` (`field`: consent_version) and nothing is stored.
+    409 `duplicate_face` (with `duplicate_of`: the other person) when the face already matches
     another enrolled person; send confirm_duplicate=true to enrol it anyway."""
     if source not in API_SOURCES:  # the form declares the same three (an enum in the API document)
         raise BadInputError("source must be api, upload or webcam")
     return TemplateOut.of(
         templates.enroll_template(
-            ctx, person_id, image, source=source, actor=actor, confirm_duplicate=confirm_duplicate
+            ctx,
+            person_id,
+            image,
+            source=source,
+            actor=actor,
+            confirm_duplicate=confirm_duplicate,
+            consent_version=consent_version or None,
         )
     )
 

@@ -57,6 +57,7 @@ LABELS = {  # each form field's own label (as on the form), for its errors
     "surname": N_("Surname"),
     "photos": N_("Face photos"),
     "active": N_("Active"),
+    "consent": N_("Consent"),
 }
 
 
@@ -90,6 +91,19 @@ def _kept_photos(request: Request, ctx, form, name: str) -> tuple[str, list[Phot
 
 def _confirmed(form) -> bool:
     return form.get("confirm_duplicate") == "1"
+
+
+def _consent_of(form) -> str | None:
+    """The consent text version of the ticked consent box ("consent"), or None when it was not ticked."""
+    return str(form.get("consent") or "")[:32] or None
+
+
+def _consent_context(ctx) -> dict:
+    """What the consent box needs (admin/_consent_box.html): the current text and its version."""
+    return {
+        "consent_version": consent.CURRENT_VERSION,
+        "consent_text": consent.CONSENT_TEXTS[consent.CURRENT_VERSION],
+    }
 
 
 def _matches(exc: DuplicateFaceError) -> list[dict]:
@@ -158,8 +172,7 @@ def _new_person_form(request: Request, ctx, admin, state: FormState):
     return render(
         request,
         "admin/person_new.html",
-        consent_version=consent.CURRENT_VERSION,
-        consent_text=consent.CONSENT_TEXTS[consent.CURRENT_VERSION],
+        **_consent_context(ctx),
         admin=admin,
         nav="people",
         state=state,
@@ -199,18 +212,21 @@ async def person_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
     photos = kept + await _photos(request, form)
     try:
         person, enrolment = templates.enroll_new_person(
-            ctx, **fields, photos=photos, actor=admin, confirm_duplicate=_confirmed(form)
+            ctx,
+            **fields,
+            photos=photos,
+            actor=admin,
+            confirm_duplicate=_confirmed(form),
+            consent_version=_consent_of(form),  # recorded with the person (required with photos)
+            consent_field="consent",
         )
     except BadInputError as exc:
         if _not_a_form_error(exc):
             raise
-        ticked = form.get("consent") == consent.CURRENT_VERSION
-        values = {**fields, "consent": consent.CURRENT_VERSION if ticked else ""}
+        values = {**fields, "consent": _consent_of(form) or ""}
         return _sent_back(request, ctx, NEW_FORM, "/admin/people/new", exc, values, photos, old_draft)
     if old_draft:
         drafts.discard(ctx, draft_session(request), old_draft, NEW_FORM)
-    if form.get("consent") == consent.CURRENT_VERSION:  # the box with the consent text was ticked
-        consent.record_consent(ctx, person.id, text_version=consent.CURRENT_VERSION, actor=admin)
     flash(
         request,
         "ok",
@@ -248,6 +264,7 @@ def _person_page(request: Request, ctx, admin, person_id: int, draft: str = ""):
         quality_url=QUALITY_URL,
         consent_record=consent.current(ctx, person.id),
         consent_history=consent.history(ctx, person.id),
+        **_consent_context(ctx),
     )
 
 
@@ -308,13 +325,20 @@ async def person_add_photos(request: Request, ctx: Ctx, admin: CurrentAdmin, per
     photos = kept + await _photos(request, form)
     try:
         enrolment = templates.enroll_photos(
-            ctx, person_id, photos, actor=admin, confirm_duplicate=_confirmed(form)
+            ctx,
+            person_id,
+            photos,
+            actor=admin,
+            confirm_duplicate=_confirmed(form),
+            consent_version=_consent_of(form),  # the box shown while no consent is in force
+            consent_field="consent",
         )
     except BadInputError as exc:
         if _not_a_form_error(exc) or isinstance(exc, NotFoundError):
             raise
         back = f"/admin/people/{person_id}"
-        return _sent_back(request, ctx, PHOTOS_FORM, back, exc, {}, photos, old_draft)
+        values = {"consent": _consent_of(form) or ""}
+        return _sent_back(request, ctx, PHOTOS_FORM, back, exc, values, photos, old_draft)
     if old_draft:
         drafts.discard(ctx, draft_session(request), old_draft, PHOTOS_FORM)
     flash(
