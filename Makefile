@@ -9,7 +9,7 @@ export WHOSTHAT_DATA ?= $(abspath $(CURDIR)/../shared/data)
 # Minivision's MiniFASNet release (the print-attack model's source weights and detector), for its tests.
 export MINIFASNET_DIR ?= $(abspath $(CURDIR)/../shared/models/silent-face-anti-spoofing)
 
-.PHONY: run test bench lint install clean e2e-deps cluster cluster-bench i18n
+.PHONY: run test bench lint install clean e2e-deps cluster cluster-bench i18n screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -52,6 +52,10 @@ POT := $(VENV)/messages.pot
 i18n: $(STAMP)
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -k M_ -k tr:2 -k trn:2,3 --no-location --sort-output --omit-header -o $(POT) .
 	$(VENV)/bin/pybabel -q update -i $(POT) -d src/whosthat/locale --omit-header --no-fuzzy-matching --ignore-obsolete --width 110
+
+# docs/img/admin/*.png (docs/admin.md): every admin page in headless Chromium over generated data.
+screenshots: $(STAMP) e2e-deps
+	$(PY) tests/e2e/admin_screenshots.py --out docs/img/admin $(if $(LANG_SHOTS),--lang $(LANG_SHOTS))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
