@@ -114,7 +114,7 @@ def authenticate_admin(ctx: Context, username: str, password: str) -> Admin:
         locked = next((s for s in states if s.locked), None)
         if locked:
             raise _too_many_sign_ins(locked.retry_after_s)
-        raise AuthenticationError("wrong username or password")
+        raise AuthenticationError(M_("wrong username or password"))
     limiter, key = keys[0]
     limiter.success(key)
     if password_needs_rehash(admin.password_hash):
@@ -221,10 +221,10 @@ def complete_setup(
             "or run `whosthat admin create`"
         )
     if password_again is not None and password_again != password:
-        raise ValidationError("the two passwords differ")
+        raise ValidationError(M_("the two passwords differ"))
     if not repo.tokens.use_setup_token(ctx.db, token_hash(token), now=utcnow()):
         ctx.db.rollback()
-        raise AuthenticationError("this setup link was just used")
+        raise AuthenticationError(M_("this setup link was just used"))
     try:
         return create_admin(
             ctx,
@@ -298,7 +298,7 @@ def api_key_actor(ctx: Context, presented: str) -> Actor:
         row = repo.api_keys.by_hash(ctx.db, token_hash(presented))
     if row is None or row.revoked_at is not None:
         ctx.runtime.metrics.inc("whosthat_auth_failures_total", "rejected credentials", kind="api_key")
-        raise AuthenticationError("invalid or revoked API key")
+        raise AuthenticationError(M_("invalid or revoked API key"))
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > timedelta(seconds=API_KEY_TOUCH_S):
         row.last_used_at = now

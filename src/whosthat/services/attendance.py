@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from whosthat.gallery.threshold import is_weak_match
+from whosthat.i18n import M_
 from whosthat.services import audit, corrections, people
 from whosthat.services.common import SYSTEM, Actor, Context, Page, check_paging, valid_id
 from whosthat.services.errors import NotFoundError, ValidationError
@@ -147,7 +148,7 @@ def day_range(
 ) -> tuple[datetime | None, datetime | None]:
     """UTC bounds of local days date_from..date_to inclusive (None: open); ValidationError when reversed."""
     if date_from and date_to and date_from > date_to:
-        raise ValidationError("'from' is after 'to'")
+        raise ValidationError(M_("'from' is after 'to'"))
     return _bound(ctx, date_from, False), _bound(ctx, date_to, True)
 
 
@@ -172,7 +173,7 @@ def clock(
     person alternate instead of all seeing the same last event.
     """
     if at is not None and at.tzinfo is None:
-        raise ValidationError("the event time needs a time zone")
+        raise ValidationError(M_("the event time needs a time zone"))
     person = repo.people.lock(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
         ctx.db.rollback()

@@ -96,7 +96,7 @@ class Context:
             self.db.commit()
         except IntegrityError as exc:
             self.db.rollback()
-            raise ConflictError("this conflicts with an existing record (duplicate value)") from exc
+            raise ConflictError(M_("this conflicts with an existing record (duplicate value)")) from exc
 
 
 # Who is acting -----------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def valid_id(value: Any) -> bool:
 def check_paging(page: int, size: int, max_size: int = MAX_PAGE_SIZE) -> tuple[int, int]:
     """(page, size) when 1 <= page <= MAX_PAGE and 1 <= size <= max_size; ValidationError otherwise."""
     if not isinstance(page, int) or page < 1:
-        raise ValidationError("page starts at 1")
+        raise ValidationError(M_("page starts at 1"))
     if page > MAX_PAGE:
         raise ValidationError(f"page must be at most {MAX_PAGE}")
     if not isinstance(size, int) or not 1 <= size <= max_size:
@@ -226,7 +226,7 @@ def decode_upload(ctx: Context, image: bytes | np.ndarray) -> np.ndarray:
     from whosthat.vision.image import decode_image
 
     if not isinstance(image, bytes | bytearray | memoryview) or len(image) == 0:
-        raise BadInputError("empty upload: send an image file")
+        raise BadInputError(M_("empty upload: send an image file"))
     limit = ctx.runtime.settings.max_upload_bytes
     if len(image) > limit:
         raise PayloadTooLargeError(f"upload of {len(image)} bytes is over the limit of {limit}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from whosthat.i18n import M_
 from whosthat.services import audit, periods
 from whosthat.services.common import SYSTEM, Actor, Context, Page, check_paging, clean_text, valid_id
 from whosthat.services.errors import ConflictError, NotFoundError, ValidationError
@@ -43,19 +44,19 @@ def _reason(value, what: str = "the reason") -> str:
 
 def _kind(value) -> str:
     if value not in KINDS:
-        raise ValidationError("the event must be 'in' or 'out'")
+        raise ValidationError(M_("the event must be 'in' or 'out'"))
     return value
 
 
 def _moment(value) -> datetime:
     if not isinstance(value, datetime):
-        raise ValidationError("the event time is required")
+        raise ValidationError(M_("the event time is required"))
     if value.tzinfo is None:
-        raise ValidationError("the event time needs a time zone")
+        raise ValidationError(M_("the event time needs a time zone"))
     if value > utcnow() + MAX_FUTURE:
-        raise ValidationError("the event time is in the future")
+        raise ValidationError(M_("the event time is in the future"))
     if value < EARLIEST:
-        raise ValidationError("the event time is before 2000")
+        raise ValidationError(M_("the event time is before 2000"))
     return value
 
 
@@ -66,13 +67,13 @@ def local_moment(ctx: Context, day_text: str, time_text: str) -> datetime:
         d = date.fromisoformat((day_text or "").strip())
         t = time.fromisoformat((time_text or "").strip())
     except ValueError:
-        raise ValidationError("give the date as YYYY-MM-DD and the time as HH:MM") from None
+        raise ValidationError(M_("give the date as YYYY-MM-DD and the time as HH:MM")) from None
     return datetime.combine(d, t.replace(tzinfo=None), tzinfo=ctx.tz)
 
 
 def _action(value) -> str:
     if value not in ACTIONS:
-        raise ValidationError("the correction must be 'add', 'edit' or 'void'")
+        raise ValidationError(M_("the correction must be 'add', 'edit' or 'void'"))
     return value
 
 
@@ -127,7 +128,7 @@ def apply_correction(
             kind = _kind(kind if kind is not None else old.kind)
             at = _moment(at if at is not None else old.at)
             if kind == old.kind and at == old.at:
-                raise ValidationError("the corrected event is the same as the original")
+                raise ValidationError(M_("the corrected event is the same as the original"))
     periods.check_unlocked(ctx, person.id, [m for m in ((old.at if old else None), at) if m is not None])
     new = None
     if action in ("add", "edit"):
@@ -268,7 +269,7 @@ def list_requests(
     """Correction requests, newest first (status None: all). The `actor` needs attendance:read."""
     actor.require("attendance:read")
     if status is not None and status not in STATUSES:
-        raise ValidationError("status must be 'pending', 'approved' or 'rejected'")
+        raise ValidationError(M_("status must be 'pending', 'approved' or 'rejected'"))
     page, size = check_paging(page, size)
     if person_id is not None and not valid_id(person_id):
         return Page([], page, size, 0)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from whosthat.errors import BadInputError
+from whosthat.i18n import M_
 from whosthat.services import attendance, audit, reviews
 from whosthat.services.common import Actor, Context
 from whosthat.services.credentials import new_token, token_hash
@@ -264,15 +265,17 @@ def issue_login_ticket(ctx: Context, person_id: int, ttl_s: int = LOGIN_TICKET_T
 def redeem_login_ticket(ctx: Context, ticket: str) -> Person:
     """Consume a ticket (atomically: it works once) and return its person; AuthenticationError otherwise."""
     if not ticket or not isinstance(ticket, str) or len(ticket) > 200:
-        raise AuthenticationError("invalid login link")
+        raise AuthenticationError(M_("invalid login link"))
     person_id = repo.tokens.use_login_ticket(ctx.db, token_hash(ticket), now=utcnow())
     if person_id is None:
         ctx.db.rollback()
-        raise AuthenticationError("this login link is invalid, used or expired: log in at the kiosk again")
+        raise AuthenticationError(
+            M_("this login link is invalid, used or expired: log in at the kiosk again")
+        )
     person = repo.people.get(ctx.db, person_id)
     employee = Actor.for_employee(person) if person else Actor("employee", person_id, str(person_id))
     audit.record(ctx, employee, "employee.session", f"person:{person_id}")
     ctx.commit()
     if person is None or not person.active:
-        raise AuthenticationError("this person is not active")
+        raise AuthenticationError(M_("this person is not active"))
     return person

@@ -35,7 +35,7 @@ def list_people(
     """
     page, size = check_paging(page, size)
     if q is not None and len(q) > MAX_QUERY:
-        raise ValidationError("the search text is too long")
+        raise ValidationError(M_("the search text is too long"))
     people, total = repo.people.search(ctx.db, q, page=page, size=size, active=active)
     ids = [p.id for p in people]
     counts, consented = repo.templates.counts(ctx.db, ids), repo.consent.in_force(ctx.db, ids)
@@ -162,7 +162,7 @@ def delete_person(
     actor.require("people:write")
     person = get_person(ctx, person_id)
     if confirm_code is not None and confirm_code.strip() != person.employee_code:
-        raise ConfirmationError("the employee code you typed does not match: nothing was deleted")
+        raise ConfirmationError(M_("the employee code you typed does not match: nothing was deleted"))
     detail = {"employee_code": person.employee_code, "templates": person.template_count}
     repo.people.delete_with_data(ctx.db, person)
     audit.record(ctx, actor, "person.delete", f"person:{person.id}", detail)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from whosthat.i18n import M_
 from whosthat.services import audit
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, valid_id
 from whosthat.services.errors import ConflictError, NotFoundError, ValidationError
@@ -30,17 +31,17 @@ def lock_period(
     """Lock work days date_from..date_to (inclusive); ConflictError when it overlaps an active lock."""
     actor.require("attendance:write")
     if not isinstance(date_from, date) or not isinstance(date_to, date):
-        raise ValidationError("give the period's first and last day (YYYY-MM-DD)")
+        raise ValidationError(M_("give the period's first and last day (YYYY-MM-DD)"))
     if date_from > date_to:
-        raise ValidationError("'from' is after 'to'")
+        raise ValidationError(M_("'from' is after 'to'"))
     if (date_to - date_from).days >= MAX_LOCK_DAYS:
         raise ValidationError(f"lock at most {MAX_LOCK_DAYS} days at once")
     today = utcnow().astimezone(ctx.tz).date()
     if date_to >= today:
-        raise ValidationError("only a period that has ended can be locked (its last day is before today)")
+        raise ValidationError(M_("only a period that has ended can be locked (its last day is before today)"))
     note = clean_text(note, "the note", 200, required=False) or None
     if repo.schedules.active_locks_overlapping(ctx.db, date_from, date_to):
-        raise ConflictError("this period overlaps a locked one")
+        raise ConflictError(M_("this period overlaps a locked one"))
     row = repo.schedules.add(
         ctx.db, PeriodLock(date_from=date_from, date_to=date_to, note=note, locked_by=actor.label)
     )
@@ -60,7 +61,7 @@ def unlock_period(ctx: Context, lock_id: int, *, reason: str, actor: Actor = SYS
     actor.require("attendance:write")
     reason = clean_text(reason, "the reason", 500)
     if len(reason) < 3:
-        raise ValidationError("the reason must say why (at least 3 characters)")
+        raise ValidationError(M_("the reason must say why (at least 3 characters)"))
     row = repo.schedules.lock_for_update(ctx.db, lock_id) if valid_id(lock_id) else None
     if row is None:
         raise NotFoundError(f"no locked period with id {lock_id}")

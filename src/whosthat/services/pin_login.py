@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from whosthat.errors import BadInputError
+from whosthat.i18n import M_
 from whosthat.liveness import outcomes
 from whosthat.services import attendance, audit, kiosk_login, reviews
 from whosthat.services.common import Actor, Context, valid_id
@@ -71,7 +72,7 @@ def set_pin(ctx: Context, person_id: int, pin: str | None, *, actor: Actor) -> P
         raise NotFoundError(f"no person with id {person_id}")
     if actor.kind == "employee":
         if actor.id != person.id:
-            raise PermissionDeniedError("an employee can only set their own PIN")
+            raise PermissionDeniedError(M_("an employee can only set their own PIN"))
     else:
         actor.require("people:write")
     if pin is not None:
@@ -103,7 +104,7 @@ def pin_login(ctx: Context, kiosk: str, employee_code: str, pin: str) -> PinLogi
         raise BadInputError(kiosk_login.KIOSK_NAME_RULE)
     code = (employee_code or "").strip()
     if not code or len(code) > 64:
-        raise ValidationError("enter your employee code")
+        raise ValidationError(M_("enter your employee code"))
     rt = ctx.runtime
     keys = _keys(ctx, name, code)
     for key in keys:

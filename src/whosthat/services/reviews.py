@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from whosthat.gallery.threshold import is_weak_match
+from whosthat.i18n import M_
 from whosthat.services import audit, corrections
 from whosthat.services.common import SYSTEM, Actor, Context, Page, check_paging, clean_text, valid_id
 from whosthat.services.errors import ConflictError, NotFoundError, ValidationError
@@ -59,7 +60,7 @@ def list_items(
 ) -> Page:
     actor.require("attendance:read")
     if status is not None and status not in STATUSES:
-        raise ValidationError("status must be 'pending', 'confirmed' or 'voided'")
+        raise ValidationError(M_("status must be 'pending', 'confirmed' or 'voided'"))
     page, size = check_paging(page, size)
     rows, total = repo.reviews.page(ctx.db, status=status, page=page, size=size)
     return Page(rows, page, size, total)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from whosthat.i18n import M_
 from whosthat.services import audit
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, valid_id
 from whosthat.services.errors import ConflictError, NotFoundError, ValidationError
@@ -64,7 +65,7 @@ def shift_on(schedule: Schedule, day: date) -> Shift | None:
 def _check_week(week) -> list:
     """7 entries, Monday first: None or {"start": "HH:MM", "end": "HH:MM", "break_min": 0..}."""
     if not isinstance(week, list | tuple) or len(week) != 7:
-        raise ValidationError("the week needs 7 days, Monday first")
+        raise ValidationError(M_("the week needs 7 days, Monday first"))
     out = []
     for name, entry in zip(WEEKDAYS, week, strict=True):
         if entry in (None, {}, ""):
@@ -88,7 +89,7 @@ def _check_week(week) -> list:
             raise ValidationError(f"{name}: the break is whole minutes, shorter than the shift")
         out.append({"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M"), "break_min": brk})
     if not any(out):
-        raise ValidationError("a schedule needs at least one working day")
+        raise ValidationError(M_("a schedule needs at least one working day"))
     return out
 
 
@@ -118,7 +119,7 @@ def create_schedule(
     half = _minutes(half_day_below_pct, "the half-day threshold (%)", 100)
     absent = _minutes(absent_below_pct, "the absent threshold (%)", 100)
     if absent > half:
-        raise ValidationError("the absent threshold must not be above the half-day threshold")
+        raise ValidationError(M_("the absent threshold must not be above the half-day threshold"))
     if repo.schedules.schedule_by_name(ctx.db, name):
         raise ConflictError(f"a schedule named {name!r} exists")
     row = repo.schedules.add(
@@ -215,9 +216,9 @@ def assign(
     actor.require("attendance:write")
     schedule = _get(ctx, Schedule, schedule_id, "schedule")
     if (person_id is None) == (group_id is None):
-        raise ValidationError("assign the schedule to one person or one group")
+        raise ValidationError(M_("assign the schedule to one person or one group"))
     if not isinstance(valid_from, date):
-        raise ValidationError("give the first day (YYYY-MM-DD)")
+        raise ValidationError(M_("give the first day (YYYY-MM-DD)"))
     if person_id is not None:
         _get(ctx, Person, person_id, "person")
     else:
@@ -252,7 +253,7 @@ def delete_assignment(ctx: Context, assignment_id: int, *, actor: Actor = SYSTEM
 def add_holiday(ctx: Context, day: date, name: str, *, actor: Actor = SYSTEM) -> Holiday:
     actor.require("attendance:write")
     if not isinstance(day, date):
-        raise ValidationError("give the day (YYYY-MM-DD)")
+        raise ValidationError(M_("give the day (YYYY-MM-DD)"))
     name = clean_text(name, "the holiday's name", 120)
     if repo.schedules.holiday_on(ctx.db, day):
         raise ConflictError(f"{day.isoformat()} is already a holiday")

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from whosthat.i18n import M_
 from whosthat.services import attendance
 from whosthat.services.attendance import Interval, Piece
 from whosthat.services.common import Context, valid_id
@@ -186,13 +187,13 @@ def build(
     """The timesheet of work days date_from..date_to (inclusive) for one person or everyone (active
     people, and anyone with attendance in the period), with totals."""
     if not isinstance(date_from, date) or not isinstance(date_to, date):
-        raise ValidationError("give the period's first and last day (YYYY-MM-DD)")
+        raise ValidationError(M_("give the period's first and last day (YYYY-MM-DD)"))
     if date_from > date_to:
-        raise ValidationError("'from' is after 'to'")
+        raise ValidationError(M_("'from' is after 'to'"))
     if (date_to - date_from).days >= MAX_PERIOD_DAYS:
         raise ValidationError(f"a timesheet covers at most {MAX_PERIOD_DAYS} days")
     if date_from.year < 2000 or date_to.year > 2100:
-        raise ValidationError("a timesheet covers days from 2000 to 2100")
+        raise ValidationError(M_("a timesheet covers days from 2000 to 2100"))
     now = now or utcnow()
     book = ScheduleBook(ctx)
     # Read a day more on each side: people's zones differ from the site's by less than a day.
