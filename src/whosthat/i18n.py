@@ -128,8 +128,10 @@ def translate(text: str | None, lang: str) -> str:
         return text or ""
     if isinstance(text, Message):
         translated = translations(lang).gettext(text.msgid)
+        # values that are marked messages themselves ("in", a nested line) are translated too
+        params = {k: translate(v, lang) if isinstance(v, Message) else v for k, v in text.params.items()}
         try:
-            return translated % text.params if text.params else translated
+            return translated % params if params else translated
         except (KeyError, TypeError, ValueError):  # a broken translation shows the English text
             return str(text)
     return translations(lang).gettext(str(text))

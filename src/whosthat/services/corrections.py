@@ -327,15 +327,16 @@ def decide_request(
 
 
 def describe(row: AttendanceCorrection, tz) -> str:
-    """One line for reports: "void in 08:00 (wrong person) by admin:alice"."""
+    """One line for reports: "void in 08:00 (wrong person) by admin:alice" (an M_ message: English, and
+    the reader's language on the pages)."""
 
     def ev(e) -> str:
-        return f"{e.kind} {e.at.astimezone(tz).strftime('%H:%M')}"
+        return M_("%(kind)s %(time)s", kind=M_(e.kind), time=e.at.astimezone(tz).strftime("%H:%M"))
 
     if row.action == "add":
-        what = f"added {ev(row.event)}"
+        what = M_("added %(event)s", event=ev(row.event))
     elif row.action == "edit":
-        what = f"changed {ev(row.replaces)} to {ev(row.event)}"
+        what = M_("changed %(old)s to %(new)s", old=ev(row.replaces), new=ev(row.event))
     else:
-        what = f"voided {ev(row.replaces)}"
-    return f"{what} ({row.reason}) by {row.by}"
+        what = M_("voided %(event)s", event=ev(row.replaces))
+    return M_("%(what)s (%(reason)s) by %(by)s", what=what, reason=row.reason, by=row.by)

@@ -54,7 +54,11 @@ async def event_edit(request: Request, ctx: Ctx, admin: CurrentAdmin, event_id: 
     row = corrections.edit_event(
         ctx, event_id, kind=_text(form, "kind") or None, at=at, reason=_text(form, "reason"), actor=admin
     )
-    flash(request, "ok", "Corrected: " + corrections.describe(row, ctx.tz) + ".")
+    flash(
+        request,
+        "ok",
+        tr(request, "Corrected: %(what)s.", what=localise(request, corrections.describe(row, ctx.tz))),
+    )
     return redirect(_day_link(ctx, row.event))
 
 
@@ -63,7 +67,11 @@ async def event_edit(request: Request, ctx: Ctx, admin: CurrentAdmin, event_id: 
 async def event_void(request: Request, ctx: Ctx, admin: CurrentAdmin, event_id: RowId):
     form = await request.form()
     row = corrections.void_event(ctx, event_id, reason=_text(form, "reason"), actor=admin)
-    flash(request, "ok", "Corrected: " + corrections.describe(row, ctx.tz) + ".")
+    flash(
+        request,
+        "ok",
+        tr(request, "Corrected: %(what)s.", what=localise(request, corrections.describe(row, ctx.tz))),
+    )
     return redirect(_day_link(ctx, row.replaces))
 
 
@@ -81,7 +89,11 @@ async def event_add(request: Request, ctx: Ctx, admin: CurrentAdmin):
         reason=_text(form, "reason"),
         actor=admin,
     )
-    flash(request, "ok", "Corrected: " + corrections.describe(row, ctx.tz) + ".")
+    flash(
+        request,
+        "ok",
+        tr(request, "Corrected: %(what)s.", what=localise(request, corrections.describe(row, ctx.tz))),
+    )
     return redirect(_day_link(ctx, row.event))
 
 
