@@ -5,18 +5,36 @@ from __future__ import annotations
 from fastapi import Request
 
 from whosthat.errors import BadInputError
+from whosthat.i18n import N_
 from whosthat.services import access
 from whosthat.services.common import SCOPES
+from whosthat.services.errors import AuthenticationError, PermissionDeniedError
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin
-from whosthat.web.language import localise, tr
-from whosthat.web.pages.common import back_to, flash, on_error, page_router, redirect, render
+from whosthat.web.language import tr
+from whosthat.web.pages.common import (
+    FormState,
+    back_to,
+    flash,
+    form_state,
+    page_router,
+    redirect,
+    render,
+    send_back,
+)
 
 router = page_router()
 DEFAULT_KEY_SCOPES = ("people:read", "attendance:read")
 
+# The Create key form sent back with errors (post/redirect/get, pages/common.py): its draft and labels.
+NEW_FORM = "apikey-new"
+LABELS = {"name": N_("Name"), "scopes": N_("Scopes")}  # each field's own label, for its errors
 
-def _keys_page(request: Request, ctx, admin, status_code: int = 200, new_key=None):
+
+def _keys_page(request: Request, ctx, admin, status_code: int = 200, new_key=None, state=None):
+    state = state or FormState()
+    # The ticked scopes: what was sent with a refused form (its draft), else the defaults.
+    checked = state.value("scopes").split() if state.draft else list(DEFAULT_KEY_SCOPES)
     keys = [
         {
             "id": k.id,
@@ -38,36 +56,32 @@ def _keys_page(request: Request, ctx, admin, status_code: int = 200, new_key=Non
         keys=keys,
         new_key=new_key,
         all_scopes=list(SCOPES),
-        default_scopes=DEFAULT_KEY_SCOPES,
+        checked_scopes=checked,
+        state=state,
         can_edit=admin.has("admin"),
     )
 
 
 @router.get("/admin/apikeys")
-def apikeys(request: Request, ctx: Ctx, admin: CurrentAdmin):
-    return _keys_page(request, ctx, admin)
-
-
-def _not_created(request: Request, exc: BadInputError):
-    flash(
-        request,
-        "error",
-        tr(
-            request,
-            "No key created: %(reason)s.",
-            reason=localise(request, exc.args[0] if exc.args else str(exc)).rstrip("."),
-        ),
-    )
-    return redirect("/admin/apikeys")
+def apikeys(request: Request, ctx: Ctx, admin: CurrentAdmin, draft: str = ""):
+    return _keys_page(request, ctx, admin, state=form_state(request, ctx, NEW_FORM, draft))
 
 
 @router.post("/admin/apikeys", dependencies=[deps.VerifyCsrf])
-@on_error(_not_created)
+@back_to("/admin/apikeys")
 async def apikey_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
-    row, key = access.create_api_key(
-        ctx, str(form.get("name") or ""), [str(s) for s in form.getlist("scopes")], actor=admin
-    )
+    name = str(form.get("name") or "")
+    scopes = [str(s) for s in form.getlist("scopes")]
+    try:
+        row, key = access.create_api_key(ctx, name, scopes, actor=admin)
+    except BadInputError as exc:
+        if isinstance(exc, PermissionDeniedError | AuthenticationError):
+            raise  # not about the form: the error page
+        ctx.db.rollback()
+        # The form again (303 to its GET page): the error beside its field, the name and scopes kept.
+        values = {"name": name[:200], "scopes": " ".join(s for s in scopes if s in SCOPES)}
+        return send_back(request, ctx, NEW_FORM, "/admin/apikeys", exc, LABELS, values)
     # Rendered directly (not redirected): the plaintext key must never be stored, not even in the session.
     response = _keys_page(request, ctx, admin, 201, new_key={"name": row.name, "key": key})
     response.headers["Cache-Control"] = "no-store"

@@ -6,14 +6,27 @@ from __future__ import annotations
 from fastapi import Request
 
 from whosthat import i18n
+from whosthat.errors import BadInputError
+from whosthat.i18n import N_
 from whosthat.services import kiosks
+from whosthat.services.errors import AuthenticationError, PermissionDeniedError
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, RowId
 from whosthat.web.language import tr
-from whosthat.web.pages.common import back_to, flash, page_router, redirect, render
+from whosthat.web.pages.common import back_to, flash, form_state, page_router, redirect, render, send_back
 
 router = page_router()
 BACK = "/admin/kiosks"
+
+# The Create kiosk form sent back with errors (post/redirect/get, pages/common.py): its draft and labels.
+NEW_FORM = "kiosk-new"
+KIOSK_FIELDS = ("name", "site", "timezone", "language")
+LABELS = {  # each field's own label (as on the form), for its errors
+    "name": N_("Kiosk name"),
+    "site": N_("Site"),
+    "timezone": N_("Time zone"),
+    "language": N_("Language"),
+}
 
 
 def _text(form, name: str) -> str:
@@ -28,7 +41,7 @@ def _code_shown(request: Request, kiosk, code: str) -> None:
 
 @router.get("/admin/kiosks")
 @back_to("/admin/people")
-def kiosks_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
+def kiosks_page(request: Request, ctx: Ctx, admin: CurrentAdmin, draft: str = ""):
     shown = request.session.pop("kiosk_code", None)
     return render(
         request,
@@ -40,6 +53,7 @@ def kiosks_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
         ttl_min=int(kiosks.PAIRING_TTL.total_seconds() // 60),
         can_edit=admin.has("admin"),
         site_zone=str(ctx.tz),
+        state=form_state(request, ctx, NEW_FORM, draft),
     )
 
 
@@ -47,14 +61,16 @@ def kiosks_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
 @back_to(BACK)
 async def kiosk_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
-    row, code = kiosks.create_kiosk(
-        ctx,
-        name=_text(form, "name"),
-        site=_text(form, "site"),
-        timezone=_text(form, "timezone"),
-        language=_text(form, "language"),
-        actor=admin,
-    )
+    fields = {k: _text(form, k) for k in KIOSK_FIELDS}
+    try:
+        row, code = kiosks.create_kiosk(ctx, **fields, actor=admin)
+    except BadInputError as exc:
+        if isinstance(exc, PermissionDeniedError | AuthenticationError):
+            raise  # not about the form: the error page
+        ctx.db.rollback()
+        # The form again (303 to its GET page): the error beside its field, what was typed kept.
+        values = {k: v[:200] for k, v in fields.items()}
+        return send_back(request, ctx, NEW_FORM, BACK, exc, LABELS, values)
     _code_shown(request, row, code)
     return redirect(BACK)
 

@@ -1,0 +1,102 @@
+"""Post/redirect/get for the Kiosks and API keys create forms (issue 15, admin polish), over HTTP
+without a browser: a refused form answers 303 to the form's GET page with a draft token; that page
+shows the error beside its field under the field's own label (aria-invalid + aria-describedby), the
+summary at the top, and what was entered; nothing is created."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.page_client import app_with_admins, context, csrf_of, sign_in
+
+from whosthat.services import access, kiosks
+
+
+@pytest.fixture()
+def app(tmp_path):
+    return app_with_admins(tmp_path)
+
+
+def _refused(client, url: str, data: dict) -> str:
+    """POST the form; assert the 303 to its GET page with a draft; the page sent back."""
+    page = client.get(url)
+    r = client.post(url, data={"csrf_token": csrf_of(page.text), **data}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    location = r.headers["location"]
+    assert re.fullmatch(rf"{re.escape(url)}\?draft=[\w-]+", location), location
+    shown = client.get(location)
+    assert shown.status_code == 200
+    return shown.text
+
+
+def _error(html: str, field: str) -> str:
+    return re.search(rf'<p class="field-error" id="{field}-error">(.*?)</p>', html).group(1)
+
+
+def test_a_taken_kiosk_name_is_said_beside_the_name_field_with_the_entered_values_kept(app):
+    ctx = context(app)
+    taken, _code = kiosks.create_kiosk(ctx, name="Front door")
+    ctx.db.close()
+    with TestClient(app) as client:
+        sign_in(client)
+        data = {"name": "Front door", "site": "Annex", "timezone": "Europe/Rome", "language": "it"}
+        html = _refused(client, "/admin/kiosks", data)
+        assert re.search(
+            r'<input id="k-name" name="name"[^>]*aria-invalid="true" aria-describedby="name-error"', html
+        )
+        assert _error(html, "name") == (  # the field's own label; a link to the kiosk that has the name
+            f'Kiosk name <a href="/admin/kiosks#kiosk-{taken.id}">Front door</a> is already the name of a kiosk.'
+        )
+        assert 'id="error-summary"' in html and "The kiosk was not created. Nothing was saved:" in html
+        assert '<a href="#k-name">' in html  # the summary leads to the field
+        assert re.search(r'<input id="k-name"[^>]*value="Front door"', html)
+        assert re.search(r'<input id="k-site"[^>]*value="Annex"', html)
+        assert re.search(r'<input id="k-tz"[^>]*value="Europe/Rome"', html)
+        assert '<option value="it" lang="it" selected>' in html
+        # A reload of the sent-back page creates nothing; the site and time zone fields are not marked.
+        assert 'aria-describedby="site-error"' not in html and 'aria-describedby="timezone-error"' not in html
+    assert [k.name for k in kiosks.list_kiosks(context(app))] == ["Front door"]
+
+
+def test_a_wrong_time_zone_is_said_beside_its_field_in_the_admins_language(app):
+    with TestClient(app, headers={"Accept-Language": "de-DE,de;q=0.9"}) as client:
+        sign_in(client)
+        html = _refused(client, "/admin/kiosks", {"name": "lobby", "site": "", "timezone": "Mars/Olympus"})
+        assert re.search(
+            r'<input id="k-tz" name="timezone"[^>]*aria-invalid="true" aria-describedby="timezone-error"',
+            html,
+        )
+        assert "Mars/Olympus" in _error(html, "timezone")
+        assert "Der Kiosk wurde nicht angelegt. Nichts wurde gespeichert:" in html
+        assert re.search(r'<input id="k-name"[^>]*value="lobby"', html)
+    assert kiosks.list_kiosks(context(app)) == []
+
+
+def test_an_api_key_without_a_name_is_sent_back_with_its_scopes_kept(app):
+    with TestClient(app) as client:
+        sign_in(client)
+        html = _refused(client, "/admin/apikeys", {"name": " ", "scopes": ["identify", "people:write"]})
+        assert re.search(
+            r'<input id="key-name" name="name"[^>]*aria-invalid="true" aria-describedby="name-error"', html
+        )
+        assert _error(html, "name") == "Name must not be empty."
+        assert "No key was created. Nothing was saved:" in html and '<a href="#key-name">' in html
+        checked = re.findall(r'<input type="checkbox" name="scopes" value="([\w:]+)" checked', html)
+        assert sorted(checked) == ["identify", "people:write"]  # what was ticked, not the defaults
+        assert 'id="new-key"' not in html
+    assert access.list_api_keys(context(app)) == []
+
+
+def test_an_api_key_without_scopes_is_said_beside_the_scopes_in_the_admins_language(app):
+    with TestClient(app, headers={"Accept-Language": "fr-FR,fr;q=0.9"}) as client:
+        sign_in(client)
+        html = _refused(client, "/admin/apikeys", {"name": "payroll export"})
+        assert '<fieldset class="scopes" id="key-scopes" aria-describedby="scopes-error">' in html
+        assert 'value="identify" aria-invalid="true"' in html
+        assert _error(html, "scopes")
+        assert "Aucune clé n’a été créée. Rien n’a été enregistré :" in html
+        assert re.search(r'<input id="key-name"[^>]*value="payroll export"', html)
+        assert not re.findall(r'name="scopes" value="[\w:]+" checked', html)  # none was ticked
+    assert access.list_api_keys(context(app)) == []
