@@ -324,5 +324,10 @@ def test_every_admin_page_passes_wcag_21_aa(server, browser, data, axe, astronau
     page.click("#kiosk-submit")
     page.wait_for_selector("#name-error")
     axe.check(page, "kiosk form sent back: the name is taken")
+    page.goto(server.url + "/admin/schedules")
+    page.fill("#h-name", "No day")
+    page.click("#holiday-form button[type=submit]")
+    page.wait_for_selector("#day-error")
+    axe.check(page, "holiday form sent back: no day")
     axe.assert_clean()
     assert not errors, errors

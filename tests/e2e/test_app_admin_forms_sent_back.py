@@ -1,4 +1,4 @@
-"""Post/redirect/get for the Kiosks and API keys create forms (issue 15, admin polish), over HTTP
+"""Post/redirect/get for the Kiosks, API keys, group and holiday create forms (issue 15, admin polish), over HTTP
 without a browser: a refused form answers 303 to the form's GET page with a draft token; that page
 shows the error beside its field under the field's own label (aria-invalid + aria-describedby), the
 summary at the top, and what was entered; nothing is created."""
@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.page_client import app_with_admins, context, csrf_of, sign_in
 
-from whosthat.services import access, kiosks
+from whosthat.services import access, kiosks, schedules
 
 
 @pytest.fixture()
@@ -100,3 +100,51 @@ def test_an_api_key_without_scopes_is_said_beside_the_scopes_in_the_admins_langu
         assert re.search(r'<input id="key-name"[^>]*value="payroll export"', html)
         assert not re.findall(r'name="scopes" value="[\w:]+" checked', html)  # none was ticked
     assert access.list_api_keys(context(app)) == []
+
+
+def test_a_taken_group_name_is_said_beside_the_group_name_field(app):
+    ctx = context(app)
+    schedules.create_group(ctx, "Warehouse")
+    ctx.db.close()
+    with TestClient(app) as client:
+        sign_in(client)
+        page = client.get("/admin/schedules")
+        r = client.post(
+            "/admin/groups",
+            data={"csrf_token": csrf_of(page.text), "name": "Warehouse"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        assert re.fullmatch(r"/admin/schedules\?draft=[\w-]+", r.headers["location"])
+        html = client.get(r.headers["location"]).text
+        assert re.search(
+            r'<input id="g-name" name="name"[^>]*value="Warehouse" aria-invalid="true" aria-describedby="name-error"',
+            html,
+        )
+        assert _error(html, "name") == "A group named &#39;Warehouse&#39; exists."
+        assert "The group was not created. Nothing was saved:" in html and '<a href="#g-name">' in html
+        assert (
+            'id="h-name" name="name" required maxlength="120" value=""' in html
+        )  # the other form: untouched
+    assert [g.name for g in schedules.list_groups(context(app))] == ["Warehouse"]
+
+
+def test_a_holiday_without_a_day_is_sent_back_with_its_name_in_the_admins_language(app):
+    with TestClient(app, headers={"Accept-Language": "it-IT,it;q=0.9"}) as client:
+        sign_in(client)
+        page = client.get("/admin/schedules")
+        r = client.post(
+            "/admin/holidays",
+            data={"csrf_token": csrf_of(page.text), "day": "", "name": "Ferragosto"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        html = client.get(r.headers["location"]).text
+        assert re.search(
+            r'<input id="h-day" name="day"[^>]*aria-invalid="true" aria-describedby="day-error"', html
+        )
+        assert _error(html, "day")
+        assert re.search(r'<input id="h-name" name="name"[^>]*value="Ferragosto"', html)
+        assert "La festività non è stata aggiunta. Non è stato salvato nulla:" in html
+        assert '<a href="#h-day">' in html
+    assert schedules.list_holidays(context(app)) == []

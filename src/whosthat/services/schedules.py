@@ -162,9 +162,9 @@ def _get(ctx: Context, model, row_id, what: str):
 # Groups and assignments --------------------------------------------------------------------------
 def create_group(ctx: Context, name: str, *, actor: Actor = SYSTEM) -> WorkGroup:
     actor.require("attendance:write")
-    name = clean_text(name, "the group name", NAME_MAX)
+    name = clean_text(name, "the group name", NAME_MAX, field="name")
     if repo.schedules.group_by_name(ctx.db, name):
-        raise ConflictError(f"a group named {name!r} exists")
+        raise ConflictError(f"a group named {name!r} exists", field="name")
     row = repo.schedules.add(ctx.db, WorkGroup(name=name))
     audit.record(ctx, actor, "group.create", f"group:{row.id}", {"name": name})
     ctx.commit()
@@ -253,10 +253,10 @@ def delete_assignment(ctx: Context, assignment_id: int, *, actor: Actor = SYSTEM
 def add_holiday(ctx: Context, day: date, name: str, *, actor: Actor = SYSTEM) -> Holiday:
     actor.require("attendance:write")
     if not isinstance(day, date):
-        raise ValidationError(M_("give the day (YYYY-MM-DD)"))
-    name = clean_text(name, "the holiday's name", 120)
+        raise ValidationError(M_("give the day (YYYY-MM-DD)"), field="day")
+    name = clean_text(name, "the holiday's name", 120, field="name")
     if repo.schedules.holiday_on(ctx.db, day):
-        raise ConflictError(f"{day.isoformat()} is already a holiday")
+        raise ConflictError(f"{day.isoformat()} is already a holiday", field="day")
     row = repo.schedules.add(ctx.db, Holiday(day=day, name=name))
     audit.record(ctx, actor, "holiday.add", f"holiday:{row.id}", {"day": day.isoformat(), "name": name})
     ctx.commit()

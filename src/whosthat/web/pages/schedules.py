@@ -7,15 +7,23 @@ from datetime import date
 
 from fastapi import Request
 
+from whosthat.errors import BadInputError
+from whosthat.i18n import N_
 from whosthat.services import people, schedules
-from whosthat.services.errors import ValidationError
+from whosthat.services.errors import AuthenticationError, PermissionDeniedError, ValidationError
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, RowId
 from whosthat.web.language import tr
-from whosthat.web.pages.common import back_to, flash, page_router, redirect, render
+from whosthat.web.pages.common import back_to, flash, form_state, page_router, redirect, render, send_back
 
 router = page_router()
 BACK = "/admin/schedules"
+
+# Forms sent back with errors (post/redirect/get, pages/common.py): their drafts and field labels.
+GROUP_FORM = "group-new"  # the New group form
+HOLIDAY_FORM = "holiday-new"  # the Add holiday form
+GROUP_LABELS = {"name": N_("Group name")}
+HOLIDAY_LABELS = {"day": N_("Day"), "name": N_("Name")}
 
 
 def _text(form, name: str) -> str:
@@ -41,12 +49,21 @@ def _date(form, name: str) -> date:
     try:
         return date.fromisoformat(_text(form, name))
     except ValueError:
-        raise ValidationError("give the day as YYYY-MM-DD") from None
+        raise ValidationError("give the day as YYYY-MM-DD", field=name) from None
+
+
+def _sent_back(request: Request, ctx, form: str, exc: BadInputError, labels: dict, values: dict):
+    """A refused form: 303 to the schedules page with its draft (the error beside its field, the values
+    kept); a refusal that is not about the form (no permission) stays the error page."""
+    if isinstance(exc, PermissionDeniedError | AuthenticationError):
+        raise exc
+    ctx.db.rollback()
+    return send_back(request, ctx, form, BACK, exc, labels, {k: v[:200] for k, v in values.items()})
 
 
 @router.get("/admin/schedules")
 @back_to("/admin/attendance")
-def schedules_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
+def schedules_page(request: Request, ctx: Ctx, admin: CurrentAdmin, draft: str = ""):
     groups = schedules.list_groups(ctx)
     members = schedules.group_members(ctx)
     everyone = people.list_people(ctx, None, page=1, size=200).items
@@ -70,6 +87,8 @@ def schedules_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
         weekdays=schedules.WEEKDAYS,
         can_edit=admin.has("attendance:write"),
         site_zone=str(ctx.tz),
+        group_state=form_state(request, ctx, GROUP_FORM, draft),
+        holiday_state=form_state(request, ctx, HOLIDAY_FORM, draft),
     )
 
 
@@ -140,7 +159,11 @@ def assignment_delete(request: Request, ctx: Ctx, admin: CurrentAdmin, assignmen
 @back_to(BACK)
 async def group_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
-    row = schedules.create_group(ctx, _text(form, "name"), actor=admin)
+    values = {"name": _text(form, "name")}
+    try:
+        row = schedules.create_group(ctx, values["name"], actor=admin)
+    except BadInputError as exc:
+        return _sent_back(request, ctx, GROUP_FORM, exc, GROUP_LABELS, values)
     flash(request, "ok", tr(request, "Group %(name)s created.", name=row.name))
     return redirect(BACK)
 
@@ -166,7 +189,11 @@ def group_remove_member(request: Request, ctx: Ctx, admin: CurrentAdmin, group_i
 @back_to(BACK)
 async def holiday_add(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
-    row = schedules.add_holiday(ctx, _date(form, "day"), _text(form, "name"), actor=admin)
+    values = {"day": _text(form, "day"), "name": _text(form, "name")}
+    try:
+        row = schedules.add_holiday(ctx, _date(form, "day"), values["name"], actor=admin)
+    except BadInputError as exc:
+        return _sent_back(request, ctx, HOLIDAY_FORM, exc, HOLIDAY_LABELS, values)
     flash(request, "ok", tr(request, "%(day)s (%(name)s) added to the holidays.", day=row.day, name=row.name))
     return redirect(BACK)
 
