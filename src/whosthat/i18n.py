@@ -60,6 +60,21 @@ class Message(str):
 M_ = Message
 
 
+class Joined(str):
+    """Marked messages joined into one text ("face too small ...; image too blurry ..."): its value is
+    the English parts joined by `sep`; `translate` joins the parts in the reader's language."""
+
+    parts: tuple
+    sep: str
+
+    def __new__(cls, parts, sep: str = "; "):
+        parts = tuple(parts)
+        self = super().__new__(cls, sep.join(str(p) for p in parts))
+        self.parts = parts
+        self.sep = sep
+        return self
+
+
 def normalise(lang: str | None) -> str | None:
     """One of LANGUAGES for a tag such as "de", "de-CH" or "fr_FR"; None for anything else."""
     if not isinstance(lang, str):
@@ -126,10 +141,14 @@ def translate(text: str | None, lang: str) -> str:
     is not in the catalogue (a name, a value) comes back as it is."""
     if not text:
         return text or ""
+    if isinstance(text, Joined):
+        return text.sep.join(translate(p, lang) for p in text.parts)
     if isinstance(text, Message):
         translated = translations(lang).gettext(text.msgid)
         # values that are marked messages themselves ("in", a nested line) are translated too
-        params = {k: translate(v, lang) if isinstance(v, Message) else v for k, v in text.params.items()}
+        params = {
+            k: translate(v, lang) if isinstance(v, Message | Joined) else v for k, v in text.params.items()
+        }
         try:
             return translated % params if params else translated
         except (KeyError, TypeError, ValueError):  # a broken translation shows the English text

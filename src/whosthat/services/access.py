@@ -136,7 +136,7 @@ def change_password(ctx: Context, username: str, new_password: str, *, actor: Ac
     and end every browser session of theirs: a copied session cookie stops working at once."""
     admin = repo.admins.by_username(ctx.db, (username or "").strip()[:USERNAME_MAX_LENGTH])
     if admin is None:
-        raise NotFoundError(f"no administrator {username!r}")
+        raise NotFoundError(M_("no administrator %(name)s", name=repr(username)))
     problem = password_problem(new_password or "")
     if problem:
         raise ValidationError(problem)
@@ -277,7 +277,7 @@ def revoke_api_key(ctx: Context, key_id: int, *, actor: Actor = SYSTEM) -> ApiKe
     actor.require("admin")
     row = repo.api_keys.get(ctx.db, key_id) if valid_id(key_id) else None
     if row is None:
-        raise NotFoundError(f"no API key with id {key_id}")
+        raise NotFoundError(M_("no API key with id %(id)s", id=key_id))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         audit.record(ctx, actor, "apikey.revoke", f"apikey:{row.id}", {"name": row.name})

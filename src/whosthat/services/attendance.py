@@ -177,10 +177,10 @@ def clock(
     person = repo.people.lock(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
         ctx.db.rollback()
-        raise NotFoundError(f"no person with id {person_id}")
+        raise NotFoundError(M_("no person with id %(id)s", id=person_id))
     if not person.active:
         ctx.db.rollback()
-        raise ValidationError(f"{person.full_name} is not active")
+        raise ValidationError(M_("%(name)s is not active", name=person.full_name))
     at = at or utcnow()
     last = repo.attendance.last_kind(ctx.db, person.id, since=at - MAX_SHIFT, before=at)
     kind = "out" if last == "in" else "in"

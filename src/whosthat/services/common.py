@@ -229,7 +229,9 @@ def decode_upload(ctx: Context, image: bytes | np.ndarray) -> np.ndarray:
         raise BadInputError(M_("empty upload: send an image file"))
     limit = ctx.runtime.settings.max_upload_bytes
     if len(image) > limit:
-        raise PayloadTooLargeError(f"upload of {len(image)} bytes is over the limit of {limit}")
+        raise PayloadTooLargeError(
+            M_("upload of %(size)s bytes is over the limit of %(limit)s", size=len(image), limit=limit)
+        )
     return decode_image(bytes(image), ctx.runtime.settings.max_image_pixels)
 
 

@@ -59,7 +59,7 @@ def record_consent(
         raise ValidationError("unknown consent text version: " + ", ".join(CONSENT_TEXTS))
     person = repo.people.get(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
-        raise NotFoundError(f"no person with id {person_id}")
+        raise NotFoundError(M_("no person with id %(id)s", id=person_id))
     row = add_record(ctx, person.id, text_version, actor)
     ctx.commit()
     return row
@@ -134,12 +134,12 @@ def withdraw(ctx: Context, person_id: int, *, actor: Actor = SYSTEM) -> Withdraw
     person = repo.people.lock(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
         ctx.db.rollback()
-        raise NotFoundError(f"no person with id {person_id}")
+        raise NotFoundError(M_("no person with id %(id)s", id=person_id))
     record = current(ctx, person.id)
     templates, images = repo.consent.delete_biometrics(ctx.db, person.id)
     if record is None and not templates and not images:
         ctx.db.rollback()
-        raise ConflictError(f"{person.full_name} has no consent in force and no face data")
+        raise ConflictError(M_("%(name)s has no consent in force and no face data", name=person.full_name))
     if record is not None:
         record.withdrawn_at, record.withdrawn_by = utcnow(), actor.label
     detail = {"templates_deleted": templates, "images_deleted": images}

@@ -80,7 +80,7 @@ def _action(value) -> str:
 def _person(ctx: Context, person_id) -> Person:
     person = repo.people.get(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
-        raise NotFoundError(f"no person with id {person_id}")
+        raise NotFoundError(M_("no person with id %(id)s", id=person_id))
     return person
 
 
@@ -88,7 +88,7 @@ def _event_in_effect(ctx: Context, event_id, *, for_update: bool = False) -> Att
     """The event, locked when asked; NotFoundError when absent, ConflictError when already replaced."""
     event = repo.attendance.get(ctx.db, event_id, for_update=for_update) if valid_id(event_id) else None
     if event is None:
-        raise NotFoundError(f"no attendance event with id {event_id}")
+        raise NotFoundError(M_("no attendance event with id %(id)s", id=event_id))
     if repo.corrections.replacing(ctx.db, event.id) is not None:
         raise ConflictError(f"event {event.id} was already corrected or voided; correct the newer event")
     return event
@@ -204,7 +204,7 @@ def get_event(ctx: Context, event_id: int) -> tuple[AttendanceEvent, AttendanceC
     """(the event, the correction that replaced it or None while in effect); NotFoundError when absent."""
     event = repo.attendance.get(ctx.db, event_id) if valid_id(event_id) else None
     if event is None:
-        raise NotFoundError(f"no attendance event with id {event_id}")
+        raise NotFoundError(M_("no attendance event with id %(id)s", id=event_id))
     return event, repo.corrections.replacing(ctx.db, event.id)
 
 
@@ -230,7 +230,9 @@ def request_correction(
     else:
         event = _event_in_effect(ctx, event_id)
         if event.person_id != person.id:
-            raise NotFoundError(f"no attendance event with id {event_id}")  # not theirs: as if absent
+            raise NotFoundError(
+                M_("no attendance event with id %(id)s", id=event_id)
+            )  # not theirs: as if absent
         if action == "edit":
             kind = _kind(kind if kind is not None else event.kind)
             at = _moment(at if at is not None else event.at)
@@ -293,7 +295,7 @@ def decide_request(
     actor.require("attendance:write")
     req = repo.corrections.get_request(ctx.db, request_id, for_update=True) if valid_id(request_id) else None
     if req is None:
-        raise NotFoundError(f"no correction request with id {request_id}")
+        raise NotFoundError(M_("no correction request with id %(id)s", id=request_id))
     if req.status != "pending":
         raise ConflictError(f"request {req.id} was already {req.status}")
     note = clean_text(note, "the note", REASON_MAX, required=not approve) or None

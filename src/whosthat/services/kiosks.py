@@ -66,7 +66,7 @@ def normalise_code(code: str) -> str:
 def _get(ctx: Context, kiosk_id: int) -> Kiosk:
     row = repo.kiosks.get(ctx.db, kiosk_id, for_update=True) if valid_id(kiosk_id) else None
     if row is None:
-        raise NotFoundError(f"no kiosk with id {kiosk_id}")
+        raise NotFoundError(M_("no kiosk with id %(id)s", id=kiosk_id))
     return row
 
 

@@ -49,7 +49,7 @@ def get_person(ctx: Context, person_id: int) -> Person:
     """The person, with `template_count` and `consent_in_force` set; NotFoundError when absent."""
     person = repo.people.get(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
-        raise NotFoundError(f"no person with id {person_id}")
+        raise NotFoundError(M_("no person with id %(id)s", id=person_id))
     person.template_count = repo.templates.counts(ctx.db, [person.id]).get(person.id, 0)
     person.consent_in_force = bool(repo.consent.in_force(ctx.db, [person.id]))
     return person

@@ -64,7 +64,7 @@ def unlock_period(ctx: Context, lock_id: int, *, reason: str, actor: Actor = SYS
         raise ValidationError(M_("the reason must say why (at least 3 characters)"))
     row = repo.schedules.lock_for_update(ctx.db, lock_id) if valid_id(lock_id) else None
     if row is None:
-        raise NotFoundError(f"no locked period with id {lock_id}")
+        raise NotFoundError(M_("no locked period with id %(id)s", id=lock_id))
     if row.unlocked_at is not None:
         raise ConflictError(f"period {row.id} is already unlocked")
     row.unlocked_at, row.unlocked_by, row.unlock_reason = utcnow(), actor.label, reason

@@ -69,7 +69,7 @@ def set_pin(ctx: Context, person_id: int, pin: str | None, *, actor: Actor) -> P
     may set only their own. ValidationError for a PIN that breaks PIN_RULE."""
     person = repo.people.get(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
-        raise NotFoundError(f"no person with id {person_id}")
+        raise NotFoundError(M_("no person with id %(id)s", id=person_id))
     if actor.kind == "employee":
         if actor.id != person.id:
             raise PermissionDeniedError(M_("an employee can only set their own PIN"))

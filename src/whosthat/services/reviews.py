@@ -71,7 +71,7 @@ def chip(ctx: Context, item_id: int, *, actor: Actor = SYSTEM) -> np.ndarray | N
     actor.require("attendance:read")
     row = repo.reviews.get(ctx.db, item_id) if valid_id(item_id) else None
     if row is None:
-        raise NotFoundError(f"no review item with id {item_id}")
+        raise NotFoundError(M_("no review item with id %(id)s", id=item_id))
     if row.chip is None:
         return None
     return ctx.runtime.cipher.decrypt_chip(row.chip, row.person_id)
@@ -85,7 +85,7 @@ def decide(
     actor.require("attendance:write")
     row = repo.reviews.get(ctx.db, item_id, for_update=True) if valid_id(item_id) else None
     if row is None:
-        raise NotFoundError(f"no review item with id {item_id}")
+        raise NotFoundError(M_("no review item with id %(id)s", id=item_id))
     if row.status != "pending":
         raise ConflictError(f"review item {row.id} was already {row.status}")
     note = clean_text(note, "the note", 500, required=not confirm) or None

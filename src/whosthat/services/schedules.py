@@ -121,7 +121,7 @@ def create_schedule(
     if absent > half:
         raise ValidationError(M_("the absent threshold must not be above the half-day threshold"))
     if repo.schedules.schedule_by_name(ctx.db, name):
-        raise ConflictError(f"a schedule named {name!r} exists")
+        raise ConflictError(M_("a schedule named %(name)s exists", name=repr(name)))
     row = repo.schedules.add(
         ctx.db,
         Schedule(
@@ -152,10 +152,20 @@ def delete_schedule(ctx: Context, schedule_id: int, *, actor: Actor = SYSTEM) ->
     ctx.commit()
 
 
+# What a missing row's error says, per kind (one message each, so that every language can say it).
+NOT_FOUND = {
+    "assignment": lambda i: M_("no assignment with id %(id)s", id=i),
+    "group": lambda i: M_("no group with id %(id)s", id=i),
+    "holiday": lambda i: M_("no holiday with id %(id)s", id=i),
+    "person": lambda i: M_("no person with id %(id)s", id=i),
+    "schedule": lambda i: M_("no schedule with id %(id)s", id=i),
+}
+
+
 def _get(ctx: Context, model, row_id, what: str):
     row = repo.schedules.get(ctx.db, model, row_id) if valid_id(row_id) else None
     if row is None:
-        raise NotFoundError(f"no {what} with id {row_id}")
+        raise NotFoundError(NOT_FOUND[what](row_id))
     return row
 
 
@@ -164,7 +174,7 @@ def create_group(ctx: Context, name: str, *, actor: Actor = SYSTEM) -> WorkGroup
     actor.require("attendance:write")
     name = clean_text(name, "the group name", NAME_MAX, field="name")
     if repo.schedules.group_by_name(ctx.db, name):
-        raise ConflictError(f"a group named {name!r} exists", field="name")
+        raise ConflictError(M_("a group named %(name)s exists", name=repr(name)), field="name")
     row = repo.schedules.add(ctx.db, WorkGroup(name=name))
     audit.record(ctx, actor, "group.create", f"group:{row.id}", {"name": name})
     ctx.commit()
@@ -188,7 +198,7 @@ def add_member(ctx: Context, group_id: int, person_id: int, *, actor: Actor = SY
     group = _get(ctx, WorkGroup, group_id, "group")
     person = _get(ctx, Person, person_id, "person")
     if repo.schedules.is_member(ctx.db, group.id, person.id):
-        raise ConflictError(f"{person.full_name} is already in {group.name}")
+        raise ConflictError(M_("%(name)s is already in %(group)s", name=person.full_name, group=group.name))
     repo.schedules.add(ctx.db, WorkGroupMember(group_id=group.id, person_id=person.id))
     audit.record(ctx, actor, "group.add_member", f"group:{group.id}", {"person": person.id})
     ctx.commit()
@@ -198,7 +208,7 @@ def remove_member(ctx: Context, group_id: int, person_id: int, *, actor: Actor =
     actor.require("attendance:write")
     group = _get(ctx, WorkGroup, group_id, "group")
     if not valid_id(person_id) or not repo.schedules.remove_member(ctx.db, group.id, person_id):
-        raise NotFoundError(f"person {person_id} is not in {group.name}")
+        raise NotFoundError(M_("person %(id)s is not in %(group)s", id=person_id, group=group.name))
     audit.record(ctx, actor, "group.remove_member", f"group:{group.id}", {"person": person_id})
     ctx.commit()
 
@@ -256,7 +266,7 @@ def add_holiday(ctx: Context, day: date, name: str, *, actor: Actor = SYSTEM) ->
         raise ValidationError(M_("give the day (YYYY-MM-DD)"), field="day")
     name = clean_text(name, "the holiday's name", 120, field="name")
     if repo.schedules.holiday_on(ctx.db, day):
-        raise ConflictError(f"{day.isoformat()} is already a holiday", field="day")
+        raise ConflictError(M_("%(day)s is already a holiday", day=day.isoformat()), field="day")
     row = repo.schedules.add(ctx.db, Holiday(day=day, name=name))
     audit.record(ctx, actor, "holiday.add", f"holiday:{row.id}", {"day": day.isoformat(), "name": name})
     ctx.commit()

@@ -12,7 +12,7 @@ import numpy as np
 
 from whosthat.errors import BadInputError, MultipleFacesError, NoFaceError, QualityError
 from whosthat.gallery.threshold import is_match
-from whosthat.i18n import M_
+from whosthat.i18n import M_, Joined
 from whosthat.services import audit, consent, people
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, decode_upload, face_box, valid_id
 from whosthat.services.errors import (
@@ -149,7 +149,7 @@ def _check_quality(ctx: Context, image: bytes | np.ndarray) -> QualityReport:
         detection = pipeline.dominant_face(detections)
     except (NoFaceError, MultipleFacesError) as exc:
         box = face_box(detections[0]) if detections else None
-        return QualityReport(False, [str(exc)], box, len(detections), None, w, h)
+        return QualityReport(False, [_message(exc)], box, len(detections), None, w, h)
     from whosthat.vision.quality import assess_quality
 
     landmarks, chip = pipeline.align(rgb, detection)
@@ -233,25 +233,32 @@ def enroll_template(
     return row
 
 
+def _message(exc: BaseException) -> str:
+    """An error's message, still a marked M_ message when it is one (a page translates it)."""
+    return exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+
+
 def _photo_problems(ctx: Context, photos: list[Photo]) -> list[str]:
     """One sentence per photo that is too large, does not decode or fails the enrolment quality rules."""
     if len(photos) > MAX_PHOTOS:
-        return [f"At most {MAX_PHOTOS} photos at once."]
+        return [M_("At most %(num)s photos at once.", num=MAX_PHOTOS)]
     limit = ctx.runtime.settings.max_upload_bytes
     problems = []
     for photo in photos:
         if len(photo.data) > limit:
-            problems.append(f"{photo.label}: larger than {limit // (1024 * 1024)} MB.")
+            problems.append(
+                M_("%(photo)s: larger than %(limit)s MB.", photo=photo.label, limit=limit // (1024 * 1024))
+            )
             continue
         try:
             report = check_quality(ctx, photo.data)
         except BusyError:
             raise  # the server's state, not the photo's: 503 for the whole form
         except BadInputError as exc:
-            problems.append(f"{photo.label}: {exc}.")
+            problems.append(M_("%(photo)s: %(reason)s.", photo=photo.label, reason=_message(exc)))
             continue
         if not report.ok:
-            problems.append(f"{photo.label}: " + "; ".join(report.reasons) + ".")
+            problems.append(M_("%(photo)s: %(reason)s.", photo=photo.label, reason=Joined(report.reasons)))
     return problems
 
 
@@ -300,8 +307,8 @@ def _enroll_each(
         except (BusyError, ConsentRequiredError):
             raise
         except BadInputError as exc:
-            reasons = "; ".join(exc.reasons) if isinstance(exc, QualityError) and exc.reasons else str(exc)
-            result.errors.append(f"{photo.label}: {reasons}.")
+            reasons = Joined(exc.reasons) if isinstance(exc, QualityError) and exc.reasons else _message(exc)
+            result.errors.append(M_("%(photo)s: %(reason)s.", photo=photo.label, reason=reasons))
     return result
 
 
@@ -323,11 +330,11 @@ def enroll_photos(
     actor.require("people:write")
     person = people.get_person(ctx, person_id)
     if not photos:
-        raise PhotosRejectedError(["Choose or take at least one photo."])
+        raise PhotosRejectedError([M_("Choose or take at least one photo.")])
     consent.needed_for_templates(ctx, person, consent_version, field=consent_field)
     problems = _photo_problems(ctx, photos)
     if problems:
-        raise PhotosRejectedError([*problems, "No photo was added."])
+        raise PhotosRejectedError([*problems, M_("No photo was added.")])
     if not confirm_duplicate and (duplicates := _duplicates(ctx, person_id, photos)):
         raise DuplicateFaceError(duplicates)
     return _enroll_each(
@@ -373,7 +380,7 @@ def enroll_new_person(
         )
     problems = _photo_problems(ctx, photos)
     if problems:  # nothing is stored when a photo is unusable: fix it and send the form again
-        rejected = PhotosRejectedError([*problems, "Nothing was saved; choose the photos again."])
+        rejected = PhotosRejectedError([*problems, M_("Nothing was saved; choose the photos again.")])
         raise rejected.with_others(field_errors)
     if field_errors:  # every field's error at once (the photos are fine)
         people.raise_first(field_errors)
@@ -389,7 +396,9 @@ def enroll_new_person(
 def _template_of(ctx: Context, person_id: int, template_id: int) -> FaceTemplate:
     row = repo.templates.get(ctx.db, template_id) if valid_id(template_id) else None
     if row is None or row.person_id != person_id:
-        raise NotFoundError(f"person {person_id} has no template {template_id}")
+        raise NotFoundError(
+            M_("person %(person)s has no template %(template)s", person=person_id, template=template_id)
+        )
     return row
 
 

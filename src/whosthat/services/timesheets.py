@@ -205,7 +205,7 @@ def build(
     if person_id is not None:
         person = repo.people.get(ctx.db, person_id)
         if person is None:
-            raise NotFoundError(f"no person with id {person_id}")
+            raise NotFoundError(M_("no person with id %(id)s", id=person_id))
         persons = {person.id: person}
     else:
         persons = {p.id: p for p in repo.schedules.active_people(ctx.db)}

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from whosthat.errors import ImageError, ImageTooLargeError
+from whosthat.i18n import M_
 
 DEFAULT_MAX_PIXELS = 25_000_000
 MAX_SIDE = 16_384  # px; no camera makes a longer side, and OpenCV refuses (aborts on) 32,767 and more
@@ -69,22 +70,35 @@ def _max_pixels(max_pixels: int | None) -> int:
 def _check_header(im: Image.Image, limit: int) -> tuple[int, int, str]:
     width, height, fmt = im.width, im.height, im.format or "unknown"
     if fmt not in ACCEPTED_FORMATS:
-        raise ImageError(f"unsupported image format {fmt}; use JPEG, PNG or WebP")
+        raise ImageError(M_("unsupported image format %(format)s; use JPEG, PNG or WebP", format=fmt))
     if width <= 0 or height <= 0:
-        raise ImageError("image has no pixels")
+        raise ImageError(M_("image has no pixels"))
     if max(width, height) > MAX_SIDE:
         raise ImageTooLargeError(
-            f"image is {width}x{height}: a side is longer than the limit of {MAX_SIDE} px"
+            M_(
+                "image is %(width)sx%(height)s: a side is longer than the limit of %(limit)s px",
+                width=width,
+                height=height,
+                limit=MAX_SIDE,
+            )
         )
     if width * height > limit:
         raise ImageTooLargeError(
-            f"image is {width}x{height} = {width * height / 1e6:.1f} MP, more than the limit of {limit / 1e6:.0f} MP"
+            M_(
+                "image is %(width)sx%(height)s = %(mp)s MP, more than the limit of %(limit)s MP",
+                width=width,
+                height=height,
+                mp=round(width * height / 1e6, 1),
+                limit=round(limit / 1e6),
+            )
         )
     frames = getattr(im, "n_frames", 1)
     if frames != 1 and fmt not in MULTI_PICTURE_FORMATS:
-        raise ImageError(f"the image has {frames} frames (animated or multi-page); send a single picture")
+        raise ImageError(
+            M_("the image has %(num)s frames (animated or multi-page); send a single picture", num=frames)
+        )
     if im.mode not in ACCEPTED_MODES:
-        raise ImageError(f"unsupported pixel format {im.mode}; use 8-bit RGB or grayscale")
+        raise ImageError(M_("unsupported pixel format %(mode)s; use 8-bit RGB or grayscale", mode=im.mode))
     return width, height, fmt
 
 
@@ -93,23 +107,23 @@ def _open(data: bytes) -> Image.Image:
         # Only these decoders may look at the bytes (MPO is opened by the JPEG plugin).
         return Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS - MULTI_PICTURE_FORMATS))
     except UnidentifiedImageError:
-        raise ImageError("not an image in a format we accept (JPEG, PNG, WebP or BMP)") from None
+        raise ImageError(M_("not an image in a format we accept (JPEG, PNG, WebP or BMP)")) from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure on untrusted bytes is bad input
-        raise ImageError(f"unreadable image header: {exc}") from None
+        raise ImageError(M_("unreadable image header: %(detail)s", detail=str(exc))) from None
 
 
 def read_image_header(data: bytes, max_pixels: int | None = None) -> tuple[int, int, str]:
     """Return (width, height, format) from the header alone; raise ImageError/ImageTooLargeError."""
     limit = _max_pixels(max_pixels)
     if not data:
-        raise ImageError("the file is empty (0 bytes)")
+        raise ImageError(M_("the file is empty (0 bytes)"))
     try:
         with _open(data) as im:
             return _check_header(im, limit)
     except ImageError:
         raise
     except Exception as exc:  # noqa: BLE001 - e.g. n_frames seeking through a corrupt file
-        raise ImageError(f"unreadable image header: {exc}") from None
+        raise ImageError(M_("unreadable image header: %(detail)s", detail=str(exc))) from None
 
 
 def decode_image(
@@ -130,7 +144,7 @@ def decode_image(
     else:
         data = bytes(source)
     if not data:
-        raise ImageError("the file is empty (0 bytes)")
+        raise ImageError(M_("the file is empty (0 bytes)"))
     limit = _max_pixels(max_pixels)
     try:
         with _open(data) as im:
@@ -144,14 +158,14 @@ def decode_image(
     except ImageError:
         raise
     except UnidentifiedImageError:
-        raise ImageError("not an image in a format we accept (JPEG, PNG, WebP or BMP)") from None
+        raise ImageError(M_("not an image in a format we accept (JPEG, PNG, WebP or BMP)")) from None
     except MemoryError:
-        raise ImageTooLargeError("the image needs more memory to decode than the server allows") from None
+        raise ImageTooLargeError(M_("the image needs more memory to decode than the server allows")) from None
     except Exception as exc:  # noqa: BLE001 - whatever a decoder raises on untrusted bytes is bad input
         msg = str(exc)
         if "truncated" in msg.lower() or "premature" in msg.lower():
-            raise ImageError("the image is truncated (incomplete file)") from None
-        raise ImageError(f"cannot decode image: {msg or type(exc).__name__}") from None
+            raise ImageError(M_("the image is truncated (incomplete file)")) from None
+        raise ImageError(M_("cannot decode image: %(detail)s", detail=msg or type(exc).__name__)) from None
 
 
 def _finish(im: Image.Image, max_side: int | None) -> np.ndarray:

@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from whosthat.errors import MultipleFacesError, NoFaceError, QualityError
+from whosthat.i18n import M_, Joined
 from whosthat.vision.align import FaceAlignTransform, dlib_chip
 from whosthat.vision.detect import Detection, get_detector
 from whosthat.vision.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
@@ -96,9 +97,11 @@ class FacePipeline:
     def dominant_face(self, detections: list[Detection]) -> Detection:
         """The one face a login or an enrollment is about; raise when there is none or several."""
         if not detections:
-            raise NoFaceError("no face found: face the camera, with your whole face in the picture")
+            raise NoFaceError(M_("no face found: face the camera, with your whole face in the picture"))
         if len(detections) > 1 and detections[1].size >= DOMINANCE_RATIO * detections[0].size:
-            raise MultipleFacesError(f"{len(detections)} faces found: one person at a time, please")
+            raise MultipleFacesError(
+                M_("%(num)s faces found: one person at a time, please", num=len(detections))
+            )
         return detections[0]
 
     def align(self, rgb: np.ndarray, detection: Detection) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +131,8 @@ class FacePipeline:
         result.timings = {"detect": t1 - t0, **result.timings}
         if purpose == "enroll" and not result.quality.ok:
             raise QualityError(
-                "photo not good enough: " + "; ".join(result.quality.reasons), result.quality.reasons
+                M_("photo not good enough: %(reasons)s", reasons=Joined(result.quality.reasons)),
+                result.quality.reasons,
             )
         if purpose == "login" and not result.quality.ok:
             raise QualityError(result.quality.reasons[0], result.quality.reasons)

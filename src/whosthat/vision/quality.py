@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
+from whosthat.i18n import M_
 from whosthat.vision.landmarks import NOSE, eye_centers
 
 # Smallest face (detector box side, pixels) accepted at enrollment / at login.
@@ -87,21 +88,36 @@ def assess_quality(
     if face_px < min_px:
         # whole pixels rounded down: a 49.6 px face is "49 px, need 50", never "50 px, need 50"
         reasons.append(
-            f"face too small ({math.floor(face_px)} px, need {min_px}): move closer or use a larger photo"
+            M_(
+                "face too small (%(size)s px, need %(need)s): move closer or use a larger photo",
+                size=math.floor(face_px),
+                need=min_px,
+            )
         )
     if purpose == "enroll":
         if sharp < MIN_SHARPNESS:
             reasons.append(
-                f"image too blurry (sharpness {sharp:.0f}, need {MIN_SHARPNESS:.0f}): hold still, focus"
+                M_(
+                    "image too blurry (sharpness %(sharpness)s, need %(need)s): hold still, focus",
+                    sharpness=round(sharp),
+                    need=round(MIN_SHARPNESS),
+                )
             )
         if abs(yaw) > MAX_YAW_DEG:
-            reasons.append(f"face not frontal (turned {abs(yaw):.0f} degrees): look straight at the camera")
+            reasons.append(
+                M_(
+                    "face not frontal (turned %(degrees)s degrees): look straight at the camera",
+                    degrees=round(abs(yaw)),
+                )
+            )
         if abs(roll) > MAX_ROLL_DEG:
-            reasons.append(f"head tilted {abs(roll):.0f} degrees: keep the head upright")
+            reasons.append(
+                M_("head tilted %(degrees)s degrees: keep the head upright", degrees=round(abs(roll)))
+            )
         if bright < MIN_BRIGHTNESS:
-            reasons.append("face too dark: add light in front of the face")
+            reasons.append(M_("face too dark: add light in front of the face"))
         elif bright > MAX_BRIGHTNESS:
-            reasons.append("face overexposed: reduce the light or move out of direct sun")
+            reasons.append(M_("face overexposed: reduce the light or move out of direct sun"))
     score = float(
         np.clip(face_px / 160, 0, 1) * 0.3
         + np.clip(sharp / 300, 0, 1) * 0.3

@@ -118,7 +118,9 @@ def field_messages(request: Request, exc: BadInputError, labels: dict[str, str])
         lines = getattr(e, "lines", None)
         message = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
         if lines:  # photo problems: every photo's line (what happened to the whole batch is said above)
-            shown = [x for x in lines if not x.startswith("Nothing was saved")] or lines
+            shown = [
+                x for x in lines if not x.startswith(("Nothing was saved", "No photo was added"))
+            ] or lines
             text = " ".join(sentence(i18n.translate(x, lang)) for x in shown)
         elif field and isinstance(message, i18n.Message) and "field" in message.params:
             label = i18n.translate(labels[field], lang)

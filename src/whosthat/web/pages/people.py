@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from whosthat.errors import BadInputError
-from whosthat.i18n import N_
+from whosthat.i18n import M_, N_
 from whosthat.services import consent, drafts, people, pin_login, templates
 from whosthat.services.common import MAX_PAGE
 from whosthat.services.errors import (
@@ -24,7 +24,7 @@ from whosthat.services.errors import (
 from whosthat.services.templates import Photo
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, OptionalAdmin
-from whosthat.web.language import tr, trn
+from whosthat.web.language import localise, tr, trn
 from whosthat.web.pages.common import (
     FormState,
     back_to,
@@ -73,7 +73,7 @@ async def _photos(request: Request, form) -> list[Photo]:
     ]
     photos = []
     for i, (f, source) in enumerate(files, 1):
-        label = f.filename if source == "upload" and f.filename else f"camera photo {i}"
+        label = f.filename if source == "upload" and f.filename else M_("camera photo %(num)s", num=i)
         photos.append(Photo(label, await f.read(limit + 1), source))
     return photos
 
@@ -132,8 +132,8 @@ def _sent_back(request, ctx, name, url, exc, fields, photos, old_draft):
 
 
 def _flash_enrolment(request: Request, errors: list[str]) -> None:
-    for e in errors:
-        flash(request, "error", e)
+    for e in errors:  # marked messages: in the reader's language
+        flash(request, "error", sentence(localise(request, e)))
 
 
 def _not_a_form_error(exc: BadInputError) -> bool:

@@ -1,0 +1,66 @@
+"""Why an enrolment photo was refused, in the reader's language on the admin pages (the quality rules'
+and the image decoder's M_ messages, with their values), while the service and the JSON API keep the
+English text."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import cv2
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.page_client import app_with_admins, context, csrf_of, sign_in
+from whosthat.services import consent, people, templates
+from whosthat.vision.image import encode_jpeg
+from whosthat.web.language import LANGUAGE_COOKIE
+
+
+@pytest.fixture(scope="module")
+def small_face(astronaut) -> bytes:
+    """Eileen Collins at 200 px: her face is found, but smaller than the 80 px enrolment needs."""
+    return encode_jpeg(cv2.resize(astronaut, (200, 200), interpolation=cv2.INTER_AREA))
+
+
+def _photo_errors(client, response) -> str:
+    assert response.status_code == 303 and "?draft=" in response.headers["location"], response.text[:300]
+    page = client.get(response.headers["location"]).text
+    found = re.search(r'<div class="flash flash-error error-summary"[^>]*>(.*?)</div>', page, re.S)
+    assert found, "no error summary on the page"
+    return html.unescape(found.group(1))
+
+
+def test_a_refused_photo_says_why_in_german_and_the_service_keeps_english(tmp_path, small_face):
+    app = app_with_admins(tmp_path)
+    ctx = context(app)
+    pid = people.create_person(ctx, employee_code="P-1", name="Eileen", surname="Collins").id
+    report = templates.check_quality(ctx, small_face)
+    ctx.db.close()
+    # the service (and so the API and the command line) says it in English
+    assert not report.ok and str(report.reasons[0]).startswith("face too small (")
+    with TestClient(app) as client:
+        sign_in(client)
+        client.cookies.set(LANGUAGE_COOKIE, "de")
+
+        def send(name: str, data: bytes):
+            page = client.get(f"/admin/people/{pid}").text
+            return client.post(
+                f"/admin/people/{pid}/templates",
+                data={"csrf_token": csrf_of(page), "consent": consent.CURRENT_VERSION},
+                files=[("photos", (name, data, "image/jpeg"))],
+                follow_redirects=False,
+            )
+
+        text = _photo_errors(client, send("klein.jpg", small_face))
+        assert re.search(
+            r"Klein\.jpg: Gesicht zu klein \(\d+ px, nötig sind 80\): bitte kommen Sie näher", text
+        )
+        assert "face too small" not in text and "move closer" not in text
+        text = _photo_errors(client, send("notiz.jpg", b"not a picture at all"))
+        assert "Notiz.jpg: kein Bild in einem angenommenen Format (JPEG, PNG, WebP oder BMP)." in text
+        # the same refusal in English for an English reader
+        client.cookies.set(LANGUAGE_COOKIE, "en")
+        text = _photo_errors(client, send("small.jpg", small_face))
+        assert "Small.jpg: face too small (" in text and "move closer or use a larger photo" in text
+    assert len(people.get_person(context(app), pid).templates) == 0
