@@ -329,5 +329,11 @@ def test_every_admin_page_passes_wcag_21_aa(server, browser, data, axe, astronau
     page.click("#holiday-form button[type=submit]")
     page.wait_for_selector("#day-error")
     axe.check(page, "holiday form sent back: no day")
+    page.click("#new-schedule summary")
+    page.fill("#s-name", "Night")
+    page.fill("#s-half", "10")
+    page.click("#schedule-submit")
+    page.wait_for_selector("#absent_below_pct-error")
+    axe.check(page, "schedule form sent back: absent above half-day threshold")
     axe.assert_clean()
     assert not errors, errors

@@ -148,3 +148,29 @@ def test_a_holiday_without_a_day_is_sent_back_with_its_name_in_the_admins_langua
         assert "La festività non è stata aggiunta. Non è stato salvato nulla:" in html
         assert '<a href="#h-day">' in html
     assert schedules.list_holidays(context(app)) == []
+
+
+def test_a_refused_schedule_is_sent_back_with_the_error_beside_the_field_and_the_week_kept(app):
+    with TestClient(app, headers={"Accept-Language": "de-DE,de;q=0.9"}) as client:
+        sign_in(client)
+        page = client.get("/admin/schedules")
+        data = {"csrf_token": csrf_of(page.text), "name": "Late shift", "timezone": "Europe/Berlin"}
+        data |= {"grace_late_min": "10", "grace_early_min": "5", "half_day_below_pct": "20"}
+        data |= {"absent_below_pct": "30", "mon_start": "14:00", "mon_end": "22:00", "mon_break": "45"}
+        r = client.post("/admin/schedules", data=data, follow_redirects=False)
+        assert r.status_code == 303
+        assert re.fullmatch(r"/admin/schedules\?draft=[\w-]+", r.headers["location"])
+        html = client.get(r.headers["location"]).text
+        assert re.search(
+            r'<input id="s-absent" name="absent_below_pct"[^>]*value="30" aria-invalid="true"'
+            r' aria-describedby="absent_below_pct-error"',
+            html,
+        )
+        assert _error(html, "absent_below_pct")
+        assert "Der Dienstplan wurde nicht angelegt. Nichts wurde gespeichert:" in html
+        assert '<a href="#s-absent">' in html and '<details class="panel" id="new-schedule" open>' in html
+        assert re.search(r'<input id="s-name"[^>]*value="Late shift"', html)
+        assert re.search(r'<input id="s-late"[^>]*value="10"', html)
+        assert 'name="mon_start" type="time"' in html and 'value="14:00"' in html and 'value="22:00"' in html
+        assert re.search(r'name="tue_start" type="time"[^>]*value=""', html)  # left empty: not the default
+    assert schedules.list_schedules(context(app)) == []

@@ -93,9 +93,9 @@ def _check_week(week) -> list:
     return out
 
 
-def _minutes(value, what: str, hi: int) -> int:
+def _minutes(value, what: str, hi: int, field: str | None = None) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= hi:
-        raise ValidationError(f"{what} is a whole number from 0 to {hi}")
+        raise ValidationError(f"{what} is a whole number from 0 to {hi}", field=field)
     return value
 
 
@@ -114,22 +114,32 @@ def create_schedule(
 ) -> Schedule:
     """A new schedule (ConflictError when the name is taken)."""
     actor.require("attendance:write")
-    name = clean_text(name, "the name", NAME_MAX)
-    zone_of(timezone)
-    half = _minutes(half_day_below_pct, "the half-day threshold (%)", 100)
-    absent = _minutes(absent_below_pct, "the absent threshold (%)", 100)
+    name = clean_text(name, "the name", NAME_MAX, field="name")
+    try:
+        zone_of(timezone)
+    except ValidationError as exc:
+        exc.field = "timezone"
+        raise
+    half = _minutes(half_day_below_pct, "the half-day threshold (%)", 100, "half_day_below_pct")
+    absent = _minutes(absent_below_pct, "the absent threshold (%)", 100, "absent_below_pct")
     if absent > half:
-        raise ValidationError(M_("the absent threshold must not be above the half-day threshold"))
+        raise ValidationError(
+            M_("the absent threshold must not be above the half-day threshold"), field="absent_below_pct"
+        )
     if repo.schedules.schedule_by_name(ctx.db, name):
-        raise ConflictError(M_("a schedule named %(name)s exists", name=repr(name)))
+        raise ConflictError(M_("a schedule named %(name)s exists", name=repr(name)), field="name")
     row = repo.schedules.add(
         ctx.db,
         Schedule(
             name=name,
             timezone=timezone,
             week=_check_week(week),
-            grace_late_min=_minutes(grace_late_min, "the late grace (minutes)", MAX_GRACE_MIN),
-            grace_early_min=_minutes(grace_early_min, "the early-leave grace (minutes)", MAX_GRACE_MIN),
+            grace_late_min=_minutes(
+                grace_late_min, "the late grace (minutes)", MAX_GRACE_MIN, "grace_late_min"
+            ),
+            grace_early_min=_minutes(
+                grace_early_min, "the early-leave grace (minutes)", MAX_GRACE_MIN, "grace_early_min"
+            ),
             half_day_below_pct=half,
             absent_below_pct=absent,
         ),

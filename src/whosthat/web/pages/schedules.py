@@ -22,6 +22,23 @@ BACK = "/admin/schedules"
 # Forms sent back with errors (post/redirect/get, pages/common.py): their drafts and field labels.
 GROUP_FORM = "group-new"  # the New group form
 HOLIDAY_FORM = "holiday-new"  # the Add holiday form
+SCHEDULE_FORM = "schedule-new"  # the New schedule form
+SCHEDULE_FIELDS = (
+    "name",
+    "timezone",
+    "grace_late_min",
+    "grace_early_min",
+    "half_day_below_pct",
+    "absent_below_pct",
+)
+SCHEDULE_LABELS = {
+    "name": N_("Name"),
+    "timezone": N_("Time zone"),
+    "grace_late_min": N_("Late grace (min)"),
+    "grace_early_min": N_("Early-leave grace (min)"),
+    "half_day_below_pct": N_("Half day below (%%)"),
+    "absent_below_pct": N_("Absent below (%%)"),
+}
 GROUP_LABELS = {"name": N_("Group name")}
 HOLIDAY_LABELS = {"day": N_("Day"), "name": N_("Name")}
 
@@ -36,7 +53,7 @@ def _int(form, name: str, what: str, default: int = 0) -> int:
     if not text:
         return default
     if not text.isdigit() or len(text) > 6:
-        raise ValidationError(f"{what} is a whole number")
+        raise ValidationError(f"{what} is a whole number", field=name)
     return int(text)
 
 
@@ -89,6 +106,7 @@ def schedules_page(request: Request, ctx: Ctx, admin: CurrentAdmin, draft: str =
         site_zone=str(ctx.tz),
         group_state=form_state(request, ctx, GROUP_FORM, draft),
         holiday_state=form_state(request, ctx, HOLIDAY_FORM, draft),
+        schedule_state=form_state(request, ctx, SCHEDULE_FORM, draft),
     )
 
 
@@ -96,24 +114,30 @@ def schedules_page(request: Request, ctx: Ctx, admin: CurrentAdmin, draft: str =
 @back_to(BACK)
 async def schedule_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
-    week = []
-    for wd in schedules.WEEKDAYS:
-        start, end = _text(form, f"{wd}_start"), _text(form, f"{wd}_end")
-        if not start and not end:
-            week.append(None)
-        else:
-            week.append({"start": start, "end": end, "break_min": _int(form, f"{wd}_break", f"{wd}'s break")})
-    row = schedules.create_schedule(
-        ctx,
-        name=_text(form, "name"),
-        timezone=_text(form, "timezone"),
-        week=week,
-        grace_late_min=_int(form, "grace_late_min", "the late grace"),
-        grace_early_min=_int(form, "grace_early_min", "the early-leave grace"),
-        half_day_below_pct=_int(form, "half_day_below_pct", "the half-day threshold", 75),
-        absent_below_pct=_int(form, "absent_below_pct", "the absent threshold", 25),
-        actor=admin,
-    )
+    day_fields = [f"{wd}_{part}" for wd in schedules.WEEKDAYS for part in ("start", "end", "break")]
+    values = {k: _text(form, k) for k in (*SCHEDULE_FIELDS, *day_fields)}
+    try:
+        week = []
+        for wd in schedules.WEEKDAYS:
+            start, end = _text(form, f"{wd}_start"), _text(form, f"{wd}_end")
+            if not start and not end:
+                week.append(None)
+            else:
+                brk = _int(form, f"{wd}_break", f"{wd}'s break")
+                week.append({"start": start, "end": end, "break_min": brk})
+        row = schedules.create_schedule(
+            ctx,
+            name=_text(form, "name"),
+            timezone=_text(form, "timezone"),
+            week=week,
+            grace_late_min=_int(form, "grace_late_min", "the late grace"),
+            grace_early_min=_int(form, "grace_early_min", "the early-leave grace"),
+            half_day_below_pct=_int(form, "half_day_below_pct", "the half-day threshold", 75),
+            absent_below_pct=_int(form, "absent_below_pct", "the absent threshold", 25),
+            actor=admin,
+        )
+    except BadInputError as exc:
+        return _sent_back(request, ctx, SCHEDULE_FORM, exc, SCHEDULE_LABELS, values)
     flash(request, "ok", tr(request, "Schedule %(name)s created.", name=row.name))
     return redirect(BACK)
 
