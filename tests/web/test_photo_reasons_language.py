@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from tests.page_client import app_with_admins, context, csrf_of, sign_in
 from whosthat.services import consent, people, templates
+from whosthat.store import repositories as repo
 from whosthat.vision.image import encode_jpeg
 from whosthat.web.language import LANGUAGE_COOKIE
 
@@ -64,3 +65,23 @@ def test_a_refused_photo_says_why_in_german_and_the_service_keeps_english(tmp_pa
         text = _photo_errors(client, send("small.jpg", small_face))
         assert "Small.jpg: face too small (" in text and "move closer or use a larger photo" in text
     assert len(people.get_person(context(app), pid).templates) == 0
+
+
+def test_the_audit_log_says_each_action_in_words_in_the_readers_language(tmp_path):
+    app = app_with_admins(tmp_path)
+    ctx = context(app)
+    people.create_person(ctx, employee_code="P-2", name="Sally", surname="Ride")
+    ctx.db.close()
+    with TestClient(app) as client:
+        sign_in(client)
+        client.cookies.set(LANGUAGE_COOKIE, "de")
+        page = html.unescape(client.get("/admin/audit").text)
+        assert 'Person hinzugefügt <code class="small">person.create</code>' in page
+        assert 'Administrator angemeldet <code class="small">admin.login</code>' in page
+    # the stored codes are unchanged
+    assert {
+        row.action
+        for row in repo.audit.page_newest_first(
+            context(app).db, action=None, actor_prefix=None, page=1, size=50, since=None, until=None
+        )[0]
+    } >= {"person.create", "admin.login"}

@@ -2,8 +2,71 @@
 
 from __future__ import annotations
 
+from whosthat.i18n import N_
 from whosthat.services.common import SYSTEM, Actor, Context, Page, check_paging
 from whosthat.store import repositories as repo
+
+# Each action code in words, for the audit log page (translated where shown); the stored codes, the API
+# and the filter keep the codes themselves.
+ACTION_WORDS = {
+    "admin.create": N_("administrator added"),
+    "admin.login": N_("administrator signed in"),
+    "admin.login_failed": N_("administrator sign-in refused"),
+    "admin.logout": N_("administrator signed out"),
+    "admin.password_changed": N_("administrator password changed"),
+    "apikey.create": N_("API key created"),
+    "apikey.revoke": N_("API key revoked"),
+    "attendance.in": N_("clocked in"),
+    "attendance.out": N_("clocked out"),
+    "attendance.export": N_("attendance exported"),
+    "attendance.correct.add": N_("attendance event added by correction"),
+    "attendance.correct.edit": N_("attendance event corrected"),
+    "attendance.correct.void": N_("attendance event voided"),
+    "attendance.request": N_("correction requested"),
+    "attendance.request.approved": N_("correction request approved"),
+    "attendance.request.rejected": N_("correction request rejected"),
+    "consent.given": N_("consent recorded"),
+    "consent.withdrawn": N_("consent withdrawn"),
+    "employee.session": N_("employee page opened"),
+    "employee.logout": N_("employee signed out"),
+    "face_login.failed": N_("face login refused"),
+    "group.add_member": N_("person added to a group"),
+    "group.create": N_("group created"),
+    "group.remove_member": N_("person removed from a group"),
+    "holiday.add": N_("holiday added"),
+    "holiday.delete": N_("holiday deleted"),
+    "kiosk.create": N_("kiosk created"),
+    "kiosk.language": N_("kiosk language changed"),
+    "kiosk.pair": N_("kiosk paired"),
+    "kiosk.pair_failed": N_("kiosk pairing refused"),
+    "kiosk.repair": N_("kiosk pairing code renewed"),
+    "kiosk.revoke": N_("kiosk revoked"),
+    "period.lock": N_("period locked"),
+    "period.unlock": N_("period unlocked"),
+    "person.create": N_("person added"),
+    "person.delete": N_("person deleted"),
+    "person.update": N_("person changed"),
+    "person.pin_set": N_("PIN set"),
+    "person.pin_removed": N_("PIN removed"),
+    "pin_login": N_("PIN login"),
+    "pin_login.failed": N_("PIN login refused"),
+    "retention.run": N_("retention rules applied"),
+    "review.queued": N_("login queued for review"),
+    "review.confirmed": N_("reviewed login confirmed"),
+    "review.voided": N_("reviewed login voided"),
+    "schedule.assign": N_("schedule assigned"),
+    "schedule.create": N_("schedule created"),
+    "schedule.delete": N_("schedule deleted"),
+    "schedule.unassign": N_("schedule unassigned"),
+    "template.create": N_("face template added"),
+    "template.delete": N_("face template deleted"),
+    "templates.reembed": N_("face templates recomputed"),
+}
+
+
+def action_words(action: str) -> str | None:
+    """The action code in (English, N_-marked) words, None for a code without words."""
+    return ACTION_WORDS.get(action)
 
 
 def record(

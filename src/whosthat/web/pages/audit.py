@@ -9,9 +9,10 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from whosthat.errors import BadInputError
-from whosthat.services.audit import list_entries
+from whosthat.services.audit import action_words, list_entries
 from whosthat.services.common import MAX_PAGE
 from whosthat.web.deps import Ctx, CurrentAdmin
+from whosthat.web.language import localise
 from whosthat.web.pages.common import back_to, page_router, render, sentence
 
 router = page_router()
@@ -61,6 +62,8 @@ def audit(
         admin=admin,
         nav="audit",
         entries=result.items,
+        # each action in words in the reader's language (the code stays beside it, for the filter)
+        words={e.action: localise(request, action_words(e.action)) for e in result.items},
         page=result.page,
         pages=result.pages,
         filters=filters,
