@@ -174,3 +174,30 @@ def test_a_refused_schedule_is_sent_back_with_the_error_beside_the_field_and_the
         assert 'name="mon_start" type="time"' in html and 'value="14:00"' in html and 'value="22:00"' in html
         assert re.search(r'name="tue_start" type="time"[^>]*value=""', html)  # left empty: not the default
     assert schedules.list_schedules(context(app)) == []
+
+
+def test_an_assignment_without_a_first_day_is_sent_back_with_the_choices_kept(app):
+    ctx = context(app)
+    week = [{"start": "09:00", "end": "17:00", "break_min": 30}, *[None] * 6]
+    office = schedules.create_schedule(ctx, name="Office", timezone="Europe/Berlin", week=week)
+    night = schedules.create_schedule(ctx, name="Night", timezone="Europe/Berlin", week=week)
+    crew = schedules.create_group(ctx, "Crew")
+    ctx.db.close()
+    with TestClient(app) as client:
+        sign_in(client)
+        page = client.get("/admin/schedules")
+        data = {"csrf_token": csrf_of(page.text), "schedule": str(night.id), "target": f"group:{crew.id}"}
+        r = client.post("/admin/schedules/assign", data={**data, "valid_from": ""}, follow_redirects=False)
+        assert r.status_code == 303
+        assert re.fullmatch(r"/admin/schedules\?draft=[\w-]+", r.headers["location"])
+        html = client.get(r.headers["location"]).text
+        assert re.search(
+            r'<input id="a-from" name="valid_from"[^>]*aria-invalid="true" aria-describedby="valid_from-error"',
+            html,
+        )
+        assert _error(html, "valid_from") == "Give the day as YYYY-MM-DD."
+        assert "The schedule was not assigned. Nothing was saved:" in html and '<a href="#a-from">' in html
+        assert f'<option value="{night.id}" selected>Night</option>' in html
+        assert f'<option value="{office.id}">Office</option>' in html
+        assert f'<option value="group:{crew.id}" selected>' in html
+    assert schedules.list_assignments(context(app)) == []

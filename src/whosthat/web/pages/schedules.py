@@ -23,6 +23,8 @@ BACK = "/admin/schedules"
 GROUP_FORM = "group-new"  # the New group form
 HOLIDAY_FORM = "holiday-new"  # the Add holiday form
 SCHEDULE_FORM = "schedule-new"  # the New schedule form
+ASSIGN_FORM = "schedule-assign"  # the Assign form
+ASSIGN_LABELS = {"schedule": N_("Schedule"), "target": N_("Person or group"), "valid_from": N_("From")}
 SCHEDULE_FIELDS = (
     "name",
     "timezone",
@@ -107,6 +109,7 @@ def schedules_page(request: Request, ctx: Ctx, admin: CurrentAdmin, draft: str =
         group_state=form_state(request, ctx, GROUP_FORM, draft),
         holiday_state=form_state(request, ctx, HOLIDAY_FORM, draft),
         schedule_state=form_state(request, ctx, SCHEDULE_FORM, draft),
+        assign_state=form_state(request, ctx, ASSIGN_FORM, draft),
     )
 
 
@@ -154,19 +157,23 @@ def schedule_delete(request: Request, ctx: Ctx, admin: CurrentAdmin, schedule_id
 @back_to(BACK)
 async def schedule_assign(request: Request, ctx: Ctx, admin: CurrentAdmin):
     form = await request.form()
-    target = _text(form, "target")  # "person:ID" | "group:ID"
+    values = {k: _text(form, k) for k in ("schedule", "target", "valid_from")}
+    target = values["target"]  # "person:ID" | "group:ID"
     kind, _, raw = target.partition(":")
     tid = int(raw) if raw.isdigit() and len(raw) < 10 else None
-    if kind not in ("person", "group") or tid is None:
-        raise ValidationError("choose a person or a group")
-    schedules.assign(
-        ctx,
-        _id(form, "schedule") or 0,
-        valid_from=_date(form, "valid_from"),
-        person_id=tid if kind == "person" else None,
-        group_id=tid if kind == "group" else None,
-        actor=admin,
-    )
+    try:
+        if kind not in ("person", "group") or tid is None:
+            raise ValidationError("choose a person or a group", field="target")
+        schedules.assign(
+            ctx,
+            _id(form, "schedule") or 0,
+            valid_from=_date(form, "valid_from"),
+            person_id=tid if kind == "person" else None,
+            group_id=tid if kind == "group" else None,
+            actor=admin,
+        )
+    except BadInputError as exc:
+        return _sent_back(request, ctx, ASSIGN_FORM, exc, ASSIGN_LABELS, values)
     flash(request, "ok", tr(request, "Schedule assigned."))
     return redirect(BACK)
 
