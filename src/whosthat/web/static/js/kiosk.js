@@ -236,7 +236,10 @@
       announce(liveStatus, els.result.textContent);
       videoBox.classList.remove("bad");
       videoBox.classList.add("good");
+      // No new challenge before the employee page opens (a second pass would clock the person out).
+      presence.waitAway = true;
       if (msg.redirect) {
+        state.leaving = true;
         text(els.detail, W.opening_page);
         var target = new URL(msg.redirect, window.location.href);
         target.searchParams.set("kiosk", kiosk);
@@ -295,7 +298,7 @@
   }
 
   function start() {
-    if (!state.stream || state.ws || state.starting || state.pinMode) return;
+    if (!state.stream || state.ws || state.starting || state.pinMode || state.leaving) return;
     state.starting = true;
     show(els.pinOpen, false);
     if (state.resetTimer) { clearTimeout(state.resetTimer); state.resetTimer = null; }
