@@ -48,10 +48,24 @@
   var liveStatus = document.getElementById("kiosk-status");
   var liveAlert = document.getElementById("kiosk-alert");
   var COUNTDOWN_POINTS = [20, 10, 5]; // seconds left that are said (those below the attempt's time)
-  function announce(region, message) {
-    // Emptied first, so that the same words said again are announced again.
-    region.textContent = "";
-    if (message) setTimeout(function () { region.textContent = message; }, 60);
+  var SAY_AT_LEAST_MS = 1200; // a hint waits this long after the step it follows (it would cut it off)
+  function announce(region, message, isHint) {
+    // Emptied first, so that the same words said again are announced again. A step, an outcome or a
+    // clearing goes at once (dropping a hint still waiting); a hint (a guidance code, the time left) waits
+    // until the words before it have stood SAY_AT_LEAST_MS, the newest waiting hint replacing an older one.
+    var q = region.__say || (region.__say = { timer: null, message: "", since: 0 });
+    q.message = message;
+    if (q.timer) { clearTimeout(q.timer); q.timer = null; }
+    var wait = isHint ? Math.max(0, q.since + SAY_AT_LEAST_MS - Date.now()) : 0;
+    function put() {
+      region.textContent = "";
+      q.timer = message ? setTimeout(function () {
+        q.timer = null;
+        region.textContent = q.message;
+        q.since = Date.now();
+      }, 60) : null;
+    }
+    if (wait > 0) q.timer = setTimeout(put, wait); else put();
   }
   function reasonText(reason, advice) {
     if (reason === "print_attack" && advice && T.advice[advice]) return T.advice[advice];
@@ -94,7 +108,7 @@
     function update() {
       var left = Math.max(0, Math.ceil((state.deadline - Date.now()) / 1000));
       if (points.length && left <= points[0] && left > 0) {
-        announce(liveStatus, fmt(W.say_seconds_left, { seconds: points[0] }));
+        announce(liveStatus, fmt(W.say_seconds_left, { seconds: points[0] }), true);
         points = points.filter(function (p) { return p < left; });
       }
       text(els.countdown, fmt(W.seconds_left, { seconds: left }));
@@ -278,7 +292,7 @@
     if (msg.type === "guidance") {
       text(els.guidance, T.guidance[msg.code] || "");
       // Said once per new hint (the server repeats a hint every few seconds while it holds).
-      if (msg.code && msg.code !== state.saidGuidance) announce(liveStatus, T.guidance[msg.code]);
+      if (msg.code && msg.code !== state.saidGuidance) announce(liveStatus, T.guidance[msg.code], true);
       state.saidGuidance = msg.code;
       // Face problems (no face, too far, several people) turn the oval amber; step hints do not.
       videoBox.classList.toggle("bad", !!msg.code && msg.code !== "look_back");
