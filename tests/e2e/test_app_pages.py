@@ -71,9 +71,12 @@ def test_forms_without_the_csrf_token_change_nothing(app):
 
 def test_repeated_wrong_passwords_lock_the_sign_in(app):
     with TestClient(app) as client:
-        codes = [sign_in(client, password="wrong password 1").status_code for _ in range(3)]
-        assert codes == [401, 401, 429]
-        locked = sign_in(client)  # even the right password, while locked out
+        # post/redirect/get: each refusal is a 303 to the sign-in page with its draft
+        sent = [sign_in(client, password="wrong password 1") for _ in range(3)]
+        assert [r.status_code for r in sent] == [303, 303, 303]
+        shown = [client.get(r.headers["location"]).status_code for r in sent]
+        assert shown == [200, 200, 429]
+        locked = client.get(sign_in(client).headers["location"])  # even the right password, while locked out
         assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
         assert "Too many failed sign-ins" in locked.text
 

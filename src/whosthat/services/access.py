@@ -221,7 +221,7 @@ def complete_setup(
             "or run `whosthat admin create`"
         )
     if password_again is not None and password_again != password:
-        raise ValidationError(M_("the two passwords differ"))
+        raise ValidationError(M_("the two passwords differ"), field="password2")
     if not repo.tokens.use_setup_token(ctx.db, token_hash(token), now=utcnow()):
         ctx.db.rollback()
         raise AuthenticationError(M_("this setup link was just used"))

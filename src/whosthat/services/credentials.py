@@ -10,6 +10,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from whosthat.i18n import M_
+
 _hasher = PasswordHasher()  # argon2id, library defaults (RFC 9106 low-memory profile)
 # Verified against unknown usernames so that timing does not reveal which usernames exist.
 _DUMMY_HASH = _hasher.hash("whosthat-dummy-password")
@@ -39,9 +41,9 @@ def password_needs_rehash(password_hash: str) -> bool:
 def password_problem(password: str) -> str | None:
     """A one-line reason why `password` is not acceptable, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+        return M_("the password must have at least %(count)s characters", count=MIN_PASSWORD_LENGTH)
     if password.strip() != password:
-        return "the password must not start or end with whitespace"
+        return M_("the password must not start or end with whitespace")
     return None
 
 

@@ -147,11 +147,32 @@ def send_back(
     photos=(),
 ) -> RedirectResponse:
     """303 to the form's GET `url` with a new draft of what was sent (values, the errors, photos)."""
+    data = {"values": values, "errors": field_messages(request, exc, labels)}
+    return send_back_draft(request, ctx, form, url, data, photos)
+
+
+def form_message(field: str | None, text: str) -> dict:
+    """One message of a form sent back (as field_messages makes them) from a text already in the
+    reader's language: beside `field`, or about the whole form (None)."""
+    text = sentence(text)
+    return {"field": field, "text": text, "before": text, "link": None, "name": None, "after": ""}
+
+
+def send_back_draft(request: Request, ctx: Context, form: str, url: str, data: dict, photos=()):
+    """303 to the form's GET `url` with a new draft of `data` ({"values", "errors"} and whatever the
+    form's page needs). Never put a password or a PIN in it."""
     from whosthat.services import drafts
 
-    data = {"values": values, "errors": field_messages(request, exc, labels)}
     token = drafts.save(ctx, draft_session(request), form, data, list(photos))
     return redirect(f"{url}{'&' if '?' in url else '?'}draft={token}")
+
+
+def discard_draft(request: Request, ctx: Context, form: str, token: object) -> None:
+    """The draft a form was sent again with (its hidden field "draft") is used up."""
+    from whosthat.services import drafts
+
+    if isinstance(token, str) and token:
+        drafts.discard(ctx, draft_session(request), token, form)
 
 
 class FormState:

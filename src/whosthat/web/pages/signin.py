@@ -3,16 +3,32 @@ administrator sign-in and sign-out."""
 
 from __future__ import annotations
 
+import math
+import time
+
 from fastapi import Request
 
 from whosthat.errors import BadInputError
-from whosthat.services import access
+from whosthat.i18n import N_
+from whosthat.services import access, drafts
 from whosthat.services.credentials import MIN_PASSWORD_LENGTH
 from whosthat.services.errors import InvalidSetupTokenError, LockedOutError
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, OptionalAdmin
 from whosthat.web.language import tr
-from whosthat.web.pages.common import error_text, flash, on_error, page_router, redirect, render
+from whosthat.web.pages.common import (
+    FormState,
+    discard_draft,
+    draft_session,
+    flash,
+    form_message,
+    form_state,
+    page_router,
+    redirect,
+    render,
+    send_back,
+    send_back_draft,
+)
 
 router = page_router()
 AFTER_SIGN_IN = "/admin/people"
@@ -32,41 +48,56 @@ def home(request: Request, admin: OptionalAdmin):
     return render(request, "home.html")
 
 
+# Both forms are sent back (post/redirect/get, pages/common.py): a refused one answers 303 to its GET
+# page with a draft holding the user name (and the setup link's token), never a password.
+LOGIN_FORM = "login"
+SETUP_FORM = "setup"
+SETUP_LABELS = {
+    "username": N_("User name"),
+    "password": N_("Password"),
+    "password2": N_("Repeat the password"),
+}
+
+
+def _text(form, name: str, limit: int = 200) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
 def _setup_form(request: Request, status_code: int, **context):
     return render(request, "setup.html", status_code=status_code, min_password=MIN_PASSWORD_LENGTH, **context)
 
 
 @router.get("/setup")
-def setup_page(request: Request, ctx: Ctx, token: str = ""):
+def setup_page(request: Request, ctx: Ctx, token: str = "", draft: str = ""):
+    state = form_state(request, ctx, SETUP_FORM, draft)
+    token = state.value("token") or token
     valid = access.setup_token_valid(ctx, token)
-    return _setup_form(request, 200 if valid else 400, invalid=not valid, token=token)
-
-
-async def _setup_again(request: Request, exc: BadInputError):
-    """An invalid link shows "not valid"; any other error the form again with the message."""
-    if isinstance(exc, InvalidSetupTokenError):
-        return _setup_form(request, 400, invalid=True, token="")
-    form = await request.form()
-    return _setup_form(
-        request,
-        exc.http_status,
-        token=str(form.get("token") or ""),
-        username=str(form.get("username") or ""),
-        error=error_text(request, exc),
-    )
+    if not valid:
+        return _setup_form(request, 400, invalid=True, token="", state=FormState())
+    return _setup_form(request, 200, invalid=False, token=token, state=state)
 
 
 @router.post("/setup", dependencies=[deps.VerifyCsrf])
-@on_error(_setup_again)
 async def setup_submit(request: Request, ctx: Ctx):
     form = await request.form()
-    admin = access.complete_setup(
-        ctx,
-        str(form.get("token") or ""),
-        str(form.get("username") or ""),
-        str(form.get("password") or ""),
-        password_again=str(form.get("password2") or ""),
-    )
+    discard_draft(request, ctx, SETUP_FORM, form.get("draft"))
+    token, username = _text(form, "token"), _text(form, "username")
+    try:
+        admin = access.complete_setup(
+            ctx,
+            token,
+            username,
+            _text(form, "password", 4096),
+            password_again=_text(form, "password2", 4096),
+        )
+    except InvalidSetupTokenError:
+        return redirect("/setup")  # says the link is not valid
+    except BadInputError as exc:
+        ctx.db.rollback()
+        values = {"token": token, "username": username}  # never the passwords
+        return send_back(request, ctx, SETUP_FORM, "/setup", exc, SETUP_LABELS, values)
+    drafts.end_session(ctx, draft_session(request))  # this browser's drafts from before the sign-in
     deps.login_admin(request, ctx, admin)
     flash(
         request,
@@ -81,35 +112,56 @@ async def setup_submit(request: Request, ctx: Ctx):
 
 
 @router.get("/login")
-def login_page(request: Request, admin: OptionalAdmin, next: str = ""):
+def login_page(request: Request, ctx: Ctx, admin: OptionalAdmin, next: str = "", draft: str = ""):
+    """The sign-in form; with ?draft= the form sent back: the user name kept, "wrong user name or
+    password" beside the password (one message whether or not the account exists), or while the
+    sign-in is locked out the time left (429 with Retry-After)."""
     if admin:
         return redirect(safe_next(next))
-    return render(request, "login.html", nav="login", next=next)
-
-
-async def _login_again(request: Request, exc: BadInputError):
-    """The form again: "try again in N s" while locked out (429), else one message for every mismatch."""
-    form = await request.form()
-    again = {"nav": "login", "username": str(form.get("username") or ""), "next": str(form.get("next") or "")}
-    if isinstance(exc, LockedOutError):
-        error = tr(
-            request, "Too many failed sign-ins. Try again in %(seconds)s s.", seconds=exc.retry_after_s
-        )
-        response = render(request, "login.html", status_code=429, error=error, **again)
-        response.headers["Retry-After"] = str(exc.retry_after_s)
-        return response
-    return render(
-        request, "login.html", status_code=401, error=tr(request, "Wrong user name or password."), **again
+    state = form_state(request, ctx, LOGIN_FORM, draft)
+    status_code, left = 200, 0
+    until = state.data.get("locked_until")
+    if isinstance(until, int | float):
+        left = math.ceil(until - time.time())
+        if left > 0:
+            status_code = 429
+            text = tr(request, "Too many failed sign-ins. Try again in %(seconds)s s.", seconds=left)
+            state.summary = [form_message(None, text)]
+    response = render(
+        request,
+        "login.html",
+        status_code=status_code,
+        nav="login",
+        next=state.value("next") or next,
+        state=state,
     )
+    if status_code == 429:
+        response.headers["Retry-After"] = str(left)
+    return response
 
 
 @router.post("/login", dependencies=[deps.VerifyCsrf])
-@on_error(_login_again)
 async def login_submit(request: Request, ctx: Ctx):
+    """A refused sign-in is sent back (303 to /login with a draft of the user name and the next
+    page; the password is never kept); the lockout counts exactly as before (services/access.py)."""
     form = await request.form()
-    admin = access.authenticate_admin(ctx, str(form.get("username") or ""), str(form.get("password") or ""))
+    discard_draft(request, ctx, LOGIN_FORM, form.get("draft"))
+    username, next_page = _text(form, "username"), _text(form, "next", 500)
+    try:
+        admin = access.authenticate_admin(ctx, username, _text(form, "password", 4096))
+    except LockedOutError as exc:
+        ctx.db.rollback()
+        data = {"values": {"username": username, "next": next_page}, "errors": []}
+        data["locked_until"] = time.time() + exc.retry_after_s
+        return send_back_draft(request, ctx, LOGIN_FORM, "/login", data)
+    except BadInputError:
+        ctx.db.rollback()
+        message = form_message("password", tr(request, "Wrong user name or password."))
+        data = {"values": {"username": username, "next": next_page}, "errors": [message]}
+        return send_back_draft(request, ctx, LOGIN_FORM, "/login", data)
+    drafts.end_session(ctx, draft_session(request))  # this browser's drafts from before the sign-in
     deps.login_admin(request, ctx, admin)
-    return redirect(safe_next(str(form.get("next") or "")))
+    return redirect(safe_next(next_page))
 
 
 @router.post("/logout", dependencies=[deps.VerifyCsrf])
