@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     retention_attendance_months: int = Field(default=0, ge=0, le=1200)
     retention_inactive_chip_days: int = Field(default=0, ge=0, le=100_000)
     retention_every_s: float = Field(default=86_400.0, ge=60.0)
+    # The repeat window: a clocking less than this many seconds after the person's last event (from any
+    # kiosk or source: face, PIN, API) records nothing, so walking past a second kiosk does not clock the
+    # person out; the login still opens their page. 0: no window. Corrections are not limited.
+    clock_repeat_s: float = Field(default=90.0, ge=0.0, le=3600.0)
     # IANA time zone for attendance days and worked hours (events are stored in UTC).
     timezone: str = "UTC"
     # The pages' language when neither the kiosk, the person's choice nor the browser names one of

@@ -1,4 +1,6 @@
-"""Parallel clock events for one person still alternate in/out (SQLite and PostgreSQL).
+"""Parallel clock events for one person still alternate in/out (SQLite and PostgreSQL), with the
+repeat window off (WHOSTHAT_CLOCK_REPEAT_S=0; with it on, one burst records one event:
+tests/services/test_clock_repeat.py).
 
 Before the per-person lock, 8 parallel clock() calls for one person all read "no event yet" and all
 recorded "in" (SELECT ... FOR UPDATE does nothing on SQLite).
@@ -9,8 +11,12 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+import pytest
+
+from tests.store.backends import backend_params, make_settings
 from whosthat.services import attendance, people
 from whosthat.services.common import Context
+from whosthat.services.runtime import Runtime
 from whosthat.store import repositories as repo
 
 PARALLEL = 8
@@ -35,6 +41,13 @@ def _burst(runtime, person_id: int) -> list[Exception]:
     for t in threads:
         t.join(30)
     return errors
+
+
+@pytest.fixture(params=backend_params())
+def runtime(request, tmp_path):
+    runtime = Runtime.from_settings(make_settings(request.param, tmp_path, clock_repeat_s=0))
+    yield runtime
+    runtime.close()
 
 
 def test_parallel_clock_events_alternate(runtime, context):

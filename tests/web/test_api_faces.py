@@ -275,7 +275,12 @@ def test_kiosk_login_after_a_passed_challenge_clocks_and_issues_a_single_use_tic
         second = complete_kiosk_login(
             ctx, kiosk="lobby", embedding=face.embedding, model=face.model, liveness=None
         ).login
-        assert second.event.kind == "out"
+        # At once again (the face walks past another kiosk): inside the repeat window nothing is recorded,
+        # the employee page still opens and the welcome says so.
+        assert second.recorded is False and second.event.id == login.event.id and second.event.kind == "in"
+        assert second.message.startswith("Hello, Gerhard: already clocked in at ")
+        assert second.message.endswith(" (UTC) \N{EM DASH} nothing changed")
+        assert redeem_login_ticket(ctx, second.ticket).id == gerhard
         # The welcome names the time in the kiosk's own zone (the zone its clock shows), labelled.
         from zoneinfo import ZoneInfo
 
@@ -286,7 +291,9 @@ def test_kiosk_login_after_a_passed_challenge_clocks_and_issues_a_single_use_tic
             ctx, kiosk="Berlin gate", embedding=face.embedding, model=face.model, liveness=None
         ).login
         berlin = third.event.at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
-        assert third.message == f"Welcome, Gerhard: clocked in at {berlin} (Europe/Berlin)"
+        assert third.message == (
+            f"Hello, Gerhard: already clocked in at {berlin} (Europe/Berlin) \N{EM DASH} nothing changed"
+        )
         assert login.message.endswith(" (UTC)")
         # The event keeps how the face matched: its distance and the gap to the second-best person.
         assert login.event.match_distance == pytest.approx(login.distance)

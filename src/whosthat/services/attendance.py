@@ -153,7 +153,18 @@ def day_range(
 
 
 # Clocking ----------------------------------------------------------------------------------------
-def clock(
+@dataclass(frozen=True)
+class Clocking:
+    """What one clocking did. recorded: a new event was added (`event`, with `.person` set). Not
+    recorded: the person's last event in effect (`event`) is less than the repeat window old
+    (settings.clock_repeat_s), so nothing changed; the login that asked still goes ahead."""
+
+    event: AttendanceEvent
+    recorded: bool
+    window_s: float = 0.0
+
+
+def clock_or_repeat(
     ctx: Context,
     person_id: int,
     *,
@@ -164,13 +175,18 @@ def clock(
     source: str = "kiosk",
     at: datetime | None = None,
     actor: Actor = SYSTEM,
-) -> AttendanceEvent:
+) -> Clocking:
     """Record the person's next event: "out" if their last event in effect is an "in" less than
-    MAX_SHIFT ago (across midnight too: a night shift), else "in". Inactive people cannot clock. The returned event has `.person` set.
+    MAX_SHIFT ago (across midnight too: a night shift), else "in". Inactive people cannot clock.
+
+    The repeat window: when that last event is less than settings.clock_repeat_s old (0: no window),
+    from any kiosk or source (face, PIN, API; corrections by an administrator do not clock and are not
+    limited), nothing is recorded: someone who clocked in at one kiosk and walks past a second one is
+    not clocked out. The repeat is audited (`attendance.repeat`) and the returned Clocking says so.
 
     The decision is serialised per person: the person's row is locked (repo.people.lock) before the
     last event is read, and the event's time is taken after the lock, so parallel requests for one
-    person alternate instead of all seeing the same last event.
+    person alternate (or, inside the window, record one event) instead of all seeing the same last one.
     """
     if at is not None and at.tzinfo is None:
         raise ValidationError(M_("the event time needs a time zone"))
@@ -182,8 +198,29 @@ def clock(
         ctx.db.rollback()
         raise ValidationError(M_("%(name)s is not active", name=person.full_name))
     at = at or utcnow()
-    last = repo.attendance.last_kind(ctx.db, person.id, since=at - MAX_SHIFT, before=at)
-    kind = "out" if last == "in" else "in"
+    last = repo.attendance.last_event(ctx.db, person.id, since=at - MAX_SHIFT, before=at)
+    window_s = float(ctx.runtime.settings.clock_repeat_s)
+    if last is not None and window_s > 0 and (at - last.at).total_seconds() < window_s:
+        audit.record(
+            ctx,
+            actor,
+            "attendance.repeat",
+            f"person:{person.id}",
+            {
+                "kiosk": kiosk,
+                "source": source,
+                "last_event": last.id,
+                "last_kind": last.kind,
+                "last_at": last.at.isoformat(),
+                "last_kiosk": last.kiosk,
+                "last_source": last.source,
+                "window_s": window_s,
+            },
+        )
+        ctx.commit()
+        last.person = person
+        return Clocking(last, recorded=False, window_s=window_s)
+    kind = "out" if last is not None and last.kind == "in" else "in"
     event = repo.attendance.add(
         ctx.db,
         person_id=person.id,
@@ -199,7 +236,14 @@ def clock(
     audit.record(ctx, actor, f"attendance.{kind}", f"person:{person.id}", {"kiosk": kiosk, "source": source})
     ctx.commit()
     event.person = person
-    return event
+    return Clocking(event, recorded=True, window_s=window_s)
+
+
+def clock(ctx: Context, person_id: int, **kwargs) -> AttendanceEvent:
+    """clock_or_repeat(...).event: the new event, or inside the repeat window the person's unchanged
+    last one. Callers that must tell the two apart (the kiosk, the PIN login, the API) use
+    clock_or_repeat."""
+    return clock_or_repeat(ctx, person_id, **kwargs).event
 
 
 # Reading -----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ ACTION_WORDS = {
     "apikey.revoke": N_("API key revoked"),
     "attendance.in": N_("clocked in"),
     "attendance.out": N_("clocked out"),
+    "attendance.repeat": N_("clocked again within the repeat window: nothing recorded"),
     "attendance.export": N_("attendance exported"),
     "attendance.correct.add": N_("attendance event added by correction"),
     "attendance.correct.edit": N_("attendance event corrected"),

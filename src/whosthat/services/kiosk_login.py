@@ -44,7 +44,9 @@ FACE_LOGINS_METRIC = ("whosthat_face_logins_total", "kiosk face logins by outcom
 
 @dataclass
 class KioskLogin:
-    """The outcome of a passed liveness challenge: who, which event, the session ticket, the message."""
+    """The outcome of a passed liveness challenge: who, which event, the session ticket, the message.
+    recorded False: inside the repeat window nothing was recorded and `event` is the person's last one
+    (attendance.clock_or_repeat)."""
 
     person: Person
     event: AttendanceEvent
@@ -52,6 +54,7 @@ class KioskLogin:
     message: str
     distance: float
     margin: float | None = None  # how far the second-best person was behind (None: only one enrolled)
+    recorded: bool = True
 
 
 @dataclass
@@ -185,7 +188,7 @@ def complete_kiosk_login(
     person = repo.people.get(ctx.db, match.person_id)
     if person is None or not person.active:
         return ChallengeOutcome(reason="not_recognised")
-    event = attendance.clock(
+    clocking = attendance.clock_or_repeat(
         ctx,
         person.id,
         kiosk=kiosk,
@@ -195,16 +198,33 @@ def complete_kiosk_login(
         source="kiosk",
         actor=Actor.for_kiosk(kiosk),
     )
-    reviews.flag_if_needed(ctx, event, chip, liveness)  # a weak match or a liveness warning: queued
+    event = clocking.event
+    if clocking.recorded:  # a weak match or a liveness warning: queued (a repeat records nothing to review)
+        reviews.flag_if_needed(ctx, event, chip, liveness)
     for key in lockout_keys(ctx, kiosk):
         rt.face_limiter.success(key)
     ticket = issue_login_ticket(ctx, person.id)
+    rt.metrics.inc(*FACE_LOGINS_METRIC, outcome="passed")
+    message = welcome_message(ctx, kiosk, person, clocking)
+    return ChallengeOutcome(
+        login=KioskLogin(
+            person, event, ticket, message, match.distance, found.margin, recorded=clocking.recorded
+        )
+    )
+
+
+def welcome_message(ctx: Context, kiosk: str, person: Person, clocking: attendance.Clocking) -> str:
+    """The kiosk's English welcome (the API's `message`; the kiosk page shows its own words for the
+    same codes): clocked in or out at the time on the kiosk's clock, or inside the repeat window that
+    nothing changed since the last event."""
+    event = clocking.event
     zone = kiosk_timezone(ctx, kiosk)  # the kiosk's clock shows the same zone, named the same
     local = event.at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+    if not clocking.recorded:
+        verb = "already clocked in" if event.kind == "in" else "already clocked out"
+        return f"Hello, {person.name}: {verb} at {local} ({zone}) \N{EM DASH} nothing changed"
     verb = "clocked in" if event.kind == "in" else "clocked out"
-    rt.metrics.inc(*FACE_LOGINS_METRIC, outcome="passed")
-    message = f"Welcome, {person.name}: {verb} at {local} ({zone})"
-    return ChallengeOutcome(login=KioskLogin(person, event, ticket, message, match.distance, found.margin))
+    return f"Welcome, {person.name}: {verb} at {local} ({zone})"
 
 
 # What a failed challenge's audit record keeps from its summary.

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from whosthat.errors import BadInputError
 from whosthat.i18n import M_
@@ -42,10 +41,14 @@ PIN_LOGINS_METRIC = ("whosthat_pin_logins_total", "kiosk PIN logins by outcome")
 
 @dataclass
 class PinLogin:
+    """A passed PIN login. recorded False: inside the repeat window nothing was recorded and `event` is
+    the person's last one (attendance.clock_or_repeat)."""
+
     person: Person
     event: AttendanceEvent
     ticket: str
     message: str
+    recorded: bool = True
 
 
 def needs_review(event: AttendanceEvent) -> bool:
@@ -122,7 +125,10 @@ def pin_login(ctx: Context, kiosk: str, employee_code: str, pin: str) -> PinLogi
         ctx.commit()
         rt.metrics.inc(*PIN_LOGINS_METRIC, outcome="failed")
         raise AuthenticationError(WRONG)
-    event = attendance.clock(ctx, person.id, kiosk=name, source=PIN_SOURCE, actor=Actor.for_kiosk(name))
+    clocking = attendance.clock_or_repeat(
+        ctx, person.id, kiosk=name, source=PIN_SOURCE, actor=Actor.for_kiosk(name)
+    )
+    event = clocking.event
     for key in keys:
         rt.face_limiter.success(key)
     audit.record(
@@ -130,17 +136,19 @@ def pin_login(ctx: Context, kiosk: str, employee_code: str, pin: str) -> PinLogi
         Actor.for_kiosk(name),
         "pin_login",
         f"person:{person.id}",
-        {"name": person.full_name, "employee_code": person.employee_code, "kind": event.kind},
+        {
+            "name": person.full_name,
+            "employee_code": person.employee_code,
+            "kind": event.kind,
+            "recorded": clocking.recorded,
+        },
     )
     ctx.commit()
-    reviews.flag_if_needed(ctx, event, None, None)  # the review queue, reason "pin_login"
+    if clocking.recorded:
+        reviews.flag_if_needed(ctx, event, None, None)  # the review queue, reason "pin_login"
     ticket = kiosk_login.issue_login_ticket(ctx, person.id)
-    zone = kiosk_login.kiosk_timezone(ctx, name)
-    local = event.at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
-    verb = "clocked in" if event.kind == "in" else "clocked out"
     rt.metrics.inc(*PIN_LOGINS_METRIC, outcome="passed")
-    message = (
-        f"Welcome, {person.name}: {verb} at {local} ({zone}) with your PIN. "
-        "An administrator will review this entry."
-    )
-    return PinLogin(person, event, ticket, message)
+    message = kiosk_login.welcome_message(ctx, name, person, clocking)
+    if clocking.recorded:
+        message = f"{message} with your PIN. An administrator will review this entry."
+    return PinLogin(person, event, ticket, message, recorded=clocking.recorded)

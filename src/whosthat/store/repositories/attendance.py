@@ -20,10 +20,12 @@ def in_effect():
     return ~exists().where(AttendanceCorrection.replaces_event_id == AttendanceEvent.id)
 
 
-def last_kind(session: Session, person_id: int, *, since: datetime, before: datetime) -> str | None:
-    """The kind ("in" | "out") of the person's latest event in [since, before), or None."""
+def last_event(
+    session: Session, person_id: int, *, since: datetime, before: datetime
+) -> AttendanceEvent | None:
+    """The person's latest event in effect in [since, before), or None."""
     return session.execute(
-        select(AttendanceEvent.kind)
+        select(AttendanceEvent)
         .where(
             AttendanceEvent.person_id == person_id,
             AttendanceEvent.at >= since,

@@ -156,14 +156,30 @@ def list_attendance(
     return EventsPage.of(result, lambda e: EventOut.of(e, weak))
 
 
+class ClockOut(EventOut):
+    """The event recorded (201, `recorded` true), or inside the repeat window (200, `recorded` false) the
+    person's last event, unchanged: nothing was recorded."""
+
+    recorded: bool
+    repeat_window_s: float  # WHOSTHAT_CLOCK_REPEAT_S (0: no window)
+
+
 @router.post(
     "/attendance",
     status_code=201,
-    response_model=EventOut,
+    response_model=ClockOut,
     summary="Record the next in/out event of a person (no face)",
+    responses={200: {"model": ClockOut, "description": "inside the repeat window: nothing recorded"}},
 )
-def record_attendance(body: AttendanceIn, ctx: Ctx, actor: AttendanceWrite) -> EventOut:
-    return EventOut.of(attendance.clock(ctx, body.person_id, kiosk=body.kiosk, source="api", actor=actor))
+def record_attendance(body: AttendanceIn, ctx: Ctx, actor: AttendanceWrite, response: Response) -> ClockOut:
+    """201 with the new event; 200 with `recorded` false and the person's last event when that event is
+    less than WHOSTHAT_CLOCK_REPEAT_S old (from any kiosk or source): nothing was recorded."""
+    done = attendance.clock_or_repeat(ctx, body.person_id, kiosk=body.kiosk, source="api", actor=actor)
+    if not done.recorded:
+        response.status_code = 200
+    return ClockOut(
+        **EventOut.of(done.event).model_dump(), recorded=done.recorded, repeat_window_s=done.window_s
+    )
 
 
 @router.get(

@@ -101,6 +101,8 @@ async def _finish(websocket: WebSocket, result: dict) -> None:
         "message": "",
         "person": None,
         "event": None,
+        "recorded": False,
+        "last_event": None,
         "redirect": None,
         **result,
     }
@@ -128,9 +130,17 @@ def _conclude(runtime, kiosk: str, address: str, session) -> dict:
         "reason": None,
         "message": login.message,
         "person": {"id": p.id, "name": p.name, "surname": p.surname},
-        "event": {"kind": login.event.kind, "at": login.event.at.isoformat()},
+        **clocking_fields(login.event, login.recorded),
         "redirect": f"/me/enter?ticket={login.ticket}",
     }
+
+
+def clocking_fields(event, recorded: bool) -> dict:
+    """A passed kiosk login's event fields (the WebSocket result, the PIN login): `recorded` false when
+    the repeat window held (nothing recorded: `event` null); `last_event` the person's latest event,
+    the new one or the one inside the window."""
+    last = {"kind": event.kind, "at": event.at.isoformat(), "source": event.source, "kiosk": event.kiosk}
+    return {"recorded": recorded, "event": last if recorded else None, "last_event": last}
 
 
 def _record_failure(runtime, kiosk: str, address: str, reason: str) -> None:

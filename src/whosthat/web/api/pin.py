@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from whosthat.services import kiosk_login, pin_login
 from whosthat.services.errors import PermissionDeniedError
 from whosthat.web.api import PREFIX
+from whosthat.web.api.liveness import clocking_fields
 from whosthat.web.deps import Ctx, PairedKiosk, PeopleWrite, RowId
 
 router = APIRouter(prefix=PREFIX, tags=["kiosk"])
@@ -30,7 +31,9 @@ class PinLoginOut(BaseModel):
     passed: bool
     message: str
     person: dict
-    event: dict
+    event: dict | None  # null when the repeat window held: nothing was recorded
+    recorded: bool
+    last_event: dict  # the person's latest event: the new one, or the one inside the repeat window
     needs_review: bool
     redirect: str
 
@@ -59,8 +62,8 @@ def login_with_pin(body: PinLoginIn, request: Request, ctx: Ctx, kiosk: PairedKi
         "passed": True,
         "message": done.message,
         "person": {"id": p.id, "name": p.name, "surname": p.surname},
-        "event": {"kind": done.event.kind, "at": done.event.at.isoformat(), "source": done.event.source},
-        "needs_review": pin_login.needs_review(done.event),
+        **clocking_fields(done.event, done.recorded),
+        "needs_review": done.recorded and pin_login.needs_review(done.event),
         "redirect": f"/me/enter?ticket={done.ticket}",
     }
     return JSONResponse(out, headers={"Cache-Control": "no-store"})

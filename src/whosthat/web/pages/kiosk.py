@@ -59,6 +59,10 @@ KIOSK_WORDS = {
     "welcome_out_pin": N_(
         "Goodbye, %(name)s: clocked out at %(time)s (%(zone)s) with your PIN. An administrator will review this entry."
     ),
+    # Inside the repeat window (WHOSTHAT_CLOCK_REPEAT_S): the login opens the page but records nothing;
+    # the time is that of the person's last event.
+    "repeat_in": N_("Hello, %(name)s: already clocked in at %(time)s (%(zone)s) — nothing changed"),
+    "repeat_out": N_("Hello, %(name)s: already clocked out at %(time)s (%(zone)s) — nothing changed"),
 }
 # The BCP 47 tag the script formats the clock and the welcome's time with (Intl; CLDR, as Babel).
 INTL_LOCALES = {"en": "en-GB", "de": "de-DE", "it": "it-IT", "fr": "fr-FR"}

@@ -247,6 +247,7 @@
       els.result.className = "kiosk-result ok";
       text(els.title, W.signed_in);
       text(els.result, welcomeText(msg));
+      els.result.dataset.recorded = msg.recorded === false ? "no" : "yes";
       announce(liveStatus, els.result.textContent);
       videoBox.classList.remove("bad");
       videoBox.classList.add("good");
@@ -277,12 +278,15 @@
   }
 
   // The welcome in the kiosk's language: the person's name, in or out, the time on the kiosk's clock.
+  // Inside the repeat window nothing was recorded (recorded false): it says so, with the last event's time.
   function welcomeText(msg) {
-    var ev = msg.event || {};
+    var repeat = msg.recorded === false;
+    var ev = (repeat ? msg.last_event : msg.event) || {};
     var at = ev.at ? new Date(ev.at) : new Date();
     var values = { name: (msg.person && msg.person.name) || "", time: clockFormat ? clockFormat.format(at) : "",
                    zone: els.clock.dataset.timezone || "UTC" };
-    var key = (ev.kind === "out" ? "welcome_out" : "welcome_in") + (ev.source === "pin" ? "_pin" : "");
+    var key = repeat ? (ev.kind === "out" ? "repeat_out" : "repeat_in")
+      : (ev.kind === "out" ? "welcome_out" : "welcome_in") + (ev.source === "pin" ? "_pin" : "");
     return fmt(W[key], values);
   }
 
