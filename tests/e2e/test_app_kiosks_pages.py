@@ -67,6 +67,64 @@ def test_register_pair_once_and_revoke(app):
         assert "kiosk.pair" in admin.get("/admin/audit").text
 
 
+def _session_cookie_contents(client) -> str:
+    """The signed (not encrypted) session cookie as anyone who sees it reads it: base64 JSON."""
+    import base64
+
+    from whosthat.web.app import SESSION_COOKIE
+
+    value = client.cookies.get(SESSION_COOKIE)
+    payload = value.split(".")[0]
+    return base64.b64decode(payload + "=" * (-len(payload) % 4)).decode()
+
+
+def test_the_pairing_code_is_kept_on_the_server_not_in_the_cookie(app):
+    from sqlalchemy import select
+
+    from whosthat.store.models import FormDraft
+
+    with TestClient(app) as admin:
+        sign_in(admin)
+        page = admin.get("/admin/kiosks")
+        r = admin.post(
+            "/admin/kiosks",
+            data={"csrf_token": csrf_of(page.text), "name": "Side door", "site": "", "timezone": ""},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/admin/kiosks"  # no code in the URL
+        cookie = _session_cookie_contents(admin)
+        assert '"kiosk_code"' in cookie  # the draft's token: the cookie names where the code is, only
+        with Context.open(app.state.runtime) as ctx:  # the code itself is encrypted on the server
+            [draft] = ctx.db.execute(select(FormDraft).where(FormDraft.form == "kiosk-code")).scalars()
+            stored = draft.payload
+        shown = admin.get("/admin/kiosks")
+        code = re.search(r'id="code-value">([A-Z0-9-]+)<', shown.text).group(1)
+        plain = code.replace("-", "")
+        for form in (code, plain, plain.lower()):
+            assert form not in cookie and form.encode() not in stored
+        assert plain not in _session_cookie_contents(admin)
+        with Context.open(app.state.runtime) as ctx:  # shown once: the draft is gone
+            assert (
+                list(ctx.db.execute(select(FormDraft).where(FormDraft.form == "kiosk-code")).scalars()) == []
+            )
+        assert 'id="code-value"' not in admin.get("/admin/kiosks").text
+        # A new code for the same kiosk goes the same way.
+        kid = re.search(r'action="/admin/kiosks/(\d+)/pairing-code"', shown.text).group(1)
+        renew = admin.post(
+            f"/admin/kiosks/{kid}/pairing-code",
+            data={"csrf_token": csrf_of(shown.text)},
+            follow_redirects=False,
+        )
+        assert renew.status_code == 303
+        renewed = admin.get("/admin/kiosks")
+        new_code = re.search(r'id="code-value">([A-Z0-9-]+)<', renewed.text).group(1)
+        assert new_code != code and new_code.replace("-", "") not in _session_cookie_contents(admin)
+        # and it pairs a kiosk
+        with Context.open(app.state.runtime) as ctx:
+            row, _ = kiosks.pair(ctx, new_code)
+            assert row.name == "Side door"
+
+
 def test_wrong_pairing_codes_lock_the_address_out(app):
     with TestClient(app) as kiosk:
         page = kiosk.get("/kiosk")

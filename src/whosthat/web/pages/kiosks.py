@@ -8,12 +8,22 @@ from fastapi import Request
 from whosthat import i18n
 from whosthat.errors import BadInputError
 from whosthat.i18n import N_
-from whosthat.services import kiosks
+from whosthat.services import drafts, kiosks
+from whosthat.services.common import Context
 from whosthat.services.errors import AuthenticationError, PermissionDeniedError
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, RowId
 from whosthat.web.language import tr
-from whosthat.web.pages.common import back_to, flash, form_state, page_router, redirect, render, send_back
+from whosthat.web.pages.common import (
+    back_to,
+    draft_session,
+    flash,
+    form_state,
+    page_router,
+    redirect,
+    render,
+    send_back,
+)
 
 router = page_router()
 BACK = "/admin/kiosks"
@@ -34,15 +44,37 @@ def _text(form, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _code_shown(request: Request, kiosk, code: str) -> None:
-    """The code goes to the next page once (in the signed session, never in a URL or the log)."""
-    request.session["kiosk_code"] = [kiosk.id, kiosk.name, code]
+# The one-time pairing code goes to the next page once. It is kept on the server in an encrypted draft
+# bound to this browser session (services/drafts.py: AES-GCM, 30 minutes at most, deleted when shown or
+# at sign-out); the session cookie (signed, not encrypted: anyone who sees it can read it) holds only the
+# draft's random token, never the code, and no URL or log line has it either.
+CODE_FORM = "kiosk-code"
+
+
+def _code_shown(request: Request, ctx: Context, kiosk, code: str) -> None:
+    token = drafts.save(ctx, draft_session(request), CODE_FORM, {"kiosk": [kiosk.id, kiosk.name, code]})
+    request.session["kiosk_code"] = token
+
+
+def _code_to_show(request: Request, ctx: Context) -> list | None:
+    """[kiosk id, name, code] of the code just made, once (the draft is deleted here), or None."""
+    token = request.session.pop("kiosk_code", None)
+    if not isinstance(token, str):
+        return None
+    session = draft_session(request)
+    draft = drafts.load(ctx, session, token, CODE_FORM)
+    if draft is None:
+        return None
+    drafts.discard(ctx, session, token, CODE_FORM)
+    shown = draft.data.get("kiosk")
+    valid = isinstance(shown, list) and len(shown) == 3 and all(isinstance(x, str) for x in shown[1:])
+    return shown if valid else None
 
 
 @router.get("/admin/kiosks")
 @back_to("/admin/people")
 def kiosks_page(request: Request, ctx: Ctx, admin: CurrentAdmin, draft: str = ""):
-    shown = request.session.pop("kiosk_code", None)
+    shown = _code_to_show(request, ctx)
     return render(
         request,
         "admin/kiosks.html",
@@ -71,7 +103,7 @@ async def kiosk_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
         # The form again (303 to its GET page): the error beside its field, what was typed kept.
         values = {k: v[:200] for k, v in fields.items()}
         return send_back(request, ctx, NEW_FORM, BACK, exc, LABELS, values)
-    _code_shown(request, row, code)
+    _code_shown(request, ctx, row, code)
     return redirect(BACK)
 
 
@@ -79,7 +111,7 @@ async def kiosk_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
 @back_to(BACK)
 def kiosk_repair(request: Request, ctx: Ctx, admin: CurrentAdmin, kiosk_id: RowId):
     row, code = kiosks.new_pairing_code(ctx, kiosk_id, actor=admin)
-    _code_shown(request, row, code)
+    _code_shown(request, ctx, row, code)
     return redirect(BACK)
 
 
