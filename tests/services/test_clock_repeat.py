@@ -169,3 +169,65 @@ def test_parallel_clockings_inside_the_window_record_one_event(runtime, context)
     assert sorted(results) == [False] * 7 + [True]
     assert [e.kind for e in _events(ctx, ada.id)] == ["in"]
     assert len(_repeats(ctx)) == 7
+
+
+def _walk_past_two_kiosks(ctx, person_id) -> None:
+    """In at the lobby 08:00, past the hall 38 s later; out at the hall 17:00, past the lobby 30 s later."""
+    day = datetime(2026, 3, 3, tzinfo=UTC)
+    for kiosk, moment in (
+        ("lobby", day + timedelta(hours=8)),
+        ("hall", day + timedelta(hours=8, seconds=38)),
+        ("hall", day + timedelta(hours=17)),
+        ("lobby", day + timedelta(hours=17, seconds=30)),
+    ):
+        attendance.clock_or_repeat(ctx, person_id, kiosk=kiosk, at=moment)
+
+
+def _reports(ctx, person_id):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from whosthat.services import exports
+
+    day = datetime(2026, 3, 3).date()
+    [report] = attendance.day_reports(ctx, person_id=person_id, date_from=day, date_to=day)
+    rows = list(
+        csv.DictReader(
+            io.StringIO(attendance.csv_report(ctx, person_id=person_id, date_from=day, date_to=day))
+        )
+    )
+    sheet = load_workbook(io.BytesIO(exports.timesheet_xlsx(ctx, day, day, person_id=person_id)))["Days"]
+    header, *cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    days = [dict(zip(header, r, strict=True)) for r in cells]
+    return report, rows, days
+
+
+def test_the_day_reports_and_exports_show_a_repeat_as_nothing(ada):
+    ctx, person = ada
+    _walk_past_two_kiosks(ctx, person.id)
+    report, rows, days = _reports(ctx, person.id)
+    # 08:00 -> 17:00 = 9 h: the two kiosks walked past add no event and no interval
+    assert [(e.kind, e.kiosk) for e in report.events] == [("in", "lobby"), ("out", "hall")]
+    assert report.worked_seconds == 9 * 3600 and not report.missing_clock_out
+    assert [(r["first_in"], r["last_out"], r["worked_hours"], r["events"]) for r in rows] == [
+        ("08:00:00", "17:00:00", "9.00", "in@08:00:00 out@17:00:00")
+    ]
+    assert [(d["first_in"], d["last_out"], d["worked_hours"], d["flags"]) for d in days] == [
+        ("08:00", "17:00", 9.0, "overtime")  # no schedule: all of it is overtime
+    ]
+
+
+def test_without_the_window_the_same_walk_is_the_payroll_bug(tmp_path):
+    runtime = Runtime.from_settings(make_settings("sqlite", tmp_path, clock_repeat_s=0))
+    try:
+        with Context.open(runtime, "192.0.2.1") as ctx:
+            person = people.create_person(ctx, employee_code="E1", name="Ada", surname="Lovelace")
+            _walk_past_two_kiosks(ctx, person.id)
+            report, rows, _ = _reports(ctx, person.id)
+            # in 08:00, out 08:00:38, in 17:00, out 17:00:30: 68 s worked instead of 9 h
+            assert [e.kind for e in report.events] == ["in", "out", "in", "out"]
+            assert report.worked_seconds == 68 and rows[0]["worked_hours"] == "0.02"
+    finally:
+        runtime.close()
