@@ -51,7 +51,7 @@ def create_admin(
     actor.require("admin")
     username = clean_text(username, "username", USERNAME_MAX_LENGTH, field="username")
     if role not in ROLES:
-        raise ValidationError(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise ValidationError(M_("role must be one of %(roles)s", roles=", ".join(ROLES)), field="role")
     problem = password_problem(password or "")
     if problem:
         raise ValidationError(problem, field="password")
@@ -59,7 +59,7 @@ def create_admin(
         raise ConflictError(
             M_(
                 "%(field)s %(username)s is already used by an administrator (role %(role)s)",
-                field="user name",
+                field=M_("user name"),
                 username=username,
                 role=taken.role,
             ),
@@ -90,7 +90,9 @@ def password_lockout_keys(ctx: Context, username: str) -> list[tuple[FailureLimi
 
 
 def _too_many_sign_ins(retry_after_s: int) -> LockedOutError:
-    return LockedOutError(f"too many failed logins: try again in {retry_after_s} s", retry_after_s)
+    return LockedOutError(
+        M_("too many failed logins: try again in %(seconds)s s", seconds=retry_after_s), retry_after_s
+    )
 
 
 def authenticate_admin(ctx: Context, username: str, password: str) -> Admin:
@@ -217,8 +219,10 @@ def complete_setup(
     """
     if not setup_token_valid(ctx, token):
         raise InvalidSetupTokenError(
-            "this setup link is invalid or used: restart the server for a new one, "
-            "or run `whosthat admin create`"
+            M_(
+                "this setup link is invalid or used: restart the server for a new one, "
+                "or run `whosthat admin create`"
+            )
         )
     if password_again is not None and password_again != password:
         raise ValidationError(M_("the two passwords differ"), field="password2")
@@ -252,11 +256,18 @@ def create_api_key(
         scopes = scopes.replace(",", " ").split()
     scopes = sorted(set(scopes or []))
     if not scopes:
-        raise ValidationError("give at least one scope: " + ", ".join(SCOPES), field="scopes")
+        raise ValidationError(
+            M_("give at least one scope: %(scopes)s", scopes=", ".join(SCOPES)), field="scopes"
+        )
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
         raise ValidationError(
-            f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}", field="scopes"
+            M_(
+                "unknown scope(s) %(unknown)s; known: %(scopes)s",
+                unknown=", ".join(unknown),
+                scopes=", ".join(SCOPES),
+            ),
+            field="scopes",
         )
     key, prefix, digest = new_api_key()
     row = repo.api_keys.add(

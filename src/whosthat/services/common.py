@@ -128,7 +128,7 @@ class Actor:
     def require(self, scope: str) -> None:
         """Raise PermissionDeniedError unless this actor has `scope`."""
         if not self.has(scope):
-            raise PermissionDeniedError(f"this needs the '{scope}' permission")
+            raise PermissionDeniedError(M_("this needs the %(scope)s permission", scope=repr(scope)))
 
     @classmethod
     def for_admin(cls, admin: Admin) -> Actor:
@@ -209,9 +209,9 @@ def check_paging(page: int, size: int, max_size: int = MAX_PAGE_SIZE) -> tuple[i
     if not isinstance(page, int) or page < 1:
         raise ValidationError(M_("page starts at 1"))
     if page > MAX_PAGE:
-        raise ValidationError(f"page must be at most {MAX_PAGE}")
+        raise ValidationError(M_("page must be at most %(max)s", max=MAX_PAGE))
     if not isinstance(size, int) or not 1 <= size <= max_size:
-        raise ValidationError(f"size must be between 1 and {max_size}")
+        raise ValidationError(M_("size must be between 1 and %(max)s", max=max_size))
     return page, size
 
 

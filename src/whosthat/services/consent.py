@@ -56,7 +56,9 @@ def record_consent(
     """The person's consent to the text `text_version`, taken by `actor` now."""
     actor.require("people:write")
     if text_version not in CONSENT_TEXTS:
-        raise ValidationError("unknown consent text version: " + ", ".join(CONSENT_TEXTS))
+        raise ValidationError(
+            M_("unknown consent text version: %(versions)s", versions=", ".join(CONSENT_TEXTS))
+        )
     person = repo.people.get(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
         raise NotFoundError(M_("no person with id %(id)s", id=person_id))

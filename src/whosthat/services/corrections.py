@@ -35,10 +35,10 @@ ACTION_WORDS = {"add": "added", "edit": "changed", "void": "voided"}
 
 
 # Checks ------------------------------------------------------------------------------------------
-def _reason(value, what: str = "the reason") -> str:
-    text = clean_text(value, what, REASON_MAX)
+def _reason(value) -> str:
+    text = clean_text(value, M_("the reason"), REASON_MAX)
     if len(text) < REASON_MIN:
-        raise ValidationError(f"{what} must say why (at least {REASON_MIN} characters)")
+        raise ValidationError(M_("the reason must say why (at least %(num)s characters)", num=REASON_MIN))
     return text
 
 
@@ -90,7 +90,9 @@ def _event_in_effect(ctx: Context, event_id, *, for_update: bool = False) -> Att
     if event is None:
         raise NotFoundError(M_("no attendance event with id %(id)s", id=event_id))
     if repo.corrections.replacing(ctx.db, event.id) is not None:
-        raise ConflictError(f"event {event.id} was already corrected or voided; correct the newer event")
+        raise ConflictError(
+            M_("event %(id)s was already corrected or voided; correct the newer event", id=event.id)
+        )
     return event
 
 
@@ -122,7 +124,7 @@ def apply_correction(
             repo.people.lock(ctx.db, target.person_id)  # then re-read: another correction may have won
         old = _event_in_effect(ctx, event_id)
         if person_id is not None and person_id != old.person_id:
-            raise ValidationError(f"event {old.id} is not that person's")
+            raise ValidationError(M_("event %(id)s is not that person's", id=old.id))
         person = old.person
         if action == "edit":
             kind = _kind(kind if kind is not None else old.kind)
@@ -240,7 +242,9 @@ def request_correction(
             kind = at = None
     pending = repo.corrections.page_requests(ctx.db, status="pending", person_id=person.id, page=1, size=1)[1]
     if pending >= MAX_PENDING_PER_PERSON:
-        raise ConflictError(f"you already have {pending} open requests; wait for an administrator")
+        raise ConflictError(
+            M_("you already have %(num)s open requests; wait for an administrator", num=pending)
+        )
     row = repo.corrections.add_request(
         ctx.db,
         person_id=person.id,
@@ -297,10 +301,12 @@ def decide_request(
     if req is None:
         raise NotFoundError(M_("no correction request with id %(id)s", id=request_id))
     if req.status != "pending":
-        raise ConflictError(f"request {req.id} was already {req.status}")
-    note = clean_text(note, "the note", REASON_MAX, required=not approve) or None
+        if req.status == "approved":
+            raise ConflictError(M_("request %(id)s was already approved", id=req.id))
+        raise ConflictError(M_("request %(id)s was already rejected", id=req.id))
+    note = clean_text(note, M_("the note"), REASON_MAX, required=not approve) or None
     if not approve and len(note or "") < REASON_MIN:
-        raise ValidationError(f"a rejection must say why (at least {REASON_MIN} characters)")
+        raise ValidationError(M_("a rejection must say why (at least %(num)s characters)", num=REASON_MIN))
     if approve:
         apply_correction(
             ctx,

@@ -7,6 +7,7 @@ API into `{"error": code, "detail": text}` with `http_status`; the pages show th
 from __future__ import annotations
 
 from whosthat.errors import BadInputError
+from whosthat.i18n import M_
 
 
 class NotFoundError(BadInputError):
@@ -28,10 +29,17 @@ class DuplicateFaceError(ConflictError):
 
     def __init__(self, matches: list):
         first = matches[0]
+        distance = f"{first.distance:.3f}"
         super().__init__(
-            f"{first.label} already matches {first.full_name} ({first.employee_code}, id {first.person_id}) "
-            f"at distance {first.distance:.3f}: the same face would be recognised as two people; "
-            "confirm to enrol anyway"
+            M_(
+                "%(photo)s already matches %(name)s (%(code)s, id %(id)s) at distance %(distance)s: the "
+                "same face would be recognised as two people; confirm to enrol anyway",
+                photo=first.label,
+                name=first.full_name,
+                code=first.employee_code,
+                id=first.person_id,
+                distance=distance,
+            )
         )
         self.matches = matches
 

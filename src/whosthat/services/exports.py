@@ -14,6 +14,7 @@ import io
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from whosthat.i18n import M_
 from whosthat.services import audit, corrections
 from whosthat.services.common import SYSTEM, Actor, Context
 from whosthat.services.errors import ValidationError
@@ -145,7 +146,7 @@ def _csv_cell(value) -> str:
 
 def _check(table: str) -> str:
     if table not in TABLES:
-        raise ValidationError("table must be one of: " + ", ".join(TABLES))
+        raise ValidationError(M_("table must be one of: %(tables)s", tables=", ".join(TABLES)))
     return table
 
 

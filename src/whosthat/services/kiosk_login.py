@@ -34,8 +34,8 @@ from whosthat.store.models import AttendanceEvent, Person, utcnow
 # door", "lobby-2"); the name shows on the kiosk, in the audit log and in the attendance table.
 KIOSK_NAME_MAX_LENGTH = 64
 KIOSK_NAME = re.compile(rf"^[A-Za-z0-9 ._-]{{1,{KIOSK_NAME_MAX_LENGTH}}}$")
-KIOSK_NAME_RULE = (
-    f"kiosk name: 1-{KIOSK_NAME_MAX_LENGTH} letters, digits, spaces, dots, dashes or underscores"
+KIOSK_NAME_RULE = M_(
+    "kiosk name: 1-%(max)s letters, digits, spaces, dots, dashes or underscores", max=KIOSK_NAME_MAX_LENGTH
 )
 DEFAULT_KIOSK = "kiosk"
 LOGIN_TICKET_TTL_S = 60
@@ -104,7 +104,8 @@ def face_in_view(ctx: Context, rgb: np.ndarray) -> bool:
     state = ctx.runtime.presence_limiter.hit(f"address:{ctx.address or '-'}")
     if state.locked:
         raise LockedOutError(
-            f"too many presence checks: try again in {state.retry_after_s} s", state.retry_after_s
+            M_("too many presence checks: try again in %(seconds)s s", seconds=state.retry_after_s),
+            state.retry_after_s,
         )
     width = rgb.shape[1]
     with ctx.runtime.face_pool.slot():  # bounded like every face analysis: a flood gets 503 busy
@@ -125,18 +126,23 @@ def start_challenge(ctx: Context, kiosk: str):
     rt = ctx.runtime
     wait_s = locked_out_for(ctx, name)
     if wait_s:
-        raise LockedOutError(f"too many failed face logins: try again in {wait_s} s", wait_s)
+        raise LockedOutError(
+            M_("too many failed face logins: try again in %(seconds)s s", seconds=wait_s), wait_s
+        )
     for key in lockout_keys(ctx, name):
         state = rt.session_limiter.hit(key)
         if state.locked:
             raise LockedOutError(
-                f"too many login attempts: try again in {state.retry_after_s} s", state.retry_after_s
+                M_("too many login attempts: try again in %(seconds)s s", seconds=state.retry_after_s),
+                state.retry_after_s,
             )
     store = rt.challenges()
     if store is None:
         raise UnavailableError(
-            "liveness unavailable: the liveness module (whosthat.liveness.challenge) "
-            "is not installed on this server, so face login is off"
+            M_(
+                "liveness unavailable: the liveness module (whosthat.liveness.challenge) "
+                "is not installed on this server, so face login is off"
+            )
         )
     settings = rt.settings
     pipeline = rt.pipeline()

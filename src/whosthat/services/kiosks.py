@@ -107,7 +107,7 @@ def create_kiosk(
     clean = kiosk_name(name)
     if clean is None:
         raise ValidationError(KIOSK_NAME_RULE, field="name")
-    site = clean_text(site, "the site", 120, required=False, field="site")
+    site = clean_text(site, M_("the site"), 120, required=False, field="site")
     timezone = (timezone or "").strip() or str(ctx.tz)
     try:
         zone_of(timezone)
@@ -185,7 +185,8 @@ def pair(ctx: Context, code: str) -> tuple[Kiosk, str]:
     state = limiter.check(key)
     if state.locked:
         raise LockedOutError(
-            f"too many wrong pairing codes: try again in {state.retry_after_s} s", state.retry_after_s
+            M_("too many wrong pairing codes: try again in %(seconds)s s", seconds=state.retry_after_s),
+            state.retry_after_s,
         )
     clean = normalise_code(code)
     row = (
@@ -197,7 +198,7 @@ def pair(ctx: Context, code: str) -> tuple[Kiosk, str]:
         audit.record(ctx, Actor.for_kiosk("unpaired"), "kiosk.pair_failed", None, {})
         ctx.commit()
         raise AuthenticationError(
-            "that pairing code is wrong or has expired: ask an administrator for a new one"
+            M_("that pairing code is wrong or has expired: ask an administrator for a new one")
         )
     limiter.success(key)
     token = new_token()

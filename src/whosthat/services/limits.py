@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from whosthat.i18n import M_
+
 
 @dataclass
 class LimitState:
@@ -228,8 +230,13 @@ class WorkPool:
                 "whosthat_face_pool_refused_total", "uploads refused because the face-work pool was full"
             )
         return BusyError(
-            f"the server is busy with face work ({self.workers} running, {self.queue} waiting): "
-            f"try again in {self.retry_after_s} s",
+            M_(
+                "the server is busy with face work (%(running)s running, %(waiting)s waiting): "
+                "try again in %(seconds)s s",
+                running=self.workers,
+                waiting=self.queue,
+                seconds=self.retry_after_s,
+            ),
             self.retry_after_s,
         )
 

@@ -126,7 +126,9 @@ def create_person(
         ctx.db.rollback()
         owner = repo.people.with_code(ctx.db, code)
         if owner is None:
-            raise ConflictError(f"employee code {code!r} is already used", field="employee_code") from exc
+            raise ConflictError(
+                M_("employee code %(code)s is already used", code=repr(code)), field="employee_code"
+            ) from exc
         raise _code_used(code, owner) from exc
     audit.record(ctx, actor, "person.create", f"person:{person.id}", {"employee_code": code})
     ctx.commit()
@@ -140,7 +142,7 @@ def update_person(ctx: Context, person_id: int, *, actor: Actor = SYSTEM, **fiel
     person = get_person(ctx, person_id)
     unknown = set(fields) - set(FIELDS)
     if unknown:
-        raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        raise ValidationError(M_("unknown field(s): %(fields)s", fields=", ".join(sorted(unknown))))
     clean, errors = field_errors(ctx, fields, person_id=person.id)
     raise_first(errors)
     changes = {key: value for key, value in clean.items() if getattr(person, key) != value}

@@ -35,11 +35,11 @@ def lock_period(
     if date_from > date_to:
         raise ValidationError(M_("'from' is after 'to'"))
     if (date_to - date_from).days >= MAX_LOCK_DAYS:
-        raise ValidationError(f"lock at most {MAX_LOCK_DAYS} days at once")
+        raise ValidationError(M_("lock at most %(num)s days at once", num=MAX_LOCK_DAYS))
     today = utcnow().astimezone(ctx.tz).date()
     if date_to >= today:
         raise ValidationError(M_("only a period that has ended can be locked (its last day is before today)"))
-    note = clean_text(note, "the note", 200, required=False) or None
+    note = clean_text(note, M_("the note"), 200, required=False) or None
     if repo.schedules.active_locks_overlapping(ctx.db, date_from, date_to):
         raise ConflictError(M_("this period overlaps a locked one"))
     row = repo.schedules.add(
@@ -59,14 +59,14 @@ def lock_period(
 def unlock_period(ctx: Context, lock_id: int, *, reason: str, actor: Actor = SYSTEM) -> PeriodLock:
     """Unlock with a reason (kept on the lock and in the audit log)."""
     actor.require("attendance:write")
-    reason = clean_text(reason, "the reason", 500)
+    reason = clean_text(reason, M_("the reason"), 500)
     if len(reason) < 3:
         raise ValidationError(M_("the reason must say why (at least 3 characters)"))
     row = repo.schedules.lock_for_update(ctx.db, lock_id) if valid_id(lock_id) else None
     if row is None:
         raise NotFoundError(M_("no locked period with id %(id)s", id=lock_id))
     if row.unlocked_at is not None:
-        raise ConflictError(f"period {row.id} is already unlocked")
+        raise ConflictError(M_("period %(id)s is already unlocked", id=row.id))
     row.unlocked_at, row.unlocked_by, row.unlock_reason = utcnow(), actor.label, reason
     audit.record(
         ctx,
@@ -93,6 +93,10 @@ def check_unlocked(ctx: Context, person_id: int, moments: list[datetime]) -> Non
         for d in days:
             if lock.date_from <= d <= lock.date_to:
                 raise PeriodLockedError(
-                    f"{d.isoformat()} is in a locked period ({lock.date_from.isoformat()} to "
-                    f"{lock.date_to.isoformat()}); unlock it first"
+                    M_(
+                        "%(day)s is in a locked period (%(first)s to %(last)s); unlock it first",
+                        day=d.isoformat(),
+                        first=lock.date_from.isoformat(),
+                        last=lock.date_to.isoformat(),
+                    )
                 )

@@ -114,7 +114,8 @@ def pin_login(ctx: Context, kiosk: str, employee_code: str, pin: str) -> PinLogi
         state = rt.face_limiter.check(key)
         if state.locked:
             raise LockedOutError(
-                f"too many failed attempts: try again in {state.retry_after_s} s", state.retry_after_s
+                M_("too many failed attempts: try again in %(seconds)s s", seconds=state.retry_after_s),
+                state.retry_after_s,
             )
     person = repo.people.by_code(ctx.db, code)
     ok = verify_password(person.pin_hash if person is not None else None, pin or "")

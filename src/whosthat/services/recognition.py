@@ -12,6 +12,7 @@ import numpy as np
 from whosthat.errors import BadInputError
 from whosthat.gallery.calibrate import MIN_CALIBRATION_PEOPLE, Calibration, calibrate_far
 from whosthat.gallery.threshold import is_match
+from whosthat.i18n import M_
 from whosthat.services import people
 from whosthat.services.common import Context, decode_upload, face_box
 from whosthat.services.errors import ValidationError
@@ -128,7 +129,9 @@ def verify(ctx: Context, person_id: int, image: bytes | np.ndarray) -> Verificat
     _tids, pids, matrix = index.vectors()
     mine = matrix[pids == person.id]
     if len(mine) == 0:
-        raise ValidationError(f"person {person.id} has no {face.model} template to compare with")
+        raise ValidationError(
+            M_("person %(id)s has no %(model)s template to compare with", id=person.id, model=face.model)
+        )
     distance = float(np.min(np.linalg.norm(mine - face.embedding[None, :], axis=1)))
     same = is_match(distance, threshold)
     ctx.runtime.metrics.inc(*RECOGNITIONS, kind="verify", outcome="same" if same else "different")

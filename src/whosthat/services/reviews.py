@@ -87,8 +87,10 @@ def decide(
     if row is None:
         raise NotFoundError(M_("no review item with id %(id)s", id=item_id))
     if row.status != "pending":
-        raise ConflictError(f"review item {row.id} was already {row.status}")
-    note = clean_text(note, "the note", 500, required=not confirm) or None
+        if row.status == "confirmed":
+            raise ConflictError(M_("review item %(id)s was already confirmed", id=row.id))
+        raise ConflictError(M_("review item %(id)s was already voided", id=row.id))
+    note = clean_text(note, M_("the note"), 500, required=not confirm) or None
     if not confirm:
         corrections.apply_correction(
             ctx, "void", actor=actor, reason=f"review: {note}", event_id=row.event_id

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from whosthat.i18n import M_
+from whosthat.i18n import M_, N_, Message
 from whosthat.services import audit
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, valid_id
 from whosthat.services.errors import ConflictError, NotFoundError, ValidationError
@@ -18,6 +18,16 @@ from whosthat.store import repositories as repo
 from whosthat.store.models import Holiday, Person, Schedule, ScheduleAssignment, WorkGroup, WorkGroupMember
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# each weekday's name in the week's errors ("Monday: times are HH:MM"), translated where it is shown
+WEEKDAY_NAMES = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 MAX_GRACE_MIN = 240
 NAME_MAX = 80
 
@@ -45,7 +55,9 @@ def zone_of(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)") from None
+        raise ValidationError(
+            M_("unknown time zone %(zone)s (use an IANA name like Europe/Berlin)", zone=repr(name))
+        ) from None
 
 
 def shift_on(schedule: Schedule, day: date) -> Shift | None:
@@ -67,26 +79,27 @@ def _check_week(week) -> list:
     if not isinstance(week, list | tuple) or len(week) != 7:
         raise ValidationError(M_("the week needs 7 days, Monday first"))
     out = []
-    for name, entry in zip(WEEKDAYS, week, strict=True):
+    for day_name, entry in zip(WEEKDAY_NAMES, week, strict=True):
+        day = Message(day_name)  # a marked constant: the day's name in the reader's language
         if entry in (None, {}, ""):
             out.append(None)
             continue
         if not isinstance(entry, dict):
-            raise ValidationError(f"{name}: give start and end, or nothing for a day off")
+            raise ValidationError(M_("%(day)s: give start and end, or nothing for a day off", day=day))
         try:
             start, end = (
                 time.fromisoformat(str(entry.get("start"))),
                 time.fromisoformat(str(entry.get("end"))),
             )
         except ValueError:
-            raise ValidationError(f"{name}: times are HH:MM") from None
+            raise ValidationError(M_("%(day)s: times are HH:MM", day=day)) from None
         if start == end:
-            raise ValidationError(f"{name}: the shift ends when it starts")
+            raise ValidationError(M_("%(day)s: the shift ends when it starts", day=day))
         length = (datetime.combine(date.min, end) - datetime.combine(date.min, start)).total_seconds() / 60
         length = length if length > 0 else length + 24 * 60
         brk = entry.get("break_min", 0) or 0
         if not isinstance(brk, int) or isinstance(brk, bool) or not 0 <= brk < length:
-            raise ValidationError(f"{name}: the break is whole minutes, shorter than the shift")
+            raise ValidationError(M_("%(day)s: the break is whole minutes, shorter than the shift", day=day))
         out.append({"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M"), "break_min": brk})
     if not any(out):
         raise ValidationError(M_("a schedule needs at least one working day"))
@@ -95,7 +108,9 @@ def _check_week(week) -> list:
 
 def _minutes(value, what: str, hi: int, field: str | None = None) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= hi:
-        raise ValidationError(f"{what} is a whole number from 0 to {hi}", field=field)
+        raise ValidationError(
+            M_("%(field)s is a whole number from 0 to %(max)s", field=what, max=hi), field=field
+        )
     return value
 
 

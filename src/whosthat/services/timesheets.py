@@ -191,7 +191,7 @@ def build(
     if date_from > date_to:
         raise ValidationError(M_("'from' is after 'to'"))
     if (date_to - date_from).days >= MAX_PERIOD_DAYS:
-        raise ValidationError(f"a timesheet covers at most {MAX_PERIOD_DAYS} days")
+        raise ValidationError(M_("a timesheet covers at most %(num)s days", num=MAX_PERIOD_DAYS))
     if date_from.year < 2000 or date_to.year > 2100:
         raise ValidationError(M_("a timesheet covers days from 2000 to 2100"))
     now = now or utcnow()

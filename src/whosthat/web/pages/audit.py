@@ -9,11 +9,12 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from whosthat.errors import BadInputError
+from whosthat.i18n import M_
 from whosthat.services.audit import action_words, list_entries
 from whosthat.services.common import MAX_PAGE
 from whosthat.web.deps import Ctx, CurrentAdmin
 from whosthat.web.language import localise
-from whosthat.web.pages.common import back_to, page_router, render, sentence
+from whosthat.web.pages.common import back_to, error_text, page_router, render
 
 router = page_router()
 AUDIT_PAGE_SIZE = 50
@@ -23,7 +24,7 @@ def _day(value: str) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
-        raise BadInputError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+        raise BadInputError(M_("%(value)s is not a date (YYYY-MM-DD)", value=repr(value))) from None
 
 
 @router.get("/admin/audit")
@@ -52,7 +53,7 @@ def audit(
             actor=admin,
         )
     except BadInputError as exc:  # a bad date: the form again with the reason beside the dates
-        error = sentence(str(exc))
+        error = error_text(request, exc)
         result = list_entries(ctx, page=1, size=AUDIT_PAGE_SIZE, actor=admin)
     kept = urlencode({k: v for k, v in filters.items() if v})
     return render(

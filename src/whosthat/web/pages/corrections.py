@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from whosthat.i18n import M_
 from whosthat.services import corrections, people
 from whosthat.services.errors import ValidationError
 from whosthat.web import deps
@@ -123,7 +124,7 @@ async def request_decide(request: Request, ctx: Ctx, admin: CurrentAdmin, reques
     form = await request.form()
     decision = _text(form, "decision")
     if decision not in ("approve", "reject"):
-        raise ValidationError("choose approve or reject")
+        raise ValidationError(M_("choose approve or reject"))
     req = corrections.decide_request(
         ctx, request_id, approve=decision == "approve", note=_text(form, "note") or None, actor=admin
     )

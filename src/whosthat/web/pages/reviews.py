@@ -8,6 +8,7 @@ import io
 from fastapi import Request
 from fastapi.responses import Response
 
+from whosthat.i18n import M_
 from whosthat.services import reviews
 from whosthat.services.errors import ValidationError
 from whosthat.web import deps
@@ -58,7 +59,7 @@ async def review_decide(request: Request, ctx: Ctx, admin: CurrentAdmin, item_id
     form = await request.form()
     decision = form.get("decision")
     if decision not in ("confirm", "void"):
-        raise ValidationError("choose confirm or void")
+        raise ValidationError(M_("choose confirm or void"))
     note = form.get("note")
     row = reviews.decide(
         ctx, item_id, confirm=decision == "confirm", note=note if isinstance(note, str) else None, actor=admin

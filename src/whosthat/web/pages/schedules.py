@@ -8,7 +8,7 @@ from datetime import date
 from fastapi import Request
 
 from whosthat.errors import BadInputError
-from whosthat.i18n import N_
+from whosthat.i18n import M_, N_, Message
 from whosthat.services import people, schedules
 from whosthat.services.errors import AuthenticationError, PermissionDeniedError, ValidationError
 from whosthat.web import deps
@@ -55,7 +55,7 @@ def _int(form, name: str, what: str, default: int = 0) -> int:
     if not text:
         return default
     if not text.isdigit() or len(text) > 6:
-        raise ValidationError(f"{what} is a whole number", field=name)
+        raise ValidationError(M_("%(field)s is a whole number", field=what), field=name)
     return int(text)
 
 
@@ -68,7 +68,7 @@ def _date(form, name: str) -> date:
     try:
         return date.fromisoformat(_text(form, name))
     except ValueError:
-        raise ValidationError("give the day as YYYY-MM-DD", field=name) from None
+        raise ValidationError(M_("give the day as YYYY-MM-DD"), field=name) from None
 
 
 def _sent_back(request: Request, ctx, form: str, exc: BadInputError, labels: dict, values: dict):
@@ -121,22 +121,22 @@ async def schedule_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
     values = {k: _text(form, k) for k in (*SCHEDULE_FIELDS, *day_fields)}
     try:
         week = []
-        for wd in schedules.WEEKDAYS:
+        for wd, day_name in zip(schedules.WEEKDAYS, schedules.WEEKDAY_NAMES, strict=True):
             start, end = _text(form, f"{wd}_start"), _text(form, f"{wd}_end")
             if not start and not end:
                 week.append(None)
             else:
-                brk = _int(form, f"{wd}_break", f"{wd}'s break")
+                brk = _int(form, f"{wd}_break", M_("the break on %(day)s", day=Message(day_name)))
                 week.append({"start": start, "end": end, "break_min": brk})
         row = schedules.create_schedule(
             ctx,
             name=_text(form, "name"),
             timezone=_text(form, "timezone"),
             week=week,
-            grace_late_min=_int(form, "grace_late_min", "the late grace"),
-            grace_early_min=_int(form, "grace_early_min", "the early-leave grace"),
-            half_day_below_pct=_int(form, "half_day_below_pct", "the half-day threshold", 75),
-            absent_below_pct=_int(form, "absent_below_pct", "the absent threshold", 25),
+            grace_late_min=_int(form, "grace_late_min", M_("the late grace")),
+            grace_early_min=_int(form, "grace_early_min", M_("the early-leave grace")),
+            half_day_below_pct=_int(form, "half_day_below_pct", M_("the half-day threshold"), 75),
+            absent_below_pct=_int(form, "absent_below_pct", M_("the absent threshold"), 25),
             actor=admin,
         )
     except BadInputError as exc:
@@ -163,7 +163,7 @@ async def schedule_assign(request: Request, ctx: Ctx, admin: CurrentAdmin):
     tid = int(raw) if raw.isdigit() and len(raw) < 10 else None
     try:
         if kind not in ("person", "group") or tid is None:
-            raise ValidationError("choose a person or a group", field="target")
+            raise ValidationError(M_("choose a person or a group"), field="target")
         schedules.assign(
             ctx,
             _id(form, "schedule") or 0,
