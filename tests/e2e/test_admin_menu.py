@@ -46,7 +46,9 @@ def test_the_admin_menu_keeps_one_line_at_1280_px(server, browser, data, locale)
     assert [link["text"] for link in links][0] == first and links[-1]["text"] == last
     assert page.locator(".topbar .account button").inner_text().strip() == sign_out
     tops = {round(link["top"]) for link in links}
-    assert len(tops) == 1, f"{locale}: the menu wraps: {[(l['text'], round(l['top'])) for l in links]}"
-    assert links[-1]["right"] <= boxes["account"]["left"], f"{locale}: the last entry runs into the account block"
+    assert len(tops) == 1, f"{locale}: the menu wraps: {[(a['text'], round(a['top'])) for a in links]}"
+    assert links[-1]["right"] <= boxes["account"]["left"], (
+        f"{locale}: the last entry runs into the account block"
+    )
     assert not errors, errors
     context.close()

@@ -216,3 +216,35 @@ def test_template_quality_in_words():
         "quality not measured",
     ]
     assert template_source("webcam") == "webcam photo" and template_source(None) == "uploaded photo"
+
+
+def test_a_template_card_keeps_the_translations_capitals():
+    """Jinja's `capitalize` lowered everything after the first letter: German's "Webcam-Foto" read
+    "Webcam-foto" on the person's page. The card heading's filter chain, in German and English."""
+    from whosthat.web.rendering import templates
+
+    heading = templates.env.from_string("{{ source|template_source|first_upper }}")
+    assert heading.render(source="webcam", lang="de") == "Webcam-Foto"
+    assert heading.render(source="upload", lang="de") == "Hochgeladenes Foto"
+    assert heading.render(source="upload", lang="en") == "Uploaded photo"
+
+
+def test_the_schedules_table_names_the_weekdays_in_the_readers_language(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from tests.page_client import app_with_admins, context, sign_in
+    from whosthat.services import schedules
+
+    app = app_with_admins(tmp_path)
+    with TestClient(app) as client:
+        sign_in(client)
+        ctx = context(app)
+        office = {"start": "08:00", "end": "16:30", "break_min": 30}
+        schedules.create_schedule(
+            ctx, name="office", timezone="Europe/Berlin", week=[office] * 5 + [None, None]
+        )
+        ctx.db.close()
+        page = client.get("/admin/schedules", headers={"Accept-Language": "de"}).text
+    head = page.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    assert "Zeitzone" in head
+    assert ">Mo<" in head and ">So<" in head and ">Mon<" not in head and ">Sun<" not in head

@@ -110,6 +110,12 @@ def _template_source(ctx, source: str | None) -> str:
     return i18n.translate(template_source(source), ctx.get("lang") or i18n.SOURCE_LANGUAGE)
 
 
+def first_upper(text: str) -> str:
+    """The first letter upper case and the rest as written (Jinja's `capitalize` lowers the rest, which
+    turned German's "Webcam-Foto" into "Webcam-foto")."""
+    return text[:1].upper() + text[1:]
+
+
 @pass_context
 def _localise(ctx, text) -> str:
     return i18n.translate(text, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
@@ -127,5 +133,6 @@ templates.env.filters.update(
     number=_number,
     localise=_localise,
     model_name=model_name,
+    first_upper=first_upper,
 )
 templates.env.globals["csrf_token"] = csrf_token
