@@ -38,6 +38,11 @@ def test_review_page_shows_the_chip_until_the_decision(tmp_path):
         )
         page = client.get("/admin/attendance/review")
         assert chip_url in page.text and "weak match" in page.text
+        german = client.get("/admin/attendance/review", headers={"Accept-Language": "de"}).text
+        assert "knappe Übereinstimmung" in german and "weak match" not in german
+        assert ">offen</a>" in german and ">bestätigt</a>" in german and ">pending</a>" not in german
+        french = client.get("/admin/attendance/review", headers={"Accept-Language": "fr"}).text
+        assert "correspondance faible" in french and ">en attente</a>" in french
         chip = client.get(chip_url)
         assert chip.status_code == 200 and "no-store" in chip.headers["cache-control"]
         bad = client.post(

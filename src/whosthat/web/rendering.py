@@ -89,6 +89,23 @@ ROLE_WORDS = (N_("admin"), N_("viewer"))
 EVENT_WORDS = (N_("in"), N_("out"))  # attendance event kinds
 REQUEST_WORDS = (N_("add"), N_("edit"), N_("void"), N_("pending"), N_("approved"), N_("rejected"))
 REVIEW_WORDS = (N_("confirmed"), N_("voided"))  # review queue decisions
+# why a kiosk event is in the review queue (services.reviews.reasons_for)
+REVIEW_REASONS = {
+    "weak_match": N_("weak match"),
+    "liveness_warning": N_("liveness check passed with a warning"),
+    "pin_login": N_("PIN login"),
+}
+
+
+@pass_context
+def _review_reason(ctx, code: str) -> str:
+    """A review reason code in the reader's words (an unknown code as written, underscores as spaces)."""
+    words = REVIEW_REASONS.get(code)
+    if words is None:
+        return code.replace("_", " ")
+    return i18n.translate(words, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
+
+
 # the schedule form's weekdays (services.schedules.WEEKDAYS, capitalised)
 WEEKDAY_WORDS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
@@ -134,5 +151,6 @@ templates.env.filters.update(
     localise=_localise,
     model_name=model_name,
     first_upper=first_upper,
+    review_reason=_review_reason,
 )
 templates.env.globals["csrf_token"] = csrf_token
