@@ -87,7 +87,7 @@ def _quality_words(ctx, score: float | None) -> str:
 # Words the templates show from stored values, translated with the `localise` filter.
 ROLE_WORDS = (N_("admin"), N_("viewer"))
 EVENT_WORDS = (N_("in"), N_("out"))  # attendance event kinds
-REQUEST_WORDS = (N_("add"), N_("edit"), N_("void"), N_("pending"), N_("approved"), N_("rejected"))
+REQUEST_WORDS = (N_("add"), N_("edit"), N_("void"), N_("pending"), N_("approved"), N_("rejected"), N_("all"))
 REVIEW_WORDS = (N_("confirmed"), N_("voided"))  # review queue decisions
 # why a kiosk event is in the review queue (services.reviews.reasons_for)
 REVIEW_REASONS = {
@@ -103,6 +103,24 @@ def _review_reason(ctx, code: str) -> str:
     words = REVIEW_REASONS.get(code)
     if words is None:
         return code.replace("_", " ")
+    return i18n.translate(words, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
+
+
+# how an attendance event came in (store.models.AttendanceEvent.source), as the event page says it
+EVENT_SOURCES = {
+    "kiosk": N_("face login"),
+    "pin": N_("PIN login"),
+    "api": N_("through the API"),
+    "manual": N_("entered by an administrator"),
+    "correction": N_("correction"),
+}
+
+
+@pass_context
+def _event_source(ctx, source: str | None) -> str:
+    words = EVENT_SOURCES.get(source or "kiosk")
+    if words is None:
+        return source or ""
     return i18n.translate(words, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
 
 
@@ -152,5 +170,6 @@ templates.env.filters.update(
     model_name=model_name,
     first_upper=first_upper,
     review_reason=_review_reason,
+    event_source=_event_source,
 )
 templates.env.globals["csrf_token"] = csrf_token
