@@ -124,6 +124,24 @@ def _event_source(ctx, source: str | None) -> str:
     return i18n.translate(words, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
 
 
+# a timesheet day's status (services.timesheets: present, absent, half_day, open, off, holiday)
+DAY_STATUSES = {
+    "present": N_("present"),
+    "absent": N_("absent"),
+    "half_day": N_("half day"),
+    "open": N_("in progress"),
+    "off": N_("off"),
+}
+
+
+@pass_context
+def _day_status(ctx, status: str) -> str:
+    words = DAY_STATUSES.get(status)
+    if words is None:
+        return status.replace("_", " ")
+    return i18n.translate(words, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
+
+
 # the schedule form's weekdays (services.schedules.WEEKDAYS, capitalised)
 WEEKDAY_WORDS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
@@ -171,5 +189,6 @@ templates.env.filters.update(
     first_upper=first_upper,
     review_reason=_review_reason,
     event_source=_event_source,
+    day_status=_day_status,
 )
 templates.env.globals["csrf_token"] = csrf_token
