@@ -181,7 +181,7 @@ def test_every_kiosk_state_passes_wcag_21_aa(server, browser, data, axe):  # noq
     axe.check(page, "kiosk pairing page")
     page.fill("#code", "WRONG-CODE-00")
     page.click("#pair-submit")
-    page.wait_for_selector("#pair-error")
+    page.wait_for_selector("#code-error")
     axe.check(page, "kiosk pairing page with an error")
     page.fill("#code", pairing_code(server.runtime, "door"))
     page.click("#pair-submit")

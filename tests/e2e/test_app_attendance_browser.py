@@ -139,7 +139,7 @@ def test_a_kiosk_is_refused_before_pairing_and_accepted_after(server, browser, d
     shot(kiosk, "kiosk-pair")
     kiosk.fill("#code", "WRONG-CODE-00")
     kiosk.click("#pair-submit")
-    kiosk.wait_for_selector("#pair-error")
+    kiosk.wait_for_selector("#code-error")
     kiosk.fill("#code", code)
     kiosk.click("#pair-submit")
     kiosk.wait_for_selector("#kiosk")

@@ -42,7 +42,13 @@ def test_register_pair_once_and_revoke(app):
         page = kiosk.get("/kiosk")
         assert 'id="pair-form"' in page.text and "not a paired kiosk" in page.text
         wrong = kiosk.post("/kiosk/pair", data={"csrf_token": csrf_of(page.text), "code": "AAAA-BBBB-CC"})
-        assert wrong.status_code == 401 and 'id="pair-error"' in wrong.text
+        # post/redirect/get: the error beside the code field on /kiosk (the code itself not kept)
+        assert [r.status_code for r in wrong.history] == [303] and wrong.url.path == "/kiosk"
+        assert wrong.status_code == 200 and 'id="code-error"' in wrong.text
+        assert re.search(
+            r'<input id="code"[^>]*aria-invalid="true" aria-describedby="code-error"', wrong.text
+        )
+        assert "AAAA-BBBB-CC" not in wrong.text.replace('placeholder="', "")
         assert kiosks.DEVICE_COOKIE not in kiosk.cookies
         r = kiosk.post(
             "/kiosk/pair",
@@ -56,7 +62,8 @@ def test_register_pair_once_and_revoke(app):
     with TestClient(app) as thief:  # the code worked once
         page = thief.get("/kiosk")
         again = thief.post("/kiosk/pair", data={"csrf_token": csrf_of(page.text), "code": code})
-        assert again.status_code == 401
+        assert again.history[0].status_code == 303 and 'id="code-error"' in again.text
+        assert kiosks.DEVICE_COOKIE not in thief.cookies
     with TestClient(app) as admin:
         sign_in(admin)
         page = admin.get("/admin/kiosks")
@@ -130,11 +137,17 @@ def test_wrong_pairing_codes_lock_the_address_out(app):
         page = kiosk.get("/kiosk")
         token = csrf_of(page.text)
         limit = app.state.runtime.settings.password_max_failures * 4  # the per-address password bound
-        codes = [
-            kiosk.post("/kiosk/pair", data={"csrf_token": token, "code": "WRONGCODE2"}).status_code
+        sent = [
+            kiosk.post(
+                "/kiosk/pair", data={"csrf_token": token, "code": "WRONGCODE2"}, follow_redirects=False
+            )
             for _ in range(limit + 1)
         ]
-        assert codes[:limit] == [401] * limit and codes[limit] == 429
+        assert {r.status_code for r in sent} == {303}  # post/redirect/get
+        shown = [kiosk.get(r.headers["location"]) for r in (sent[0], sent[limit - 1], sent[limit])]
+        assert [r.status_code for r in shown] == [200, 200, 429]
+        assert int(shown[2].headers["Retry-After"]) > 0 and "Too many wrong pairing codes" in shown[2].text
+        assert 'id="code-error"' in shown[0].text
 
 
 def test_a_viewer_cannot_register_kiosks(app):

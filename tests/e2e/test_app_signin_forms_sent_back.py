@@ -218,3 +218,17 @@ def test_a_used_setup_link_sent_again_says_not_valid(fresh):
         assert r.status_code == 303 and r.headers["location"] == "/setup"
         page = client.get("/setup")
         assert page.status_code == 400 and "not valid" in page.text
+
+
+def test_a_wrong_pairing_code_is_said_beside_the_code_field_in_french(app):
+    with TestClient(app, headers={"Accept-Language": "fr"}) as kiosk:
+        r = _post(kiosk, "/kiosk/pair", {"code": "AAAA-BBBB-CC"}, "/kiosk")
+        assert r.status_code == 303
+        location = r.headers["location"]
+        assert re.fullmatch(r"/kiosk\?draft=[\w-]+", location), location
+        html = kiosk.get(location).text
+        assert re.search(r'<input id="code"[^>]*aria-invalid="true" aria-describedby="code-error"', html)
+        assert "appairage" in _error(html, "code")
+        assert "Ce navigateur n’a pas été appairé :" in html
+        assert "AAAA-BBBB-CC" not in html  # the code typed is never kept
+    assert all("AAAA" not in s for s in _draft_plaintexts(app))

@@ -9,6 +9,8 @@ which says how to pair and takes the one-time code from an administrator."""
 
 from __future__ import annotations
 
+import math
+import time
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -18,11 +20,21 @@ from whosthat.errors import BadInputError
 from whosthat.i18n import N_
 from whosthat.liveness import challenge, outcomes
 from whosthat.services import kiosk_login, kiosks
+from whosthat.services.errors import LockedOutError
 from whosthat.services.kiosk_login import DEFAULT_KIOSK, kiosk_name
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, OptionalKiosk
-from whosthat.web.language import request_language, use_language
-from whosthat.web.pages.common import error_text, on_error, page_router, redirect, render
+from whosthat.web.language import request_language, tr, use_language
+from whosthat.web.pages.common import (
+    discard_draft,
+    error_text,
+    form_message,
+    form_state,
+    page_router,
+    redirect,
+    render,
+    send_back_draft,
+)
 
 router = page_router()
 KIOSK_RESET_MS = 6000  # the result stays on screen this long before the kiosk is ready again
@@ -89,20 +101,39 @@ def kiosk_texts(lang: str) -> dict:
     }
 
 
-def _pair_page(request: Request, status_code: int = 200, error: str | None = None):
-    return render(
+# The pairing form is sent back (post/redirect/get, pages/common.py): 303 to /kiosk with a draft that
+# holds the error, never the code typed (a one-time credential, like a password).
+PAIR_FORM = "kiosk-pair"
+
+
+def _pair_page(request: Request, ctx, draft: str = ""):
+    """The pairing page; with ?draft= the form sent back: a wrong or expired code said beside the
+    field, or while this address is locked out the time left (429, Retry-After)."""
+    state = form_state(request, ctx, PAIR_FORM, draft)
+    status_code, left = 200, 0
+    until = state.data.get("locked_until")
+    if isinstance(until, int | float):
+        left = math.ceil(until - time.time())
+        if left > 0:
+            status_code = 429
+            text = tr(request, "Too many wrong pairing codes. Try again in %(seconds)s s.", seconds=left)
+            state.summary = [form_message(None, text)]
+    response = render(
         request,
         "kiosk/pair.html",
         status_code=status_code,
-        error=error,
+        state=state,
         code_length=kiosks.PAIRING_CODE_LENGTH,
     )
+    if status_code == 429:
+        response.headers["Retry-After"] = str(left)
+    return response
 
 
 @router.get("/kiosk")
-def kiosk(request: Request, ctx: Ctx, kiosk: OptionalKiosk):
+def kiosk(request: Request, ctx: Ctx, kiosk: OptionalKiosk, draft: str = ""):
     if kiosk is None:
-        return _pair_page(request)
+        return _pair_page(request, ctx, draft)
     use_language(request, kiosk.language)  # the kiosk's own language beats the browser's
     return render(
         request,
@@ -116,16 +147,21 @@ def kiosk(request: Request, ctx: Ctx, kiosk: OptionalKiosk):
     )
 
 
-def _pair_again(request: Request, exc: BadInputError):
-    return _pair_page(request, getattr(exc, "http_status", 400), error_text(request, exc))
-
-
 @router.post("/kiosk/pair", dependencies=[deps.VerifyCsrf])
-@on_error(_pair_again)
 async def kiosk_pair(request: Request, ctx: Ctx):
     form = await request.form()
+    discard_draft(request, ctx, PAIR_FORM, form.get("draft"))
     code = form.get("code")
-    kiosk, token = kiosks.pair(ctx, code if isinstance(code, str) else "")
+    try:
+        kiosk, token = kiosks.pair(ctx, code[:200] if isinstance(code, str) else "")
+    except LockedOutError as exc:
+        ctx.db.rollback()
+        data = {"values": {}, "errors": [], "locked_until": time.time() + exc.retry_after_s}
+        return send_back_draft(request, ctx, PAIR_FORM, "/kiosk", data)
+    except BadInputError as exc:
+        ctx.db.rollback()
+        data = {"values": {}, "errors": [form_message("code", error_text(request, exc))]}
+        return send_back_draft(request, ctx, PAIR_FORM, "/kiosk", data)
     response = redirect("/kiosk")
     deps.set_kiosk_cookie(request, response, token)
     return response
