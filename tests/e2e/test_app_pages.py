@@ -278,8 +278,9 @@ def test_the_admin_sets_and_removes_a_kiosk_pin_with_post_redirect_get(app):
             follow_redirects=False,
         )
         assert bad.status_code == 303 and bad.headers["location"].startswith(f"/admin/people/{ada.id}")
-        again = client.get(f"/admin/people/{ada.id}").text
-        assert "PIN not changed" in again and "6 to 12 digits" in again and "No PIN is set." in again
+        again = client.get(bad.headers["location"]).text  # the form sent back: the reason beside the PIN
+        assert "The PIN was not changed:" in again and "No PIN is set." in again
+        assert 'id="pin-error"' in again and "6 to 12 digits" in again
         ok = client.post(
             f"/admin/people/{ada.id}/pin",
             data={"csrf_token": token, "pin": "480151", "action": "set"},
@@ -325,9 +326,10 @@ def test_the_employee_sets_their_own_pin_on_their_page(app):
         assert "You have no PIN yet." in me and "(K2)" in me
         token = csrf_of(me)
         differ = client.post("/me/pin", data={"csrf_token": token, "pin": "480151", "pin2": "480152"})
-        assert "PIN not set: the two PINs differ." in differ.text
+        assert differ.history[0].status_code == 303  # post/redirect/get: the reason beside the field
+        assert "Your PIN was not set:" in differ.text and "The two PINs differ." in differ.text
         weak = client.post("/me/pin", data={"csrf_token": token, "pin": "123456", "pin2": "123456"})
-        assert "PIN not set:" in weak.text and "6 to 12 digits" in weak.text
+        assert 'id="pin-error"' in weak.text and "6 to 12 digits" in weak.text
         done = client.post("/me/pin", data={"csrf_token": token, "pin": "480151", "pin2": "480151"})
         assert "Your PIN is set." in done.text and "You have a PIN." in done.text
     from whosthat.services import pin_login

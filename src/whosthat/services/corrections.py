@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from whosthat.errors import BadInputError
 from whosthat.i18n import M_
 from whosthat.services import audit, periods
 from whosthat.services.common import SYSTEM, Actor, Context, Page, check_paging, clean_text, valid_id
@@ -36,27 +37,32 @@ ACTION_WORDS = {"add": "added", "edit": "changed", "void": "voided"}
 
 # Checks ------------------------------------------------------------------------------------------
 def _reason(value) -> str:
-    text = clean_text(value, M_("the reason"), REASON_MAX)
+    text = clean_text(value, M_("the reason"), REASON_MAX, field="reason")
     if len(text) < REASON_MIN:
-        raise ValidationError(M_("the reason must say why (at least %(num)s characters)", num=REASON_MIN))
+        raise ValidationError(
+            M_(
+                "%(field)s needs at least %(num)s characters: say why", field=M_("the reason"), num=REASON_MIN
+            ),
+            field="reason",
+        )
     return text
 
 
 def _kind(value) -> str:
     if value not in KINDS:
-        raise ValidationError(M_("the event must be 'in' or 'out'"))
+        raise ValidationError(M_("the event must be 'in' or 'out'"), field="kind")
     return value
 
 
 def _moment(value) -> datetime:
     if not isinstance(value, datetime):
-        raise ValidationError(M_("the event time is required"))
+        raise ValidationError(M_("the event time is required"), field="time")
     if value.tzinfo is None:
-        raise ValidationError(M_("the event time needs a time zone"))
+        raise ValidationError(M_("the event time needs a time zone"), field="time")
     if value > utcnow() + MAX_FUTURE:
-        raise ValidationError(M_("the event time is in the future"))
+        raise ValidationError(M_("the event time is in the future"), field="time")
     if value < EARLIEST:
-        raise ValidationError(M_("the event time is before 2000"))
+        raise ValidationError(M_("the event time is before 2000"), field="time")
     return value
 
 
@@ -65,15 +71,18 @@ def local_moment(ctx: Context, day_text: str, time_text: str) -> datetime:
     (the earlier of two moments when the clock is turned back); ValidationError when they do not parse."""
     try:
         d = date.fromisoformat((day_text or "").strip())
+    except ValueError:
+        raise ValidationError(M_("give the date as YYYY-MM-DD and the time as HH:MM"), field="day") from None
+    try:
         t = time.fromisoformat((time_text or "").strip())
     except ValueError:
-        raise ValidationError(M_("give the date as YYYY-MM-DD and the time as HH:MM")) from None
+        raise ValidationError(M_("give the date as YYYY-MM-DD and the time as HH:MM"), field="time") from None
     return datetime.combine(d, t.replace(tzinfo=None), tzinfo=ctx.tz)
 
 
 def _action(value) -> str:
     if value not in ACTIONS:
-        raise ValidationError(M_("the correction must be 'add', 'edit' or 'void'"))
+        raise ValidationError(M_("the correction must be 'add', 'edit' or 'void'"), field="action")
     return value
 
 
@@ -230,10 +239,16 @@ def request_correction(
     if action == "add":
         kind, at = _kind(kind), _moment(at)
     else:
-        event = _event_in_effect(ctx, event_id)
+        if event_id is None:
+            raise ValidationError(M_("choose the event to change or remove"), field="event")
+        try:
+            event = _event_in_effect(ctx, event_id)
+        except BadInputError as exc:
+            exc.field = "event"  # the form's event choice
+            raise
         if event.person_id != person.id:
             raise NotFoundError(
-                M_("no attendance event with id %(id)s", id=event_id)
+                M_("no attendance event with id %(id)s", id=event_id), field="event"
             )  # not theirs: as if absent
         if action == "edit":
             kind = _kind(kind if kind is not None else event.kind)

@@ -75,35 +75,50 @@ def shift_on(schedule: Schedule, day: date) -> Shift | None:
 
 
 def _check_week(week) -> list:
-    """7 entries, Monday first: None or {"start": "HH:MM", "end": "HH:MM", "break_min": 0..}."""
+    """7 entries, Monday first: None or {"start": "HH:MM", "end": "HH:MM", "break_min": 0..}. Every
+    day's error is given (the first carrying the others), each about that day's field: "mon_start",
+    "mon_end" or "mon_break" (a form's row for the day)."""
     if not isinstance(week, list | tuple) or len(week) != 7:
         raise ValidationError(M_("the week needs 7 days, Monday first"))
-    out = []
-    for day_name, entry in zip(WEEKDAY_NAMES, week, strict=True):
-        day = Message(day_name)  # a marked constant: the day's name in the reader's language
-        if entry in (None, {}, ""):
-            out.append(None)
-            continue
-        if not isinstance(entry, dict):
-            raise ValidationError(M_("%(day)s: give start and end, or nothing for a day off", day=day))
+    out, errors = [], []
+    for wd, day_name, entry in zip(WEEKDAYS, WEEKDAY_NAMES, week, strict=True):
         try:
-            start, end = (
-                time.fromisoformat(str(entry.get("start"))),
-                time.fromisoformat(str(entry.get("end"))),
-            )
-        except ValueError:
-            raise ValidationError(M_("%(day)s: times are HH:MM", day=day)) from None
-        if start == end:
-            raise ValidationError(M_("%(day)s: the shift ends when it starts", day=day))
-        length = (datetime.combine(date.min, end) - datetime.combine(date.min, start)).total_seconds() / 60
-        length = length if length > 0 else length + 24 * 60
-        brk = entry.get("break_min", 0) or 0
-        if not isinstance(brk, int) or isinstance(brk, bool) or not 0 <= brk < length:
-            raise ValidationError(M_("%(day)s: the break is whole minutes, shorter than the shift", day=day))
-        out.append({"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M"), "break_min": brk})
+            out.append(_check_day(wd, Message(day_name), entry))
+        except ValidationError as exc:
+            errors.append(exc)
+            out.append(None)
+    if errors:
+        raise errors[0].with_others(errors)
     if not any(out):
         raise ValidationError(M_("a schedule needs at least one working day"))
     return out
+
+
+def _check_day(wd: str, day: Message, entry) -> dict | None:
+    """One day of a week (`day`: its name, a marked constant shown in the reader's language)."""
+    if entry in (None, {}, ""):
+        return None
+    if not isinstance(entry, dict):
+        raise ValidationError(
+            M_("%(day)s: give start and end, or nothing for a day off", day=day), field=f"{wd}_start"
+        )
+    times = []
+    for part in ("start", "end"):
+        try:
+            times.append(time.fromisoformat(str(entry.get(part))))
+        except ValueError:
+            raise ValidationError(M_("%(day)s: times are HH:MM", day=day), field=f"{wd}_{part}") from None
+    start, end = times
+    if start == end:
+        raise ValidationError(M_("%(day)s: the shift ends when it starts", day=day), field=f"{wd}_end")
+    length = (datetime.combine(date.min, end) - datetime.combine(date.min, start)).total_seconds() / 60
+    length = length if length > 0 else length + 24 * 60
+    brk = entry.get("break_min", 0) or 0
+    if not isinstance(brk, int) or isinstance(brk, bool) or not 0 <= brk < length:
+        raise ValidationError(
+            M_("%(day)s: the break is whole minutes, shorter than the shift", day=day), field=f"{wd}_break"
+        )
+    return {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M"), "break_min": brk}
 
 
 def _minutes(value, what: str, hi: int, field: str | None = None) -> int:
@@ -221,9 +236,15 @@ def group_members(ctx: Context) -> dict[int, list[int]]:
 def add_member(ctx: Context, group_id: int, person_id: int, *, actor: Actor = SYSTEM) -> None:
     actor.require("attendance:write")
     group = _get(ctx, WorkGroup, group_id, "group")
-    person = _get(ctx, Person, person_id, "person")
+    try:
+        person = _get(ctx, Person, person_id, "person")
+    except NotFoundError as exc:
+        exc.field = "person"  # the form's person choice
+        raise
     if repo.schedules.is_member(ctx.db, group.id, person.id):
-        raise ConflictError(M_("%(name)s is already in %(group)s", name=person.full_name, group=group.name))
+        raise ConflictError(
+            M_("%(name)s is already in %(group)s", name=person.full_name, group=group.name), field="person"
+        )
     repo.schedules.add(ctx.db, WorkGroupMember(group_id=group.id, person_id=person.id))
     audit.record(ctx, actor, "group.add_member", f"group:{group.id}", {"person": person.id})
     ctx.commit()

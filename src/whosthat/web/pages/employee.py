@@ -10,19 +10,46 @@ from fastapi import Request
 
 from whosthat import i18n
 from whosthat.errors import BadInputError
-from whosthat.i18n import M_
+from whosthat.i18n import M_, N_
 from whosthat.services import access, attendance, corrections, kiosk_login, kiosks, pin_login
 from whosthat.services.common import Actor
+from whosthat.services.errors import PermissionDeniedError
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentEmployee, OptionalEmployee
-from whosthat.web.language import localise, request_language, tr, use_language
+from whosthat.web.language import request_language, tr, use_language
 from whosthat.web.pages.attendance import day_rows
-from whosthat.web.pages.common import error_page, flash, on_error, page_router, redirect, render
+from whosthat.web.pages.common import (
+    discard_draft,
+    error_page,
+    flash,
+    form_state,
+    on_error,
+    page_router,
+    redirect,
+    render,
+    send_back,
+)
 from whosthat.web.pages.kiosk import kiosk_url
 
 router = page_router()
 EMPLOYEE_IDLE_LOGOUT_S = 30  # a shared kiosk screen signs the employee out by itself
 MY_REQUESTS = 10  # the employee's latest correction requests on their page
+
+# Both forms of /me are sent back (post/redirect/get, pages/common.py): a refused one answers 303 to
+# /me?draft=<token>, the error beside its field. The request form's values are kept; the PIN form
+# keeps nothing (a PIN is a secret: never in a draft).
+PIN_FORM = "me-pin"
+REQUEST_FORM = "me-request"
+PIN_LABELS = {"pin": N_("New PIN (6 to 12 digits)"), "pin2": N_("The same PIN again")}
+REQUEST_LABELS = {
+    "action": N_("I want to"),
+    "event": N_("Event (to change or remove)"),
+    "kind": N_("In or out"),
+    "day": N_("Date"),
+    "time": N_("Time"),
+    "reason": N_("What happened"),
+}
+REQUEST_FIELDS = tuple(REQUEST_LABELS)
 
 
 def _link_not_valid(request: Request, exc: BadInputError):
@@ -63,7 +90,7 @@ def _kiosk_language(request: Request, ctx, kiosk_return: str | None) -> None:
 
 
 @router.get("/me")
-def employee_page(request: Request, ctx: Ctx, person: CurrentEmployee):
+def employee_page(request: Request, ctx: Ctx, person: CurrentEmployee, draft: str = ""):
     week = attendance.week_summary(ctx, person.id)
     kiosk_return = request.session.get("kiosk_return")
     _kiosk_language(request, ctx, kiosk_return)
@@ -83,7 +110,14 @@ def employee_page(request: Request, ctx: Ctx, person: CurrentEmployee):
         idle_logout_s=EMPLOYEE_IDLE_LOGOUT_S,
         my_requests=corrections.my_requests(ctx, person.id, size=MY_REQUESTS),
         today=week.today.isoformat(),
+        pin_state=form_state(request, ctx, PIN_FORM, draft),
+        request_state=form_state(request, ctx, REQUEST_FORM, draft),
     )
+
+
+def _form_refused(exc: BadInputError) -> bool:
+    """An error about what was typed (sent back to the form), not a refusal of the person."""
+    return not isinstance(exc, PermissionDeniedError)
 
 
 @router.post("/me/requests", dependencies=[deps.VerifyCsrf])
@@ -91,36 +125,57 @@ def employee_page(request: Request, ctx: Ctx, person: CurrentEmployee):
 async def employee_request(request: Request, ctx: Ctx, person: CurrentEmployee):
     """Ask an administrator for a correction: a missing event, another time for an event, or "not me"."""
     form = await request.form()
+    discard_draft(request, ctx, REQUEST_FORM, form.get("draft"))
 
     def text(name: str) -> str:
         value = form.get(name)
-        return value.strip() if isinstance(value, str) else ""
+        return value.strip()[:600] if isinstance(value, str) else ""
 
-    action = text("action")
-    event = text("event")
-    at = corrections.local_moment(ctx, text("day"), text("time")) if action in ("add", "edit") else None
-    corrections.request_correction(
-        ctx,
-        person.id,
-        action=action,
-        event_id=int(event) if event.isdigit() else None,
-        kind=text("kind") or None,
-        at=at,
-        reason=text("reason"),
-    )
+    values = {name: text(name) for name in REQUEST_FIELDS}
+    action, event = values["action"], values["event"]
+    try:
+        at = (
+            corrections.local_moment(ctx, values["day"], values["time"])
+            if action in ("add", "edit")
+            else None
+        )
+        corrections.request_correction(
+            ctx,
+            person.id,
+            action=action,
+            event_id=int(event) if event.isdigit() else None,
+            kind=values["kind"] or None,
+            at=at,
+            reason=values["reason"],
+        )
+    except BadInputError as exc:
+        if not _form_refused(exc):
+            raise
+        ctx.db.rollback()
+        return send_back(request, ctx, REQUEST_FORM, "/me", exc, REQUEST_LABELS, values)
     flash(request, "ok", tr(request, "Your request was sent; an administrator will decide on it."))
     return redirect("/me")
 
 
 @router.post("/me/pin", dependencies=[deps.VerifyCsrf])
-@on_error(lambda request, exc: _pin_refused(request, exc))
+@on_error(lambda request, exc: error_page(request, exc, "/me"))
 async def employee_pin(request: Request, ctx: Ctx, person: CurrentEmployee):
     """The employee sets their own kiosk PIN (the fallback when the face login fails)."""
     form = await request.form()
-    pin, again = str(form.get("pin") or ""), str(form.get("pin2") or "")
-    if pin != again:
-        raise BadInputError(M_("the two PINs differ"))
-    pin_login.set_pin(ctx, person.id, pin, actor=Actor.for_employee(person))
+    discard_draft(request, ctx, PIN_FORM, form.get("draft"))
+    pin, again = str(form.get("pin") or "")[:64], str(form.get("pin2") or "")[:64]
+    try:
+        problem = pin_login.pin_problem(pin)
+        if problem:
+            raise BadInputError(problem, field="pin")
+        if pin != again:
+            raise BadInputError(M_("the two PINs differ"), field="pin2")
+        pin_login.set_pin(ctx, person.id, pin, actor=Actor.for_employee(person))
+    except BadInputError as exc:
+        if not _form_refused(exc):
+            raise
+        ctx.db.rollback()
+        return send_back(request, ctx, PIN_FORM, "/me", exc, PIN_LABELS, {})  # never the PINs
     flash(
         request,
         "ok",
@@ -130,12 +185,6 @@ async def employee_pin(request: Request, ctx: Ctx, person: CurrentEmployee):
         ),
     )
     return redirect("/me")
-
-
-def _pin_refused(request: Request, exc: BadInputError):
-    reason = localise(request, exc.args[0] if exc.args else str(exc)).rstrip(".")
-    flash(request, "error", tr(request, "PIN not set: %(reason)s.", reason=reason))
-    return redirect("/me#pin-form")
 
 
 @router.post("/me/logout", dependencies=[deps.VerifyCsrf])

@@ -30,7 +30,6 @@ from whosthat.web.pages.common import (
     back_to,
     draft_session,
     error_page,
-    error_text,
     flash,
     form_state,
     on_error,
@@ -51,6 +50,7 @@ PERSON_FIELDS = ("employee_code", "name", "surname")  # the form's text fields
 NEW_FORM = "person-new"  # the Add person form
 PHOTOS_FORM = "person-photos"  # a person's Add photos form
 EDIT_FORM = "person-edit"  # a person's details form
+PIN_FORM = "person-pin"  # a person's Kiosk PIN form (its draft holds the error only, never the PIN)
 LABELS = {  # each form field's own label (as on the form), for its errors
     "employee_code": N_("Employee code"),
     "name": N_("First name"),
@@ -58,6 +58,7 @@ LABELS = {  # each form field's own label (as on the form), for its errors
     "photos": N_("Face photos"),
     "active": N_("Active"),
     "consent": N_("Consent"),
+    "pin": N_("New PIN (6 to 12 digits)"),
 }
 
 
@@ -258,6 +259,7 @@ def _person_page(request: Request, ctx, admin, person_id: int, draft: str = ""):
         person=person,
         templates=rows,
         state=edit,
+        pin_state=form_state(request, ctx, PIN_FORM, draft),
         form_state_photos=photos,
         form_name_photos=PHOTOS_FORM,
         can_edit=admin.has("people:write"),
@@ -292,20 +294,27 @@ async def person_update(request: Request, ctx: Ctx, admin: CurrentAdmin, person_
     return redirect(f"/admin/people/{person_id}")
 
 
-def _pin_again(request: Request, exc: BadInputError):
-    """A refused PIN: back to the person's page (post/redirect/get) with the reason."""
-    flash(request, "error", tr(request, "PIN not changed: %(reason)s", reason=error_text(request, exc)))
-    return redirect(f"/admin/people/{request.path_params['person_id']}#pin-form")
-
-
 @router.post("/admin/people/{person_id}/pin", dependencies=[deps.VerifyCsrf])
-@on_error(_pin_again)
+@back_to("/admin/people")
 async def person_pin(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id: int):
-    """Set or remove the person's kiosk PIN (services/pin_login.py)."""
+    """Set or remove the person's kiosk PIN (services/pin_login.py). A refused PIN is sent back
+    (post/redirect/get) with the reason beside the PIN field; the draft never holds the PIN."""
     form = await request.form()
+    people.get_person(ctx, person_id)  # an unknown person: the error page, not a draft
+    back = f"/admin/people/{person_id}"
+    old_draft = form.get("draft")
+    if isinstance(old_draft, str) and old_draft:
+        drafts.discard(ctx, draft_session(request), old_draft, PIN_FORM)
     remove = form.get("action") == "remove"
-    pin = None if remove else str(form.get("pin") or "")
-    pin_login.set_pin(ctx, person_id, pin, actor=admin)
+    pin = None if remove else str(form.get("pin") or "")[:64]
+    try:
+        pin_login.set_pin(ctx, person_id, pin, actor=admin)
+    except BadInputError as exc:
+        if _not_a_form_error(exc) or isinstance(exc, NotFoundError):
+            raise
+        if exc.field is None:
+            exc.field = "pin"  # the PIN rule: about the one field of the form
+        return _sent_back(request, ctx, PIN_FORM, back, exc, {}, (), None)  # never the PIN
     flash(
         request,
         "ok",
@@ -313,7 +322,7 @@ async def person_pin(request: Request, ctx: Ctx, admin: CurrentAdmin, person_id:
         if remove
         else tr(request, "PIN set: it works at every kiosk from now on."),
     )
-    return redirect(f"/admin/people/{person_id}")
+    return redirect(back)
 
 
 @router.post("/admin/people/{person_id}/templates", dependencies=[deps.VerifyCsrf])

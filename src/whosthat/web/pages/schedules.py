@@ -14,7 +14,19 @@ from whosthat.services.errors import AuthenticationError, PermissionDeniedError,
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, RowId
 from whosthat.web.language import tr
-from whosthat.web.pages.common import back_to, flash, form_state, page_router, redirect, render, send_back
+from whosthat.web.pages.common import (
+    FormState,
+    back_to,
+    discard_draft,
+    field_messages,
+    flash,
+    form_state,
+    page_router,
+    redirect,
+    render,
+    send_back,
+    send_back_draft,
+)
 
 router = page_router()
 BACK = "/admin/schedules"
@@ -24,6 +36,8 @@ GROUP_FORM = "group-new"  # the New group form
 HOLIDAY_FORM = "holiday-new"  # the Add holiday form
 SCHEDULE_FORM = "schedule-new"  # the New schedule form
 ASSIGN_FORM = "schedule-assign"  # the Assign form
+MEMBER_FORM = "group-member"  # a group's Add member form (its draft names the group)
+MEMBER_LABELS = {"person": N_("Person")}
 ASSIGN_LABELS = {"schedule": N_("Schedule"), "target": N_("Person or group"), "valid_from": N_("From")}
 SCHEDULE_FIELDS = (
     "name",
@@ -41,6 +55,11 @@ SCHEDULE_LABELS = {
     "half_day_below_pct": N_("Half day below (%%)"),
     "absent_below_pct": N_("Absent below (%%)"),
 }
+for _wd, _day in zip(schedules.WEEKDAYS, schedules.WEEKDAY_NAMES, strict=True):
+    # a weekday row's fields (as their aria-labels): the week's errors are said beside that row
+    SCHEDULE_LABELS[f"{_wd}_start"] = M_("%(day)s start", day=Message(_day))
+    SCHEDULE_LABELS[f"{_wd}_end"] = M_("%(day)s end", day=Message(_day))
+    SCHEDULE_LABELS[f"{_wd}_break"] = M_("the break on %(day)s", day=Message(_day))  # as _int names it
 GROUP_LABELS = {"name": N_("Group name")}
 HOLIDAY_LABELS = {"day": N_("Day"), "name": N_("Name")}
 
@@ -110,6 +129,8 @@ def schedules_page(request: Request, ctx: Ctx, admin: CurrentAdmin, draft: str =
         holiday_state=form_state(request, ctx, HOLIDAY_FORM, draft),
         schedule_state=form_state(request, ctx, SCHEDULE_FORM, draft),
         assign_state=form_state(request, ctx, ASSIGN_FORM, draft),
+        member_state=form_state(request, ctx, MEMBER_FORM, draft),
+        empty_state=FormState(),
     )
 
 
@@ -203,7 +224,20 @@ async def group_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
 @back_to(BACK)
 async def group_add_member(request: Request, ctx: Ctx, admin: CurrentAdmin, group_id: RowId):
     form = await request.form()
-    schedules.add_member(ctx, group_id, _id(form, "person") or 0, actor=admin)
+    discard_draft(request, ctx, MEMBER_FORM, form.get("draft"))
+    values = {"person": _text(form, "person")}
+    try:
+        schedules.add_member(ctx, group_id, _id(form, "person") or 0, actor=admin)
+    except BadInputError as exc:
+        if exc.field != "person":  # an unknown group, no permission: not about the form, the error page
+            raise
+        ctx.db.rollback()
+        data = {
+            "values": {"person": values["person"][:20]},
+            "errors": field_messages(request, exc, MEMBER_LABELS),
+            "group": group_id,
+        }
+        return send_back_draft(request, ctx, MEMBER_FORM, BACK, data)
     flash(request, "ok", tr(request, "Added to the group."))
     return redirect(BACK)
 
