@@ -212,6 +212,17 @@ def test_every_kiosk_state_passes_wcag_21_aa(server, browser, data, axe):  # noq
         route.continue_()
     page.wait_for_url(re.compile(r"/me$"), timeout=15_000)
     axe.check(page, "employee page")
+    # The employee's forms sent back (post/redirect/get): the error beside its field.
+    page.fill("#req-time", "")
+    page.fill("#req-reason", "forgot to clock in")
+    page.click("#req-submit")
+    page.wait_for_selector("#time-error")
+    axe.check(page, "employee page: correction request sent back (no time)")
+    page.fill("#me-pin", "480151")
+    page.fill("#me-pin2", "480152")
+    page.click("#me-pin-submit")
+    page.wait_for_selector("#pin2-error")
+    axe.check(page, "employee page: PIN form sent back (the PINs differ)")
     axe.assert_clean()
     assert not errors, errors
 
@@ -335,5 +346,26 @@ def test_every_admin_page_passes_wcag_21_aa(server, browser, data, axe, astronau
     page.click("#schedule-submit")
     page.wait_for_selector("#absent_below_pct-error")
     axe.check(page, "schedule form sent back: absent above half-day threshold")
+    page.fill("#s-half", "75")
+    page.fill("#tue_start", "09:00")
+    page.fill("#tue_end", "09:00")
+    page.click("#schedule-submit")
+    page.wait_for_selector("#tue_end-error")
+    axe.check(page, "schedule form sent back: a weekday's error under its row")
+    page.fill("#g-name", "Crew")
+    with page.expect_navigation():
+        page.click("#group-form button[type=submit]")
+    for _ in range(2):  # the second time Ada is already in the group
+        member_form = page.locator("form[id^=member-form-]").first
+        member_form.locator("select").select_option(str(ada))
+        with page.expect_navigation():
+            member_form.locator("button[type=submit]").click()
+    page.wait_for_selector("#person-error")
+    axe.check(page, "group member form sent back: already in the group")
+    page.goto(f"{server.url}/admin/people/{ada}")
+    page.fill("#pin", "111111")
+    page.click("#pin-form button[value=set]")
+    page.wait_for_selector("#pin-error")
+    axe.check(page, "person page: Kiosk PIN form sent back (a weak PIN)")
     axe.assert_clean()
     assert not errors, errors
