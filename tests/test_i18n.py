@@ -188,5 +188,7 @@ def test_no_adjective_agrees_with_a_filled_in_name(lang):
 def test_french_says_borne_for_a_kiosk():
     found = [m.string for m in _catalogue("fr") if m.id and "kiosque" in str(m.string).lower()]
     assert not found, found
-    german = [m.string for m in _catalogue("de") if m.id and re.search(r"\bTerminal|Station\b", str(m.string))]
+    german = [
+        m.string for m in _catalogue("de") if m.id and re.search(r"\bTerminal|Station\b", str(m.string))
+    ]
     assert not german, german

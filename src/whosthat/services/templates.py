@@ -12,7 +12,7 @@ import numpy as np
 
 from whosthat.errors import BadInputError, MultipleFacesError, NoFaceError, QualityError
 from whosthat.gallery.threshold import is_match
-from whosthat.i18n import M_, Joined
+from whosthat.i18n import M_, Joined, Message
 from whosthat.services import audit, consent, people
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, decode_upload, face_box, valid_id
 from whosthat.services.errors import (
@@ -33,8 +33,9 @@ MAX_PHOTOS = 10  # photos per enrolment form
 class QualityReport:
     """Live feedback on one frame: ok when exactly one face passes every enrollment rule.
 
-    reasons: human-readable, actionable; box: [left, top, right, bottom] pixels of the face judged,
-    or None; measures: the quality numbers (face_px, sharpness, yaw_deg, ...) when a face was found.
+    reasons: human-readable, actionable (English; marked messages that know their `code`, see
+    vision.quality.REASONS); box: [left, top, right, bottom] pixels of the face judged, or None;
+    measures: the quality numbers (face_px, sharpness, yaw_deg, ...) when a face was found.
     """
 
     ok: bool
@@ -49,6 +50,15 @@ class QualityReport:
         return {
             "ok": self.ok,
             "reasons": self.reasons,
+            # the same reasons as codes with their values, for a page that says them in its language
+            "problems": [
+                {
+                    "code": getattr(r, "code", "low_quality"),
+                    "values": dict(getattr(r, "params", {})),
+                    "message": str(r),
+                }
+                for r in self.reasons
+            ],
             "box": self.box,
             "faces": self.faces,
             "quality": self.measures,
@@ -149,7 +159,10 @@ def _check_quality(ctx: Context, image: bytes | np.ndarray) -> QualityReport:
         detection = pipeline.dominant_face(detections)
     except (NoFaceError, MultipleFacesError) as exc:
         box = face_box(detections[0]) if detections else None
-        return QualityReport(False, [_message(exc)], box, len(detections), None, w, h)
+        message = _message(exc)
+        if isinstance(message, Message):
+            message.code = exc.code  # no_face, multiple_faces
+        return QualityReport(False, [message], box, len(detections), None, w, h)
     from whosthat.vision.quality import assess_quality
 
     landmarks, chip = pipeline.align(rgb, detection)
