@@ -187,12 +187,14 @@ def enroll_template(
     label: str = "This face",
     consent_version: str | None = None,
     consent_field: str = "consent_version",
+    consent_language: str | None = None,
 ) -> FaceTemplate:
     """Embed the one face of `image` and store it (encrypted) as a new template of the person.
 
     source: "upload" | "webcam" | "api" | "cli" (where the image came from). The person's consent must
     be in force, or `consent_version` names the consent text they agreed to (recorded by `actor` with
-    the template, in the same transaction); else ConsentRequiredError naming `consent_field`. Raises
+    the template, in the same transaction, with `consent_language`: the language the text was shown
+    in, None when not known); else ConsentRequiredError naming `consent_field`. Raises
     NoFaceError, MultipleFacesError, QualityError (with `.reasons`), ImageError; and DuplicateFaceError
     when the face already matches another enrolled person, unless `confirm_duplicate` (then the audit
     record names that person). Nothing is stored when it raises. The chip is kept unless
@@ -217,7 +219,7 @@ def enroll_template(
         ctx.db.rollback()
         raise
     if to_record is not None:
-        consent.add_record(ctx, person.id, to_record, actor)
+        consent.add_record(ctx, person.id, to_record, actor, consent_language)
     row = repo.templates.add(
         ctx.db,
         ctx.runtime.cipher,
@@ -301,6 +303,7 @@ def _enroll_each(
     confirm_duplicate: bool = True,
     consent_version: str | None = None,
     consent_field: str = "consent_version",
+    consent_language: str | None = None,
 ) -> Enrolment:
     result = Enrolment()
     for photo in photos:
@@ -315,6 +318,7 @@ def _enroll_each(
                 label=photo.label,
                 consent_version=consent_version,
                 consent_field=consent_field,
+                consent_language=consent_language,
             )
             result.added += 1
         except (BusyError, ConsentRequiredError):
@@ -334,6 +338,7 @@ def enroll_photos(
     confirm_duplicate: bool = False,
     consent_version: str | None = None,
     consent_field: str = "consent_version",
+    consent_language: str | None = None,
 ) -> Enrolment:
     """Add a template from each photo of a form. The person's consent must be in force or be given as
     `consent_version` (recorded with the first template), else ConsentRequiredError before any photo
@@ -351,7 +356,13 @@ def enroll_photos(
     if not confirm_duplicate and (duplicates := _duplicates(ctx, person_id, photos)):
         raise DuplicateFaceError(duplicates)
     return _enroll_each(
-        ctx, person_id, photos, actor, consent_version=consent_version, consent_field=consent_field
+        ctx,
+        person_id,
+        photos,
+        actor,
+        consent_version=consent_version,
+        consent_field=consent_field,
+        consent_language=consent_language,
     )
 
 
@@ -366,6 +377,7 @@ def enroll_new_person(
     confirm_duplicate: bool = False,
     consent_version: str | None = None,
     consent_field: str = "consent_version",
+    consent_language: str | None = None,
 ) -> tuple[Person, Enrolment]:
     """Add a person and a template from each photo (none is fine). `consent_version`: the consent text
     the person agreed to, recorded when given (required with photos: else ConsentRequiredError naming
@@ -401,7 +413,7 @@ def enroll_new_person(
         raise DuplicateFaceError(duplicates)
     person = people.create_person(ctx, employee_code=employee_code, name=name, surname=surname, actor=actor)
     if consent_version is not None:
-        consent.add_record(ctx, person.id, consent_version, actor)
+        consent.add_record(ctx, person.id, consent_version, actor, consent_language)
         ctx.commit()
     return person, _enroll_each(ctx, person.id, photos, actor)
 

@@ -146,11 +146,18 @@ def _consent_of(form) -> str | None:
     return str(form.get("consent") or "")[:32] or None
 
 
-def _consent_context(ctx) -> dict:
-    """What the consent box needs (admin/_consent_box.html): the current text and its version."""
+def _consent_language(form) -> str | None:
+    """The language the consent box showed its text in (its hidden "consent_language"), or None."""
+    value = form.get("consent_language")
+    return value if isinstance(value, str) and value in i18n.LANGUAGES else None
+
+
+def _consent_context(request: Request) -> dict:
+    """What the consent box needs (admin/_consent_box.html): the current text, in the page's language,
+    and its version."""
     return {
         "consent_version": consent.CURRENT_VERSION,
-        "consent_text": consent.CONSENT_TEXTS[consent.CURRENT_VERSION],
+        "consent_text": consent.text_of(consent.CURRENT_VERSION, request_language(request)),
     }
 
 
@@ -220,7 +227,7 @@ def _new_person_form(request: Request, ctx, admin, state: FormState):
     return render(
         request,
         "admin/person_new.html",
-        **_consent_context(ctx),
+        **_consent_context(request),
         admin=admin,
         nav="people",
         state=state,
@@ -268,6 +275,7 @@ async def person_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
             confirm_duplicate=_confirmed(form),
             consent_version=_consent_of(form),  # recorded with the person (required with photos)
             consent_field="consent",
+            consent_language=_consent_language(form),
         )
     except BadInputError as exc:
         if _not_a_form_error(exc):
@@ -314,7 +322,7 @@ def _person_page(request: Request, ctx, admin, person_id: int, draft: str = ""):
         capture_texts=capture_texts(request_language(request)),
         consent_record=consent.current(ctx, person.id),
         consent_history=consent.history(ctx, person.id),
-        **_consent_context(ctx),
+        **_consent_context(request),
     )
 
 
@@ -382,6 +390,7 @@ async def person_add_photos(request: Request, ctx: Ctx, admin: CurrentAdmin, per
             confirm_duplicate=_confirmed(form),
             consent_version=_consent_of(form),  # the box shown while no consent is in force
             consent_field="consent",
+            consent_language=_consent_language(form),
         )
     except BadInputError as exc:
         if _not_a_form_error(exc) or isinstance(exc, NotFoundError):
