@@ -164,3 +164,31 @@ def test_no_template_shows_untranslated_text():
     assert templates
     found = [line for path in templates for line in _untranslated_literals(path)]
     assert not found, "wrap these in {{ _(...) }} (docs/languages.md):\n" + "\n".join(found)
+
+
+# A field's or a person's name is filled in where the grammar of Italian and French would make the
+# adjective agree with it ("La data è obbligatoria", "La date est obligatoire"): those messages name the
+# field apart ("Campo obbligatorio: %(field)s", "%(field)s : le champ ...") so they are right for all.
+AGREEING = {
+    "it": re.compile(r"^%\((?:field|name)\)s (?:è|non è|non può|deve)\b"),
+    "fr": re.compile(r"^%\((?:field|name)\)s (?:est|n'est|ne doit|doit)\b"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(AGREEING))
+def test_no_adjective_agrees_with_a_filled_in_name(lang):
+    found = [
+        f"{m.id!r}: {m.string!r}"
+        for m in _catalogue(lang)
+        if m.id and isinstance(m.string, str) and AGREEING[lang].search(m.string)
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_french_says_borne_for_a_kiosk():
+    found = [m.string for m in _catalogue("fr") if m.id and "kiosque" in str(m.string).lower()]
+    assert not found, found
+    german = [
+        m.string for m in _catalogue("de") if m.id and re.search(r"\bTerminal|Station\b", str(m.string))
+    ]
+    assert not german, german

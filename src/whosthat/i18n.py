@@ -124,16 +124,25 @@ def translations(lang: str) -> _gettext.NullTranslations:
     return _gettext.GNUTranslations(buffer)
 
 
+def _shown(value, lang: str):
+    """A value as a message shows it in `lang`: a day (a date, not a datetime) in the language's date
+    format (2 Dec 2026, 02.12.2026, 2 dic 2026, 2 déc. 2026); the English text of a Message, the API's
+    and the log's, keeps ISO 8601 (str(date))."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return format_date(value, lang)
+    return value
+
+
 def gettext(lang: str, msgid: str, **params) -> str:
-    """`msgid` in `lang`, with `params` filled in (`%(name)s` placeholders)."""
+    """`msgid` in `lang`, with `params` filled in (`%(name)s` placeholders; a date in `lang`'s format)."""
     text = translations(lang).gettext(msgid)
-    return text % params if params else text
+    return text % {k: _shown(v, lang) for k, v in params.items()} if params else text
 
 
 def ngettext(lang: str, singular: str, plural: str, n: int, **params) -> str:
     text = translations(lang).ngettext(singular, plural, n)
     params.setdefault("num", n)
-    return text % params
+    return text % {k: _shown(v, lang) for k, v in params.items()}
 
 
 def translate(text: str | None, lang: str) -> str:
@@ -147,7 +156,8 @@ def translate(text: str | None, lang: str) -> str:
         translated = translations(lang).gettext(text.msgid)
         # values that are marked messages themselves ("in", a nested line) are translated too
         params = {
-            k: translate(v, lang) if isinstance(v, Message | Joined) else v for k, v in text.params.items()
+            k: translate(v, lang) if isinstance(v, Message | Joined) else _shown(v, lang)
+            for k, v in text.params.items()
         }
         try:
             return translated % params if params else translated

@@ -21,6 +21,7 @@ from whosthat.services import attendance, corrections, people, reviews
 from whosthat.services.common import SYSTEM, check_paging
 from whosthat.services.errors import DuplicateFaceError, ValidationError
 from whosthat.services.templates import DuplicateMatch
+from whosthat.web.deps import CurrentAdmin
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "whosthat"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
@@ -172,6 +173,41 @@ def test_a_bad_audit_date_in_italian_and_a_missing_permission_in_german(tmp_path
         assert english_on(refused.text) == []
 
 
+def _plain_admin_page(admin: CurrentAdmin) -> dict:
+    return {"ok": True}
+
+
+def test_the_sign_in_and_form_checks_of_web_deps_in_german_on_a_page_and_english_in_the_api(tmp_path):
+    """web/deps.py's refusals (signed out, a stale form, an empty upload) on an HTML page in the reader's
+    language; the same refusal from the JSON API stays English."""
+    app = app_with_admins(tmp_path)
+    # a route outside the page routers: the app's error handler answers
+    app.add_api_route("/plain-admin-page", _plain_admin_page)
+
+    with TestClient(app) as client:
+        german = {"Accept-Language": "de", "Accept": "text/html"}
+        refused = client.get("/plain-admin-page", headers=german)
+        assert refused.status_code == 401
+        assert "melden Sie sich zuerst als Administrator an" in visible_text(refused.text)
+        assert english_on(refused.text) == []
+        api = client.get("/plain-admin-page", headers={"Accept-Language": "de"})
+        assert api.status_code == 401 and api.json()["detail"] == "log in as an administrator first"
+        sign_in(client)
+        # a form sent with a stale token: the error page in German
+        stale = client.post("/admin/people/new", data={"csrf_token": "stale"}, headers=german)
+        assert stale.status_code == 403
+        assert "das Formular ist abgelaufen oder ungültig" in visible_text(stale.text)
+        # the API's own refusals stay English whatever the caller's language
+        page = client.get("/admin/people").text
+        empty = client.post(
+            "/api/v1/quality",
+            files={"image": ("frame.jpg", b"", "image/jpeg")},
+            headers={"Accept-Language": "de", "X-CSRF-Token": csrf_of(page)},
+        )
+        assert empty.status_code == 400 and empty.json()["detail"] == "the uploaded file is empty"
+    assert i18n.gettext("de", "the uploaded file is empty") == "die hochgeladene Datei ist leer"
+
+
 def test_marked_messages_keep_english_and_translate_with_their_values():
     try:
         check_paging(1, 10_000)
@@ -197,13 +233,15 @@ PLAIN_ERRORS = {"ValueError", "TypeError", "KeyError", "RuntimeError"}
 
 
 def test_no_service_or_page_raises_a_plain_english_message():
-    """A BadInputError raised in services/ or web/pages/ with a literal or f-string text (not M_) would
+    """A BadInputError raised in services/, web/pages/ or web/deps.py with a literal or f-string text (not M_) would
     reach a page in English: this fails on it (the command line's own messages are allowed)."""
     import ast
 
     found = []
-    for folder in ("services", "web/pages"):
-        for path in sorted((SOURCE / folder).glob("*.py")):
+    for folder in ("services", "web/pages", "web/deps.py"):
+        for path in (
+            sorted((SOURCE / folder).glob("*.py")) if (SOURCE / folder).is_dir() else [SOURCE / folder]
+        ):
             if (path.name, "*") in CLI_ONLY:
                 continue
             source = path.read_text()

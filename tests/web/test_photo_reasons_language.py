@@ -8,6 +8,7 @@ import html
 import re
 
 import cv2
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -85,3 +86,67 @@ def test_the_audit_log_says_each_action_in_words_in_the_readers_language(tmp_pat
             context(app).db, action=None, actor_prefix=None, page=1, size=50, since=None, until=None
         )[0]
     } >= {"person.create", "admin.login"}
+
+
+def _capture_texts(page: str) -> dict:
+    import json
+
+    found = re.search(r'<script type="application/json" id="capture-texts">(.*?)</script>', page, re.S)
+    assert found, "the page gives the capture widget no texts"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_the_quality_check_answers_codes_the_capture_widget_says_in_german_and_french(tmp_path, small_face):
+    """POST /api/v1/quality keeps its English reasons and adds each as a code with its values; the
+    add-person page hands capture.js every reason (and its own words) in the page's language."""
+    from whosthat.vision.reasons import MULTIPLE_FACES, NO_FACE, REASONS
+
+    app = app_with_admins(tmp_path)
+    with TestClient(app) as client:
+        sign_in(client)
+        client.cookies.set(LANGUAGE_COOKIE, "de")
+        page = client.get("/admin/people/new").text
+        answer = client.post(
+            "/api/v1/quality",
+            files={"image": ("frame.jpg", small_face, "image/jpeg")},
+            headers={"X-CSRF-Token": csrf_of(page), "Accept": "application/json"},
+        ).json()
+        # the API: English, whatever the reader's language, and the same reasons as codes with values
+        assert answer["ok"] is False and answer["reasons"][0].startswith("face too small (")
+        problem = answer["problems"][0]
+        assert problem["code"] == "face_too_small" and problem["message"] == answer["reasons"][0]
+        assert problem["values"]["need"] == 80 and 0 < problem["values"]["size"] < 80
+        nothing = client.post(
+            "/api/v1/quality",
+            files={"image": ("frame.jpg", encode_jpeg(np.full((240, 320, 3), 90, np.uint8)), "image/jpeg")},
+            headers={"X-CSRF-Token": csrf_of(page)},
+        ).json()
+        assert [p["code"] for p in nothing["problems"]] == ["no_face"] and nothing["reasons"] == [NO_FACE]
+
+        texts = _capture_texts(page)
+        assert texts["lang"] == "de" and texts["locale"] == "de-DE"
+        assert set(texts["reasons"]) == set(REASONS) | {"no_face", "multiple_faces"}
+        said = texts["reasons"]["face_too_small"] % problem["values"]
+        assert said.startswith(f"Gesicht zu klein ({problem['values']['size']} px, nötig sind 80)")
+        assert texts["reasons"]["multiple_faces"] != MULTIPLE_FACES
+        assert texts["words"]["good"].startswith("Gut: ein Gesicht")
+        assert texts["errors"]["csrf_failed"].startswith("Diese Seite ist veraltet")
+        # every text the widget shows is German (none left as its English source)
+        from whosthat.web.pages.people import CAPTURE_ERRORS, CAPTURE_WORDS
+
+        english = {**CAPTURE_WORDS, **CAPTURE_ERRORS, **REASONS}
+        same = [
+            k
+            for k, v in {**texts["words"], **texts["errors"], **texts["reasons"]}.items()
+            if k in english and v == english[k] and k != "photo"
+        ]
+        assert not same, same
+        # a person's page carries the same texts, in French for a French reader
+        client.cookies.set(LANGUAGE_COOKIE, "fr")
+        ctx = context(app)
+        pid = people.create_person(ctx, employee_code="P-9", name="Sally", surname="Ride").id
+        ctx.db.close()
+        french = _capture_texts(client.get(f"/admin/people/{pid}").text)
+        assert french["locale"] == "fr-FR"
+        assert (french["reasons"]["face_too_small"] % problem["values"]).startswith("visage trop petit (")
+        assert french["words"]["good"].startswith("Bien : un seul visage")

@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+from whosthat import i18n
 from whosthat.i18n import M_
 from whosthat.services import audit
 from whosthat.services.common import SYSTEM, Actor, Context, valid_id
@@ -32,15 +33,63 @@ from whosthat.store.models import ConsentRecord, utcnow
 
 log = logging.getLogger("whosthat.retention")
 
+# The consent texts by version; a version is one meaning, in each of the app's languages (i18n.LANGUAGES),
+# kept here rather than in the catalogues so that no later catalogue edit changes what a person agreed
+# to. A changed meaning is a new version. The record says which language the text was shown in.
 CONSENT_TEXTS = {
-    "2026-12": (
-        "I agree that my face is photographed to create face templates that this workplace's attendance "
-        "system uses to recognise me at its kiosks. The templates and photos are stored encrypted, used "
-        "only for clocking in and out and signing me in, and deleted when I withdraw this consent, which "
-        "I can do at any time by telling an administrator."
-    ),
+    "2026-12": {
+        "en": (
+            "I agree that my face is photographed to create face templates that this workplace's attendance "
+            "system uses to recognise me at its kiosks. The templates and photos are stored encrypted, used "
+            "only for clocking in and out and signing me in, and deleted when I withdraw this consent, which "
+            "I can do at any time by telling an administrator."
+        ),
+        "de": (
+            "Ich bin damit einverstanden, dass mein Gesicht fotografiert wird, um Gesichtsvorlagen zu "
+            "erstellen, mit denen das Zeiterfassungssystem dieses Arbeitsplatzes mich an seinen Kiosks "
+            "erkennt. Die Vorlagen und Fotos werden verschlüsselt gespeichert, nur zum Ein- und Ausstempeln "
+            "und zu meiner Anmeldung verwendet und gelöscht, wenn ich diese Einwilligung widerrufe; das kann "
+            "ich jederzeit tun, indem ich es einem Administrator sage."
+        ),
+        "it": (
+            "Acconsento a che il mio volto venga fotografato per creare modelli del volto che il sistema di "
+            "rilevazione presenze di questo luogo di lavoro usa per riconoscermi ai suoi chioschi. I modelli "
+            "e le foto sono conservati cifrati, usati solo per registrare entrata e uscita e per il mio "
+            "accesso, e cancellati quando revoco questo consenso, cosa che posso fare in qualsiasi momento "
+            "dicendolo a un amministratore."
+        ),
+        "fr": (
+            "J'accepte que mon visage soit photographié pour créer des modèles de visage que le système de "
+            "pointage de ce lieu de travail utilise pour me reconnaître à ses bornes. Les modèles et les "
+            "photos sont conservés chiffrés, utilisés uniquement pour pointer mes arrivées et mes départs et "
+            "pour me connecter, et supprimés lorsque je retire ce consentement, ce que je peux faire à tout "
+            "moment en le disant à un administrateur."
+        ),
+    },
 }
 CURRENT_VERSION = "2026-12"
+
+
+def text_of(version: str, lang: str | None) -> str:
+    """The consent text `version` in `lang` (English for a language it has no text in)."""
+    texts = CONSENT_TEXTS[version]
+    return texts.get(i18n.normalise(lang) or i18n.SOURCE_LANGUAGE, texts[i18n.SOURCE_LANGUAGE])
+
+
+def check_language(language: str | None, field: str = "language") -> str | None:
+    """The language a consent text was shown in: one of i18n.LANGUAGES, or None (not recorded)."""
+    if language is None or (isinstance(language, str) and not language.strip()):
+        return None
+    value = language.strip() if isinstance(language, str) else language
+    if value not in i18n.LANGUAGES:
+        raise ValidationError(
+            M_(
+                "the consent text's language must be one of %(languages)s",
+                languages=", ".join(i18n.LANGUAGES),
+            ),
+            field=field,
+        )
+    return value
 
 
 @dataclass
@@ -51,10 +100,17 @@ class Withdrawal:
 
 
 def record_consent(
-    ctx: Context, person_id: int, *, text_version: str = CURRENT_VERSION, actor: Actor = SYSTEM
+    ctx: Context,
+    person_id: int,
+    *,
+    text_version: str = CURRENT_VERSION,
+    language: str | None = None,
+    actor: Actor = SYSTEM,
 ) -> ConsentRecord:
-    """The person's consent to the text `text_version`, taken by `actor` now."""
+    """The person's consent to the text `text_version`, shown to them in `language` (None: not known),
+    taken by `actor` now."""
     actor.require("people:write")
+    language = check_language(language)
     if text_version not in CONSENT_TEXTS:
         raise ValidationError(
             M_("unknown consent text version: %(versions)s", versions=", ".join(CONSENT_TEXTS))
@@ -62,15 +118,23 @@ def record_consent(
     person = repo.people.get(ctx.db, person_id) if valid_id(person_id) else None
     if person is None:
         raise NotFoundError(M_("no person with id %(id)s", id=person_id))
-    row = add_record(ctx, person.id, text_version, actor)
+    row = add_record(ctx, person.id, text_version, actor, language)
     ctx.commit()
     return row
 
 
-def add_record(ctx: Context, person_id: int, text_version: str, actor: Actor) -> ConsentRecord:
-    """A consent record with its audit entry, in the caller's transaction (not committed)."""
-    row = repo.consent.add(ctx.db, person_id=person_id, text_version=text_version, taken_by=actor.label)
-    audit.record(ctx, actor, "consent.given", f"person:{person_id}", {"version": text_version})
+def add_record(
+    ctx: Context, person_id: int, text_version: str, actor: Actor, language: str | None = None
+) -> ConsentRecord:
+    """A consent record with its audit entry, in the caller's transaction (not committed). `language`:
+    the language the text was shown in (one of i18n.LANGUAGES; anything else is not recorded)."""
+    language = language if language in i18n.LANGUAGES else None
+    row = repo.consent.add(
+        ctx.db, person_id=person_id, text_version=text_version, language=language, taken_by=actor.label
+    )
+    audit.record(
+        ctx, actor, "consent.given", f"person:{person_id}", {"version": text_version, "language": language}
+    )
     return row
 
 
@@ -105,7 +169,7 @@ def needed_for_templates(
                 "consent text (version %(version)s) before their face is stored; nothing was saved",
                 field=field,
                 name=person.full_name,
-                day=withdrawn.withdrawn_at.strftime("%Y-%m-%d"),
+                day=withdrawn.withdrawn_at.astimezone(ctx.tz).date(),  # ISO in English, else the reader's
                 version=CURRENT_VERSION,
             )
         else:

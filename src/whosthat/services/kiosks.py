@@ -17,7 +17,7 @@ import secrets
 from datetime import timedelta
 
 from whosthat import i18n
-from whosthat.i18n import M_
+from whosthat.i18n import M_, N_
 from whosthat.services import audit
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, valid_id
 from whosthat.services.credentials import new_token, token_hash
@@ -48,7 +48,7 @@ class KioskNotPairedError(PermissionDeniedError):
     code = "kiosk_not_paired"
 
 
-NOT_PAIRED = (
+NOT_PAIRED = N_(
     "this browser is not a paired kiosk: an administrator creates the kiosk under Kiosks and gives you a "
     "pairing code to enter on /kiosk"
 )

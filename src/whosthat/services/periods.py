@@ -95,8 +95,8 @@ def check_unlocked(ctx: Context, person_id: int, moments: list[datetime]) -> Non
                 raise PeriodLockedError(
                     M_(
                         "%(day)s is in a locked period (%(first)s to %(last)s); unlock it first",
-                        day=d.isoformat(),
-                        first=lock.date_from.isoformat(),
-                        last=lock.date_to.isoformat(),
+                        day=d,  # dates: ISO in the English text, the reader's format on a page
+                        first=lock.date_from,
+                        last=lock.date_to,
                     )
                 )

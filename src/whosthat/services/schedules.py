@@ -312,7 +312,7 @@ def add_holiday(ctx: Context, day: date, name: str, *, actor: Actor = SYSTEM) ->
         raise ValidationError(M_("give the day (YYYY-MM-DD)"), field="day")
     name = clean_text(name, "the holiday's name", 120, field="name")
     if repo.schedules.holiday_on(ctx.db, day):
-        raise ConflictError(M_("%(day)s is already a holiday", day=day.isoformat()), field="day")
+        raise ConflictError(M_("%(day)s is already a holiday", day=day), field="day")
     row = repo.schedules.add(ctx.db, Holiday(day=day, name=name))
     audit.record(ctx, actor, "holiday.add", f"holiday:{row.id}", {"day": day.isoformat(), "name": name})
     ctx.commit()

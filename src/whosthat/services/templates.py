@@ -12,7 +12,7 @@ import numpy as np
 
 from whosthat.errors import BadInputError, MultipleFacesError, NoFaceError, QualityError
 from whosthat.gallery.threshold import is_match
-from whosthat.i18n import M_, Joined
+from whosthat.i18n import M_, Joined, Message
 from whosthat.services import audit, consent, people
 from whosthat.services.common import SYSTEM, Actor, Context, clean_text, decode_upload, face_box, valid_id
 from whosthat.services.errors import (
@@ -33,8 +33,9 @@ MAX_PHOTOS = 10  # photos per enrolment form
 class QualityReport:
     """Live feedback on one frame: ok when exactly one face passes every enrollment rule.
 
-    reasons: human-readable, actionable; box: [left, top, right, bottom] pixels of the face judged,
-    or None; measures: the quality numbers (face_px, sharpness, yaw_deg, ...) when a face was found.
+    reasons: human-readable, actionable (English; marked messages that know their `code`, see
+    vision.quality.REASONS); box: [left, top, right, bottom] pixels of the face judged, or None;
+    measures: the quality numbers (face_px, sharpness, yaw_deg, ...) when a face was found.
     """
 
     ok: bool
@@ -49,6 +50,15 @@ class QualityReport:
         return {
             "ok": self.ok,
             "reasons": self.reasons,
+            # the same reasons as codes with their values, for a page that says them in its language
+            "problems": [
+                {
+                    "code": getattr(r, "code", "low_quality"),
+                    "values": dict(getattr(r, "params", {})),
+                    "message": str(r),
+                }
+                for r in self.reasons
+            ],
             "box": self.box,
             "faces": self.faces,
             "quality": self.measures,
@@ -149,7 +159,10 @@ def _check_quality(ctx: Context, image: bytes | np.ndarray) -> QualityReport:
         detection = pipeline.dominant_face(detections)
     except (NoFaceError, MultipleFacesError) as exc:
         box = face_box(detections[0]) if detections else None
-        return QualityReport(False, [_message(exc)], box, len(detections), None, w, h)
+        message = _message(exc)
+        if isinstance(message, Message):
+            message.code = exc.code  # no_face, multiple_faces
+        return QualityReport(False, [message], box, len(detections), None, w, h)
     from whosthat.vision.quality import assess_quality
 
     landmarks, chip = pipeline.align(rgb, detection)
@@ -174,12 +187,14 @@ def enroll_template(
     label: str = "This face",
     consent_version: str | None = None,
     consent_field: str = "consent_version",
+    consent_language: str | None = None,
 ) -> FaceTemplate:
     """Embed the one face of `image` and store it (encrypted) as a new template of the person.
 
     source: "upload" | "webcam" | "api" | "cli" (where the image came from). The person's consent must
     be in force, or `consent_version` names the consent text they agreed to (recorded by `actor` with
-    the template, in the same transaction); else ConsentRequiredError naming `consent_field`. Raises
+    the template, in the same transaction, with `consent_language`: the language the text was shown
+    in, None when not known); else ConsentRequiredError naming `consent_field`. Raises
     NoFaceError, MultipleFacesError, QualityError (with `.reasons`), ImageError; and DuplicateFaceError
     when the face already matches another enrolled person, unless `confirm_duplicate` (then the audit
     record names that person). Nothing is stored when it raises. The chip is kept unless
@@ -204,7 +219,7 @@ def enroll_template(
         ctx.db.rollback()
         raise
     if to_record is not None:
-        consent.add_record(ctx, person.id, to_record, actor)
+        consent.add_record(ctx, person.id, to_record, actor, consent_language)
     row = repo.templates.add(
         ctx.db,
         ctx.runtime.cipher,
@@ -288,6 +303,7 @@ def _enroll_each(
     confirm_duplicate: bool = True,
     consent_version: str | None = None,
     consent_field: str = "consent_version",
+    consent_language: str | None = None,
 ) -> Enrolment:
     result = Enrolment()
     for photo in photos:
@@ -302,6 +318,7 @@ def _enroll_each(
                 label=photo.label,
                 consent_version=consent_version,
                 consent_field=consent_field,
+                consent_language=consent_language,
             )
             result.added += 1
         except (BusyError, ConsentRequiredError):
@@ -321,6 +338,7 @@ def enroll_photos(
     confirm_duplicate: bool = False,
     consent_version: str | None = None,
     consent_field: str = "consent_version",
+    consent_language: str | None = None,
 ) -> Enrolment:
     """Add a template from each photo of a form. The person's consent must be in force or be given as
     `consent_version` (recorded with the first template), else ConsentRequiredError before any photo
@@ -338,7 +356,13 @@ def enroll_photos(
     if not confirm_duplicate and (duplicates := _duplicates(ctx, person_id, photos)):
         raise DuplicateFaceError(duplicates)
     return _enroll_each(
-        ctx, person_id, photos, actor, consent_version=consent_version, consent_field=consent_field
+        ctx,
+        person_id,
+        photos,
+        actor,
+        consent_version=consent_version,
+        consent_field=consent_field,
+        consent_language=consent_language,
     )
 
 
@@ -353,6 +377,7 @@ def enroll_new_person(
     confirm_duplicate: bool = False,
     consent_version: str | None = None,
     consent_field: str = "consent_version",
+    consent_language: str | None = None,
 ) -> tuple[Person, Enrolment]:
     """Add a person and a template from each photo (none is fine). `consent_version`: the consent text
     the person agreed to, recorded when given (required with photos: else ConsentRequiredError naming
@@ -388,7 +413,7 @@ def enroll_new_person(
         raise DuplicateFaceError(duplicates)
     person = people.create_person(ctx, employee_code=employee_code, name=name, surname=surname, actor=actor)
     if consent_version is not None:
-        consent.add_record(ctx, person.id, consent_version, actor)
+        consent.add_record(ctx, person.id, consent_version, actor, consent_language)
         ctx.commit()
     return person, _enroll_each(ctx, person.id, photos, actor)
 

@@ -354,8 +354,8 @@ class ReviewItem(Base):
 
 
 class ConsentRecord(Base):
-    """A person's consent to face login: which text (version) they agreed to, when, who took it; and
-    when it was withdrawn (their templates and chips are deleted then) and by whom."""
+    """A person's consent to face login: which text (version) they agreed to, in which language, when,
+    who took it; and when it was withdrawn (their templates and chips are deleted then) and by whom."""
 
     __tablename__ = "consent_records"
 
@@ -364,6 +364,8 @@ class ConsentRecord(Base):
         ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True
     )
     text_version: Mapped[str] = mapped_column(String(32), nullable=False)
+    # The language the text was shown in (en, de, it, fr); NULL: not recorded (records before 0016).
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     given_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     taken_by: Mapped[str] = mapped_column(String(80), nullable=False)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -22,6 +22,7 @@ from whosthat.vision.detect import Detection, get_detector
 from whosthat.vision.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from whosthat.vision.landmarks import get_landmarker
 from whosthat.vision.quality import Quality, assess_quality
+from whosthat.vision.reasons import MULTIPLE_FACES, NO_FACE
 
 # A second face counts as "another person in front of the camera" when its box side is at least
 # this fraction of the largest face's; smaller ones are people far behind and are ignored.
@@ -97,11 +98,9 @@ class FacePipeline:
     def dominant_face(self, detections: list[Detection]) -> Detection:
         """The one face a login or an enrollment is about; raise when there is none or several."""
         if not detections:
-            raise NoFaceError(M_("no face found: face the camera, with your whole face in the picture"))
+            raise NoFaceError(M_(NO_FACE))
         if len(detections) > 1 and detections[1].size >= DOMINANCE_RATIO * detections[0].size:
-            raise MultipleFacesError(
-                M_("%(num)s faces found: one person at a time, please", num=len(detections))
-            )
+            raise MultipleFacesError(M_(MULTIPLE_FACES, num=len(detections)))
         return detections[0]
 
     def align(self, rgb: np.ndarray, detection: Detection) -> tuple[np.ndarray, np.ndarray]:

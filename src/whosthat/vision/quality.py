@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
-from whosthat.i18n import M_
+from whosthat.i18n import M_, Message
 from whosthat.vision.landmarks import NOSE, eye_centers
+from whosthat.vision.reasons import REASONS
 
 # Smallest face (detector box side, pixels) accepted at enrollment / at login.
 MIN_FACE_PX_ENROLL = 80
@@ -25,6 +26,13 @@ MIN_SHARPNESS = 40.0
 MAX_YAW_DEG = 25.0
 MAX_ROLL_DEG = 30.0
 MIN_BRIGHTNESS, MAX_BRIGHTNESS = 40.0, 225.0
+
+
+def reason(code: str, **values) -> Message:
+    """The marked message of a failed rule (REASONS), which also knows its `code`."""
+    message = M_(REASONS[code], **values)
+    message.code = code
+    return message
 
 
 @dataclass
@@ -87,37 +95,18 @@ def assess_quality(
     min_px = MIN_FACE_PX_ENROLL if purpose == "enroll" else MIN_FACE_PX_LOGIN
     if face_px < min_px:
         # whole pixels rounded down: a 49.6 px face is "49 px, need 50", never "50 px, need 50"
-        reasons.append(
-            M_(
-                "face too small (%(size)s px, need %(need)s): move closer or use a larger photo",
-                size=math.floor(face_px),
-                need=min_px,
-            )
-        )
+        reasons.append(reason("face_too_small", size=math.floor(face_px), need=min_px))
     if purpose == "enroll":
         if sharp < MIN_SHARPNESS:
-            reasons.append(
-                M_(
-                    "image too blurry (sharpness %(sharpness)s, need %(need)s): hold still, focus",
-                    sharpness=round(sharp),
-                    need=round(MIN_SHARPNESS),
-                )
-            )
+            reasons.append(reason("too_blurry", sharpness=round(sharp), need=round(MIN_SHARPNESS)))
         if abs(yaw) > MAX_YAW_DEG:
-            reasons.append(
-                M_(
-                    "face not frontal (turned %(degrees)s degrees): look straight at the camera",
-                    degrees=round(abs(yaw)),
-                )
-            )
+            reasons.append(reason("not_frontal", degrees=round(abs(yaw))))
         if abs(roll) > MAX_ROLL_DEG:
-            reasons.append(
-                M_("head tilted %(degrees)s degrees: keep the head upright", degrees=round(abs(roll)))
-            )
+            reasons.append(reason("tilted", degrees=round(abs(roll))))
         if bright < MIN_BRIGHTNESS:
-            reasons.append(M_("face too dark: add light in front of the face"))
+            reasons.append(reason("too_dark"))
         elif bright > MAX_BRIGHTNESS:
-            reasons.append(M_("face overexposed: reduce the light or move out of direct sun"))
+            reasons.append(reason("overexposed"))
     score = float(
         np.clip(face_px / 160, 0, 1) * 0.3
         + np.clip(sharp / 300, 0, 1) * 0.3

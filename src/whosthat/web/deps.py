@@ -169,7 +169,7 @@ OptionalAdmin = Annotated[Actor | None, Depends(get_optional_admin)]
 def get_current_admin(admin: OptionalAdmin) -> Actor:
     """The signed-in admin (session cookie); LoginRequired otherwise."""
     if admin is None:
-        raise LoginRequired("log in as an administrator first")
+        raise LoginRequired(M_("log in as an administrator first"))
     return admin
 
 
@@ -190,7 +190,7 @@ def get_api_actor(
         return access.api_key_actor(ctx, x_api_key.strip())
     admin = get_optional_admin(request, ctx)
     if admin is None:
-        raise AuthenticationError("send an X-API-Key header or log in as an administrator")
+        raise AuthenticationError(M_("send an X-API-Key header or log in as an administrator"))
     if request.method in UNSAFE_METHODS:
         _check_csrf_value(request, request.headers.get(CSRF_HEADER))
     return admin
@@ -204,7 +204,7 @@ def require_scope(scope: str):
 
     def dependency(actor: ApiActor) -> Actor:
         if not actor.has(scope):
-            raise PermissionDeniedError(f"this needs the '{scope}' scope")
+            raise PermissionDeniedError(M_("this needs the '%(scope)s' scope", scope=scope))
         return actor
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
@@ -241,7 +241,7 @@ OptionalEmployee = Annotated[Person | None, Depends(get_optional_employee)]
 def get_current_employee(person: OptionalEmployee) -> Person:
     """The employee of the session; LoginRequired (back to the kiosk) otherwise."""
     if person is None:
-        raise LoginRequired("log in at the kiosk first", login_url=EMPLOYEE_LOGIN_URL, come_back=False)
+        raise LoginRequired(M_("log in at the kiosk first"), login_url=EMPLOYEE_LOGIN_URL, come_back=False)
     return person
 
 
@@ -288,9 +288,9 @@ def read_image(
     limit = ctx.runtime.settings.max_upload_bytes
     data = image.file.read(limit + 1)
     if len(data) > limit:
-        raise PayloadTooLargeError(f"image is over the upload limit of {limit} bytes")
+        raise PayloadTooLargeError(M_("image is over the upload limit of %(limit)s bytes", limit=limit))
     if not data:
-        raise BadInputError("the uploaded file is empty")
+        raise BadInputError(M_("the uploaded file is empty"))
     return data
 
 

@@ -18,12 +18,16 @@ router = APIRouter(prefix=PREFIX, tags=["people"])
 class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text_version: str = Field(default=consent.CURRENT_VERSION, max_length=32)
+    language: str | None = Field(
+        default=None, max_length=8, description="the language the text was shown in: en, de, it or fr"
+    )
 
 
 class ConsentOut(BaseModel):
     id: int
     person_id: int
     text_version: str
+    language: str | None = Field(description="the language the text was shown in; null: not recorded")
     given_at: datetime
     taken_by: str
     withdrawn_at: datetime | None
@@ -42,12 +46,13 @@ class WithdrawalOut(BaseModel):
 
 class ConsentText(BaseModel):
     version: str
-    text: str
+    text: str = Field(description="the text in English")
+    texts: dict[str, str] = Field(description="the same text (one meaning) in each language: en, de, it, fr")
 
 
 @router.get("/consent/texts", response_model=list[ConsentText], summary="The consent texts, by version")
 def consent_texts(actor: PeopleRead) -> list[ConsentText]:
-    return [ConsentText(version=v, text=t) for v, t in consent.CONSENT_TEXTS.items()]
+    return [ConsentText(version=v, text=t["en"], texts=t) for v, t in consent.CONSENT_TEXTS.items()]
 
 
 @router.get(
@@ -61,7 +66,11 @@ def consent_history(person_id: RowId, ctx: Ctx, actor: PeopleRead) -> list[Conse
     "/people/{person_id}/consent", status_code=201, response_model=ConsentOut, summary="Record consent"
 )
 def record(person_id: RowId, body: ConsentIn, ctx: Ctx, actor: PeopleWrite) -> ConsentOut:
-    return ConsentOut.of(consent.record_consent(ctx, person_id, text_version=body.text_version, actor=actor))
+    return ConsentOut.of(
+        consent.record_consent(
+            ctx, person_id, text_version=body.text_version, language=body.language, actor=actor
+        )
+    )
 
 
 @router.post(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from whosthat.i18n import M_
 from whosthat.services import kiosk_login, pin_login
 from whosthat.services.errors import PermissionDeniedError
 from whosthat.web.api import PREFIX
@@ -41,7 +42,7 @@ class PinLoginOut(BaseModel):
 def _same_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin and urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower():
-        raise PermissionDeniedError("a PIN login must come from this server's own kiosk page")
+        raise PermissionDeniedError(M_("a PIN login must come from this server's own kiosk page"))
 
 
 @router.post(

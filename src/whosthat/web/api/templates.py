@@ -45,11 +45,22 @@ class TemplateOut(BaseModel):
         )
 
 
+class QualityProblem(BaseModel):
+    """One reason as a code (face_too_small, too_blurry, not_frontal, tilted, too_dark, overexposed,
+    no_face, multiple_faces), the values its text names, and the English text."""
+
+    code: str
+    values: dict[str, int | float | str]
+    message: str
+
+
 class QualityOut(BaseModel):
-    """ok: exactly one face passes every enrolment rule; box: [left, top, right, bottom] pixels or null."""
+    """ok: exactly one face passes every enrolment rule; reasons: what is wrong, in English; problems:
+    the same as codes with their values; box: [left, top, right, bottom] pixels or null."""
 
     ok: bool
     reasons: list[str]
+    problems: list[QualityProblem]
     box: list[float] | None
     faces: int
     quality: dict | None

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
+from whosthat import i18n
 from whosthat.errors import BadInputError
 from whosthat.i18n import M_, N_
 from whosthat.services import consent, drafts, people, pin_login, templates
@@ -22,9 +23,10 @@ from whosthat.services.errors import (
     PermissionDeniedError,
 )
 from whosthat.services.templates import Photo
+from whosthat.vision import reasons as quality_reasons
 from whosthat.web import deps
 from whosthat.web.deps import Ctx, CurrentAdmin, OptionalAdmin
-from whosthat.web.language import localise, tr, trn
+from whosthat.web.language import localise, request_language, tr, trn
 from whosthat.web.pages.common import (
     FormState,
     back_to,
@@ -44,6 +46,52 @@ router = page_router()
 PEOPLE_PAGE_SIZE = 20
 QUALITY_URL = "/api/v1/quality"  # the live enrollment quality check (JSON API, admin session + CSRF header)
 PERSON_FIELDS = ("employee_code", "name", "surname")  # the form's text fields
+
+
+# What the capture widget (static/js/capture.js) says; the quality check's reasons come as codes with
+# their values (POST /api/v1/quality: problems) and are shown in the page's language.
+CAPTURE_WORDS = {
+    "good": N_("Good: one face, large enough, sharp and frontal. Take the photo."),
+    "no_face_yet": N_("No usable face yet."),
+    "unreachable": N_("The quality check is not reachable."),
+    "no_camera": N_("This browser cannot use a camera here (it needs HTTPS or localhost)."),
+    "camera_failed": N_("The camera could not be opened (%(error)s)."),
+    "unknown_error": N_("unknown error"),
+    "photo": N_("Photo %(num)s"),
+    "remove_photo": N_("Remove photo %(num)s"),
+    "too_large": N_(
+        "The photos add up to %(total)s MB; at most %(max)s MB can be sent at once. Send fewer or smaller photos."
+    ),
+    "check_failed": N_("The quality check could not judge this frame (%(code)s)."),
+}
+# The quality check's refusals (the API's error codes) as the widget says them.
+CAPTURE_ERRORS = {
+    "csrf_failed": N_("This page is out of date: reload it, then start the camera again."),
+    "unauthenticated": N_("You are signed out: sign in again, then take the photos."),
+    "forbidden": N_("You are not allowed to add face photos."),
+    "busy": N_("The server is busy; the check goes on in a moment."),
+    "payload_too_large": N_("The camera's picture is too large for the quality check."),
+    "image_too_large": N_("The camera's picture is too large for the quality check."),
+    "bad_image": N_("The camera's picture could not be read."),
+}
+
+
+def capture_texts(lang: str) -> dict:
+    """Every text capture.js shows, in `lang`: its words, the reasons by code, the refusals by code."""
+
+    def t(text: str) -> str:
+        return i18n.translate(text, lang)
+
+    reasons = {code: t(text) for code, text in quality_reasons.REASONS.items()}
+    reasons["no_face"] = t(quality_reasons.NO_FACE)
+    reasons["multiple_faces"] = t(quality_reasons.MULTIPLE_FACES)
+    return {
+        "lang": lang,
+        "locale": i18n.FORMAT_LOCALES[lang].replace("_", "-"),
+        "words": {key: t(text) for key, text in CAPTURE_WORDS.items()},
+        "reasons": reasons,
+        "errors": {code: t(text) for code, text in CAPTURE_ERRORS.items()},
+    }
 
 
 # Forms sent back (post/redirect/get, pages/common.py): their drafts and field labels.
@@ -99,11 +147,18 @@ def _consent_of(form) -> str | None:
     return str(form.get("consent") or "")[:32] or None
 
 
-def _consent_context(ctx) -> dict:
-    """What the consent box needs (admin/_consent_box.html): the current text and its version."""
+def _consent_language(form) -> str | None:
+    """The language the consent box showed its text in (its hidden "consent_language"), or None."""
+    value = form.get("consent_language")
+    return value if isinstance(value, str) and value in i18n.LANGUAGES else None
+
+
+def _consent_context(request: Request) -> dict:
+    """What the consent box needs (admin/_consent_box.html): the current text, in the page's language,
+    and its version."""
     return {
         "consent_version": consent.CURRENT_VERSION,
-        "consent_text": consent.CONSENT_TEXTS[consent.CURRENT_VERSION],
+        "consent_text": consent.text_of(consent.CURRENT_VERSION, request_language(request)),
     }
 
 
@@ -173,13 +228,14 @@ def _new_person_form(request: Request, ctx, admin, state: FormState):
     return render(
         request,
         "admin/person_new.html",
-        **_consent_context(ctx),
+        **_consent_context(request),
         admin=admin,
         nav="people",
         state=state,
         form_state_photos=state,
         form_name_photos=NEW_FORM,
         quality_url=QUALITY_URL,
+        capture_texts=capture_texts(request_language(request)),
     )
 
 
@@ -220,6 +276,7 @@ async def person_create(request: Request, ctx: Ctx, admin: CurrentAdmin):
             confirm_duplicate=_confirmed(form),
             consent_version=_consent_of(form),  # recorded with the person (required with photos)
             consent_field="consent",
+            consent_language=_consent_language(form),
         )
     except BadInputError as exc:
         if _not_a_form_error(exc):
@@ -264,9 +321,10 @@ def _person_page(request: Request, ctx, admin, person_id: int, draft: str = ""):
         form_name_photos=PHOTOS_FORM,
         can_edit=admin.has("people:write"),
         quality_url=QUALITY_URL,
+        capture_texts=capture_texts(request_language(request)),
         consent_record=consent.current(ctx, person.id),
         consent_history=consent.history(ctx, person.id),
-        **_consent_context(ctx),
+        **_consent_context(request),
     )
 
 
@@ -341,6 +399,7 @@ async def person_add_photos(request: Request, ctx: Ctx, admin: CurrentAdmin, per
             confirm_duplicate=_confirmed(form),
             consent_version=_consent_of(form),  # the box shown while no consent is in force
             consent_field="consent",
+            consent_language=_consent_language(form),
         )
     except BadInputError as exc:
         if _not_a_form_error(exc) or isinstance(exc, NotFoundError):

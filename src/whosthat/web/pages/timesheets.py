@@ -67,8 +67,10 @@ def timesheet_page(request: Request, ctx: Ctx, admin: CurrentAdmin):
         days=days,
         person_id=person_id,
         people=people.list_people(ctx, None, page=1, size=200).items,
-        date_from=date_from.isoformat(),
+        date_from=date_from.isoformat(),  # for the date inputs and the links
         date_to=date_to.isoformat(),
+        period_from=date_from,  # for the words: the reader's date format
+        period_to=date_to,
         query=urlencode(query),
         can_lock=admin.has("attendance:write") and date_to < today and not sheet.locked,
         can_edit=admin.has("attendance:write"),

@@ -18,6 +18,12 @@
   var shots = document.getElementById("shots");
   var shotsEmpty = document.getElementById("shots-empty");
   var captured = document.getElementById("captured-input");
+  // The page's texts (pages/people.py: capture_texts): words, the quality reasons by code, the refusals
+  // by the API's error code. The API itself answers in English; only its codes and values are used here.
+  var textsEl = document.getElementById("capture-texts");
+  var T = textsEl ? JSON.parse(textsEl.textContent) : { words: {}, reasons: {}, errors: {}, locale: "en-GB" };
+  var W = T.words;
+  var numbers = new Intl.NumberFormat(T.locale || "en-GB");
   var files = [];
   var stream = null, timer = null, inFlight = false, counter = 0;
   var checkCanvas = document.createElement("canvas");
@@ -30,6 +36,21 @@
     canvas.height = h;
     canvas.getContext("2d").drawImage(video, 0, 0, w, h);
     canvas.toBlob(callback, "image/jpeg", 0.92);
+  }
+
+  function fmt(template, values) {
+    return String(template || "").replace(/%\((\w+)\)s/g, function (all, key) {
+      var v = values ? values[key] : undefined;
+      if (v === undefined) return all;
+      return typeof v === "number" ? numbers.format(v) : String(v);
+    });
+  }
+
+  // A reason of the quality check in the page's language: its code's text with its values; the English
+  // message only for a code this page does not know.
+  function reasonText(problem) {
+    var template = T.reasons[problem.code];
+    return template ? fmt(template, problem.values || {}) : String(problem.message || problem.code);
   }
 
   function render(ok, lines) {
@@ -55,14 +76,15 @@
                           headers: { "X-CSRF-Token": csrf, "Accept": "application/json" } })
         .then(function (resp) {
           return resp.json().catch(function () { return {}; }).then(function (data) {
-            var reasons = data.reasons || (data.quality && data.quality.reasons) || [];
-            var ok = resp.ok && (data.ok === true || data.passed === true || (data.ok === undefined && data.passed === undefined && reasons.length === 0));
-            if (ok) render(true, ["Good: one face, large enough, sharp and frontal. Take the photo."]);
-            else if (reasons.length) render(false, reasons);
-            else render(false, [data.detail || "No usable face yet."]);
+            var problems = data.problems || [];
+            var ok = resp.ok && data.ok === true;
+            if (ok) render(true, [W.good]);
+            else if (resp.ok && problems.length) render(false, problems.map(reasonText));
+            else if (resp.ok) render(false, [W.no_face_yet]);
+            else render(false, [T.errors[data.error] || fmt(W.check_failed, { code: data.error || resp.status })]);
           });
         })
-        .catch(function () { render(false, ["The quality check is not reachable."]); })
+        .catch(function () { render(false, [W.unreachable]); })
         .then(function () { inFlight = false; });
     });
   }
@@ -83,12 +105,12 @@
     thumb.width = 96; thumb.height = 72;
     thumb.getContext("2d").drawImage(shotCanvas, 0, 0, 96, 72);
     thumb.setAttribute("role", "img");
-    thumb.setAttribute("aria-label", "Photo " + counter);
+    thumb.setAttribute("aria-label", fmt(W.photo, { num: counter }));
     var remove = document.createElement("button");
     remove.type = "button";
     remove.className = "btn btn-secondary btn-small";
     remove.textContent = "×";
-    remove.setAttribute("aria-label", "Remove photo " + counter);
+    remove.setAttribute("aria-label", fmt(W.remove_photo, { num: counter }));
     remove.addEventListener("click", function () {
       files = files.filter(function (f) { return f !== file; });
       fig.remove();
@@ -109,7 +131,7 @@
 
   startBtn.addEventListener("click", function () {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      render(false, ["This browser cannot use a camera here (it needs HTTPS or localhost)."]);
+      render(false, [W.no_camera]);
       panel.classList.remove("hidden");
       return;
     }
@@ -122,7 +144,7 @@
         timer = setInterval(check, 900);
       })
       .catch(function (err) {
-        render(false, ["The camera could not be opened: " + (err && err.name ? err.name : "unknown error") + "."]);
+        render(false, [fmt(W.camera_failed, { error: err && err.name ? err.name : W.unknown_error })]);
       });
   });
   stopBtn.addEventListener("click", stop);
@@ -137,8 +159,9 @@
     if (maxBytes && total > maxBytes) {
       ev.preventDefault();
       var error = document.getElementById("photos-error");
-      error.textContent = "The photos add up to " + (total / 1048576).toFixed(1) + " MB; at most " +
-        (maxBytes / 1048576).toFixed(0) + " MB can be sent at once. Send fewer or smaller photos.";
+      var mb1 = new Intl.NumberFormat(T.locale || "en-GB", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+      var mb0 = new Intl.NumberFormat(T.locale || "en-GB", { maximumFractionDigits: 0 });
+      error.textContent = fmt(W.too_large, { total: mb1.format(total / 1048576), max: mb0.format(maxBytes / 1048576) });
       error.classList.remove("hidden");
       error.scrollIntoView({ block: "center" });
       return;
