@@ -8,7 +8,7 @@ import stat
 
 import numpy as np
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from tests.store.backends import backend_params, make_settings
 from whosthat.store import repositories as repo
@@ -149,3 +149,44 @@ def test_people_search_and_pagination(database):
         found, total = repo.people.search(db, "x-1")
         assert [p.surname for p in found] == ["Lovelace"]
         assert inspect(database.engine).has_table("people")
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_0015_names_the_targets_that_still_exist_and_downgrades(backend, tmp_path):
+    """Audit rows written before 0015 get their target's name as it is at the upgrade; a person deleted
+    before it, a period and a row without target get no label; the downgrade drops the column."""
+    from alembic import command
+
+    from whosthat.store.db import make_engine
+
+    at = "'2026-12-01 08:00:00+00:00'"
+    engine = make_engine(make_settings(backend, tmp_path).resolved_database_url())
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0014")
+        conn.exec_driver_sql(
+            "INSERT INTO people (id, employee_code, name, surname, active, created_at, updated_at) "
+            f"VALUES (1, 'E042', 'Ada', 'Lovelace', TRUE, {at}, {at})"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO kiosks (id, name, site, timezone, created_at, created_by) "
+            f"VALUES (3, 'Lobby', '', 'UTC', {at}, 'admin:alice')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO api_keys (id, name, prefix, key_hash, scopes, created_at) "
+            f"VALUES (5, 'ci', 'wt_abc', 'h', 'audit:read', {at})"
+        )
+        for target in ("person:1", "person:9", "kiosk:3", "apikey:5", "admin:alice", "period:2", None):
+            conn.execute(
+                text("INSERT INTO audit_log (at, actor, action, target) VALUES (:at, 'system:cli', 'x', :t)"),
+                {"at": "2026-12-01 08:00:00+00:00", "t": target},
+            )
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        labels = dict(conn.exec_driver_sql("SELECT id, target_label FROM audit_log ORDER BY id").all())
+    assert list(labels.values()) == ["Ada Lovelace (E042)", None, "Lobby", "ci", "alice", None, None]
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0014")
+    with engine.connect() as conn:
+        assert "target_label" not in {c["name"] for c in inspect(conn).get_columns("audit_log")}
+    engine.dispose()
