@@ -335,5 +335,8 @@ def test_every_admin_page_passes_wcag_21_aa(server, browser, data, axe, astronau
     page.click("#schedule-submit")
     page.wait_for_selector("#absent_below_pct-error")
     axe.check(page, "schedule form sent back: absent above half-day threshold")
+    page.goto(server.url + "/admin/audit?date_from=March&action=person.create")
+    page.wait_for_selector("#f-from-error")
+    axe.check(page, "audit log: a bad date beside its field, the action chosen")
     axe.assert_clean()
     assert not errors, errors
