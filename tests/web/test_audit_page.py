@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.page_client import app_with_admins, context, sign_in
 from tests.web.test_messages_language import visible_text
-from whosthat.services import audit, kiosk_login, people
+from whosthat.services import audit, corrections, kiosk_login, people
 from whosthat.services.common import SYSTEM
 from whosthat.web.language import LANGUAGE_COOKIE
 
@@ -30,6 +30,7 @@ def test_the_audit_page_says_targets_details_and_actions_in_words(tmp_path):
     people.delete_person(ctx, gone.id)
     kiosk_login.record_failure(ctx, "lobby", "no_blink", {"steps": ["blink", "turn_left"], "pad_score": 0.91})
     audit.record(ctx, SYSTEM, "test.odd", "person:9", {"<b>odd</b>": "<script>x</script>"})
+    corrections.add_event(ctx, ada.id, kind="in", at=datetime.now(UTC) - timedelta(hours=1), reason="late")
     ctx.commit()
     ctx.db.close()
     with TestClient(app) as client:
@@ -43,6 +44,7 @@ def test_the_audit_page_says_targets_details_and_actions_in_words(tmp_path):
         assert "Grund: Wir haben kein Blinzeln gesehen." in text and "<code>no_blink</code>" in de.text
         assert "Schritte: blink, turn_left" in text and "Wert für ein echtes Gesicht: 0,91" in text
         assert 'Gesichtsanmeldung abgelehnt <code class="small">face_login.failed</code>' in de.text
+        assert "Grund: late ; Kommen oder Gehen: Kommen ; Zeit: " in text  # the kind in words
         # an unknown key and value are shown as stored, escaped
         assert (
             "&lt;b&gt;odd&lt;/b&gt;: &lt;script&gt;x&lt;/script&gt;" in de.text and "<script>x" not in de.text

@@ -25,6 +25,7 @@ from whosthat.store.repositories.audit import DELETED
 from whosthat.web.deps import Ctx, CurrentAdmin
 from whosthat.web.language import localise, request_language, tr
 from whosthat.web.pages.common import back_to, error_text, page_router, render
+from whosthat.web.rendering import EVENT_WORDS
 
 router = page_router()
 AUDIT_PAGE_SIZE = 50
@@ -88,9 +89,11 @@ def _value(request: Request, ctx, key: str, value) -> str:
         return i18n.format_number(value, lang, 2 if isinstance(value, float) else None)
     if isinstance(value, list):
         return ", ".join(_value(request, ctx, key, v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {_value(request, ctx, k, v)}" for k, v in value.items())
+    if isinstance(value, dict):  # e.g. the event a correction replaces: {"id", "kind", "at"}
+        return ", ".join(f"{_key(request, k)}: {_value(request, ctx, k, v)}" for k, v in value.items())
     text = str(value)
+    if key in ("kind", "last_kind") and text in EVENT_WORDS:
+        return localise(request, text)
     if key == "language" and text in i18n.LANGUAGE_NAMES:
         return i18n.LANGUAGE_NAMES[text]
     if key in ("at", "last_at"):
@@ -103,6 +106,10 @@ def _value(request: Request, ctx, key: str, value) -> str:
     return text
 
 
+def _key(request: Request, key: str) -> str:
+    return localise(request, DETAIL_WORDS[key]) if key in DETAIL_WORDS else str(key)
+
+
 def detail_words(request: Request, ctx, action: str, detail: dict | None) -> list[dict]:
     """Each detail as {"label", "value", "code"} in the reader's language: a known key in words, its value
     formatted (a face login's reason code as the message the person read, the code kept beside it); an
@@ -111,7 +118,7 @@ def detail_words(request: Request, ctx, action: str, detail: dict | None) -> lis
     for key, value in (detail or {}).items():
         if value is None or value == "" or value == [] or value == {}:
             continue
-        label = localise(request, DETAIL_WORDS[key]) if key in DETAIL_WORDS else str(key)
+        label = _key(request, key)
         if key == "reason" and action in REASON_CODE_ACTIONS and isinstance(value, str):
             items.append({"label": label, "value": localise(request, message_for(value)), "code": value})
         else:
