@@ -367,5 +367,8 @@ def test_every_admin_page_passes_wcag_21_aa(server, browser, data, axe, astronau
     page.click("#pin-form button[value=set]")
     page.wait_for_selector("#pin-error")
     axe.check(page, "person page: Kiosk PIN form sent back (a weak PIN)")
+    page.goto(server.url + "/admin/audit?date_from=March&action=person.create")
+    page.wait_for_selector("#f-from-error")
+    axe.check(page, "audit log: a bad date beside its field, the action chosen")
     axe.assert_clean()
     assert not errors, errors

@@ -303,17 +303,25 @@ def test_the_audit_log_filters_by_actor_action_and_day_and_keeps_the_filters(app
         assert "admin.login" in only and "person.create</code>" not in only
         # each action in words, its code beside it (what the filter takes)
         assert 'person added <code class="small">person.create</code>' in everything
-        assert 'value="admin.login"' in only and 'value="admin:al"' in only  # the form keeps them
+        # the form keeps them: the chosen options are selected (a typed actor prefix is kept as a choice)
+        assert (
+            '<option value="admin.login" selected>' in only and '<option value="admin:al" selected>' in only
+        )
         today = datetime.now(UTC).date()
         later = client.get("/admin/audit", params={"date_from": str(today + timedelta(days=2))}).text
         assert "Nothing matches these filters." in later
         bad = client.get("/admin/audit", params={"date_from": "March", "action": "admin.login"})
         assert bad.status_code == 400
-        assert "From / To:" in bad.text and "is not a date" in bad.text and 'value="March"' in bad.text
+        # the reason beside the From field (described by it), the To field untouched
+        assert 'id="f-from-error" role="alert">&#39;March&#39; is not a date' in bad.text
+        assert 'value="March" aria-invalid="true" aria-describedby="f-from-error"' in bad.text
+        assert 'id="f-to-error"' not in bad.text
         reversed_ = client.get(
             "/admin/audit", params={"date_from": str(today), "date_to": str(today - timedelta(days=3))}
         )
-        assert reversed_.status_code == 400 and "after" in reversed_.text
+        assert (
+            reversed_.status_code == 400 and "after" in reversed_.text and 'id="f-to-error"' in reversed_.text
+        )
 
 
 def test_the_employee_sets_their_own_pin_on_their_page(app):

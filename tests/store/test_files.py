@@ -83,12 +83,22 @@ def test_a_deleted_person_is_gone_from_every_file_and_the_files_are_private(tmp_
             files = _files(tmp_path)
             assert any(MARKER.encode() in p.read_bytes() for p in files)  # the check can see it
             people.delete_person(ctx, gone.id)
+            with rt.database.engine.connect() as conn:  # the audit rows that name the deleted person
+                labels = [
+                    label
+                    for (label,) in conn.exec_driver_sql(
+                        "SELECT target_label FROM audit_log WHERE target = ?", (f"person:{gone.id}",)
+                    )
+                ]
+        # created, clocked in, deleted: each row names the person by the code only
+        assert labels == [f"{code} (deleted)"] * 3
         for p in _files(tmp_path):  # while the server still runs: after the deletion's checkpoint
             data = p.read_bytes()
             # The name and the template/chip ciphertexts are gone. (The audit log keeps the employee
-            # code of person.create / person.delete on purpose: who was deleted, by whom.)
+            # code on purpose: in the details of person.create / person.delete and in each of the
+            # person's rows' labels: who was deleted, by whom.)
             assert MARKER.encode() not in data, p.name
-            assert data.count(code.encode()) <= 2, p.name
+            assert data.count(code.encode()) <= 2 + len(labels), p.name
             assert not any(b[16:48] in data for b in blobs), p.name
             assert stat.S_IMODE(p.stat().st_mode) == 0o600, (p.name, oct(p.stat().st_mode))
     finally:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import stat
 
 import numpy as np
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from tests.store.backends import backend_params, make_settings
 from whosthat.store import repositories as repo
@@ -149,3 +150,59 @@ def test_people_search_and_pagination(database):
         found, total = repo.people.search(db, "x-1")
         assert [p.surname for p in found] == ["Lovelace"]
         assert inspect(database.engine).has_table("people")
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_0015_names_the_targets_that_still_exist_and_downgrades(backend, tmp_path):
+    """Audit rows written before 0015 get their target's name as it is at the upgrade; a person deleted
+    before it, a period and a row without target get no label; a PIN row's copy of the name is removed; the downgrade drops the column."""
+    from alembic import command
+
+    from whosthat.store.db import make_engine
+
+    at = "'2026-12-01 08:00:00+00:00'"
+    engine = make_engine(make_settings(backend, tmp_path).resolved_database_url())
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0014")
+        conn.exec_driver_sql(
+            "INSERT INTO people (id, employee_code, name, surname, active, created_at, updated_at) "
+            f"VALUES (1, 'E042', 'Ada', 'Lovelace', TRUE, {at}, {at})"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO kiosks (id, name, site, timezone, created_at, created_by) "
+            f"VALUES (3, 'Lobby', '', 'UTC', {at}, 'admin:alice')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO api_keys (id, name, prefix, key_hash, scopes, created_at) "
+            f"VALUES (5, 'ci', 'wt_abc', 'h', 'audit:read', {at})"
+        )
+        for target in ("person:1", "person:9", "kiosk:3", "apikey:5", "admin:alice", "period:2", None):
+            conn.execute(
+                text("INSERT INTO audit_log (at, actor, action, target) VALUES (:at, 'system:cli', 'x', :t)"),
+                {"at": "2026-12-01 08:00:00+00:00", "t": target},
+            )
+        # a PIN row of a person deleted before 0015 still held the name
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (:at, 'kiosk:x', 'pin_login', :t, :d)"
+            ),
+            {
+                "at": "2026-12-01 08:00:00+00:00",
+                "t": "person:9",
+                "d": '{"name": "Zebulon Gone", "employee_code": "E077", "kind": "in", "recorded": true}',
+            },
+        )
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        labels = dict(conn.exec_driver_sql("SELECT id, target_label FROM audit_log ORDER BY id").all())
+    assert list(labels.values()) == ["Ada Lovelace (E042)", None, "Lobby", "ci", "alice", None, None, None]
+    with engine.connect() as conn:
+        detail = conn.exec_driver_sql("SELECT detail FROM audit_log WHERE action = 'pin_login'").scalar_one()
+    detail = json.loads(detail) if isinstance(detail, str) else detail
+    assert detail == {"kind": "in", "recorded": True}  # the name is gone
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0014")
+    with engine.connect() as conn:
+        assert "target_label" not in {c["name"] for c in inspect(conn).get_columns("audit_log")}
+    engine.dispose()

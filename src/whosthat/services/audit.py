@@ -65,23 +65,104 @@ ACTION_WORDS = {
 }
 
 
+# Each detail key in words, for the audit log page (translated where shown); a key without words is
+# shown as it is stored. The values are formatted by the page (web/pages/audit.py).
+DETAIL_WORDS = {
+    "action": N_("request"),
+    "assignment": N_("assignment"),
+    "at": N_("time"),
+    "completed": N_("steps done"),
+    "day": N_("day"),
+    "detail": N_("check detail"),
+    "duplicate_of": N_("same face as person"),
+    "employee_code": N_("employee code"),
+    "event": N_("event"),
+    "fields": N_("fields changed"),
+    "format": N_("format"),
+    "from": N_("from"),
+    "images_deleted": N_("images deleted"),
+    "kind": N_("in or out"),
+    "kiosk": N_("kiosk"),
+    "language": N_("language"),
+    "last_at": N_("last event's time"),
+    "last_event": N_("last event"),
+    "last_kind": N_("last event: in or out"),
+    "last_kiosk": N_("last event's kiosk"),
+    "last_source": N_("last event's source"),
+    "model": N_("face model"),
+    "name": N_("name"),
+    "note": N_("note"),
+    "pad_frames": N_("frames checked for a photo or screen"),
+    "pad_mode": N_("photo and screen check"),
+    "pad_model": N_("photo and screen model"),
+    "pad_score": N_("live face score"),
+    "pad_threshold": N_("live face threshold"),
+    "person": N_("person"),
+    "reason": N_("reason"),
+    "reasons": N_("reasons"),
+    "recorded": N_("recorded"),
+    "removed_old": N_("old templates removed"),
+    "replaces": N_("replaces"),
+    "request": N_("correction request"),
+    "role": N_("role"),
+    "schedule": N_("schedule"),
+    "scopes": N_("permissions"),
+    "sessions_ended": N_("sessions ended"),
+    "site": N_("site"),
+    "source": N_("source"),
+    "steps": N_("steps"),
+    "template_id": N_("face template"),
+    "templates": N_("face templates"),
+    "templates_deleted": N_("face templates deleted"),
+    "timezone": N_("time zone"),
+    "to": N_("to"),
+    "version": N_("consent text version"),
+    "window_s": N_("repeat window"),
+}
+
+# The actions whose detail "reason" is a face or PIN login's reason code (liveness.outcomes.MESSAGES);
+# elsewhere "reason" is what the administrator typed.
+REASON_CODE_ACTIONS = frozenset({"face_login.failed"})
+
+
 def action_words(action: str) -> str | None:
     """The action code in (English, N_-marked) words, None for a code without words."""
     return ACTION_WORDS.get(action)
 
 
 def record(
-    ctx: Context, actor: Actor, action: str, target: str | None = None, detail: dict | None = None
+    ctx: Context,
+    actor: Actor,
+    action: str,
+    target: str | None = None,
+    detail: dict | None = None,
+    *,
+    label: str | None = None,
 ) -> None:
-    """Add an audit row to the current transaction (the calling service commits)."""
+    """Add an audit row to the current transaction (the calling service commits). The row keeps the
+    target's name as it is now (`label`, else looked up from `target`: "person:2" -> "Ada Lovelace
+    (E042)"), so a later rename does not rewrite history."""
+    target = (target or None) and target[:120]
     repo.audit.add(
         ctx.db,
         actor=actor.label,
         action=action,
-        target=(target or None) and target[:120],
+        target=target,
+        target_label=label if label is not None else repo.audit.label_of(ctx.db, target),
         address=ctx.address,
         detail=detail,
     )
+
+
+def deleted_label(person) -> str:
+    """How the audit log names a deleted person: their employee code only, "E042 (deleted)"."""
+    return f"{person.employee_code} {repo.audit.DELETED}"
+
+
+def forget_person(ctx: Context, person) -> None:
+    """The audit rows of a person being deleted keep only their employee code ("E042 (deleted)") and
+    lose their name in any detail (right to erasure); who did what and when stays."""
+    repo.audit.forget_person(ctx.db, person.id, person.employee_code, [person.full_name])
 
 
 def list_entries(
@@ -91,13 +172,14 @@ def list_entries(
     size: int = 50,
     action: str | None = None,
     actor_label: str | None = None,
+    target: str | None = None,
     date_from=None,
     date_to=None,
     actor: Actor = SYSTEM,
 ) -> Page:
-    """Audit rows, newest first; filter by exact action, by actor label prefix (e.g. "admin:") and by
-    local days date_from..date_to (inclusive; ValidationError when reversed). The reading `actor`
-    needs audit:read."""
+    """Audit rows, newest first; filter by exact action, by actor label prefix (e.g. "admin:"), by target
+    (its code "person:2" or a part of its name) and by local days date_from..date_to (inclusive;
+    ValidationError when reversed). The reading `actor` needs audit:read."""
     from whosthat.services.attendance import day_range  # attendance records audit rows itself
 
     actor.require("audit:read")
@@ -107,9 +189,16 @@ def list_entries(
         ctx.db,
         action=(action or "").strip()[:64] or None,
         actor_prefix=(actor_label or "").strip()[:80] or None,
+        target=(target or "").strip()[:160] or None,
         page=page,
         size=size,
         since=since,
         until=until,
     )
     return Page(rows, page, size, total)
+
+
+def filter_choices(ctx: Context, *, actor: Actor = SYSTEM) -> tuple[list[str], list[str]]:
+    """(the distinct actor labels, the distinct action codes) in the log, for the filters' choices."""
+    actor.require("audit:read")
+    return repo.audit.actors(ctx.db), repo.audit.actions(ctx.db)

@@ -166,8 +166,11 @@ def delete_person(
     if confirm_code is not None and confirm_code.strip() != person.employee_code:
         raise ConfirmationError(M_("the employee code you typed does not match: nothing was deleted"))
     detail = {"employee_code": person.employee_code, "templates": person.template_count}
+    audit.forget_person(ctx, person)
     repo.people.delete_with_data(ctx.db, person)
-    audit.record(ctx, actor, "person.delete", f"person:{person.id}", detail)
+    audit.record(
+        ctx, actor, "person.delete", f"person:{person.id}", detail, label=audit.deleted_label(person)
+    )
     ctx.commit()
     ctx.runtime.database.checkpoint()  # SQLite: the deleted rows leave the WAL too
     return person

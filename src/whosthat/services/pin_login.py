@@ -87,8 +87,7 @@ def set_pin(ctx: Context, person_id: int, pin: str | None, *, actor: Actor) -> P
         ctx,
         actor,
         "person.pin_set" if pin is not None else "person.pin_removed",
-        f"person:{person.id}",
-        {"name": person.full_name, "employee_code": person.employee_code},
+        f"person:{person.id}",  # the row's label names the person (never a name in the detail)
     )
     ctx.commit()
     return person
@@ -137,9 +136,7 @@ def pin_login(ctx: Context, kiosk: str, employee_code: str, pin: str) -> PinLogi
         Actor.for_kiosk(name),
         "pin_login",
         f"person:{person.id}",
-        {
-            "name": person.full_name,
-            "employee_code": person.employee_code,
+        {  # the row's label names the person (never a name in the detail)
             "kind": event.kind,
             "recorded": clocking.recorded,
         },

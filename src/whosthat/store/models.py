@@ -299,7 +299,10 @@ class AuditLog(Base):
         String(80), nullable=False
     )  # "admin:alice", "apikey:3:ci", "kiosk:lobby"
     action: Mapped[str] = mapped_column(String(64), nullable=False)
-    target: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    target: Mapped[str | None] = mapped_column(String(120), nullable=True)  # "person:2", "kiosk:1"
+    # The target's name at the time of the action ("Ada Lovelace (E042)", "Lobby", "ci"); a deleted
+    # person's rows keep only the employee code ("E042 (deleted)"): the name leaves with the person.
+    target_label: Mapped[str | None] = mapped_column(String(160), nullable=True)
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # never biometric data
 

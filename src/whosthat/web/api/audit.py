@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
@@ -19,7 +21,8 @@ class AuditEntryOut(BaseModel):
     at: str  # ISO 8601 with offset
     actor: str  # "admin:alice", "apikey:3:payroll", "kiosk:lobby", ...
     action: str
-    target: str | None
+    target: str | None  # "person:2", "kiosk:1", ...
+    target_label: str | None  # the target's name at the time ("Ada Lovelace (E042)"; "E042 (deleted)")
     address: str | None
     detail: dict | None
 
@@ -31,6 +34,7 @@ class AuditEntryOut(BaseModel):
             actor=a.actor,
             action=a.action,
             target=a.target,
+            target_label=a.target_label,
             address=a.address,
             detail=a.detail,
         )
@@ -46,7 +50,25 @@ def audit(
     actor: AuditRead,
     page: int = Query(1, ge=1, le=MAX_PAGE),
     size: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
-    action: str | None = Query(None, max_length=64),
+    action: str | None = Query(None, max_length=64, description="exact action code, e.g. person.create"),
+    by: str | None = Query(
+        None, alias="actor", max_length=80, description='actor label prefix, e.g. "admin:" or "kiosk:lobby"'
+    ),
+    target: str | None = Query(
+        None, max_length=160, description='target code ("person:2") or a part of its name'
+    ),
+    date_from: date | None = Query(None, alias="from", description="first local day (YYYY-MM-DD)"),
+    date_to: date | None = Query(None, alias="to", description="last local day, inclusive"),
 ) -> AuditPage:
-    result = list_entries(ctx, page=page, size=size, action=action, actor=actor)
+    result = list_entries(
+        ctx,
+        page=page,
+        size=size,
+        action=action,
+        actor_label=by,
+        target=target,
+        date_from=date_from,
+        date_to=date_to,
+        actor=actor,
+    )
     return AuditPage.of(result, AuditEntryOut.of)

@@ -3,7 +3,7 @@ NULL for the records taken before, shown as "not recorded"). The texts of one ve
 in the four languages (services/consent.py).
 
 Revision ID: 0016
-Revises: 0014 (0015 comes from another branch: the lead relinks this to it on merge)
+Revises: 0015
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
