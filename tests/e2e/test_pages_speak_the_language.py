@@ -30,25 +30,22 @@ SEEDED = {"Office", "Mornings", "lobby", "warehouse", "canteen", "Head office", 
 
 
 @cache
-def english_of(lang: str) -> frozenset[str]:
-    """The catalogue's source strings that `lang` says differently (placeholders taken out)."""
+def catalogue_of(lang: str) -> tuple[dict[str, str], frozenset[str]]:
+    """The catalogue's source strings that `lang` says differently (placeholders taken out), each with
+    its translation, and every translation the catalogue holds."""
     with open(LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
         catalog = read_po(f)
-    out, said = set(), set()
-    for message in catalog:
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        said.update(text.strip() for text in strings if text)
+    english, said = {}, set()
     for message in catalog:
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        said.update(text.strip() for text in strings if text)
         for msgid, text in zip(ids, strings, strict=False):
             if not msgid or "%(" in msgid or not text or text.strip() == msgid.strip():
                 continue
             if len(re.sub(r"[^A-Za-z]", "", msgid)) >= 3 and msgid not in SEEDED:
-                out.add(msgid.strip())
-    # a word that is English in one place and this language's translation of another ("Note": the
-    # Italian for "Notes") is no leak
-    return frozenset(out - said)
+                english[msgid.strip()] = text.strip()
+    return english, frozenset(said)
 
 
 class Visible(HTMLParser):
@@ -87,12 +84,16 @@ class Visible(HTMLParser):
 def leaks(page: str, lang: str) -> list[str]:
     parser = Visible()
     parser.feed(page)
-    english = english_of(lang)
+    english, translations = catalogue_of(lang)
     found = []
     for text in parser.texts:
         said = " ".join(text.split())
+        # a word that is English in one place and this language's translation of another ("Note": the
+        # Italian for "Notes"; "Kiosk": German for "kiosk") is no leak
+        if said in translations:
+            continue
         for candidate in (said, said[:1].lower() + said[1:], said.rstrip(".:")):
-            if candidate in english:
+            if candidate in english and english[candidate].lower() != said.lower():
                 found.append(said)
                 break
     return found
