@@ -374,6 +374,10 @@ CARD_TEXT = {
         "box (side 1.8 x the box's longer side), not on the whole frame",
         "output": "128-D, scaled to unit length, compared with Euclidean distance (as sface-2021dec)",
         "runtime": "SFace under onnxruntime as sface-2021dec; YuNet through OpenCV's FaceDetectorYN",
+        "lfw_view2": "99.45% +- 0.29 (10 folds, threshold per fold, flip; `whosthat eval lfw --model "
+        "dlib+sface-yunet --no-view1-weight`, 2026-12-02)",
+        "latency": "YuNet on the 160x160 square 5.4 ms median against 45.3 ms on the whole 640x480 frame (60 "
+        "NUAA frames, load average 8.2, 2026-12-02)",
         "chip_fallback": "where YuNet finds no face in the square, and for `whosthat reembed` from kept 150x150 "
         "dlib chips (the chip is too tight for this crop: about 22 of its 112 rows lie above the chip), the "
         "crop is placed from the chip by sface-2021dec's fixed chip map; that is a different crop (median "
@@ -390,6 +394,12 @@ CARD_TEXT = {
         "with Euclidean distance; the fused score S is a decreasing function of it (see fusion)",
         "runtime": "both networks under onnxruntime, YuNet through OpenCV (whosthat.vision.fusion, "
         "whosthat.vision.sface)",
+        "lfw_view2": "99.52% +- 0.33 with this card (threshold per fold, flip); 99.60% +- 0.27 with "
+        "normalisation, weight and threshold chosen per fold on the nine training folds (`whosthat eval lfw "
+        "--model dlib+sface-yunet --no-view1-weight`, 2026-12-02)",
+        "latency": "embed stage (YuNet square + SFace + dlib, with mirrors) median 362.8 ms against 406.5 ms for "
+        "dlib+sface at the same load average 7.5-9.2 (`whosthat bench --model dlib+sface-yunet --images 60`, "
+        "2026-12-02): no quiet-machine number yet",
         "chip_fallback": "as sface-2021dec-yunet: from a kept chip alone (reembed) SFace's part takes the "
         "chip-map crop and the template is marked alignment 'chip-map'",
     },
