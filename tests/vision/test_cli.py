@@ -38,6 +38,8 @@ def test_models_lists_detector_and_embedder_as_json_lines():
     # the built-in embedders, each named in words for the admin pages
     names = {r["name"]: r["display_name"] for r in rows if r["kind"] == "embedder"}
     assert names["dlib+sface"] == "dlib ResNet + SFace, fused" and names["sface-2021dec"].startswith("SFace")
+    assert names["sface-2021dec-yunet"] == "SFace on YuNet's landmarks (OpenCV Zoo)"
+    assert names["dlib+sface-yunet"] == "dlib ResNet + SFace on YuNet's landmarks, fused"
 
 
 def test_verify_same_person_exits_0_and_reports_json(lfw_root):

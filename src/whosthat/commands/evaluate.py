@@ -97,6 +97,13 @@ def eval_lfw_command(
             help="with a fused model: also SFace on YuNet's own crop, alone and fused with dlib per fold",
         ),
     ] = False,
+    view1_weight: Annotated[
+        bool,
+        typer.Option(
+            "--view1-weight/--no-view1-weight",
+            help="with a fused model: also the fusion with its weight chosen on View 1 (embeds View 1's photos)",
+        ),
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """LFW View 2, official 10-fold protocol: accuracy (threshold from 9 folds), AUC, TAR@FAR, ROC plot.
@@ -118,6 +125,7 @@ def eval_lfw_command(
         command=command,
         cache_dir=cache,
         yunet=yunet,
+        view1_weight=view1_weight,
     )
     if as_json:
         echo_json(result.report)
@@ -283,7 +291,8 @@ ModelsOpt = Annotated[
     str | None,
     typer.Option(
         "--models",
-        help="comma-separated built-in embedders (default: dlib-resnet-v1,sface-2021dec,dlib+sface)",
+        help="comma-separated built-in embedders (default: dlib-resnet-v1,sface-2021dec,dlib+sface,"
+        "sface-2021dec-yunet,dlib+sface-yunet)",
     ),
 ]
 PartOpt = Annotated[
@@ -441,7 +450,7 @@ def eval_open_set_command(
     from whosthat.gallery.calibrate import open_set_rates
     from whosthat.gallery.threshold import match_margin
     from whosthat.vision import populations as pops
-    from whosthat.vision.embedder_calibration import fused_raw, templates
+    from whosthat.vision.embedder_calibration import component_raws, components_of, templates
     from whosthat.vision.embedders import get_embedder
 
     if part not in pops.PARTS:
@@ -454,7 +463,7 @@ def eval_open_set_command(
     result: dict = {"part": part, "command": "whosthat " + " ".join(sys.argv[1:]), "rates": {}}
     for population in wanted:
         ps = pops.pair_set(population, part, root, lfw_folds=tuple(fold_indices(lfw_folds)))
-        raw = fused_raw(ps, use_flip)
+        raw = component_raws(ps, use_flip, components_of(names))
         for name in names:
             embedder = get_embedder(name)
             margin = match_margin(embedder)

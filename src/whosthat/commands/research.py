@@ -659,10 +659,19 @@ def calibrate_embedders_command(
             "threshold) or lfw-accuracy (highest LFW View 1 accuracy)",
         ),
     ] = "fnmr",
+    models: Annotated[
+        str | None,
+        typer.Option(
+            "--models",
+            help="comma-separated built-in embedders to calibrate and write (default: all of "
+            "dlib-resnet-v1,sface-2021dec,dlib+sface,sface-2021dec-yunet,dlib+sface-yunet)",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Choose the fusion's normalisation and weight and each built-in embedder's threshold (and a 1:N
+    """Choose the fusions' normalisation and weights and each built-in embedder's threshold (and a 1:N
     margin) on the tune parts of LFW, NUAA and CelebA; write them into the model cards."""
+    from whosthat.commands.evaluate import _names
     from whosthat.vision.embedder_calibration import calibrate_embedders, write_cards
 
     if not 0 < target_fmr < 1 or safety < 1:
@@ -679,22 +688,23 @@ def calibrate_embedders_command(
         nuaa_part=nuaa,
         log=log,
         weight_rule=weight_rule,
+        names=_names(models),
     )
     command = "whosthat " + " ".join(sys.argv[1:])
     if write:
         for path in write_cards(result, command):
             log(f"wrote {path}")
-    printable = {k: v for k, v in result.items() if k != "fusion_embedder"}
+    printable = {k: v for k, v in result.items() if k != "fusion_embedders"}
     if report:
         from whosthat.commands.evaluate import rates_table
         from whosthat.vision.embedder_calibration import report_rates
 
         thresholds = {name: card["threshold"] for name, card in result["embedders"].items()}
-        fusion = result["fusion_embedder"]
         printable["report"] = report_rates(
             data_root(data),
+            names=tuple(result["embedders"]),
             thresholds=thresholds,
-            fusion=fusion,
+            fusions=result["fusion_embedders"],
             flip=flip_setting(flip),
             lfw_folds=tuple(fold_indices(lfw_folds)),
             log=log,
@@ -704,8 +714,8 @@ def calibrate_embedders_command(
     if as_json:
         sys.stdout.write(json.dumps(printable, default=float) + "\n")
         return
-    f = result["fusion"]
-    typer.echo(f"fusion weight (dlib) {f['weight_dlib']:.2f}; normalisation {f['normalisation']}")
+    for fused_name, f in result["fusions"].items():
+        typer.echo(f"{fused_name}: weight (dlib) {f['weight_dlib']:.2f}; normalisation {f['normalisation']}")
     for name, card in result["embedders"].items():
         fnmr = ", ".join(f"{p} {r['fnmr']:.4f}" for p, r in card["tune_rates"].items())
         typer.echo(

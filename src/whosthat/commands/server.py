@@ -240,6 +240,7 @@ def reembed_command(
         "templates": report.templates,
         "removed_old": report.removed_old,
         "skipped_no_chip": report.skipped_no_chip,
+        "from_chip_fallback": report.from_chip_fallback,
         "errors": report.errors,
     }
     if as_json:
@@ -249,6 +250,12 @@ def reembed_command(
             f"re-embedded {report.templates} templates of {report.people} people with {report.to_model}; "
             f"removed {report.removed_old} old; {report.skipped_no_chip} without chip (re-enrol those)"
         )
+        if report.from_chip_fallback:
+            typer.echo(
+                f"{report.from_chip_fallback} templates were placed from the kept 150x150 chip (chip-map crop, "
+                f"marked alignment=chip-map): {report.to_model} needs the photo for its own crop, so those match "
+                "less well until the people enrol again"
+            )
         typer.echo(f"now run the server with WHOSTHAT_EMBEDDER={report.to_model}")
 
 

@@ -83,6 +83,19 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ModelEntry(
         "dlib+sface", "embedder", "dlib-resnet-v1 and sface-2021dec, fused", SHIPPED_DIR / "dlib+sface.json"
     ),
+    ModelEntry(
+        "sface-2021dec-yunet",
+        "embedder",
+        "sface-2021dec on the crop placed by YuNet's five points (face_detection_yunet_2023mar_int8bq.onnx, "
+        "same wheel)",
+        SHIPPED_DIR / "sface-2021dec-yunet.json",
+    ),
+    ModelEntry(
+        "dlib+sface-yunet",
+        "embedder",
+        "dlib-resnet-v1 and sface-2021dec-yunet, fused",
+        SHIPPED_DIR / "dlib+sface-yunet.json",
+    ),
     ModelEntry("mediapipe-face-mesh", "landmarks", "mediapipe==0.10.21 (bundled)"),
 )
 

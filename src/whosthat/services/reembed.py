@@ -22,6 +22,9 @@ class ReembedReport:
     templates: int = 0
     skipped_no_chip: int = 0
     removed_old: int = 0
+    #: templates whose embedder places its input from the photo but got it from the kept chip instead
+    #: (`sface-2021dec-yunet`'s chip-map crop): marked alignment "chip-map"; re-enrolling does better
+    from_chip_fallback: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -30,7 +33,10 @@ def reembed(
 ) -> ReembedReport:
     """Re-embed every stored chip with `to_model` and add the new templates; unless keep_old, remove
     the templates of other embedders that were re-embedded (templates without a chip are kept and
-    counted in skipped_no_chip: those people must enrol again for the new model).
+    counted in skipped_no_chip: those people must enrol again for the new model). An embedder that
+    places its input from the photo (`sface-2021dec-yunet`, `dlib+sface-yunet`) gets only the chip
+    here: its templates take the chip-map crop, are marked alignment "chip-map" and counted in
+    from_chip_fallback (enrolling again gives them YuNet's crop).
 
     progress: called with the number of templates re-embedded so far, after each batch.
     """
@@ -57,7 +63,10 @@ def reembed(
                 chip_ciphertext=blob,
                 quality=quality,
                 source=source,
+                alignment=pipeline.chip_alignment,
             )
+            if pipeline.chip_alignment is not None:
+                report.from_chip_fallback += 1
             done_ids.append(tid)
             people.add(pid)
             report.templates += 1
@@ -87,7 +96,12 @@ def reembed(
         actor,
         "templates.reembed",
         None,
-        {"to": report.to_model, "templates": report.templates, "removed_old": report.removed_old},
+        {
+            "to": report.to_model,
+            "templates": report.templates,
+            "removed_old": report.removed_old,
+            **({"from_chip_fallback": report.from_chip_fallback} if report.from_chip_fallback else {}),
+        },
     )
     ctx.commit()
     return report

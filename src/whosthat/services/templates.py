@@ -229,6 +229,7 @@ def enroll_template(
         chip=face.chip if ctx.runtime.settings.keep_chips else None,
         quality=face.quality.score,
         source=clean_text(source, "source", 32),
+        alignment=face.alignment,
     )
     audit.record(
         ctx,

@@ -96,6 +96,9 @@ class FaceTemplate(Base):
     chip: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # AES-GCM ciphertext or None
     quality: Mapped[float] = mapped_column(Float, nullable=False)
     source: Mapped[str] = mapped_column(String(32), nullable=False, default="upload")
+    # How the embedder's input was placed, for embedders that place it from the photo: "yunet", or
+    # "chip-map" (from the kept dlib chip: YuNet found no face, or `whosthat reembed`); NULL otherwise.
+    alignment: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     person: Mapped[Person] = relationship(back_populates="templates")

@@ -103,7 +103,7 @@ PLAIN_ONLY = "|plain-only"
 def embed_files(
     paths: list[Path],
     detector: str = "auto",
-    embedder: str = "dlib-resnet-v1",
+    embedder="dlib-resnet-v1",
     fallback_box: tuple[float, float, float, float] | None = None,
     progress: bool = True,
     cache: EmbeddingCache | None = None,
@@ -111,6 +111,7 @@ def embed_files(
     choose: str = "largest",
     max_offset: float = 0.2,
     jitter: int = 0,
+    detections: dict | None = None,
 ) -> FileEmbeddings:
     """Embed the dominant (largest) face of each file through the cache.
 
@@ -125,16 +126,45 @@ def embed_files(
     treated like one without a face (found=False, meta detector "off-centre").
     jitter=N (> 0): plain[] is the mean descriptor of N jittered copies of the chip (dlib's
     `num_jitters`, `vision.align.jitter_chips`, which mirror half of them); flipped[] is not computed.
+    A fusion is cached per component (each component's rows under its own key, shared with it alone and
+    with other fusions); `detections` ({file digest: detections}) lets those passes detect each photo once.
     """
     from tqdm import tqdm
 
     from whosthat.vision.align import jitter_chips
     from whosthat.vision.detect import Detection
-    from whosthat.vision.embedders import raw_features
+    from whosthat.vision.embedders import frame_raw, looks_at_frame, raw_features
+    from whosthat.vision.fusion import FusedEmbedder
     from whosthat.vision.image import decode_image
     from whosthat.vision.pipeline import FacePipeline
 
     pipe = FacePipeline(detector=detector, embedder=embedder, flip=False)
+    if isinstance(pipe.embedder, FusedEmbedder):
+        # A fusion is cached per component (each under its own key), so that a component's rows are
+        # shared with it alone and with every other fusion that uses it (dlib's in both fusions).
+        shared: dict = {} if detections is None else detections
+        parts = [
+            embed_files(
+                paths,
+                detector=detector,
+                embedder=component,
+                fallback_box=fallback_box,
+                progress=progress,
+                cache=cache,
+                mirrored=mirrored,
+                choose=choose,
+                max_offset=max_offset,
+                jitter=jitter,
+                detections=shared,
+            )
+            for component in pipe.embedder.components
+        ]
+        found = np.logical_and.reduce([p.found for p in parts])
+        metas = [{k: v for p in parts for k, v in p.meta[i].items()} for i in range(len(paths))]
+        plain = np.concatenate([p.plain for p in parts], axis=1)
+        flipped = np.concatenate([p.flipped for p in parts], axis=1)
+        plain[~found], flipped[~found] = np.nan, np.nan
+        return FileEmbeddings(list(paths), plain, flipped, found, metas, finish=pipe.embedder.finish)
     if jitter:
         mirrored = False
     base = (
@@ -187,7 +217,11 @@ def embed_files(
             except BadInputError as exc:
                 hit = (False, None, None, {"error": str(exc)})
             else:
-                dets = pipe.detect(rgb)
+                dets = detections.get(digest) if detections is not None else None
+                if dets is None:
+                    dets = pipe.detect(rgb)
+                    if detections is not None:
+                        detections[digest] = dets
                 h, w = rgb.shape[:2]
                 off_centre = None
                 if choose == "central" and dets:
@@ -211,13 +245,16 @@ def embed_files(
                         "image": [w, h],
                     }
                     embedder = pipe.embedder
-                    if plain_hit is not None:  # the plain descriptor is known: embed the mirror only
-                        hit = (True, plain_hit[1], raw_features(embedder, chip[None, :, ::-1])[0], meta)
-                    elif jitter:
+                    if jitter:
                         vecs = raw_features(embedder, jitter_chips(chip, jitter))
                         hit = (True, vecs.mean(axis=0), None, meta)
+                    elif plain_hit is not None and not looks_at_frame(embedder):
+                        # the plain descriptor is known: embed the mirror only
+                        hit = (True, plain_hit[1], raw_features(embedder, chip[None, :, ::-1])[0], meta)
                     else:
-                        vecs = raw_features(embedder, np.stack([chip, chip[:, ::-1]] if mirrored else [chip]))
+                        # embedders that place their own input from the photo get it (and say how)
+                        vecs, notes = frame_raw(embedder, rgb, det.box, chip, mirrored)
+                        meta.update(notes)
                         hit = (True, vecs[0], vecs[1] if mirrored else None, meta)
             cache.put(key if mirrored else key + PLAIN_ONLY, digest, *hit)
         ok, p, f, meta = hit

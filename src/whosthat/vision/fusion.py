@@ -32,7 +32,9 @@ from whosthat.vision.embedders import (
     FUSED_EMBEDDER,
     embed_with_flip,
     finish,
+    frame_raw,
     get_embedder,
+    looks_at_frame,
     raw_features,
     read_card,
     unit_rows,
@@ -87,6 +89,8 @@ class FusedEmbedder:
         self.dim = sum(self.dims)
         if any(c.input_kind != "chip" for c in self.components):
             raise ValueError("every fused component must take the pipeline's dlib chip")
+        # one component placing its own input from the photo makes the fusion look at the photo
+        self.frame_aware = any(looks_at_frame(c) for c in self.components)
         betas = np.array([p.beta for p in self.parts])
         self.B = float(betas.sum())
         self.K = float(sum(p.beta * p.impostor_mean for p in self.parts))
@@ -128,6 +132,16 @@ class FusedEmbedder:
         if chips.ndim == 3:
             chips = chips[None]
         return np.concatenate([raw_features(c, chips) for c in self.components], axis=1).astype(np.float32)
+
+    def raw_frame(self, rgb: np.ndarray, box, chip: np.ndarray, mirrored: bool) -> tuple[np.ndarray, dict]:
+        """The components' raw outputs from the photo (those that place their own input from it do;
+        the others take the chip), concatenated, and their notes merged (`embedders.frame_raw`)."""
+        outs, notes = [], {}
+        for c in self.components:
+            raw, note = frame_raw(c, rgb, box, chip, mirrored)
+            outs.append(raw)
+            notes.update(note)
+        return np.concatenate(outs, axis=1).astype(np.float32), notes
 
     def unit_parts(self, raw: np.ndarray) -> list[np.ndarray]:
         """Each component's template scaled to unit length (the u_m of the module docstring)."""

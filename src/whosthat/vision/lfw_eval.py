@@ -11,7 +11,7 @@ augmentation both the plain and the flipped variant are reported. Where no centr
 the image is embedded from the median detected box (the images are aligned crops) and the report says
 how many.
 
-For a fused embedder (`dlib+sface`) View 2 also reports each component alone and the fusion under the
+For a fused embedder (`dlib+sface`, `dlib+sface-yunet`) View 2 also reports each component alone and the fusion under the
 per-fold protocol (`fusion_per_fold`): for each fold, every normalisation statistic (each model's
 impostor and genuine mean cosine), the fusion weight and the threshold are chosen on the other nine
 folds only, then applied to it. The cached raw outputs hold both models, so this costs seconds once
@@ -284,6 +284,12 @@ def _markdown(report: dict, results: dict) -> str:
         f"Detector of each image: {report['detector_sources']}.",
         "",
     ]
+    if any(m for m in [report.get("chip_map_fallbacks")]):
+        md[-1:-1] = [
+            f"YuNet found no face in the square around the box in {report['chip_map_fallbacks']} images: their "
+            "SFace crop was placed from the dlib chip (the chip map).",
+            "",
+        ]
     return "\n".join(md)
 
 
@@ -299,6 +305,7 @@ def evaluate_lfw(
     command: str = "whosthat eval lfw",
     cache_dir: Path | None = None,
     yunet: bool = False,
+    view1_weight: bool = True,
 ) -> LfwEvaluation:
     """Evaluate embedder `model` with `detector` (defaults: the settings) on the LFW folder `data` and write
     report.json, report.md and roc.png to `out` (default $WHOSTHAT_HOME/reports/lfw[-view1]-MODEL-DETECTOR).
@@ -308,7 +315,8 @@ def evaluate_lfw(
     `command` is recorded in the report; `cache_dir` holds the embedding cache (default
     $WHOSTHAT_HOME/cache). `yunet` (fused models only) also measures SFace on YuNet's own crop, alone
     and fused per fold with dlib (photos where YuNet finds no central face fall back to SFace on the
-    app's chip). Raises BadInputError when an image the pairs name is missing.
+    app's chip). `view1_weight=False` leaves out the fused row whose weight is chosen on View 1 (it
+    embeds View 1's photos too). Raises BadInputError when an image the pairs name is missing.
     """
     from whosthat.config import get_settings
     from whosthat.vision.cache import EmbeddingCache
@@ -369,8 +377,10 @@ def evaluate_lfw(
                 ib,
                 same,
                 folds,
-                _yunet_sface(files, emb, fused, flip) if yunet else None,
-                _view1_cosines(lfw_dir, options, fused, flip),
+                _yunet_sface(files, emb, fused, flip)
+                if yunet and "sface-2021dec" in [p.name for p in fused.parts]
+                else None,
+                _view1_cosines(lfw_dir, options, fused, flip) if view1_weight else None,
             ),
         }
     report = {
@@ -387,6 +397,8 @@ def evaluate_lfw(
         "only_off_centre_face": off_centre,
         "no_face_handling": fallback_note,
         "detector_sources": sources,
+        # photos whose SFace crop YuNet could not place (no face in the square around the box): chip map
+        "chip_map_fallbacks": sum(m.get("alignment") == "chip-map" for m in emb.meta),
         "accuracy_mean": main["accuracy_mean"],
         "accuracy_std": main["accuracy_std"],
         "auc": main["auc"],

@@ -19,7 +19,7 @@ from whosthat.errors import MultipleFacesError, NoFaceError, QualityError
 from whosthat.i18n import M_, Joined
 from whosthat.vision.align import FaceAlignTransform, dlib_chip
 from whosthat.vision.detect import Detection, get_detector
-from whosthat.vision.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from whosthat.vision.embedders import DEFAULT_EMBEDDER, Embedder, embed_frame, get_embedder, looks_at_frame
 from whosthat.vision.landmarks import get_landmarker
 from whosthat.vision.quality import Quality, assess_quality
 from whosthat.vision.reasons import MULTIPLE_FACES, NO_FACE
@@ -35,7 +35,9 @@ class FaceResult:
 
     embedding: float32[dim] from `model`; detection: the detector's box; landmarks: dlib 5-point
     float[5, 2] in image pixels; chip: the embedder's aligned input (uint8, 150x150x3 for dlib);
-    quality: the enrollment/login rules' measurements; timings: seconds per stage.
+    quality: the enrollment/login rules' measurements; timings: seconds per stage; alignment: how an
+    embedder that looks at the photo placed its input ("yunet", or "chip-map" where YuNet found no face:
+    `vision.sface.SFaceYuNetEmbedder`), None for the embedders that take the chip.
     """
 
     embedding: np.ndarray
@@ -45,6 +47,7 @@ class FaceResult:
     quality: Quality
     model: str
     timings: dict = field(default_factory=dict)
+    alignment: str | None = None
 
     def to_dict(self) -> dict:
         return {"model": self.model, "detection": self.detection.to_dict(), "quality": self.quality.to_dict()}
@@ -142,7 +145,12 @@ class FacePipeline:
         t0 = time.perf_counter()
         landmarks, chip = self.align(rgb, detection)
         t1 = time.perf_counter()
-        embedding = self.embedder.embed(chip[None])[0]
+        alignment = None
+        if looks_at_frame(self.embedder):
+            embedding, notes = embed_frame(self.embedder, rgb, detection.box, chip)
+            alignment = notes.get("alignment")
+        else:
+            embedding = self.embedder.embed(chip[None])[0]
         t2 = time.perf_counter()
         quality = assess_quality(
             detection.size, landmarks, chip if chip.shape[0] == 150 else dlib_chip_like(chip), purpose
@@ -155,14 +163,24 @@ class FacePipeline:
             quality=quality,
             model=self.model,
             timings={"align": t1 - t0, "embed": t2 - t1},
+            alignment=alignment,
         )
 
     def embed_all(self, rgb: np.ndarray) -> list[FaceResult]:
         """Every face in the image, largest first (for `whosthat embed` on group photos)."""
         return [self.embed_detection(rgb, d) for d in self.detect(rgb)]
 
+    @property
+    def chip_alignment(self) -> str | None:
+        """How `embed_chips` places an embedder's input that is otherwise placed from the photo: the
+        chip map ("chip-map"), a fallback the templates record; None for embedders that take the chip."""
+        from whosthat.vision.sface import ALIGNED_CHIP_MAP
+
+        return ALIGNED_CHIP_MAP if looks_at_frame(self.embedder) else None
+
     def embed_chips(self, chips: np.ndarray) -> np.ndarray:
-        """Re-embed stored chips (uint8[N, 150, 150, 3]) with this pipeline's embedder."""
+        """Re-embed stored chips (uint8[N, 150, 150, 3]) with this pipeline's embedder (embedders that
+        look at the photo fall back to their chip-map crop: `chip_alignment`)."""
         if self._align is not None:
             raise QualityError(f"{self.model} takes its own aligned crops, not stored dlib chips: re-enroll")
         return self.embedder.embed(np.asarray(chips, dtype=np.uint8))

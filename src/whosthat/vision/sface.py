@@ -321,3 +321,129 @@ def yunet_sface_features(paths: list, progress: bool = True) -> tuple[np.ndarray
         if hit[0]:
             plain[i], mirrored[i] = hit[1], hit[2]
     return plain, mirrored
+
+
+# -- SFace on YuNet's five points, found in a square around the pipeline's face box (served) --------
+
+#: The square YuNet looks in: its side is this many times the detector box's longer side, around the
+#: box's centre, resized to YUNET_SQUARE_PIXELS. YuNet on the whole 640x480 frame costs ~60 ms on this
+#: busy machine; on this square 4-6 ms, and it finds the same five points (tests/vision/test_sface_yunet.py).
+YUNET_SQUARE_SCALE = 1.8
+YUNET_SQUARE_PIXELS = 160
+#: How the 112x112 crop of a `sface-2021dec-yunet` template was placed (FaceTemplate.alignment).
+ALIGNED_YUNET = "yunet"
+ALIGNED_CHIP_MAP = "chip-map"
+
+
+def square_around(box, scale: float = YUNET_SQUARE_SCALE, pixels: int = YUNET_SQUARE_PIXELS) -> np.ndarray:
+    """The 2x3 image -> square matrix of the `pixels` x `pixels` square centred on `box` (left, top,
+    right, bottom), its side `scale` x the box's longer side."""
+    left, top, right, bottom = (float(v) for v in box)
+    side = scale * max(right - left, bottom - top, 1.0)
+    s = pixels / side
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    return np.array([[s, 0.0, pixels / 2 - s * cx], [0.0, s, pixels / 2 - s * cy]], np.float64)
+
+
+class YuNetSquare:
+    """YuNet's five points of the face in a square cut around a detector box (not the whole frame).
+
+    `points(rgb, box)`: float[5, 2] in image pixels (YuNet's order, as `arcface_crop` takes them), or
+    None when YuNet finds no face in the square whose centre lies within a quarter of the square's
+    side from its centre (the face the box is about)."""
+
+    def __init__(
+        self, score: float = 0.6, scale: float = YUNET_SQUARE_SCALE, pixels: int = YUNET_SQUARE_PIXELS
+    ):
+        import threading
+
+        self.scale, self.pixels = scale, pixels
+        self._detector = cv2.FaceDetectorYN.create(
+            str(yunet_model_path()), "", (pixels, pixels), score, 0.3, 50
+        )
+        self._lock = threading.Lock()
+
+    def points(self, rgb: np.ndarray, box) -> np.ndarray | None:
+        matrix = square_around(box, self.scale, self.pixels)
+        square = warp_crop(rgb, matrix, self.pixels)
+        with self._lock:
+            _, faces = self._detector.detect(np.ascontiguousarray(square[:, :, ::-1]))
+        if faces is None or not len(faces):
+            return None
+        centres = faces[:, :2] + faces[:, 2:4] / 2
+        offsets = np.hypot(centres[:, 0] - self.pixels / 2, centres[:, 1] - self.pixels / 2)
+        k = int(np.argmin(offsets))
+        if offsets[k] > self.pixels / 4:
+            return None
+        in_square = faces[k, 4:14].reshape(5, 2).astype(np.float64)
+        return (in_square - matrix[:, 2]) / matrix[0, 0]
+
+
+@lru_cache(maxsize=1)
+def get_yunet_square() -> YuNetSquare:
+    return YuNetSquare()
+
+
+class SFaceYuNetEmbedder:
+    """SFace on the 112x112 crop aligned on YuNet's five points (OpenCV's recipe), YuNet run on a square
+    around the pipeline's face box: `sface-2021dec-yunet`.
+
+    The pipeline calls `raw_frame(rgb, box, chip, mirrored)` (it has the photo). Where YuNet finds no
+    face in the square, and wherever only the 150x150 dlib chip is at hand (`raw(chips)`, `embed(chips)`:
+    `whosthat reembed` from kept chips), the crop is placed from the chip by the fixed chip map as
+    `sface-2021dec` does: the chip is too tight for YuNet's crop (about 22 of its 112 rows lie above the
+    chip), so that crop is a different one (median cosine 0.88 to YuNet's crop of the same photo) and the
+    template says so (alignment "chip-map"). `fallbacks` counts the frames YuNet found nothing in.
+    """
+
+    dim = 128
+    input_kind = "chip"
+    frame_aware = True
+
+    def __init__(self, flip: bool = False):
+        from whosthat.vision.embedders import SFACE_YUNET_EMBEDDER, read_card
+
+        self.name = SFACE_YUNET_EMBEDDER
+        self.flip = flip
+        card = read_card(self.name)
+        self.threshold = float(card["threshold"]) if "threshold" in card else None
+        self.display_name = card.get("display_name", self.name)
+        self.network = get_sface_network()
+        self.fallbacks = 0
+        self.cache_key = (
+            f"{self.name}|square={YUNET_SQUARE_SCALE:g}x{YUNET_SQUARE_PIXELS}|chipmap={chip_map_digest()}"
+        )
+
+    def crop(self, rgb: np.ndarray, box, chip: np.ndarray) -> tuple[np.ndarray, str]:
+        """(SFace's 112x112 crop, how it was placed: ALIGNED_YUNET or ALIGNED_CHIP_MAP)."""
+        points = get_yunet_square().points(rgb, box)
+        if points is None:
+            self.fallbacks += 1
+            return crop_from_dlib_chip(chip[None])[0], ALIGNED_CHIP_MAP
+        return arcface_crop(rgb, points), ALIGNED_YUNET
+
+    def raw_frame(self, rgb: np.ndarray, box, chip: np.ndarray, mirrored: bool) -> tuple[np.ndarray, dict]:
+        """Raw features of the face at `box` of `rgb` (and of its mirrored crop with `mirrored`):
+        (float32[1 or 2, 128], {"alignment": ...})."""
+        crop, how = self.crop(rgb, box, chip)
+        batch = np.stack([crop, crop[:, ::-1]]) if mirrored else crop[None]
+        return self.network.features(batch), {"alignment": how}
+
+    def raw(self, chips: np.ndarray) -> np.ndarray:
+        """The fallback: the chip-map crop of dlib chips (uint8[N, 150, 150, 3])."""
+        chips = np.asarray(chips, np.uint8)
+        if chips.ndim == 3:
+            chips = chips[None]
+        if len(chips) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        return self.network.features(crop_from_dlib_chip(chips))
+
+    def finish(self, raw: np.ndarray) -> np.ndarray:
+        from whosthat.vision.embedders import unit_rows
+
+        return unit_rows(raw)
+
+    def embed(self, chips: np.ndarray) -> np.ndarray:
+        from whosthat.vision.embedders import embed_with_flip
+
+        return embed_with_flip(self, chips, self.flip)

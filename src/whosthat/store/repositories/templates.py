@@ -28,9 +28,11 @@ def insert(
     chip_ciphertext: bytes | None,
     quality: float,
     source: str,
+    alignment: str | None = None,
 ) -> FaceTemplate:
     """Add one template whose chip is already encrypted (or None), without flushing or bumping the
-    counter: for batches, whose caller bumps once at the end. The embedding (float[D]) is encrypted here."""
+    counter: for batches, whose caller bumps once at the end. The embedding (float[D]) is encrypted here.
+    `alignment`: how the embedder placed its input (FaceTemplate.alignment), None for chip embedders."""
     embedding = np.asarray(embedding, dtype=np.float32).ravel()
     row = FaceTemplate(
         person_id=person_id,
@@ -40,6 +42,7 @@ def insert(
         chip=chip_ciphertext,
         quality=float(quality),
         source=source,
+        alignment=alignment,
     )
     session.add(row)
     return row
@@ -92,6 +95,7 @@ def add(
     chip: np.ndarray | None,
     quality: float,
     source: str,
+    alignment: str | None = None,
 ) -> FaceTemplate:
     """Encrypt and insert one template (and its chip, uint8[H, W, 3], when given); bumps the counter."""
     row = insert(
@@ -103,6 +107,7 @@ def add(
         chip_ciphertext=cipher.encrypt_chip(chip, person_id) if chip is not None else None,
         quality=quality,
         source=source,
+        alignment=alignment,
     )
     session.flush()
     bump_gallery_version(session, [person_id])

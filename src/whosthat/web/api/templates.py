@@ -26,6 +26,8 @@ class TemplateOut(BaseModel):
     source: str
     created_at: datetime
     has_chip: bool
+    #: how the embedder placed its input: "yunet", "chip-map" (from the kept chip), None (chip embedders)
+    alignment: str | None = None
     quality_detail: dict | None = None
     box: list[float] | None = None
 
@@ -40,6 +42,7 @@ class TemplateOut(BaseModel):
             source=t.source,
             created_at=t.created_at,
             has_chip=t.chip is not None,
+            alignment=t.alignment,
             quality_detail=getattr(t, "quality_detail", None),
             box=getattr(t, "box", None),
         )
