@@ -3,16 +3,16 @@ YuNet's five points, `sface-2021dec-yunet` and `dlib+sface-yunet`), "chip-map" (
 the kept 150x150 dlib chip instead: YuNet found no face, or `whosthat reembed` moved the template from
 its chip); NULL for embedders that take the dlib chip itself (all templates before this revision).
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
