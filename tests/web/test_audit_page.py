@@ -102,3 +102,25 @@ def test_the_audit_api_filters_and_returns_the_label(web):
         headers=web.headers,
     )
     assert reversed_.status_code == 422 and "'from' is after 'to'" in reversed_.text
+
+
+def test_stored_codes_in_the_details_are_words_and_dates_in_the_readers_format(tmp_path):
+    """The seeded audit page in German read "Quelle: kiosk", "Gründe: weak match", "Antrag: add" and
+    "von: 2026-10-01": codes and ISO dates inside the details."""
+    app = app_with_admins(tmp_path)
+    ctx = context(app)
+    audit.record(ctx, SYSTEM, "attendance.in", "person:1", {"kiosk": "lobby", "source": "kiosk"})
+    audit.record(ctx, SYSTEM, "review.queued", "person:1", {"event": 9, "reasons": ["weak_match"]})
+    audit.record(ctx, SYSTEM, "attendance.request", "person:1", {"request": 1, "action": "add"})
+    audit.record(ctx, SYSTEM, "period.lock", "period:1", {"from": "2026-10-01", "to": "2026-10-31"})
+    ctx.commit()
+    ctx.db.close()
+    with TestClient(app) as client:
+        sign_in(client)
+        text = visible_text(_page(client, "de").text)
+        for words in ("Gesichtsanmeldung", "knappe Übereinstimmung", "01.10.2026", "31.10.2026"):
+            assert words in text, words
+        for code in ("kiosk;", "weak match", "weak_match", "2026-10-01", ": add"):
+            assert code not in text, code
+        text = visible_text(_page(client, "en").text)
+        assert "face login" in text and "weak match" in text and "1 Oct 2026" in text

@@ -25,7 +25,7 @@ from whosthat.store.repositories.audit import DELETED
 from whosthat.web.deps import Ctx, CurrentAdmin
 from whosthat.web.language import localise, request_language, tr
 from whosthat.web.pages.common import back_to, error_text, page_router, render
-from whosthat.web.rendering import EVENT_WORDS
+from whosthat.web.rendering import EVENT_SOURCES, EVENT_WORDS, REQUEST_WORDS, REVIEW_REASONS, TEMPLATE_SOURCES
 
 router = page_router()
 AUDIT_PAGE_SIZE = 50
@@ -102,7 +102,17 @@ def _value(request: Request, ctx, key: str, value) -> str:
         except ValueError:
             return text
     if key == "reasons":
-        return text.replace("_", " ")
+        return localise(request, REVIEW_REASONS[text]) if text in REVIEW_REASONS else text.replace("_", " ")
+    if key == "source":
+        words = EVENT_SOURCES.get(text) or TEMPLATE_SOURCES.get(text)
+        return localise(request, words) if words else text
+    if key == "action" and text in REQUEST_WORDS:  # a correction request's add / edit / void
+        return localise(request, text)
+    if key in ("from", "to", "day", "valid_from", "date_from", "date_to") and len(text) == 10:
+        try:
+            return i18n.format_date(date.fromisoformat(text), lang)
+        except ValueError:
+            return text
     return text
 
 
