@@ -95,17 +95,6 @@ REVIEW_REASONS = {
     "liveness_warning": N_("liveness check passed with a warning"),
     "pin_login": N_("PIN login"),
 }
-
-
-@pass_context
-def _review_reason(ctx, code: str) -> str:
-    """A review reason code in the reader's words (an unknown code as written, underscores as spaces)."""
-    words = REVIEW_REASONS.get(code)
-    if words is None:
-        return code.replace("_", " ")
-    return i18n.translate(words, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
-
-
 # how an attendance event came in (store.models.AttendanceEvent.source), as the event page says it
 EVENT_SOURCES = {
     "kiosk": N_("face login"),
@@ -114,16 +103,6 @@ EVENT_SOURCES = {
     "manual": N_("entered by an administrator"),
     "correction": N_("correction"),
 }
-
-
-@pass_context
-def _event_source(ctx, source: str | None) -> str:
-    words = EVENT_SOURCES.get(source or "kiosk")
-    if words is None:
-        return source or ""
-    return i18n.translate(words, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
-
-
 # a timesheet day's status (services.timesheets: present, absent, half_day, open, off, holiday)
 DAY_STATUSES = {
     "present": N_("present"),
@@ -134,12 +113,21 @@ DAY_STATUSES = {
 }
 
 
-@pass_context
-def _day_status(ctx, status: str) -> str:
-    words = DAY_STATUSES.get(status)
-    if words is None:
-        return status.replace("_", " ")
-    return i18n.translate(words, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
+def code_in_words(words: dict[str, str], code: str, lang: str) -> str:
+    """A stored code in the reader's words from `words`; an unknown code as written, underscores as
+    spaces."""
+    said = words.get(code)
+    return i18n.translate(said, lang) if said else code.replace("_", " ")
+
+
+def _code_filter(words: dict[str, str], default: str = ""):
+    """A template filter saying a stored code (None -> `default`) with `code_in_words`."""
+
+    @pass_context
+    def say(ctx, code: str | None) -> str:
+        return code_in_words(words, code or default, ctx.get("lang") or i18n.SOURCE_LANGUAGE)
+
+    return say
 
 
 # the schedule form's weekdays (services.schedules.WEEKDAYS, capitalised)
@@ -187,8 +175,8 @@ templates.env.filters.update(
     localise=_localise,
     model_name=model_name,
     first_upper=first_upper,
-    review_reason=_review_reason,
-    event_source=_event_source,
-    day_status=_day_status,
+    review_reason=_code_filter(REVIEW_REASONS),
+    event_source=_code_filter(EVENT_SOURCES, default="kiosk"),
+    day_status=_code_filter(DAY_STATUSES),
 )
 templates.env.globals["csrf_token"] = csrf_token

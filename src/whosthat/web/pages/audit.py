@@ -25,7 +25,14 @@ from whosthat.store.repositories.audit import DELETED
 from whosthat.web.deps import Ctx, CurrentAdmin
 from whosthat.web.language import localise, request_language, tr
 from whosthat.web.pages.common import back_to, error_text, page_router, render
-from whosthat.web.rendering import EVENT_SOURCES, EVENT_WORDS, REQUEST_WORDS, REVIEW_REASONS, TEMPLATE_SOURCES
+from whosthat.web.rendering import (
+    EVENT_SOURCES,
+    EVENT_WORDS,
+    REQUEST_WORDS,
+    REVIEW_REASONS,
+    TEMPLATE_SOURCES,
+    code_in_words,
+)
 
 router = page_router()
 AUDIT_PAGE_SIZE = 50
@@ -102,10 +109,9 @@ def _value(request: Request, ctx, key: str, value) -> str:
         except ValueError:
             return text
     if key == "reasons":
-        return localise(request, REVIEW_REASONS[text]) if text in REVIEW_REASONS else text.replace("_", " ")
-    if key == "source":
-        words = EVENT_SOURCES.get(text) or TEMPLATE_SOURCES.get(text)
-        return localise(request, words) if words else text
+        return code_in_words(REVIEW_REASONS, text, lang)
+    if key == "source":  # an attendance event's or a photo's
+        return code_in_words({**TEMPLATE_SOURCES, **EVENT_SOURCES}, text, lang)
     if key == "action" and text in REQUEST_WORDS:  # a correction request's add / edit / void
         return localise(request, text)
     if key in ("from", "to", "day", "valid_from", "date_from", "date_to") and len(text) == 10:
