@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_app_attendance_browser import InProcessServer
-from test_app_kiosk import CHROMIUM, shot, watch_console
+from tests.e2e.test_app_attendance_browser import PASSWORD, InProcessServer, browser  # noqa: F401 (fixture)
+from tests.e2e.test_app_kiosk import CHROMIUM, shot, watch_console
 
 from whosthat.services import access, kiosk_login, people
 
@@ -16,7 +16,6 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
 ]
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +30,6 @@ def server(tmp_path_factory):
         ctx.db.close()
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize(
@@ -61,7 +50,12 @@ def browser():
     ],
 )
 def test_the_admin_reads_the_audit_log_in_words_and_filters_by_action(
-    server, browser, locale, reason, refused, person_added
+    server,
+    browser,  # noqa: F811 (the fixture)
+    locale,
+    reason,
+    refused,
+    person_added,
 ):
     errors: list[str] = []
     page = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale).new_page()

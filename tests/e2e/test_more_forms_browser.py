@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.e2e.test_app_attendance_browser import InProcessServer
-from tests.e2e.test_app_kiosk import CHROMIUM, _launch, astronaut_frames, shot, watch_console, write_y4m
+from tests.e2e.test_app_attendance_browser import PASSWORD, InProcessServer, browser  # noqa: F401 (fixture)
+from tests.e2e.test_app_kiosk import CHROMIUM, shot, watch_console
 
 from whosthat.services import access, corrections, kiosk_login, people, schedules
 
@@ -21,7 +21,6 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
 ]
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +36,7 @@ def server(tmp_path_factory):
     srv.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    video = write_y4m(tmp_path_factory.mktemp("more-forms-video") / "astronaut.y4m", astronaut_frames())
-    with sync_playwright() as p:
-        b = _launch(p, video)
-        yield b
-        b.close()
-
-
-def _employee_page(browser, server, errors, locale):
+def _employee_page(browser, server, errors, locale):  # noqa: F811 (the fixture)
     ctx = server.context()
     try:
         ticket = kiosk_login.issue_login_ticket(ctx, server.kim)
@@ -74,7 +62,7 @@ def _beside(page, field_id: str, error_id: str) -> None:
     assert 0 <= err["y"] - (box["y"] + box["height"]) < 40 and abs(err["x"] - box["x"]) < 5, (box, err)
 
 
-def test_a_refused_correction_request_keeps_the_entries_and_fixing_it_sends_it(server, browser):
+def test_a_refused_correction_request_keeps_the_entries_and_fixing_it_sends_it(server, browser):  # noqa: F811 (the fixture)
     errors: list[str] = []
     page = _employee_page(browser, server, errors, "en-GB")
     before = _requests(server)
@@ -106,7 +94,7 @@ def test_a_refused_correction_request_keeps_the_entries_and_fixing_it_sends_it(s
     assert not errors, errors
 
 
-def test_a_refused_pin_reads_in_german_and_the_pin_is_not_kept(server, browser):
+def test_a_refused_pin_reads_in_german_and_the_pin_is_not_kept(server, browser):  # noqa: F811 (the fixture)
     errors: list[str] = []
     page = _employee_page(browser, server, errors, "de-DE")
     page.fill("#me-pin", "480151")
@@ -122,7 +110,7 @@ def test_a_refused_pin_reads_in_german_and_the_pin_is_not_kept(server, browser):
     assert not errors, errors
 
 
-def test_a_weekdays_error_is_under_that_days_row_in_french(server, browser):
+def test_a_weekdays_error_is_under_that_days_row_in_french(server, browser):  # noqa: F811 (the fixture)
     errors: list[str] = []
     page = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="fr-FR").new_page()
     watch_console(page, errors)
