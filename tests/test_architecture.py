@@ -132,3 +132,19 @@ def test_sql_lives_in_the_store(area):
                 if names:
                     found.append(f"{_where(path, node.lineno)}: imports {', '.join(sorted(names))}")
     assert not found, "\n".join(found)
+
+
+def test_every_onnxruntime_session_is_made_by_onnx_session():
+    """`models.onnx.onnx_session` puts every session on the process's one shared thread pool, and
+    onnxruntime then refuses a session with a pool of its own; so no module (nor test) builds one
+    directly."""
+    root = SRC.parents[1]
+    direct = [
+        f"{path.relative_to(root)}:{node.lineno}"
+        for path in sorted([*SRC.rglob("*.py"), *(root / "tests").rglob("*.py")])
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", getattr(node.func, "id", None)) == "InferenceSession"
+        and path != SRC / "models" / "onnx.py"
+    ]
+    assert not direct, f"build sessions with whosthat.models.onnx.onnx_session: {direct}"

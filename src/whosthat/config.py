@@ -50,11 +50,11 @@ class Settings(BaseSettings):
 
     # Face pipeline.
     detector: Literal["auto", "auto-unrefined", "auto-upsample", "mediapipe", "hog"] = "auto"
-    # The embedder by zoo name (`whosthat models`): SFace, the one that keeps the false-match rate at or
-    # under the target on LFW, NUAA and CelebA with the fewest misses on their tune parts (the fusion
-    # dlib+sface is 0.2 points behind; docs/benchmarks.md#recognition-across-populations).
-    # Changing it: `whosthat reembed --to NAME`.
-    embedder: str = "sface-2021dec"
+    # The embedder by zoo name (`whosthat models`): dlib fused with SFace on YuNet's crop, the one with the
+    # fewest misses on the tune parts of LFW, NUAA and CelebA at a false-match rate of 1e-5 on each (so a
+    # stranger matches nobody in a gallery of 1,000 people about 99% of the time; the margin refuses
+    # more): docs/benchmarks.md#recognition-across-populations. Changing it: `whosthat reembed --to NAME`.
+    embedder: str = "dlib+sface-yunet"
     # Mirror test-time augmentation: average the descriptors of the chip and its mirror image. It costs
     # a second forward pass (about 12 ms under onnxruntime) and was chosen on LFW View 1; see
     # docs/benchmarks.md. Changing it (or the detector) keeps existing templates usable, but re-enrolling

@@ -101,9 +101,8 @@ def _export_and_check(checkpoint: Path, out: Path):
 
 
 def test_export_parity_and_the_app_loads_the_head_by_name(lfw_root, tiny_features, tmp_path, monkeypatch):
-    import onnxruntime as ort
-
     from whosthat.config import get_settings
+    from whosthat.models.onnx import onnx_session
     from whosthat.research.modules import load_module
     from whosthat.vision import embedders
     from whosthat.vision.image import decode_image
@@ -128,7 +127,7 @@ def test_export_parity_and_the_app_loads_the_head_by_name(lfw_root, tiny_feature
         with torch.no_grad():
             expected = load_module(ckpt)(torch.from_numpy(base)).numpy()[0]
         assert np.allclose(face.embedding, expected, atol=1e-4)
-        sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        sess = onnx_session(str(onnx_path))
         assert sess.get_inputs()[0].name == "features"
     finally:
         get_settings.cache_clear()

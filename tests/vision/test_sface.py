@@ -55,8 +55,9 @@ def test_rewrite_equals_the_original_graph_fed_its_weight_inputs(network, astron
     """onnxruntime runs the file as shipped once its declared weight inputs are fed (they are unused:
     the convolutions read the in-graph dequantised weights); the rewrite must give the same output."""
     import onnx
-    import onnxruntime as ort
     from onnx import numpy_helper
+
+    from whosthat.models.onnx import onnx_session
 
     model = onnx.load(str(sface_model_path()))
     initialized = {t.name for t in model.graph.initializer}
@@ -70,7 +71,7 @@ def test_rewrite_equals_the_original_graph_fed_its_weight_inputs(network, astron
             feeds["data"] = crop.transpose(2, 0, 1)[None].astype(np.float32)
         else:
             feeds[value.name] = np.zeros(shape, np.float32)
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = onnx_session(model.SerializeToString())
     want = session.run(None, feeds)[0][0]
     np.testing.assert_allclose(network.features(crop)[0], want, atol=1e-5)
     # and the rewrite really removed the weight inputs and the quantised nodes
@@ -85,13 +86,12 @@ def test_rewrite_equals_the_original_graph_fed_its_weight_inputs(network, astron
 def _prelu_graph_session():
     """The weight-folded SFace graph with its PRelus as they are (NCHW float input "data")."""
     import onnx
-    import onnxruntime as ort
 
-    from whosthat.models.onnx import fold_weight_graph
+    from whosthat.models.onnx import fold_weight_graph, onnx_session
 
     model = fold_weight_graph(onnx.load(str(sface_model_path())))
     assert sum(n.op_type == "PRelu" for n in model.graph.node) == 27
-    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return onnx_session(model.SerializeToString())
 
 
 def test_prelu_rewrite_gives_the_prelu_graphs_features_on_real_faces(network, lfw_root):
@@ -117,10 +117,9 @@ def test_prelu_rewrite_gives_the_prelu_graphs_features_on_real_faces(network, lf
 
 def test_prelu_as_depthwise_computes_prelu_for_any_slope():
     """Slopes below 0, between 0 and 1 and above 1 (SFace has all three), on random NCHW inputs."""
-    import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
-    from whosthat.models.onnx import prelu_as_depthwise
+    from whosthat.models.onnx import onnx_session, prelu_as_depthwise
 
     slope = np.array([-0.6, 0.0, 0.25, 1.0, 1.12], np.float32).reshape(5, 1, 1)
     graph = helper.make_graph(
@@ -134,7 +133,7 @@ def test_prelu_as_depthwise_computes_prelu_for_any_slope():
     rewritten = prelu_as_depthwise(model)
     assert [n.op_type for n in rewritten.graph.node] == ["Relu", "Conv", "Conv", "Add"]
     x = np.random.default_rng(1).standard_normal((2, 5, 3, 4)).astype(np.float32)
-    session = ort.InferenceSession(rewritten.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = onnx_session(rewritten.SerializeToString())
     np.testing.assert_allclose(session.run(None, {"x": x})[0], np.where(x > 0, x, slope * x), atol=1e-6)
 
 

@@ -346,15 +346,35 @@ LfwFoldsOpt = Annotated[
 ]
 
 
+GalleryOpt = Annotated[
+    str,
+    typer.Option(
+        "--gallery",
+        help="photo: both photos of a pair embedded from the photo; chip: the first one as `whosthat reembed` "
+        "embeds a kept chip (SFace's crop from the chip map), to measure a gallery moved from chips",
+    ),
+]
+
+
 def _run_report(
-    populations: tuple[str, ...], data, models, part, flip, out, as_json, lfw_folds: list[int] | None = None
+    populations: tuple[str, ...],
+    data,
+    models,
+    part,
+    flip,
+    out,
+    as_json,
+    lfw_folds: list[int] | None = None,
+    gallery: str = "photo",
 ) -> None:
     from whosthat.config import get_settings
-    from whosthat.vision.embedder_calibration import report_rates
+    from whosthat.vision.embedder_calibration import GALLERY_SIDES, report_rates
     from whosthat.vision.populations import PARTS
 
     if part not in PARTS:
         raise BadInputError(f"--part must be one of {', '.join(PARTS)}")
+    if gallery not in GALLERY_SIDES:
+        raise BadInputError(f"--gallery must be one of {', '.join(GALLERY_SIDES)}")
     result = report_rates(
         data_root(data),
         _names(models),
@@ -362,10 +382,12 @@ def _run_report(
         part=part,
         flip=flip_setting(flip),
         lfw_folds=tuple(fold_indices(lfw_folds)),
+        gallery=gallery,
         log=log,
     )
     result["command"] = "whosthat " + " ".join(sys.argv[1:])
-    out = out or get_settings().home / "reports" / f"recognition-{'-'.join(populations)}-{part}"
+    suffix = "" if gallery == "photo" else f"-gallery-{gallery}"
+    out = out or get_settings().home / "reports" / f"recognition-{'-'.join(populations)}-{part}{suffix}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(result, indent=2))
     sets = [
@@ -376,7 +398,12 @@ def _run_report(
         for s in result["sets"].values()
     ]
     md = [
-        f"# Recognition, {part} parts of {', '.join(populations)}",
+        f"# Recognition, {part} parts of {', '.join(populations)}"
+        + (
+            " (first photo of each pair from its kept chip, as `whosthat reembed` moves a gallery)"
+            if gallery == "chip"
+            else ""
+        ),
         "",
         *sets,
         "",
@@ -423,13 +450,15 @@ def eval_populations_command(
     flip: FlipOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
     lfw_folds: LfwFoldsOpt = None,
+    gallery: GalleryOpt = "photo",
     as_json: JsonOpt = False,
 ) -> None:
     """LFW, NUAA and CelebA together (the table of docs/benchmarks.md): per embedder and population,
-    FMR and FNMR at the default threshold, TAR at FMR 1e-3, and LFW View 2 accuracy."""
+    FMR and FNMR at the default threshold, TAR at FMR 1e-3, and LFW View 2 accuracy. `--gallery chip`:
+    the first photo of each pair embedded from its kept chip, as `whosthat reembed` moves a gallery."""
     from whosthat.vision.populations import POPULATIONS
 
-    _run_report(POPULATIONS, data, models, part, flip, out, as_json, lfw_folds)
+    _run_report(POPULATIONS, data, models, part, flip, out, as_json, lfw_folds, gallery)
 
 
 def eval_open_set_command(

@@ -39,7 +39,7 @@ class OnnxProbabilityModel:
             raise BadInputError(
                 f"{self.what} model not found: {self.path} (train one with `{self.train_command}`)"
             )
-        self.session = onnx_session(self.path, threads=1)
+        self.session = onnx_session(self.path)
         self.input_name = self.session.get_inputs()[0].name
         self.metadata: dict[str, str] = self.session.get_modelmeta().custom_metadata_map
         self.name = self.metadata.get("whosthat_name", self.path.stem)

@@ -12,14 +12,29 @@ from pathlib import Path
 
 import numpy as np
 
+#: The one intra-op thread pool every session of the process shares (`onnx_session`): two threads suit
+#: the 2-core kiosk server.
+POOL_THREADS = 2
+_POOL_SET: list[bool] = []
 
-def onnx_session(model: bytes | str | Path, threads: int = 2):
-    """An onnxruntime CPU session (the project's models are small; two threads suit a 2-core kiosk server)."""
+
+def onnx_session(model: bytes | str | Path):
+    """An onnxruntime CPU session on the process's shared thread pool (POOL_THREADS threads).
+
+    One pool for every session, not one per session: a request runs several networks one after another
+    (dlib, SFace, the liveness models), and each session's own pool kept spinning after its run, taking
+    the two cores from the next one (dlib+sface-yunet's embed stage 60.5 ms median with a pool per
+    session, 29.6 ms with one shared pool; per-session pools that do not spin gave 33.9 ms but slowed
+    SFace alone from 12.4 to 16.6 ms: docs/benchmarks.md, "Identify latency")."""
     import onnxruntime as ort
 
+    if not _POOL_SET:
+        from onnxruntime.capi import _pybind_state
+
+        _pybind_state.set_global_thread_pool_sizes(POOL_THREADS, 1)
+        _POOL_SET.append(True)
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
+    options.use_per_session_threads = False
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 

@@ -40,8 +40,9 @@ def export_onnx(
     `metadata` replaces the model's metadata properties, in the order given. Raises RuntimeError when the
     difference exceeds PARITY_TOLERANCE.
     """
-    import onnxruntime as ort
     import torch
+
+    from whosthat.models.onnx import onnx_session
 
     net = net.eval()
     out = Path(out)
@@ -60,7 +61,7 @@ def export_onnx(
     x = example if check_inputs is None else check_inputs
     with torch.no_grad():
         expected = net(torch.from_numpy(x)).numpy()
-    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {input_name: x})[0]
+    got = onnx_session(out).run(None, {input_name: x})[0]
     diff = float(np.abs(expected - got).max())
     if diff > PARITY_TOLERANCE:
         raise RuntimeError(f"ONNX and PyTorch disagree by {diff:.2e} (> {PARITY_TOLERANCE:g})")

@@ -271,33 +271,65 @@ def report_rates(
     thresholds: dict[str, float] | None = None,
     lfw_folds: tuple[int, ...] = tuple(range(10)),
     fusions: dict[str, FusedEmbedder] | None = None,
+    gallery: str = "photo",
     log=print,
 ) -> dict:
     """FMR and FNMR of each built-in embedder at its card's threshold (or `thresholds[name]`) on each
     population's `part`, plus TAR at FMR 1e-3 and, for LFW's report part, View 2 accuracy (k-fold over
     the folds `lfw_folds`, 0-based: each fold's threshold chosen on the others). `fusions`: fusions to
-    measure instead of their cards' (by name)."""
-    out: dict = {"part": part, "sets": {}, "rates": {}, "lfw_folds": [k + 1 for k in lfw_folds]}
+    measure instead of their cards' (by name). `gallery="chip"`: the first photo of every pair is
+    embedded as `whosthat reembed` embeds a kept chip (`chip_side_raws`: SFace's crop from the chip
+    map), the second as a probe from the photo: how a gallery moved from chips matches."""
+    if gallery not in GALLERY_SIDES:
+        raise ValueError(f"gallery must be one of {', '.join(GALLERY_SIDES)}")
+    out: dict = {
+        "part": part,
+        "sets": {},
+        "rates": {},
+        "lfw_folds": [k + 1 for k in lfw_folds],
+        "gallery": gallery,
+    }
     for population in populations:
         ps = pops.pair_set(population, part, data, seed, lfw_folds=lfw_folds)
-        raw = component_raws(ps, flip, components_of(names))
+        wanted = components_of(names)
+        if gallery == "chip" and SFACE_YUNET_EMBEDDER in wanted:
+            wanted = components_of((*wanted, SFACE_EMBEDDER))
+        raw = component_raws(ps, flip, wanted)
         found = ~np.logical_or.reduce([np.isnan(r).any(1) for r in raw.values()])
         out["sets"][population] = {**ps.describe(), "no_face": int((~found).sum())}
         log(f"{population} {part}: {len(ps.files)} photos, {int((~found).sum())} without a face")
         for name in names:
             tpl = templates(name, raw, (fusions or {}).get(name))
+            side = (
+                templates(name, chip_side_raws(raw), (fusions or {}).get(name)) if gallery == "chip" else tpl
+            )
             threshold = (thresholds or {}).get(name, get_embedder(name).threshold)
             chosen_on = (read_card(name).get("threshold_parts") or {}).get(population, "tune")
             in_sample = thresholds is None and part == "report" and chosen_on == "all"
-            gen = pops.pair_distances(tpl, ps.genuine)
-            imp = pops.pair_distances(tpl, ps.impostor)
+            gen = pops.pair_distances(side, ps.genuine, tpl)
+            imp = pops.pair_distances(side, ps.impostor, tpl)
             row = pops.error_rates(gen, imp, threshold)
             t_1e3 = pops.threshold_at_fmr(imp, 1e-3)
             row["tar_at_fmr_1e-3"] = 1 - pops.error_rates(gen, imp, t_1e3)["fnmr"]
             row["in_sample"] = in_sample  # this part's people were used to choose the threshold
-            if population == "lfw" and part == "report":
+            if population == "lfw" and part == "report" and gallery == "photo":
                 row["view2_accuracy"] = _view2_accuracy(ps, tpl)
             out["rates"].setdefault(name, {})[population] = row
+    return out
+
+
+#: How `report_rates` embeds the first photo of each pair: as a probe ("photo") or as `whosthat reembed`
+#: embeds a kept chip ("chip").
+GALLERY_SIDES = ("photo", "chip")
+
+
+def chip_side_raws(raws: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The components' raw outputs as they come from the kept 150x150 chip alone (`whosthat reembed`):
+    SFace-on-YuNet's crop is then placed from the chip by the chip map, which is `sface-2021dec`'s crop
+    (`SFaceYuNetEmbedder.raw`); the other components take the chip anyway."""
+    out = dict(raws)
+    if SFACE_YUNET_EMBEDDER in out:
+        out[SFACE_YUNET_EMBEDDER] = raws[SFACE_EMBEDDER]
     return out
 
 
@@ -352,8 +384,9 @@ CARD_TEXT = {
         "memory (whosthat.models.onnx.fold_weight_graph), its PRelus written as Relu + depthwise 1x1 "
         "convolutions (whosthat.models.onnx.prelu_as_depthwise: same output to 2e-7, about half the time); "
         "same output as OpenCV's FaceRecognizerSF",
-        "latency": "one face 12.1 ms (flip off), 19.3 ms with the mirror, median of 120 NUAA frames, "
-        "2 threads, load average 2.1 (`whosthat bench --model sface-2021dec --no-flip`, 2026-12-02)",
+        "latency": "embed stage 13.6 ms for one face (flip off), 18.2 ms with the mirror, median of 120 NUAA "
+        "frames, one shared 2-thread pool, load average 0.8-1.3 (`whosthat bench --model sface-2021dec "
+        "--no-flip`, 2026-12-02)",
     },
     FUSED_EMBEDDER: {
         "display_name": "dlib ResNet + SFace, fused",
@@ -376,8 +409,9 @@ CARD_TEXT = {
         "runtime": "SFace under onnxruntime as sface-2021dec; YuNet through OpenCV's FaceDetectorYN",
         "lfw_view2": "99.45% +- 0.29 (10 folds, threshold per fold, flip; `whosthat eval lfw --model "
         "dlib+sface-yunet --no-view1-weight`, 2026-12-02)",
-        "latency": "YuNet on the 160x160 square 5.4 ms median against 45.3 ms on the whole 640x480 frame (60 "
-        "NUAA frames, load average 8.2, 2026-12-02)",
+        "latency": "embed stage (YuNet on the 160x160 square + SFace, with the mirror) 22.7 ms median of 120 "
+        "NUAA frames, load average 1.4 (`whosthat bench --model sface-2021dec-yunet`, 2026-12-02); YuNet on "
+        "the square 5.4 ms against 45.3 ms on the whole 640x480 frame (60 frames, load 8.2)",
         "chip_fallback": "where YuNet finds no face in the square, and for `whosthat reembed` from kept 150x150 "
         "dlib chips (the chip is too tight for this crop: about 22 of its 112 rows lie above the chip), the "
         "crop is placed from the chip by sface-2021dec's fixed chip map; that is a different crop (median "
@@ -394,12 +428,12 @@ CARD_TEXT = {
         "with Euclidean distance; the fused score S is a decreasing function of it (see fusion)",
         "runtime": "both networks under onnxruntime, YuNet through OpenCV (whosthat.vision.fusion, "
         "whosthat.vision.sface)",
-        "lfw_view2": "99.52% +- 0.33 with this card (threshold per fold, flip); 99.60% +- 0.27 with "
-        "normalisation, weight and threshold chosen per fold on the nine training folds (`whosthat eval lfw "
-        "--model dlib+sface-yunet --no-view1-weight`, 2026-12-02)",
-        "latency": "embed stage (YuNet square + SFace + dlib, with mirrors) median 362.8 ms against 406.5 ms for "
-        "dlib+sface at the same load average 7.5-9.2 (`whosthat bench --model dlib+sface-yunet --images 60`, "
-        "2026-12-02): no quiet-machine number yet",
+        "lfw_view2": "99.58% +- 0.34 with this card (weight 0.35; threshold per fold, flip); 99.60% +- 0.27 "
+        "with normalisation, weight and threshold chosen per fold on the nine training folds (`whosthat eval "
+        "lfw --model dlib+sface-yunet --no-view1-weight`, 2026-12-02)",
+        "latency": "embed stage (YuNet square + SFace + dlib, with mirrors) 29.9 ms median of 120 NUAA frames, "
+        "50.1 ms the whole face (`whosthat bench --model dlib+sface-yunet`); identify with 10,000 templates "
+        "65.1-66.9 ms median (`whosthat bench identify`); load average 0.8-1.8, 2026-12-02",
         "chip_fallback": "as sface-2021dec-yunet: from a kept chip alone (reembed) SFace's part takes the "
         "chip-map crop and the template is marked alignment 'chip-map'",
     },

@@ -51,8 +51,9 @@ FUSIONS = {
     FUSED_EMBEDDER: (DLIB_EMBEDDER, SFACE_EMBEDDER),
     FUSED_YUNET_EMBEDDER: (DLIB_EMBEDDER, SFACE_YUNET_EMBEDDER),
 }
-#: The app's default (config.Settings.embedder): measured best on every population (docs/benchmarks.md).
-DEFAULT_EMBEDDER = SFACE_EMBEDDER
+#: The app's default (config.Settings.embedder): the fewest misses on the tune parts of LFW, NUAA and
+#: CelebA at a false-match rate of 1e-5 on each (docs/benchmarks.md#recognition-across-populations).
+DEFAULT_EMBEDDER = FUSED_YUNET_EMBEDDER
 
 
 @runtime_checkable

@@ -255,14 +255,17 @@ def pair_set(
 # -- measuring ------------------------------------------------------------------------------------
 
 
-def pair_distances(templates: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """Euclidean distance of each pair (NaN where a file had no face)."""
+def pair_distances(templates: np.ndarray, pairs: np.ndarray, probes: np.ndarray | None = None) -> np.ndarray:
+    """Euclidean distance of each pair (NaN where a file had no face): between `templates[a]` and
+    `templates[b]`, or, with `probes`, between the gallery-side template `templates[a]` and the
+    probe-side one `probes[b]` (the two made differently, e.g. from the kept chip and from the photo)."""
     if len(pairs) == 0:
         return np.zeros(0)
+    probes = templates if probes is None else probes
     out = np.empty(len(pairs))
     for start in range(0, len(pairs), 200_000):
         p = pairs[start : start + 200_000]
-        out[start : start + len(p)] = np.linalg.norm(templates[p[:, 0]] - templates[p[:, 1]], axis=1)
+        out[start : start + len(p)] = np.linalg.norm(templates[p[:, 0]] - probes[p[:, 1]], axis=1)
     return out
 
 

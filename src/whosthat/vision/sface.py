@@ -138,10 +138,10 @@ def crop_from_dlib_chip(chips: np.ndarray) -> np.ndarray:
 class SFaceNetwork:
     """`features(crops uint8[N, 112, 112, 3] RGB) -> float32[N, 128]`, raw (not unit-normalised)."""
 
-    def __init__(self, threads: int = 2):
+    def __init__(self):
         from whosthat.models.onnx import onnx_session
 
-        self._session = onnx_session(sface_onnx(), threads=threads)
+        self._session = onnx_session(sface_onnx())
 
     def features(self, crops: np.ndarray) -> np.ndarray:
         crops = np.ascontiguousarray(np.asarray(crops, np.uint8))
@@ -358,6 +358,10 @@ class YuNetSquare:
         import threading
 
         self.scale, self.pixels = scale, pixels
+        # OpenCV's own thread pool for a 160x160 image costs more than it splits (and its threads compete
+        # with onnxruntime's for the two cores): one thread. Process-wide; the app's other OpenCV calls
+        # are on single faces too (`whosthat bench identify`, dlib+sface-yunet: 88.0 -> 72.1 ms median).
+        cv2.setNumThreads(1)
         self._detector = cv2.FaceDetectorYN.create(
             str(yunet_model_path()), "", (pixels, pixels), score, 0.3, 50
         )
