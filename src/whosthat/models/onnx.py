@@ -25,7 +25,7 @@ def onnx_session(model: bytes | str | Path):
     (dlib, SFace, the liveness models), and each session's own pool kept spinning after its run, taking
     the two cores from the next one (dlib+sface-yunet's embed stage 60.5 ms median with a pool per
     session, 29.6 ms with one shared pool; per-session pools that do not spin gave 33.9 ms but slowed
-    SFace alone from 12.4 to 16.6 ms: docs/benchmarks.md, "Identify latency")."""
+    SFace alone from 12.4 to 16.6 ms: docs/benchmarks.md, "Latency" under "Recognition across populations")."""
     import onnxruntime as ort
 
     if not _POOL_SET:
