@@ -169,10 +169,10 @@ class SFaceEmbedder:
     dim = 128
     input_kind = "chip"
 
-    def __init__(self, flip: bool = False):
+    def __init__(self, flip: bool = False, name: str | None = None):
         from whosthat.vision.embedders import SFACE_EMBEDDER, read_card
 
-        self.name = SFACE_EMBEDDER
+        self.name = name or SFACE_EMBEDDER
         self.flip = flip
         card = read_card(self.name)
         self.threshold = float(card["threshold"]) if "threshold" in card else None
@@ -388,31 +388,25 @@ def get_yunet_square() -> YuNetSquare:
     return YuNetSquare()
 
 
-class SFaceYuNetEmbedder:
+class SFaceYuNetEmbedder(SFaceEmbedder):
     """SFace on the 112x112 crop aligned on YuNet's five points (OpenCV's recipe), YuNet run on a square
     around the pipeline's face box: `sface-2021dec-yunet`.
 
     The pipeline calls `raw_frame(rgb, box, chip, mirrored)` (it has the photo). Where YuNet finds no
-    face in the square, and wherever only the 150x150 dlib chip is at hand (`raw(chips)`, `embed(chips)`:
-    `whosthat reembed` from kept chips), the crop is placed from the chip by the fixed chip map as
-    `sface-2021dec` does: the chip is too tight for YuNet's crop (about 22 of its 112 rows lie above the
-    chip), so that crop is a different one (median cosine 0.88 to YuNet's crop of the same photo) and the
-    template says so (alignment "chip-map"). `fallbacks` counts the frames YuNet found nothing in.
+    face in the square, and wherever only the 150x150 dlib chip is at hand (`raw(chips)`, `embed(chips)`,
+    inherited: `whosthat reembed` from kept chips), the crop is placed from the chip by the fixed chip
+    map as `sface-2021dec` does: the chip is too tight for YuNet's crop (about 22 of its 112 rows lie
+    above the chip), so that crop is a different one (median cosine 0.88 to YuNet's crop of the same
+    photo) and the template says so (alignment "chip-map"). `fallbacks` counts the frames YuNet found
+    nothing in.
     """
 
-    dim = 128
-    input_kind = "chip"
     frame_aware = True
 
     def __init__(self, flip: bool = False):
-        from whosthat.vision.embedders import SFACE_YUNET_EMBEDDER, read_card
+        from whosthat.vision.embedders import SFACE_YUNET_EMBEDDER
 
-        self.name = SFACE_YUNET_EMBEDDER
-        self.flip = flip
-        card = read_card(self.name)
-        self.threshold = float(card["threshold"]) if "threshold" in card else None
-        self.display_name = card.get("display_name", self.name)
-        self.network = get_sface_network()
+        super().__init__(flip, name=SFACE_YUNET_EMBEDDER)
         self.fallbacks = 0
         self.cache_key = (
             f"{self.name}|square={YUNET_SQUARE_SCALE:g}x{YUNET_SQUARE_PIXELS}|chipmap={chip_map_digest()}"
@@ -432,22 +426,3 @@ class SFaceYuNetEmbedder:
         crop, how = self.crop(rgb, box, chip)
         batch = np.stack([crop, crop[:, ::-1]]) if mirrored else crop[None]
         return self.network.features(batch), {"alignment": how}
-
-    def raw(self, chips: np.ndarray) -> np.ndarray:
-        """The fallback: the chip-map crop of dlib chips (uint8[N, 150, 150, 3])."""
-        chips = np.asarray(chips, np.uint8)
-        if chips.ndim == 3:
-            chips = chips[None]
-        if len(chips) == 0:
-            return np.zeros((0, self.dim), np.float32)
-        return self.network.features(crop_from_dlib_chip(chips))
-
-    def finish(self, raw: np.ndarray) -> np.ndarray:
-        from whosthat.vision.embedders import unit_rows
-
-        return unit_rows(raw)
-
-    def embed(self, chips: np.ndarray) -> np.ndarray:
-        from whosthat.vision.embedders import embed_with_flip
-
-        return embed_with_flip(self, chips, self.flip)
