@@ -1,5 +1,7 @@
 """Re-embedding: move every stored face chip to another embedder, so that switching models does not
-ask anyone to enrol again (`whosthat reembed --to NAME`)."""
+ask anyone to enrol again (`whosthat reembed --to NAME`); and what the server says at start about the
+gallery (`migration_hint`: the configured embedder has no templates; `gallery_size_hint`: so many people
+that a stranger would often match one of them)."""
 
 from __future__ import annotations
 
@@ -119,4 +121,34 @@ def migration_hint(ctx: Context) -> str | None:
     return (
         f"the gallery has no {wanted} templates ({listed}): nobody will be recognised until you run\n"
         f"    whosthat reembed --to {wanted}\n(it re-embeds the kept face chips; no one has to enrol again)"
+    )
+
+
+#: Above this expected share of a stranger's attempts matching somebody, the server says so at start.
+STRANGER_MATCH_HINT = 0.01
+
+
+def gallery_size_hint(ctx: Context) -> str | None:
+    """What to do when the gallery has grown so large that, at the card's threshold, a stranger would
+    match somebody in more than STRANGER_MATCH_HINT of their attempts: about N people x the card's
+    false-match rate per pair (its worst tune part; docs/deployment.md, "Gallery size"). None below
+    that, and when WHOSTHAT_MATCH_THRESHOLD is set (the administrator chose the threshold)."""
+    from whosthat.vision.embedders import read_card
+
+    settings = ctx.runtime.settings
+    if settings.match_threshold is not None:
+        return None
+    rates = [r["fmr"] for r in (read_card(settings.embedder).get("tune_rates") or {}).values()]
+    if not rates:
+        return None
+    fmr = max(rates)
+    people = repo.templates.people_with(ctx.db, settings.embedder)
+    expected = 1 - (1 - fmr) ** people
+    if expected <= STRANGER_MATCH_HINT:
+        return None
+    return (
+        f"{people:,} people are enrolled: at the default threshold of {settings.embedder} (false-match rate "
+        f"{fmr:.1e} per pair) a stranger would match one of them in about {100 * expected:.1f}% of attempts "
+        "before the margin rule.\nTighten it for this gallery: whosthat calibrate --far 1e-6 (or set "
+        'WHOSTHAT_MATCH_THRESHOLD); see docs/deployment.md, "Gallery size"'
     )

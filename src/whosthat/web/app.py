@@ -132,8 +132,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI):
         with Context.open(runtime) as ctx:
             token = access.ensure_setup_token(ctx)
-            hint = reembed.migration_hint(ctx)
-        if hint:
+            hints = [reembed.migration_hint(ctx), reembed.gallery_size_hint(ctx)]
+        for hint in filter(None, hints):
             print(f"\nwhosthat: {hint}\n", file=sys.stderr, flush=True)
         app.state.setup_token = token
         if getattr(app.state, "warm_up", False):  # `whosthat serve`: load the gallery before traffic

@@ -142,6 +142,16 @@ def counts_by_embedder(session: Session) -> dict[str, int]:
     return {name: int(n) for name, n in rows}
 
 
+def people_with(session: Session, embedder: str) -> int:
+    """How many people have at least one template of `embedder` (whom a stranger is compared with)."""
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(FaceTemplate.person_id))).where(FaceTemplate.embedder == embedder)
+        )
+        or 0
+    )
+
+
 def delete_one(session: Session, row: FaceTemplate) -> None:
     """Delete one template (and its chip); bumps the counter."""
     person_id = row.person_id
