@@ -8,6 +8,7 @@ takes), `whosthat_threshold` (its operating point) and `whosthat_card` (the mode
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,14 @@ import numpy as np
 #: The one intra-op thread pool every session of the process shares (`onnx_session`): two threads suit
 #: the 2-core kiosk server.
 POOL_THREADS = 2
-_POOL_SET: list[bool] = []
+
+
+@lru_cache(maxsize=1)
+def _shared_pool() -> None:
+    """Size the process's global onnxruntime thread pool, once (before the first session)."""
+    from onnxruntime.capi import _pybind_state
+
+    _pybind_state.set_global_thread_pool_sizes(POOL_THREADS, 1)
 
 
 def onnx_session(model: bytes | str | Path):
@@ -28,11 +36,7 @@ def onnx_session(model: bytes | str | Path):
     SFace alone from 12.4 to 16.6 ms: docs/benchmarks.md, "Latency" under "Recognition across populations")."""
     import onnxruntime as ort
 
-    if not _POOL_SET:
-        from onnxruntime.capi import _pybind_state
-
-        _pybind_state.set_global_thread_pool_sizes(POOL_THREADS, 1)
-        _POOL_SET.append(True)
+    _shared_pool()
     options = ort.SessionOptions()
     options.use_per_session_threads = False
     source = model if isinstance(model, bytes) else str(model)

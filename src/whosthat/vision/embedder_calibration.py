@@ -289,11 +289,11 @@ def report_rates(
         "lfw_folds": [k + 1 for k in lfw_folds],
         "gallery": gallery,
     }
+    wanted = components_of(names)
+    if gallery == "chip" and SFACE_YUNET_EMBEDDER in wanted:
+        wanted = components_of((*wanted, SFACE_EMBEDDER))
     for population in populations:
         ps = pops.pair_set(population, part, data, seed, lfw_folds=lfw_folds)
-        wanted = components_of(names)
-        if gallery == "chip" and SFACE_YUNET_EMBEDDER in wanted:
-            wanted = components_of((*wanted, SFACE_EMBEDDER))
         raw = component_raws(ps, flip, wanted)
         found = ~np.logical_or.reduce([np.isnan(r).any(1) for r in raw.values()])
         out["sets"][population] = {**ps.describe(), "no_face": int((~found).sum())}
